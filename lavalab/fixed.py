@@ -1,0 +1,172 @@
+"""Fixed-point primitives shared by the ProcessModels, the engine, the compiler and tests.
+
+All functions take integer numpy arrays (or Python ints), compute in ``int64``
+and return ``int64`` arrays of the broadcast shape. Rounding of a division by
+``2**n`` comes in three modes (tinySNN, seed 004):
+
+``"truncate"``    toward zero (what Loihi's decay does: ``sign(x) * (|x| >> n)``)
+``"nearest"``     to the nearest integer, halves away from zero
+``"stochastic"``  down or up with probability equal to the dropped fraction, using
+                  random integers from :func:`counter_uniform` (reproducible by any
+                  backend: keyed by seed, stream, step and element, no hidden RNG state)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lavalab import loihi_spec as spec
+
+__all__ = [
+    "ROUNDING_MODES", "shift_toward_zero", "decay", "wrap_to_bits", "wrap_once",
+    "saturate_to_bits", "saturate_symmetric", "round_shift", "quantize",
+    "counter_hash", "counter_uniform", "check_int_range", "STREAMS",
+]
+
+ROUNDING_MODES = ("truncate", "nearest", "stochastic")
+
+#: Stream identifiers of the counter-based random numbers, one per consumer.
+STREAMS = {"poisson": 1, "trace": 2, "weight": 3, "quantize": 4}
+
+_M1 = np.uint64(0x9E3779B97F4A7C15)
+_M2 = np.uint64(0xBF58476D1CE4E5B9)
+_M3 = np.uint64(0x94D049BB133111EB)
+
+
+def _i64(x) -> np.ndarray:
+    return np.asarray(x, dtype=np.int64)
+
+
+def check_int_range(name: str, value, lo: int, hi: int) -> None:
+    """Raise ``ValueError`` naming ``name`` if any element of ``value`` is outside [lo, hi]
+    or is not an integer."""
+    arr = np.asarray(value)
+    if arr.dtype.kind not in "iub":
+        if arr.dtype.kind == "f" and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
+            arr = arr.astype(np.int64)
+        else:
+            raise ValueError(f"{name}={value!r} must be an integer in {lo}..{hi}")
+    if arr.size and (arr.min() < lo or arr.max() > hi):
+        bad = arr.min() if arr.min() < lo else arr.max()
+        raise ValueError(f"{name}={int(bad)} is outside the allowed range {lo}..{hi}")
+
+
+def shift_toward_zero(x, n: int) -> np.ndarray:
+    """``sign(x) * (|x| >> n)``: division by ``2**n`` rounded toward zero."""
+    x = _i64(x)
+    return np.sign(x) * (np.abs(x) >> n)
+
+
+def decay(x, d) -> np.ndarray:
+    """Loihi / Lava decay: ``x * (4096 - d) / 4096`` rounded toward zero.
+
+    ``d`` is the effective 12-bit decay (0 = no decay, 4096 = full decay); for u,
+    Lava's register ``du`` gives ``d = du + 1``.
+    """
+    return shift_toward_zero(_i64(x) * (spec.DECAY_UNITY - _i64(d)), spec.DECAY_SHIFT)
+
+
+def wrap_to_bits(x, bits: int) -> np.ndarray:
+    """Two's-complement wrap into ``[-2**(bits-1), 2**(bits-1) - 1]``."""
+    half = np.int64(1) << (bits - 1)
+    return ((_i64(x) + half) & ((half << 1) - 1)) - half
+
+
+def wrap_once(x, bits: int) -> np.ndarray:
+    """Lava 0.10's u overflow handling (PyLifModelBitAcc): one correction by ``2**bits``.
+
+    ``x > 2**(bits-1)`` becomes ``x - 2**bits``; ``x <= -2**(bits-1)`` becomes
+    ``x + 2**bits``. The result lies in ``(-2**(bits-1), 2**(bits-1)]``: it equals
+    :func:`wrap_to_bits` on ``(-3*2**(bits-1), 3*2**(bits-1)]`` except that
+    where the modulo gives ``-2**(bits-1)`` Lava gives ``+2**(bits-1)`` (outside the
+    signed range).
+    """
+    x = _i64(x)
+    half = np.int64(1) << (bits - 1)
+    y = np.where(x > half, x - 2 * half, x)
+    return np.where(y <= -half, x + 2 * half, y)
+
+
+def saturate_to_bits(x, bits: int, signed: bool = True) -> np.ndarray:
+    """Clip into the range of a ``bits``-wide (two's complement or unsigned) integer."""
+    if signed:
+        lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    else:
+        lo, hi = 0, (1 << bits) - 1
+    return np.clip(_i64(x), lo, hi)
+
+
+def saturate_symmetric(x, bits: int) -> np.ndarray:
+    """Clip into ``[-(2**(bits-1) - 1), 2**(bits-1) - 1]`` (Lava's v saturation)."""
+    hi = (1 << (bits - 1)) - 1
+    return np.clip(_i64(x), -hi, hi)
+
+
+def round_shift(x, n: int, mode: str = "truncate", rand=None) -> np.ndarray:
+    """Divide by ``2**n`` and round with ``mode`` (see module docstring).
+
+    For ``"stochastic"``, ``rand`` are integers uniform in ``[0, 2**n)`` broadcastable
+    to ``x`` (e.g. from :func:`counter_uniform`); the result is
+    ``floor((x + rand) / 2**n)``, whose expectation is exactly ``x / 2**n``.
+    """
+    x = _i64(x)
+    if n == 0:
+        return x.copy()
+    if n < 0:
+        raise ValueError(f"shift n={n} must be >= 0")
+    if mode == "truncate":
+        return shift_toward_zero(x, n)
+    if mode == "nearest":
+        return np.sign(x) * ((np.abs(x) + (np.int64(1) << (n - 1))) >> n)
+    if mode == "stochastic":
+        if rand is None:
+            raise ValueError("stochastic rounding needs rand (integers in [0, 2**n))")
+        return (x + _i64(rand)) >> n
+    raise ValueError(f"rounding mode={mode!r} is not one of {ROUNDING_MODES}")
+
+
+def quantize(x, frac_bits: int, mode: str = "nearest", rand=None) -> np.ndarray:
+    """Real values to integers with ``frac_bits`` fractional bits: ``round(x * 2**frac_bits)``.
+
+    ``"stochastic"`` takes ``rand`` as floats in [0, 1). No saturation: combine
+    with :func:`saturate_to_bits`.
+    """
+    y = np.asarray(x, dtype=np.float64) * (2.0**frac_bits)
+    if mode == "truncate":
+        return np.trunc(y).astype(np.int64)
+    if mode == "nearest":
+        return (np.sign(y) * np.floor(np.abs(y) + 0.5)).astype(np.int64)
+    if mode == "stochastic":
+        if rand is None:
+            raise ValueError("stochastic rounding needs rand (floats in [0, 1))")
+        return np.floor(y + np.asarray(rand, np.float64)).astype(np.int64)
+    raise ValueError(f"rounding mode={mode!r} is not one of {ROUNDING_MODES}")
+
+
+def _mix(z: np.ndarray) -> np.ndarray:
+    # splitmix64 finaliser (Steele, Lea & Flood 2014); uint64 arrays wrap silently.
+    z = z + _M1
+    z = (z ^ (z >> np.uint64(30))) * _M2
+    z = (z ^ (z >> np.uint64(27))) * _M3
+    return z ^ (z >> np.uint64(31))
+
+
+def counter_hash(seed, stream, step, index) -> np.ndarray:
+    """64-bit hash of the counters (seed, stream, step, index), broadcast together.
+
+    A pure function of its arguments: any backend computing it gets the same bits.
+    """
+    args = np.broadcast_arrays(*(np.atleast_1d(np.asarray(a).astype(np.uint64))
+                                 for a in (seed, stream, step, index)))
+    z = _mix(args[0])
+    for a in args[1:]:
+        z = _mix(z ^ a)
+    shape = np.broadcast(*(np.asarray(a) for a in (seed, stream, step, index))).shape
+    return z.reshape(shape)
+
+
+def counter_uniform(seed, stream, step, index, bits: int) -> np.ndarray:
+    """Integers uniform in ``[0, 2**bits)`` (``bits`` <= 63) from :func:`counter_hash`."""
+    if not 1 <= bits <= 63:
+        raise ValueError(f"bits={bits} is outside 1..63")
+    return (counter_hash(seed, stream, step, index) >> np.uint64(64 - bits)).astype(np.int64)
