@@ -1,0 +1,88 @@
+"""Lower float (per-step) parameters to Loihi integers.
+
+Potentials: a float potential ``x`` (e.g. mV) becomes the integer ``round(x * v_scale)``
+in v's 24-bit units; the threshold mantissa is ``round(v_th * v_scale / 64)`` (compared
+as ``vth << 6``), and a synaptic weight ``w`` (float input to u per spike) becomes
+``round(w * v_scale / 64)`` (the neuron shifts its input by 6). Decays: a fraction
+``delta`` per step becomes ``round(delta * 4096)``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from lavalab import fixed
+from lavalab import loihi_spec as spec
+from lavalab.dynamics.adaptive_lif import AdaptiveLIFFixed, AdaptiveLIFFloat, AdaptiveLIFParams
+
+__all__ = ["lower_decay", "lower_adaptive_lif", "lower_weights", "weight_scale",
+           "bias_to_mant_exp"]
+
+
+def lower_decay(delta: float, offset: int = 0) -> int:
+    """Fraction removed per step -> 12-bit effective decay ``round(delta * 4096)``.
+
+    ``offset=1`` (the u register's hidden +1) makes the smallest representable decay 1.
+    """
+    if not 0.0 <= delta <= 1.0:
+        raise ValueError(f"decay fraction {delta} is outside [0, 1]")
+    d = int(round(delta * spec.DECAY_UNITY))
+    hi = spec.DECAY_UNITY if offset else spec.DECAY_MAX
+    return min(max(d, offset), hi)
+
+
+def bias_to_mant_exp(bias_int: int) -> tuple[int, int]:
+    """An integer bias as ``mant << exp`` with a 13-bit signed mantissa (rounded)."""
+    for exp in range(spec.BIAS_EXP_MAX + 1):
+        mant = int(round(bias_int / 2**exp))
+        if spec.BIAS_MANT_MIN <= mant <= spec.BIAS_MANT_MAX:
+            return mant, exp
+    raise ValueError(
+        f"bias {bias_int} does not fit a 13-bit mantissa with exponent 0..{spec.BIAS_EXP_MAX}"
+    )
+
+
+def lower_adaptive_lif(params: AdaptiveLIFParams | AdaptiveLIFFloat, v_scale: float,
+                       theta_bits: int = spec.UV_BITS) -> AdaptiveLIFFixed:
+    """Loihi integer parameters for ``params`` with ``v_scale`` integer units per unit of v."""
+    if not (isinstance(v_scale, (int, float)) and math.isfinite(v_scale) and v_scale > 0):
+        raise ValueError(f"v_scale={v_scale!r} must be a positive number")
+    c = params.per_step() if isinstance(params, AdaptiveLIFParams) else params
+    vth = int(round(c.vth * v_scale / 2**spec.VTH_SHIFT))
+    if not 0 <= vth <= spec.VTH_MAX:
+        raise ValueError(
+            f"threshold {c.vth} x v_scale {v_scale} / 64 = {vth} is outside the 17-bit "
+            f"mantissa range 0..{spec.VTH_MAX}: choose a smaller v_scale"
+        )
+    mant, exp = bias_to_mant_exp(int(round(c.bias * v_scale)))
+    return AdaptiveLIFFixed(
+        decay_u=lower_decay(c.decay_u, offset=spec.DU_OFFSET),
+        decay_v=lower_decay(c.decay_v),
+        vth=vth,
+        v_reset=int(round(c.v_reset * v_scale)),
+        bias_mant=mant, bias_exp=exp,
+        theta_plus=int(round(c.theta_plus * v_scale)),
+        decay_theta=lower_decay(c.decay_theta),
+        ref_steps=c.ref_steps,
+        theta_bits=theta_bits,
+    )
+
+
+def weight_scale(v_scale: float) -> float:
+    """Integer weight units per float weight unit: ``v_scale / 64``."""
+    return v_scale / 2**spec.ACT_SHIFT
+
+
+def lower_weights(w, v_scale: float, mode: str = "nearest", bits: int = spec.WEIGHT_BITS,
+                  signed: bool = False, rand=None) -> np.ndarray:
+    """Float weights -> integers ``round(w * v_scale / 64)``, range-checked to ``bits``."""
+    q = fixed.quantize(np.asarray(w, np.float64) * weight_scale(v_scale), 0, mode, rand)
+    lo, hi = (-(2**bits), 2**bits - 1) if signed else (0, 2**bits - 1)
+    if q.size and (q.min() < lo or q.max() > hi):
+        raise ValueError(
+            f"weights lowered with v_scale={v_scale} span {q.min()}..{q.max()}, outside the "
+            f"{bits}-bit range {lo}..{hi}: choose a smaller v_scale"
+        )
+    return q

@@ -1,0 +1,258 @@
+r"""Current-based LIF with an adaptive threshold (Diehl & Cook homeostasis).
+
+One step, for every neuron (arrays broadcast over any leading batch axis):
+
+.. math::
+
+    u &\leftarrow u\,(1-\delta_u) + a_{in} \\
+    v &\leftarrow v\,(1-\delta_v) + u + b \qquad \text{(held while refractory)} \\
+    \theta &\leftarrow \theta\,(1-\delta_\theta) \qquad \text{(learning only)} \\
+    s &= [\,r = 0 \;\wedge\; v > v_{th} + \theta\,] \\
+    \text{on } s:\; v &\leftarrow v_{reset},\; r \leftarrow T_{ref},\;
+        \theta \leftarrow \theta + \theta_+ \ \text{(learning only)}
+
+and ``r`` counts down by one on every step it is positive. With learning off
+(inference) theta is frozen, as Diehl & Cook freeze it at test time.
+
+Two precisions, one function each:
+
+- :func:`step_float` on :class:`AdaptiveLIFFloat` (per-step fractions, potentials in
+  the user's unit, e.g. mV relative to rest; made from physical time constants by
+  :meth:`AdaptiveLIFParams.per_step`).
+- :func:`step_fixed` on :class:`AdaptiveLIFFixed`, Loihi integer semantics exactly as
+  Lava 0.10's ``PyLifModelBitAcc`` (see ``shared/LOIHI.md`` 2a):
+
+  ======== ============================================================================
+  u        signed 24-bit, ``u*(4096-decay_u)`` rounded toward zero, input ``<< 6``,
+           overflow wraps (Lava's single +-2**24 correction, :func:`fixed.wrap_once`)
+  v        signed 24-bit, ``v*(4096-decay_v)`` toward zero, ``+ u + (bias_mant << bias_exp)``,
+           saturating at +-(2**23 - 1)
+  vth      17-bit mantissa, compared as ``vth << 6`` (strict ``>``)
+  theta    unsigned ``theta_bits``-bit (default 24) in v units, ``theta*(4096-decay_theta)``
+           toward zero, saturating
+  r        refractory counter, 0..64 steps
+  ======== ============================================================================
+
+  With ``theta_plus = 0``, ``ref_steps = 0`` and ``v_reset = 0`` it equals Lava's stock
+  ``LIF`` with ``du = decay_u - 1``, ``dv = decay_v`` bit for bit.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+
+from lavalab import fixed
+from lavalab import loihi_spec as spec
+
+__all__ = [
+    "AdaptiveLIFParams", "AdaptiveLIFFloat", "AdaptiveLIFFixed", "LIFState",
+    "init_state", "step_float", "step_fixed",
+]
+
+
+def _finite(name: str, value: float, lo: float = -math.inf, hi: float = math.inf,
+            allow_inf: bool = False) -> None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    ok = ok and not math.isnan(value) and (allow_inf or math.isfinite(value))
+    if not ok or not lo <= value <= hi:
+        raise ValueError(f"{name}={value!r} is outside the allowed range [{lo}, {hi}]")
+
+
+@dataclass(frozen=True)
+class AdaptiveLIFParams:
+    """Neuron parameters in physical units (potentials relative to rest).
+
+    Defaults follow Diehl & Cook 2015's excitatory neuron (``shared/LOIHI.md`` 4):
+    threshold -52 mV and reset -65 mV with rest -65 mV give ``v_th = 13``,
+    ``v_reset = 0``; refractory 5 ms; theta_plus 0.05 mV; tau_theta 1e7 ms; membrane
+    tau 100 ms. D&C's conductance synapses (tau_ge = 1 ms) become a current with
+    ``tau_u_ms = 1``.
+
+    Attributes
+    ----------
+    v_th : threshold above rest (mV), > 0
+    v_reset : reset potential relative to rest (mV), below ``v_th``
+    tau_u_ms, tau_v_ms : synaptic-current and membrane time constants (ms), > 0;
+        ``math.inf`` means no decay
+    theta_plus : threshold increase per spike (mV), >= 0
+    tau_theta_ms : theta decay time constant (ms), > 0; ``math.inf`` = no decay
+    t_ref_ms : refractory period (ms), >= 0, rounded to whole steps
+    bias : constant input to v per step (mV)
+    dt_ms : step size (ms), > 0
+    """
+
+    v_th: float = 13.0
+    v_reset: float = 0.0
+    tau_u_ms: float = 1.0
+    tau_v_ms: float = 100.0
+    theta_plus: float = 0.05
+    tau_theta_ms: float = 1e7
+    t_ref_ms: float = 5.0
+    bias: float = 0.0
+    dt_ms: float = 1.0
+
+    def __post_init__(self):
+        _finite("v_th", self.v_th, lo=1e-12)
+        _finite("v_reset", self.v_reset, hi=self.v_th)
+        for name in ("tau_u_ms", "tau_v_ms", "tau_theta_ms"):
+            _finite(name, getattr(self, name), lo=1e-12, allow_inf=True)
+        _finite("theta_plus", self.theta_plus, lo=0.0)
+        _finite("t_ref_ms", self.t_ref_ms, lo=0.0)
+        _finite("bias", self.bias)
+        _finite("dt_ms", self.dt_ms, lo=1e-12)
+        steps = round(self.t_ref_ms / self.dt_ms)
+        if steps > spec.REFRACTORY_MAX:
+            raise ValueError(
+                f"t_ref_ms={self.t_ref_ms} is {steps} steps of dt_ms={self.dt_ms}; "
+                f"allowed 0..{spec.REFRACTORY_MAX} steps"
+            )
+
+    def per_step(self) -> "AdaptiveLIFFloat":
+        """Discretise with step ``dt_ms``: ``delta = 1 - exp(-dt / tau)``."""
+        def frac(tau):
+            return 0.0 if math.isinf(tau) else 1.0 - math.exp(-self.dt_ms / tau)
+
+        return AdaptiveLIFFloat(
+            decay_u=frac(self.tau_u_ms), decay_v=frac(self.tau_v_ms),
+            decay_theta=frac(self.tau_theta_ms), vth=self.v_th, v_reset=self.v_reset,
+            theta_plus=self.theta_plus, ref_steps=round(self.t_ref_ms / self.dt_ms),
+            bias=self.bias,
+        )
+
+
+@dataclass(frozen=True)
+class AdaptiveLIFFloat:
+    """Per-step float parameters: decays are fractions removed per step, in [0, 1]."""
+
+    decay_u: float
+    decay_v: float
+    decay_theta: float
+    vth: float
+    v_reset: float
+    theta_plus: float
+    ref_steps: int
+    bias: float = 0.0
+
+    def __post_init__(self):
+        for name in ("decay_u", "decay_v", "decay_theta"):
+            _finite(name, getattr(self, name), 0.0, 1.0)
+        _finite("vth", self.vth)
+        _finite("v_reset", self.v_reset, hi=self.vth)
+        _finite("theta_plus", self.theta_plus, lo=0.0)
+        fixed.check_int_range("ref_steps", self.ref_steps, 0, spec.REFRACTORY_MAX)
+        _finite("bias", self.bias)
+
+
+@dataclass(frozen=True)
+class AdaptiveLIFFixed:
+    """Loihi integer parameters (see the module docstring for each width).
+
+    Attributes
+    ----------
+    decay_u : effective current decay, 1..4096 (Lava/Loihi register ``du = decay_u - 1``)
+    decay_v : voltage decay, 0..4095 (register ``dv``; 0 = no leak)
+    vth : threshold mantissa, 0..131071 (compared as ``vth << 6``)
+    v_reset : reset value of v, signed 24-bit, at most ``vth << 6``
+    bias_mant, bias_exp : bias ``bias_mant << bias_exp``; -4096..4095 and 0..7
+    theta_plus : theta increment per spike, 0..2**theta_bits - 1 (v units)
+    decay_theta : theta decay, 0..4095 (0 = no decay)
+    ref_steps : refractory period in steps, 0..64
+    theta_bits : width of the unsigned theta register, 1..24
+    """
+
+    decay_u: int
+    decay_v: int
+    vth: int
+    v_reset: int = 0
+    bias_mant: int = 0
+    bias_exp: int = 0
+    theta_plus: int = 0
+    decay_theta: int = 0
+    ref_steps: int = 0
+    theta_bits: int = spec.UV_BITS
+
+    def __post_init__(self):
+        chk = fixed.check_int_range
+        chk("decay_u", self.decay_u, 1, spec.DECAY_UNITY)
+        chk("decay_v", self.decay_v, 0, spec.DECAY_MAX)
+        chk("vth", self.vth, 0, spec.VTH_MAX)
+        chk("v_reset", self.v_reset, -(spec.UV_MAX - 1), self.vth << spec.VTH_SHIFT)
+        chk("bias_mant", self.bias_mant, spec.BIAS_MANT_MIN, spec.BIAS_MANT_MAX)
+        chk("bias_exp", self.bias_exp, 0, spec.BIAS_EXP_MAX)
+        chk("theta_bits", self.theta_bits, 1, spec.UV_BITS)
+        chk("theta_plus", self.theta_plus, 0, 2**self.theta_bits - 1)
+        chk("decay_theta", self.decay_theta, 0, spec.DECAY_MAX)
+        chk("ref_steps", self.ref_steps, 0, spec.REFRACTORY_MAX)
+
+    @classmethod
+    def from_lava_lif(cls, du: int, dv: int, vth: int, bias_mant: int = 0,
+                      bias_exp: int = 0) -> "AdaptiveLIFFixed":
+        """The parameters equivalent to Lava's stock ``LIF(du, dv, vth, bias_mant, bias_exp)``."""
+        fixed.check_int_range("du", du, 0, spec.DECAY_MAX)
+        return cls(decay_u=du + spec.DU_OFFSET, decay_v=dv + spec.DV_OFFSET, vth=vth,
+                   bias_mant=bias_mant, bias_exp=bias_exp)
+
+
+class LIFState(NamedTuple):
+    """Neuron state; each array has the population's shape (with any batch axes)."""
+
+    u: np.ndarray
+    v: np.ndarray
+    theta: np.ndarray
+    ref: np.ndarray
+
+
+def init_state(shape, precision: str) -> LIFState:
+    """All-zero state: ``precision`` is ``"float"`` (float64) or ``"fixed"`` (int64)."""
+    if precision not in ("float", "fixed"):
+        raise ValueError(f"precision={precision!r} is not one of ('float', 'fixed')")
+    dt = np.float64 if precision == "float" else np.int64
+    return LIFState(np.zeros(shape, dt), np.zeros(shape, dt), np.zeros(shape, dt),
+                    np.zeros(shape, np.int64))
+
+
+def _refractory_and_spike(v_new, v_old, ref, above, ref_steps, v_reset):
+    active = ref == 0
+    v = np.where(active, v_new, v_old)
+    s = active & above(v)
+    v = np.where(s, v_reset, v)
+    ref = np.where(s, ref_steps, np.maximum(ref - 1, 0))
+    return v, ref, s
+
+
+def step_float(state: LIFState, p: AdaptiveLIFFloat, a_in, learn: bool = True
+               ) -> tuple[LIFState, np.ndarray]:
+    """One float step. ``a_in``: input to u this step (same unit as v). Returns spikes (bool)."""
+    u = state.u * (1.0 - p.decay_u) + a_in
+    v_new = state.v * (1.0 - p.decay_v) + u + p.bias
+    theta = state.theta * (1.0 - p.decay_theta) if learn else state.theta
+    v, ref, s = _refractory_and_spike(v_new, state.v, state.ref,
+                                      lambda v: v > p.vth + theta, p.ref_steps, p.v_reset)
+    if learn:
+        theta = theta + p.theta_plus * s
+    return LIFState(u, v, theta, ref), s
+
+
+def step_fixed(state: LIFState, p: AdaptiveLIFFixed, a_in, learn: bool = True
+               ) -> tuple[LIFState, np.ndarray]:
+    """One Loihi-integer step. ``a_in``: integer dendritic input (before the ``<< 6``).
+
+    Inputs are assumed to satisfy ``|a_in << 6| < 2**31`` (Lava's int32 arithmetic;
+    the hardware accumulator is far narrower).
+    """
+    u = fixed.wrap_once(fixed.decay(state.u, p.decay_u)
+                        + (np.asarray(a_in, np.int64) << spec.ACT_SHIFT), spec.UV_BITS)
+    bias = np.int64(p.bias_mant) << p.bias_exp
+    v_new = fixed.saturate_symmetric(fixed.decay(state.v, p.decay_v) + u + bias, spec.UV_BITS)
+    theta = fixed.decay(state.theta, p.decay_theta) if learn else state.theta
+    vth = np.int64(p.vth) << spec.VTH_SHIFT
+    v, ref, s = _refractory_and_spike(v_new, state.v, state.ref,
+                                      lambda v: v > vth + theta, p.ref_steps, p.v_reset)
+    if learn:
+        theta = fixed.saturate_to_bits(theta + p.theta_plus * s.astype(np.int64),
+                                       p.theta_bits, signed=False)
+    return LIFState(u, v, theta, ref), s

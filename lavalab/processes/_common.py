@@ -1,0 +1,16 @@
+"""Validation shared by the Process constructors."""
+
+from __future__ import annotations
+
+
+def check_shape(shape) -> tuple[int, ...]:
+    """A non-empty tuple of positive ints, or a ValueError naming the value."""
+    if isinstance(shape, int):
+        shape = (shape,)
+    try:
+        shape = tuple(shape)
+    except TypeError:
+        raise ValueError(f"shape={shape!r} must be a tuple of positive integers") from None
+    if not shape or not all(isinstance(n, int) and n >= 1 for n in shape):
+        raise ValueError(f"shape={shape!r} must be a tuple of positive integers")
+    return shape

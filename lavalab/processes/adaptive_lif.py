@@ -1,0 +1,80 @@
+"""AdaptiveLIF: current-based LIF with a Diehl & Cook adaptive threshold.
+
+The equations and the integer semantics are documented once, in
+:mod:`lavalab.dynamics.adaptive_lif`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from lava.magma.core.process.ports.ports import InPort, OutPort
+from lava.magma.core.process.process import AbstractProcess
+from lava.magma.core.process.variable import Var
+
+from lavalab.dynamics.adaptive_lif import AdaptiveLIFFixed, AdaptiveLIFFloat, AdaptiveLIFParams
+from lavalab.processes._common import check_shape
+
+__all__ = ["AdaptiveLIF"]
+
+
+class AdaptiveLIF(AbstractProcess):
+    """A population of adaptive-threshold LIF neurons.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        Population shape.
+    params : AdaptiveLIFParams | AdaptiveLIFFloat | AdaptiveLIFFixed
+        Physical (converted with ``per_step()``) or per-step float parameters: run with
+        ``select_tag="floating_pt"``. Loihi integer parameters: run with ``"fixed_pt"``.
+    learn : bool
+        Initial value of the ``learn`` Var: when 0, theta is frozen (inference).
+    theta : float or array, optional
+        Initial threshold adaptation (e.g. from a trained network), same units as v.
+    name : str, optional
+
+    Ports
+    -----
+    a_in : InPort, shape ``shape``: synaptic input to u.
+    s_out : OutPort, shape ``shape``: spikes (0/1).
+
+    Vars
+    ----
+    u, v, theta : neuron state (float, or integers in Loihi units).
+    ref : remaining refractory steps.
+    learn : (1,) 1 = adapt theta, 0 = frozen.
+    """
+
+    def __init__(self, *, shape: tuple[int, ...],
+                 params: AdaptiveLIFParams | AdaptiveLIFFloat | AdaptiveLIFFixed,
+                 learn: bool = True, theta=0, name: str | None = None):
+        shape = check_shape(shape)
+        if isinstance(params, AdaptiveLIFParams):
+            params = params.per_step()
+        if not isinstance(params, (AdaptiveLIFFloat, AdaptiveLIFFixed)):
+            raise TypeError(
+                f"params must be AdaptiveLIFParams, AdaptiveLIFFloat or AdaptiveLIFFixed, "
+                f"got {type(params).__name__}"
+            )
+        precision = "fixed" if isinstance(params, AdaptiveLIFFixed) else "float"
+        theta = np.broadcast_to(np.asarray(theta), shape).copy()
+        if precision == "fixed":
+            from lavalab import fixed
+
+            fixed.check_int_range("theta", theta, 0, 2**params.theta_bits - 1)
+        super().__init__(shape=shape, params=params, precision=precision, name=name)
+        self.a_in = InPort(shape=shape)
+        self.s_out = OutPort(shape=shape)
+        self.u = Var(shape=shape, init=0)
+        self.v = Var(shape=shape, init=0)
+        self.theta = Var(shape=shape, init=theta)
+        self.ref = Var(shape=shape, init=0)
+        self.learn = Var(shape=(1,), init=int(bool(learn)))
+
+    @property
+    def params(self):
+        return self.proc_params["params"]
+
+    @property
+    def precision(self) -> str:
+        return self.proc_params["precision"]
