@@ -1,6 +1,6 @@
 # Two entry points for a fresh machine (see README):
 #   make demo   create .venv, install lavalab, run the demo job
-#   make test   create .venv if missing, install, run the test suite
+#   make test   create .venv if missing, install, lint (ruff), run the test suite
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
@@ -26,6 +26,7 @@ demo: $(STAMP)
 	$(VENV)/bin/lavalab demo
 
 test: $(STAMP)
+	$(VENV)/bin/ruff check lavalab tests bench studies
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)

@@ -22,8 +22,8 @@ register layouts and are never mutated by the CPU simulator.
 from __future__ import annotations
 
 import importlib.abc
-import importlib.util
 import importlib.machinery
+import importlib.util
 import re
 import sys
 

@@ -26,8 +26,8 @@ def _version(dist: str) -> str:
 
 def loihi_installed() -> bool:
     """Whether Intel's lava-loihi extension is importable (Lava's own check)."""
-    import lavalab  # noqa: F401  (compat hook)
     from lava.utils.loihi import is_installed
+
 
     return bool(is_installed())
 
@@ -36,11 +36,10 @@ def backends() -> dict[str, tuple[bool, str]]:
     """Which execution backends work here: name -> (available, detail)."""
     out: dict[str, tuple[bool, str]] = {}
     try:
-        import lavalab  # noqa: F401  (compat hook)
         from lava.magma.core.run_configs import Loihi2SimCfg  # noqa: F401
 
         out["lava-cpu"] = (True, "Lava CPU simulation (Loihi2SimCfg, fixed_pt and floating_pt)")
-    except Exception as err:  # report any import failure as unavailable, with its reason
+    except (ImportError, ValueError, OSError) as err:  # report why Lava is unavailable
         out["lava-cpu"] = (False, f"lava import failed: {type(err).__name__}: {err}")
     if out["lava-cpu"][0] and loihi_installed():
         out["loihi"] = (True, "lava-loihi found (Loihi2HwCfg)")
@@ -86,7 +85,8 @@ def _positive(name: str, hi: int):
         try:
             v = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be an integer, got {text!r}")
+            raise argparse.ArgumentTypeError(
+                f"{name} must be an integer, got {text!r}") from None
         if not 1 <= v <= hi:
             raise argparse.ArgumentTypeError(f"{name}={v} is outside 1..{hi}")
         return v

@@ -70,13 +70,13 @@ def run_demo(samples: int = 20, timesteps: int = 150, rest: int = 50, seed: int 
     """Simulate ``samples`` MNIST test digits on Lava (fixed point); return spike counts."""
     if samples < 1 or samples > 10000:
         raise ValueError(f"samples={samples} must be in 1..10000")
-    import lavalab  # noqa: F401  (Python 3.11 compatibility hook for Lava)
     from lava.magma.core.run_conditions import RunSteps
     from lava.magma.core.run_configs import Loihi2SimCfg
     from lava.proc.dense.process import Dense
     from lava.proc.io.sink import RingBuffer as Sink
     from lava.proc.io.source import RingBuffer as Source
     from lava.proc.lif.process import LIF
+
 
     weights = template_weights(load_mnist("train"))
     test = load_mnist("test").subset(samples)
@@ -103,7 +103,7 @@ def run_demo(samples: int = 20, timesteps: int = 150, rest: int = 50, seed: int 
 def format_result(res: DemoResult) -> str:
     lines = ["digit | spikes of neurons 0..9                    | predicted",
              "------+--------------------------------------------+----------"]
-    for lab, row, pred in zip(res.labels, res.counts, res.predictions):
+    for lab, row, pred in zip(res.labels, res.counts, res.predictions, strict=True):
         cells = " ".join(f"{c:3d}" for c in row)
         mark = "" if pred == lab else "  x"
         lines.append(f"{lab:5d} | {cells} | {pred:d}{mark}")

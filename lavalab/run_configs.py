@@ -17,7 +17,6 @@ import logging
 import pkgutil
 from functools import lru_cache
 
-import lavalab  # noqa: F401  (Python 3.11 compatibility hook before Lava)
 from lava.magma.core.model.model import AbstractProcessModel
 from lava.magma.core.run_configs import Loihi2SimCfg as _LavaLoihi2SimCfg
 

@@ -64,7 +64,7 @@ class ImageSet:
         """Image height and width."""
         return (int(self.images.shape[1]), int(self.images.shape[2]))
 
-    def subset(self, n: int, start: int = 0) -> "ImageSet":
+    def subset(self, n: int, start: int = 0) -> ImageSet:
         """The ``n`` samples from ``start`` on (in stored order)."""
         if n < 0 or start < 0 or start + n > len(self):
             raise ValueError(

