@@ -17,7 +17,8 @@ from lavalab import fixed
 from lavalab import loihi_spec as spec
 from lavalab.dynamics.adaptive_lif import AdaptiveLIFFixed, AdaptiveLIFFloat, AdaptiveLIFParams
 
-__all__ = ["lower_decay", "lower_adaptive_lif", "lower_weights", "weight_scale",
+__all__ = ["lower_decay", "lower_adaptive_lif", "lower_weights", "weight_scale", "lower_stdp",
+           "rate_to_mant_exp",
            "bias_to_mant_exp"]
 
 
@@ -86,3 +87,53 @@ def lower_weights(w, v_scale: float, mode: str = "nearest", bits: int = spec.WEI
             f"{bits}-bit range {lo}..{hi}: choose a smaller v_scale"
         )
     return q
+
+
+def rate_to_mant_exp(rate: float, name: str = "rate") -> tuple[int, int]:
+    """Nearest ``mant * 2**exp`` with ``mant`` in 4..7 (Loihi's learning mantissa range
+    [-8, 7], positive side) and ``exp`` in -24..8; 0 for a zero rate.
+
+    The relative error is at most 1/9 (mantissa 4 +- 0.5).
+    """
+    if not (math.isfinite(rate) and rate >= 0):
+        raise ValueError(f"{name}={rate!r} must be a finite number >= 0")
+    if rate == 0:
+        return 0, 0
+    exp = math.floor(math.log2(rate)) - 2
+    mant = round(rate / 2.0**exp)
+    if mant == 8:
+        mant, exp = 4, exp + 1
+    if not -24 <= exp <= 8:
+        raise ValueError(f"{name}={rate} is outside the learning-rate range 4*2**-24 .. 7*2**8")
+    return int(mant), int(exp)
+
+
+def lower_stdp(params, q: float):
+    """Loihi integer STDP for float ``params`` (STDPParams or STDPFloat).
+
+    ``q`` is integer weight units per float weight unit (``w_int = round(w * q)``); traces
+    map [0, 1] to 0..127. Rates become ``mant * 2**exp`` (see :func:`rate_to_mant_exp`):
+    potentiation ``eta_post * q**(1 - mu) / 127``, depression ``eta_pre * q / 127``.
+    """
+    from lavalab.dynamics.stdp import STDPFixed, STDPParams
+
+    c = params.per_step() if isinstance(params, STDPParams) else params
+    if c.mu not in (0, 1, 0.0, 1.0):
+        raise ValueError(f"mu={c.mu} has no fixed-point form: Loihi's rule allows mu in {{0, 1}}")
+    w_max = int(round(c.w_max * q))
+    if not 1 <= w_max <= spec.WEIGHT_MAX:
+        raise ValueError(
+            f"w_max={c.w_max} x q={q} = {w_max} is outside the 8-bit range 1..{spec.WEIGHT_MAX}"
+        )
+    tmax = spec.TRACE_MAX
+    pm, pe = rate_to_mant_exp(c.eta_post * q ** (1 - int(c.mu)) / tmax, "eta_post")
+    dm, de = rate_to_mant_exp(c.eta_pre * q / tmax, "eta_pre")
+    return STDPFixed(
+        decay_pre=lower_decay(c.decay_pre), decay_post=lower_decay(c.decay_post),
+        impulse_pre=max(1, int(round(c.impulse_pre * tmax))),
+        impulse_post=max(1, int(round(c.impulse_post * tmax))),
+        eta_pre_mant=dm, eta_pre_exp=de, eta_post_mant=pm, eta_post_exp=pe,
+        w_max=w_max, mu=int(c.mu), rule=c.rule, window_steps=c.window_steps, n_th=c.n_th,
+        sample_steps=c.sample_steps,
+        norm_total=None if c.norm_total is None else int(round(c.norm_total * q)),
+    )

@@ -14,3 +14,19 @@ def check_shape(shape) -> tuple[int, ...]:
     if not shape or not all(isinstance(n, int) and n >= 1 for n in shape):
         raise ValueError(f"shape={shape!r} must be a tuple of positive integers")
     return shape
+
+
+from lava.magma.core.process.process import AbstractProcess  # noqa: E402
+
+
+class LavalabProcess(AbstractProcess):
+    """Base of lavalab's Processes.
+
+    Constructors validate their arguments before ``AbstractProcess.__init__``; when that
+    raises, Lava's ``__del__`` would fail on the half-built object (no ``_runtime``) and
+    print a spurious error after the clear one. This guard skips it.
+    """
+
+    def __del__(self):
+        if "_runtime" in self.__dict__:
+            super().__del__()

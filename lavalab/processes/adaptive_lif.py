@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import numpy as np
 from lava.magma.core.process.ports.ports import InPort, OutPort
-from lava.magma.core.process.process import AbstractProcess
 from lava.magma.core.process.variable import Var
 
 from lavalab.dynamics.adaptive_lif import AdaptiveLIFFixed, AdaptiveLIFFloat, AdaptiveLIFParams
-from lavalab.processes._common import check_shape
+from lavalab.processes._common import LavalabProcess, check_shape
 
 __all__ = ["AdaptiveLIF"]
 
 
-class AdaptiveLIF(AbstractProcess):
+class AdaptiveLIF(LavalabProcess):
     """A population of adaptive-threshold LIF neurons.
 
     Parameters

@@ -1,0 +1,72 @@
+r"""Poisson rate encoding, reproducible by any backend, and the per-sample schedule.
+
+Input ``j`` spikes at step ``t`` when
+
+.. math:: U(seed, t, j) < \mathrm{round}(\min(1, x_j \cdot r_{max} \cdot dt) \cdot 2^{24})
+
+with ``U`` the 24-bit counter-based uniform integer of :func:`lavalab.fixed.counter_uniform`
+(stream ``"poisson"``), ``x_j`` in [0, 1] the intensity, ``r_max`` the maximal rate (Hz) and
+``dt`` the step (s). The comparison is on integers, so float and fixed models, Lava and the
+engine produce the identical raster. Samples follow one another: ``present_steps`` steps
+of input, then ``rest_steps`` steps of silence.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from lavalab import fixed
+
+__all__ = ["PROB_BITS", "spike_thresholds", "poisson_spikes", "schedule", "poisson_raster"]
+
+PROB_BITS = 24
+
+
+def spike_thresholds(intensity, max_rate_hz: float, dt_ms: float) -> np.ndarray:
+    """Integer thresholds ``round(x * rate * dt * 2**24)`` for intensities in [0, 1]."""
+    if not (math.isfinite(max_rate_hz) and max_rate_hz >= 0):
+        raise ValueError(f"max_rate_hz={max_rate_hz!r} must be >= 0")
+    if not (math.isfinite(dt_ms) and dt_ms > 0):
+        raise ValueError(f"dt_ms={dt_ms!r} must be > 0")
+    p_max = max_rate_hz * dt_ms * 1e-3
+    if p_max > 1:
+        raise ValueError(
+            f"max_rate_hz={max_rate_hz} with dt_ms={dt_ms} gives a spike probability "
+            f"{p_max:.3g} per step; the allowed range is 0..1 (max_rate_hz <= {1e3 / dt_ms:g})"
+        )
+    x = np.asarray(intensity, np.float64)
+    if x.size and (not np.all(np.isfinite(x)) or x.min() < 0 or x.max() > 1):
+        raise ValueError(f"intensities span {x.min()}..{x.max()}, outside the allowed range [0, 1]")
+    return np.rint(x * p_max * 2.0**PROB_BITS).astype(np.int64)
+
+
+def poisson_spikes(thresholds, seed: int, t: int) -> np.ndarray:
+    """Spikes (bool, shape of ``thresholds``; leading axes batch) at step ``t``.
+
+    The element index of the random stream is the flat index over the last axis.
+    """
+    thr = np.asarray(thresholds, np.int64)
+    idx = np.arange(thr.shape[-1])
+    u = fixed.counter_uniform(seed, fixed.STREAMS["poisson"], t, idx, PROB_BITS)
+    return u < thr
+
+
+def schedule(t: int, present_steps: int, rest_steps: int) -> tuple[int, bool]:
+    """(sample index, presenting?) at step ``t`` (0-based)."""
+    period = present_steps + rest_steps
+    return t // period, (t % period) < present_steps
+
+
+def poisson_raster(intensities, max_rate_hz: float, dt_ms: float, present_steps: int,
+                   rest_steps: int, seed: int) -> np.ndarray:
+    """Whole raster (bool, (S * (present + rest), n)) for samples ``intensities`` (S, n)."""
+    thr = spike_thresholds(np.atleast_2d(intensities), max_rate_hz, dt_ms)
+    period = present_steps + rest_steps
+    out = np.zeros((thr.shape[0] * period, thr.shape[1]), bool)
+    for t in range(out.shape[0]):
+        k, on = schedule(t, present_steps, rest_steps)
+        if on:
+            out[t] = poisson_spikes(thr[k], seed, t)
+    return out

@@ -1,0 +1,398 @@
+r"""Learning synapses: two STDP rules, float and Loihi fixed point, and D&C normalisation.
+
+Weights ``w`` have shape ``(..., n_post, n_pre)`` (any leading batch axes); pre traces
+``x_pre`` ``(..., n_pre)``, post traces ``x_post`` ``(..., n_post)``. One step ``t`` does, in
+this order:
+
+1. traces decay: :math:`x \leftarrow x(1-\delta)`;
+2. learning (when ``learn``), with the traces of step 1 (spikes strictly before ``t``):
+
+   *STDP1, pair-based weight-dependent* (Diehl & Cook 2015; TopSpark's first rule), every step:
+
+   .. math::
+
+       \Delta w_{ij} = \eta_{post}\, s^{post}_i\, x^{pre}_j\, (w_{max} - w_{ij})^{\mu}
+                     - \eta_{pre}\, s^{pre}_j\, x^{post}_i
+
+   (``mu = 0``: D&C's code, additive; ``mu = 1``: soft bound.)
+
+   *STDP2, adaptive potentiation* (tinySNN eq. 1-2; TopSpark's second rule): only at the end
+   of each update window of ``window_steps`` steps,
+
+   .. math::
+
+       k = \lceil maxN / N_{th} \rceil, \qquad
+       \Delta w_{ij} = k\, \eta_{post}\, f^{post}_i\, x^{pre}_j\, (w_{max} - w_{ij})^{\mu}
+                     - \eta_{pre}\, f^{pre}_j\, x^{post}_i
+
+   where ``maxN`` is the largest post-spike count of the population since the start of the
+   current sample and ``f`` flags neurons that spiked within the window;
+   then :math:`w \leftarrow \mathrm{clip}(w + \Delta w, 0, w_{max})`;
+3. spike impulses: :math:`x \leftarrow \min(x + a\,s,\ x_{max})`.
+
+Fixed point (Loihi learning-engine widths, ``shared/LOIHI.md`` 2d):
+
+=========== ==================================================================================
+traces      unsigned 7-bit (0..127); decay ``x*(4096-d)`` with **stochastic** rounding (12 bits
+            from the counter stream), impulses 1..127 added with saturation at 127
+weights     unsigned 8-bit mantissa 0..w_max (w_max <= 255); the synapse output is
+            ``(W s) << weight_exp``
+learning    each term ``m * 2**e * product`` (mantissa ``m`` in 1..7, as Loihi's [-8, 7]);
+            accumulated with the weight as ``(w << 7) + term * 2**(e+7)`` (a right shift
+            floors) in a 16-bit signed accumulator (saturating), then stochastically rounded
+            ``>> 7`` and clipped to 0..w_max
+=========== ==================================================================================
+
+Random bits come from :func:`lavalab.fixed.counter_uniform` keyed by (seed, stream, step,
+element): trace ``j`` of the pre side is element ``j``, trace ``i`` of the post side
+``n_pre + i``, synapse ``(i, j)`` element ``i * n_pre + j``. The same step on any backend
+draws the same bits.
+
+Loihi expressibility. STDP1 (``mu`` in {0, 1}) is the Loihi learning rule
+``dw = C1*y0*x1*(WMAX - w) - C2*x0*y1`` (``mu = 1``) or ``C1*y0*x1 - C2*x0*y1`` (``mu = 0``),
+where Lava's fixed applier divides multi-factor products by ``2**(sum of widths + 4 - 15)``
+(``2**5`` for ``x1*(WMAX-w)``), so ``C1 = m * 2**(e+5)`` there; see
+:func:`loihi_rule_string`. STDP2 is **not** expressible on Loihi's learning engine: ``k``
+needs the maximum spike count over the population and a division, and the
+window-gated update needs per-neuron window flags (a tag could hold them, the max cannot).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+
+from lavalab import fixed
+from lavalab import loihi_spec as spec
+
+__all__ = [
+    "RULES", "STDPParams", "STDPFloat", "STDPFixed", "STDPState", "init_stdp_state",
+    "step_stdp_float", "step_stdp_fixed", "normalize_float", "normalize_fixed",
+    "loihi_rule_string", "synapse_output_float", "synapse_output_fixed",
+]
+
+RULES = ("stdp1", "stdp2")
+_ACC_FRAC = spec.LEARN_WEIGHT_FRAC  # 7 fractional bits of the weight in the accumulator
+
+
+def _real(name, value, lo=-math.inf, hi=math.inf):
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or not lo <= value <= hi:
+        raise ValueError(f"{name}={value!r} is outside the allowed range [{lo}, {hi}]")
+
+
+def _check_rule_fields(rule, window_steps, n_th, sample_steps):
+    if rule not in RULES:
+        raise ValueError(f"rule={rule!r} is not one of {RULES}")
+    fixed.check_int_range("window_steps", window_steps, 1, 10**9)
+    fixed.check_int_range("n_th", n_th, 1, 10**9)
+    if sample_steps is not None:
+        fixed.check_int_range("sample_steps", sample_steps, 1, 10**12)
+
+
+@dataclass(frozen=True)
+class STDPParams:
+    """STDP in physical units (defaults: Diehl & Cook's code, ``shared/LOIHI.md`` 4).
+
+    tau_pre_ms, tau_post_ms : trace time constants (ms), > 0 (``math.inf``: no decay)
+    eta_pre, eta_post : depression / potentiation rates, >= 0
+    w_max : largest weight, > 0
+    mu : weight dependence exponent, >= 0 (0 = additive, as D&C's code)
+    trace_impulse : trace increase per spike, in (0, 1]; traces saturate at 1 (1 = "set to 1")
+    rule : ``"stdp1"`` (every step) or ``"stdp2"`` (adaptive potentiation, per window)
+    window_steps, n_th : STDP2's update window (steps) and spike-count threshold ``N_th``
+    sample_steps : steps per sample (presentation + rest): STDP2's count resets and the
+        weight normalisation happen at multiples of it; ``None`` = never
+    norm_total : D&C normalisation, each post neuron's input weights sum to this at the
+        start of each sample (``None`` = off; D&C: 78, BindsNET 78.4)
+    dt_ms : step size (ms)
+    """
+
+    tau_pre_ms: float = 20.0
+    tau_post_ms: float = 20.0
+    eta_pre: float = 1e-4
+    eta_post: float = 1e-2
+    w_max: float = 1.0
+    mu: float = 0.0
+    trace_impulse: float = 1.0
+    rule: str = "stdp1"
+    window_steps: int = 1
+    n_th: int = 1
+    sample_steps: int | None = None
+    norm_total: float | None = None
+    dt_ms: float = 1.0
+
+    def __post_init__(self):
+        for name in ("tau_pre_ms", "tau_post_ms"):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and v > 0 and not math.isnan(v)):
+                raise ValueError(f"{name}={v!r} is outside the allowed range (0, inf]")
+        _real("eta_pre", self.eta_pre, 0.0)
+        _real("eta_post", self.eta_post, 0.0)
+        _real("w_max", self.w_max, 1e-12)
+        _real("mu", self.mu, 0.0)
+        _real("trace_impulse", self.trace_impulse, 1e-12, 1.0)
+        _real("dt_ms", self.dt_ms, 1e-12)
+        if self.norm_total is not None:
+            _real("norm_total", self.norm_total, 1e-12)
+        _check_rule_fields(self.rule, self.window_steps, self.n_th, self.sample_steps)
+
+    def per_step(self) -> STDPFloat:
+        def frac(tau):
+            return 0.0 if math.isinf(tau) else 1.0 - math.exp(-self.dt_ms / tau)
+
+        return STDPFloat(
+            decay_pre=frac(self.tau_pre_ms), decay_post=frac(self.tau_post_ms),
+            eta_pre=self.eta_pre, eta_post=self.eta_post, w_max=self.w_max, mu=self.mu,
+            impulse_pre=self.trace_impulse, impulse_post=self.trace_impulse, rule=self.rule,
+            window_steps=self.window_steps, n_th=self.n_th, sample_steps=self.sample_steps,
+            norm_total=self.norm_total,
+        )
+
+
+@dataclass(frozen=True)
+class STDPFloat:
+    """Per-step float STDP parameters (decays are fractions per step; traces in [0, 1])."""
+
+    decay_pre: float
+    decay_post: float
+    eta_pre: float
+    eta_post: float
+    w_max: float
+    mu: float = 0.0
+    impulse_pre: float = 1.0
+    impulse_post: float = 1.0
+    rule: str = "stdp1"
+    window_steps: int = 1
+    n_th: int = 1
+    sample_steps: int | None = None
+    norm_total: float | None = None
+
+    def __post_init__(self):
+        _real("decay_pre", self.decay_pre, 0.0, 1.0)
+        _real("decay_post", self.decay_post, 0.0, 1.0)
+        _real("eta_pre", self.eta_pre, 0.0)
+        _real("eta_post", self.eta_post, 0.0)
+        _real("w_max", self.w_max, 1e-12)
+        _real("mu", self.mu, 0.0)
+        _real("impulse_pre", self.impulse_pre, 0.0, 1.0)
+        _real("impulse_post", self.impulse_post, 0.0, 1.0)
+        if self.norm_total is not None:
+            _real("norm_total", self.norm_total, 1e-12)
+        _check_rule_fields(self.rule, self.window_steps, self.n_th, self.sample_steps)
+
+
+@dataclass(frozen=True)
+class STDPFixed:
+    """Loihi integer STDP parameters.
+
+    decay_pre, decay_post : 12-bit trace decays 0..4095
+    impulse_pre, impulse_post : trace impulses 1..127 (127 = "set to max")
+    eta_pre_mant, eta_post_mant : 0..7 ; eta_pre_exp, eta_post_exp : -24..8
+        (a rate is ``mant * 2**exp`` weight units per (trace unit x (w_max - w) unit))
+    w_max : 1..255 ; mu : 0 or 1
+    norm_total : integer row sum for D&C normalisation (``None`` = off)
+    """
+
+    decay_pre: int
+    decay_post: int
+    impulse_pre: int
+    impulse_post: int
+    eta_pre_mant: int
+    eta_pre_exp: int
+    eta_post_mant: int
+    eta_post_exp: int
+    w_max: int = spec.WEIGHT_MAX
+    mu: int = 0
+    rule: str = "stdp1"
+    window_steps: int = 1
+    n_th: int = 1
+    sample_steps: int | None = None
+    norm_total: int | None = None
+
+    def __post_init__(self):
+        chk = fixed.check_int_range
+        chk("decay_pre", self.decay_pre, 0, spec.DECAY_MAX)
+        chk("decay_post", self.decay_post, 0, spec.DECAY_MAX)
+        chk("impulse_pre", self.impulse_pre, 1, spec.TRACE_MAX)
+        chk("impulse_post", self.impulse_post, 1, spec.TRACE_MAX)
+        chk("eta_pre_mant", self.eta_pre_mant, 0, spec.LEARN_MANT_MAX)
+        chk("eta_post_mant", self.eta_post_mant, 0, spec.LEARN_MANT_MAX)
+        chk("eta_pre_exp", self.eta_pre_exp, -24, spec.LEARN_EXP_MAX)
+        chk("eta_post_exp", self.eta_post_exp, -24, spec.LEARN_EXP_MAX)
+        chk("w_max", self.w_max, 1, spec.WEIGHT_MAX)
+        chk("mu", self.mu, 0, 1)
+        if self.norm_total is not None:
+            chk("norm_total", self.norm_total, 1, 2**31 - 1)
+        _check_rule_fields(self.rule, self.window_steps, self.n_th, self.sample_steps)
+
+
+class STDPState(NamedTuple):
+    """Synapse state. ``count``: post spikes this sample; ``fired`` / ``pre_fired``: spiked in
+    the current STDP2 window (bool)."""
+
+    w: np.ndarray
+    x_pre: np.ndarray
+    x_post: np.ndarray
+    count: np.ndarray
+    fired: np.ndarray
+    pre_fired: np.ndarray
+
+
+def init_stdp_state(w, batch_shape=()) -> STDPState:
+    """State with weights ``w`` (n_post, n_pre) broadcast over ``batch_shape``; traces zero."""
+    w = np.asarray(w)
+    n_post, n_pre = w.shape[-2:]
+    full = tuple(batch_shape) + (n_post, n_pre)
+    dt = np.float64 if w.dtype.kind == "f" else np.int64
+    b = tuple(batch_shape)
+    return STDPState(
+        np.broadcast_to(w.astype(dt), full).copy(), np.zeros(b + (n_pre,), dt),
+        np.zeros(b + (n_post,), dt), np.zeros(b + (n_post,), np.int64),
+        np.zeros(b + (n_post,), bool), np.zeros(b + (n_pre,), bool),
+    )
+
+
+def _schedule(p, t: int):
+    """(sample start, window end) flags for step t (0-based)."""
+    start = p.sample_steps is not None and t % p.sample_steps == 0
+    window_end = p.rule == "stdp1" or t % p.window_steps == p.window_steps - 1
+    return start, window_end
+
+
+def _gates(p, st: STDPState, s_pre, s_post, t, start):
+    """Counts, window flags and the post/pre gates and k factor of the learning terms."""
+    count = np.where(start, 0, st.count) + s_post
+    if p.rule == "stdp1":
+        return count, st.fired, st.pre_fired, s_post, s_pre, 1
+    fired, pre_fired = st.fired | s_post, st.pre_fired | s_pre
+    max_n = count.max(axis=-1, keepdims=True)
+    k = -(-max_n // p.n_th)  # ceil for non-negative ints
+    return count, fired, pre_fired, fired, pre_fired, k[..., None]
+
+
+def step_stdp_float(st: STDPState, p: STDPFloat, s_pre, s_post, t: int, learn: bool = True,
+                    seed: int = 0) -> STDPState:
+    """One float step (``seed`` unused: float traces and weights are not rounded)."""
+    s_pre, s_post = np.asarray(s_pre, bool), np.asarray(s_post, bool)
+    start, window_end = _schedule(p, t)
+    w = normalize_float(st.w, p.norm_total) if (start and p.norm_total) else st.w
+    x_pre = st.x_pre * (1.0 - p.decay_pre)
+    x_post = st.x_post * (1.0 - p.decay_post)
+    count, fired, pre_fired, g_post, g_pre, k = _gates(p, st, s_pre, s_post, t, start)
+    if learn and window_end:
+        pot = k * p.eta_post * g_post[..., :, None] * x_pre[..., None, :]
+        if p.mu:
+            pot = pot * (p.w_max - w) ** p.mu
+        dep = p.eta_pre * g_pre[..., None, :] * x_post[..., :, None]
+        w = np.clip(w + pot - dep, 0.0, p.w_max)
+    if window_end:
+        fired, pre_fired = np.zeros_like(fired), np.zeros_like(pre_fired)
+    x_pre = np.minimum(x_pre + p.impulse_pre * s_pre, 1.0)
+    x_post = np.minimum(x_post + p.impulse_post * s_post, 1.0)
+    return STDPState(w, x_pre, x_post, count, fired, pre_fired)
+
+
+def _scale_term(term, mant: int, exp: int):
+    """``term * mant * 2**(exp + 7)`` in accumulator units; a right shift floors."""
+    sh = exp + _ACC_FRAC
+    term = term * mant
+    return term << sh if sh >= 0 else term >> (-sh)
+
+
+def _decay_trace(x, d, seed, t, index):
+    r = fixed.counter_uniform(seed, fixed.STREAMS["trace"], t, index, spec.DECAY_SHIFT)
+    return fixed.round_shift(x * (spec.DECAY_UNITY - d), spec.DECAY_SHIFT, "stochastic", r)
+
+
+def step_stdp_fixed(st: STDPState, p: STDPFixed, s_pre, s_post, t: int, learn: bool = True,
+                    seed: int = 0) -> STDPState:
+    """One Loihi-integer step (see the module docstring for the arithmetic)."""
+    s_pre, s_post = np.asarray(s_pre, bool), np.asarray(s_post, bool)
+    n_post, n_pre = st.w.shape[-2:]
+    start, window_end = _schedule(p, t)
+    w = st.w
+    if start and p.norm_total:
+        w = normalize_fixed(w, p.norm_total, p.w_max, "nearest")
+    x_pre = _decay_trace(st.x_pre, p.decay_pre, seed, t, np.arange(n_pre))
+    x_post = _decay_trace(st.x_post, p.decay_post, seed, t, n_pre + np.arange(n_post))
+    count, fired, pre_fired, g_post, g_pre, k = _gates(p, st, s_pre, s_post, t, start)
+    if learn and window_end:
+        pot = k * g_post[..., :, None] * x_pre[..., None, :]
+        if p.mu:
+            pot = pot * (p.w_max - w)
+        dep = g_pre[..., None, :] * x_post[..., :, None]
+        acc = ((w << _ACC_FRAC) + _scale_term(pot, p.eta_post_mant, p.eta_post_exp)
+               - _scale_term(dep, p.eta_pre_mant, p.eta_pre_exp))
+        acc = fixed.saturate_to_bits(acc, spec.LEARN_ACCUM_BITS)
+        idx = np.arange(n_post)[:, None] * n_pre + np.arange(n_pre)[None, :]
+        r = fixed.counter_uniform(seed, fixed.STREAMS["weight"], t, idx, _ACC_FRAC)
+        w = np.clip(fixed.round_shift(acc, _ACC_FRAC, "stochastic", r), 0, p.w_max)
+    if window_end:
+        fired, pre_fired = np.zeros_like(fired), np.zeros_like(pre_fired)
+    x_pre = np.minimum(x_pre + p.impulse_pre * s_pre, spec.TRACE_MAX)
+    x_post = np.minimum(x_post + p.impulse_post * s_post, spec.TRACE_MAX)
+    return STDPState(w, x_pre, x_post, count, fired, pre_fired)
+
+
+def normalize_float(w, total: float) -> np.ndarray:
+    """D&C normalisation: scale each post neuron's input weights (last axis) to sum ``total``.
+
+    Rows summing to zero are left as they are.
+    """
+    w = np.asarray(w, np.float64)
+    s = w.sum(axis=-1, keepdims=True)
+    return np.where(s > 0, w * (total / np.where(s > 0, s, 1.0)), w)
+
+
+def normalize_fixed(w, total: int, w_max: int, mode: str = "nearest", rand=None) -> np.ndarray:
+    """Integer D&C normalisation: ``w * total / rowsum`` rounded (``mode``), clipped to w_max.
+
+    Exact integer arithmetic; ``"stochastic"`` takes ``rand`` uniform in [0, 1) per weight.
+    Rows summing to zero are left as they are.
+    """
+    w = np.asarray(w, np.int64)
+    s = w.sum(axis=-1, keepdims=True)
+    den = np.where(s > 0, s, 1)
+    num = w * np.int64(total)
+    if mode == "truncate":
+        q = num // den
+    elif mode == "nearest":
+        q = (2 * num + den) // (2 * den)
+    elif mode == "stochastic":
+        if rand is None:
+            raise ValueError("stochastic rounding needs rand (floats in [0, 1))")
+        q = (num + np.floor(np.asarray(rand) * den).astype(np.int64)) // den
+    else:
+        raise ValueError(f"rounding mode={mode!r} is not one of {fixed.ROUNDING_MODES}")
+    return np.where(s > 0, np.clip(q, 0, w_max), w)
+
+
+def loihi_rule_string(p: STDPFixed) -> str:
+    """The Loihi / Lava learning-rule string equivalent to STDP1 with these parameters.
+
+    Uses Lava's factor naming: x0/y0 pre/post spikes, x1/y1 pre/post traces. The
+    ``(WMAX - w)`` product carries Lava's implicit ``2**-5`` (LOIHI.md 2d), compensated
+    in the literal.
+    """
+    if p.rule != "stdp1":
+        raise ValueError("only STDP1 is expressible as a Loihi learning rule (STDP2's k is not)")
+    pot_exp = p.eta_post_exp + (5 if p.mu else 0)
+    pot = f"{p.eta_post_mant}*2^{pot_exp}*y0*x1" + (f"*({p.w_max}-w)" if p.mu else "")
+    dep = f"{p.eta_pre_mant}*2^{p.eta_pre_exp}*x0*y1"
+    return f"{pot} - {dep}"
+
+
+def synapse_output_float(w, s) -> np.ndarray:
+    """Dendritic input from spikes ``s`` (..., n_pre): ``W s`` (..., n_post)."""
+    return np.einsum("...ij,...j->...i", w, np.asarray(s, np.float64))
+
+
+def synapse_output_fixed(w, s, weight_exp: int = 0) -> np.ndarray:
+    """Integer dendritic input ``(W s) << weight_exp`` (arithmetic ``>>`` for negative exp),
+    as Lava's ``PyDenseModelBitAcc``."""
+    a = np.einsum("...ij,...j->...i", np.asarray(w, np.int64), np.asarray(s, np.int64))
+    return a << weight_exp if weight_exp >= 0 else a >> (-weight_exp)

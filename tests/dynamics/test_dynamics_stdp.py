@@ -1,0 +1,229 @@
+"""STDP step functions: hand traces pin the arithmetic; float vs fixed; normalisation."""
+
+import math
+
+import numpy as np
+import pytest
+
+from lavalab import fixed
+from lavalab.compile.lower import lower_stdp, rate_to_mant_exp
+from lavalab.dynamics.stdp import (
+    STDPFixed,
+    STDPFloat,
+    STDPParams,
+    init_stdp_state,
+    loihi_rule_string,
+    normalize_fixed,
+    normalize_float,
+    step_stdp_fixed,
+    step_stdp_float,
+)
+
+
+def fixed_params(**kw):
+    base = dict(decay_pre=0, decay_post=0, impulse_pre=10, impulse_post=10, eta_pre_mant=1,
+                eta_pre_exp=-1, eta_post_mant=3, eta_post_exp=0, w_max=255, mu=0)
+    base.update(kw)
+    return STDPFixed(**base)
+
+
+def run(step, st, p, pre, post, learn=True, seed=0):
+    ws = []
+    for t, (a, b) in enumerate(zip(pre, post, strict=True)):
+        st = step(st, p, np.array(a), np.array(b), t, learn, seed)
+        ws.append(st.w.copy())
+    return st, ws
+
+
+def test_stdp1_fixed_hand_trace():
+    # dw = 3 * x_pre on a post spike, -x_post / 2 on a pre spike (traces before impulses)
+    st = init_stdp_state(np.array([[50, 50]]))
+    pre = [[1, 0], [0, 0], [0, 1], [1, 1]]
+    post = [[0], [1], [0], [1]]
+    st, ws = run(step_stdp_fixed, st, fixed_params(), pre, post)
+    assert [w.tolist() for w in ws] == [[[50, 50]], [[80, 50]], [[80, 45]], [[105, 70]]]
+    assert st.x_pre.tolist() == [20, 20] and st.x_post.tolist() == [20]
+
+
+def test_stdp1_fixed_weight_dependence_clip_and_trace_saturation():
+    p = fixed_params(mu=1, eta_post_exp=-4, impulse_pre=100, w_max=200)
+    st = init_stdp_state(np.array([[40, 199]]))
+    st, _ = run(step_stdp_fixed, st, p, [[1, 1], [1, 1]], [[0], [0]])
+    assert st.x_pre.tolist() == [127, 127]  # 100 + 100 saturates at 7 bits
+    # dep: x_post = 0 -> none. Next: post spike, dw = 3 * 127 * (200 - w) / 16
+    st = step_stdp_fixed(st, p, np.array([0, 0]), np.array([1]), 2, True, 0)
+    exact = 3 * 127 * (200 - np.array([40, 199])) / 16  # 3810, 23.8125
+    r = fixed.counter_uniform(0, fixed.STREAMS["weight"], 2, np.array([0, 1]), 7)
+    expect = (np.array([40, 199]) * 128 + 3 * 127 * (200 - np.array([40, 199])) * 8 + r) >> 7
+    assert st.w.tolist() == [np.clip(expect, 0, 200).tolist()]
+    assert st.w[0, 0] == 200 and st.w[0, 1] == 200  # both clipped at w_max
+    assert exact[1] > 1
+
+
+def test_trace_decay_exact_halving_and_stochastic_rounding():
+    p = fixed_params(decay_pre=2048, impulse_pre=100)
+    st = init_stdp_state(np.zeros((1, 1), np.int64))
+    st = step_stdp_fixed(st, p, np.array([1]), np.array([0]), 0)
+    st = step_stdp_fixed(st, p, np.array([0]), np.array([0]), 1)
+    assert st.x_pre.tolist() == [50]
+    st = step_stdp_fixed(st, p, np.array([0]), np.array([0]), 2)
+    assert st.x_pre.tolist() == [25]
+    st = step_stdp_fixed(st, p, np.array([0]), np.array([0]), 3)  # 12.5 -> 12 or 13
+    r = fixed.counter_uniform(0, fixed.STREAMS["trace"], 3, 0, 12)
+    assert st.x_pre.tolist() == [(25 * 2048 + int(r)) >> 12]
+
+
+def test_stdp2_hand_trace():
+    # window 3, N_th 2: neuron 0 spikes 3x, neuron 1 once -> maxN 3, k = 2 at t = 2
+    p = fixed_params(rule="stdp2", window_steps=3, n_th=2)
+    st = init_stdp_state(np.array([[100], [100]]))
+    pre = [[1], [0], [0], [0], [0], [0]]
+    post = [[1, 0], [1, 1], [1, 0], [0, 0], [0, 0], [0, 0]]
+    st, ws = run(step_stdp_fixed, st, p, pre, post)
+    # t=2: x_pre = 10; pot = k * 3 * 10 = 60; x_post (before t=2 impulse) = [20, 10];
+    # dep (pre fired in window) = x_post / 2 = [10, 5]
+    assert [w[:, 0].tolist() for w in ws[:3]] == [[100, 100], [100, 100], [150, 155]]
+    assert ws[5][:, 0].tolist() == [150, 155]  # second window: nobody fired, no change
+    assert st.count.tolist() == [3, 1]
+
+
+def test_stdp2_count_resets_each_sample():
+    p = fixed_params(rule="stdp2", window_steps=2, n_th=1, sample_steps=4)
+    st = init_stdp_state(np.array([[0]]))
+    st, _ = run(step_stdp_fixed, st, p, [[0]] * 5, [[1]] * 5)
+    assert st.count.tolist() == [1]  # reset at t = 4
+
+
+def test_stdp1_float_hand_trace_mu1():
+    p = STDPFloat(decay_pre=0.5, decay_post=0.0, eta_pre=0.1, eta_post=0.5, w_max=1.0, mu=1.0)
+    st = init_stdp_state(np.array([[0.5]]))
+    st, ws = run(step_stdp_float, st, p, [[1], [0], [1]], [[0], [1], [0]])
+    # t1: x_pre = 0.5 -> dw = 0.5 * 0.5 * (1 - 0.5) = 0.125; t2: dep = 0.1 * x_post(1.0)
+    assert np.allclose([w[0, 0] for w in ws], [0.5, 0.625, 0.525])
+
+
+def test_learn_off_freezes_weights_but_traces_move():
+    st = init_stdp_state(np.array([[50, 50]]))
+    st, ws = run(step_stdp_fixed, st, fixed_params(), [[1, 1]] * 3, [[1]] * 3, learn=False)
+    assert ws[-1].tolist() == [[50, 50]] and st.x_pre.tolist() == [30, 30]
+
+
+def test_batched_equals_single():
+    rng = np.random.default_rng(0)
+    p = fixed_params(decay_pre=300, decay_post=300, mu=1, eta_post_exp=-6)
+    w0 = rng.integers(0, 256, (3, 5))
+    pre = rng.random((40, 4, 5)) < 0.3
+    post = rng.random((40, 4, 3)) < 0.2
+    stb = init_stdp_state(w0, batch_shape=(4,))
+    for t in range(40):
+        stb = step_stdp_fixed(stb, p, pre[t], post[t], t, True, 9)
+    for b in range(4):
+        st = init_stdp_state(w0)
+        for t in range(40):
+            st = step_stdp_fixed(st, p, pre[t, b], post[t, b], t, True, 9)
+        np.testing.assert_array_equal(st.w, stb.w[b])
+
+
+@pytest.mark.parametrize("mu", [0, 1])
+def test_float_vs_fixed_weights_agree(mu):
+    """Stated tolerance: after 600 steps of random spikes, fixed weights / q match the float
+    weights within 3 % of w_max (mean) and 10 % (max). Rates are exactly representable."""
+    q = 255.0
+    eta_post = (5 * 2.0**-10) * 127 / q ** (1 - mu)
+    eta_pre = (6 * 2.0**-9) * 127 / q
+    fl = STDPParams(eta_pre=eta_pre, eta_post=eta_post, mu=float(mu), tau_pre_ms=20,
+                    tau_post_ms=20)
+    fx = lower_stdp(fl, q)
+    assert (fx.eta_post_mant, fx.eta_post_exp, fx.eta_pre_mant, fx.eta_pre_exp) == (5, -10, 6, -9)
+    rng = np.random.default_rng(2)
+    w0 = rng.integers(60, 200, (6, 30))
+    sf, sx = init_stdp_state(w0 / q), init_stdp_state(w0)
+    pf = fl.per_step()
+    for t in range(600):
+        pre, post = rng.random(30) < 0.08, rng.random(6) < 0.06
+        sf = step_stdp_float(sf, pf, pre, post, t)
+        sx = step_stdp_fixed(sx, fx, pre, post, t, True, 1)
+    diff = np.abs(sx.w / q - sf.w)
+    assert np.abs(sf.w - w0 / q).mean() > 0.05  # the weights really moved
+    assert diff.mean() < 0.03 and diff.max() < 0.10, (diff.mean(), diff.max())
+
+
+def test_normalize_float_and_fixed():
+    w = np.array([[0.1, 0.3, 0.0], [0.0, 0.0, 0.0]])
+    np.testing.assert_allclose(normalize_float(w, 2.0), [[0.5, 1.5, 0.0], [0, 0, 0]])
+    wi = np.array([[1, 2, 3], [0, 0, 0], [1, 1, 1]])
+    assert normalize_fixed(wi, 12, 255).tolist() == [[2, 4, 6], [0, 0, 0], [4, 4, 4]]
+    assert normalize_fixed(np.array([[1, 1, 1]]), 10, 255, "nearest").tolist() == [[3, 3, 3]]
+    assert normalize_fixed(np.array([[1, 1, 1]]), 11, 255, "truncate").tolist() == [[3, 3, 3]]
+    assert normalize_fixed(np.array([[1, 1, 1]]), 11, 255, "nearest").tolist() == [[4, 4, 4]]
+    assert normalize_fixed(np.array([[1, 0]]), 1000, 255).tolist() == [[255, 0]]  # clipped
+    rand = np.random.default_rng(0).random((20000, 3))
+    st = normalize_fixed(np.ones((20000, 3), np.int64), 10, 255, "stochastic", rand)
+    assert abs(st.mean() - 10 / 3) < 0.01
+
+
+def test_normalisation_applied_at_sample_start():
+    p = fixed_params(sample_steps=3, norm_total=30)
+    st = init_stdp_state(np.array([[1, 2]]))
+    st = step_stdp_fixed(st, p, np.array([0, 0]), np.array([0]), 0)
+    assert st.w.tolist() == [[10, 20]]
+    st = step_stdp_fixed(st, p, np.array([0, 0]), np.array([1]), 1)  # x_pre = 0: no change
+    assert st.w.tolist() == [[10, 20]]
+    pf = STDPFloat(0.0, 0.0, 0.0, 0.0, 1.0, sample_steps=3, norm_total=0.9)
+    sf = step_stdp_float(init_stdp_state(np.array([[0.1, 0.2]])), pf, np.zeros(2), np.zeros(1), 3)
+    np.testing.assert_allclose(sf.w, [[0.3, 0.6]])
+
+
+def test_rate_to_mant_exp_error_bound():
+    for rate in np.geomspace(1e-6, 100, 400):
+        m, e = rate_to_mant_exp(float(rate))
+        assert 4 <= m <= 7
+        assert abs(m * 2.0**e - rate) / rate <= 1 / 9 + 1e-12
+    assert rate_to_mant_exp(0.0) == (0, 0)
+    with pytest.raises(ValueError, match="outside the learning-rate range"):
+        rate_to_mant_exp(1e-12)
+
+
+def test_loihi_rule_string():
+    p = fixed_params(mu=1, eta_post_mant=5, eta_post_exp=-10, eta_pre_mant=6, eta_pre_exp=-9,
+                     w_max=255)
+    assert loihi_rule_string(p) == "5*2^-5*y0*x1*(255-w) - 6*2^-9*x0*y1"
+    with pytest.raises(ValueError, match="STDP2's k"):
+        loihi_rule_string(fixed_params(rule="stdp2"))
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(decay_pre=4096), "decay_pre=4096 is outside the allowed range 0..4095"),
+    (dict(impulse_pre=0), "impulse_pre=0 is outside"),
+    (dict(impulse_post=128), "impulse_post=128 is outside"),
+    (dict(eta_post_mant=8), "eta_post_mant=8 is outside"),
+    (dict(w_max=256), "w_max=256 is outside"),
+    (dict(mu=2), "mu=2 is outside"),
+    (dict(rule="stdp3"), "rule='stdp3' is not one of"),
+    (dict(window_steps=0), "window_steps=0 is outside"),
+])
+def test_fixed_validation(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        fixed_params(**kwargs)
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(tau_pre_ms=0.0), "tau_pre_ms=0.0"),
+    (dict(eta_post=-1.0), "eta_post=-1.0"),
+    (dict(w_max=0.0), "w_max=0.0"),
+    (dict(trace_impulse=2.0), "trace_impulse=2.0"),
+    (dict(norm_total=-5.0), "norm_total=-5.0"),
+    (dict(n_th=0, rule="stdp2"), "n_th=0"),
+])
+def test_physical_validation(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        STDPParams(**kwargs)
+
+
+def test_lower_stdp_refuses_unrepresentable():
+    with pytest.raises(ValueError, match="mu=0.5 has no fixed-point form"):
+        lower_stdp(STDPParams(mu=0.5), 255)
+    with pytest.raises(ValueError, match="outside the 8-bit range"):
+        lower_stdp(STDPParams(w_max=2.0), 255)
+    fx = lower_stdp(STDPParams(tau_pre_ms=math.inf, norm_total=78.0), 255)
+    assert fx.decay_pre == 0 and fx.norm_total == 19890
