@@ -20,7 +20,7 @@ from lavalab import loihi_spec as spec
 __all__ = [
     "ROUNDING_MODES", "shift_toward_zero", "decay", "wrap_to_bits", "wrap_once",
     "saturate_to_bits", "saturate_symmetric", "round_shift", "quantize",
-    "counter_hash", "counter_uniform", "check_int_range", "STREAMS",
+    "counter_hash", "counter_uniform", "step_key", "check_int_range", "STREAMS",
 ]
 
 ROUNDING_MODES = ("truncate", "nearest", "stochastic")
@@ -31,6 +31,8 @@ STREAMS = {"poisson": 1, "trace": 2, "weight": 3, "quantize": 4}
 _M1 = np.uint64(0x9E3779B97F4A7C15)
 _M2 = np.uint64(0xBF58476D1CE4E5B9)
 _M3 = np.uint64(0x94D049BB133111EB)
+_F1 = np.uint64(0xFF51AFD7ED558CCD)
+_F2 = np.uint64(0xC4CEB9FE1A85EC53)
 
 
 def _i64(x) -> np.ndarray:
@@ -151,17 +153,31 @@ def _mix(z: np.ndarray) -> np.ndarray:
     return z ^ (z >> np.uint64(31))
 
 
+def _fmix(z: np.ndarray) -> np.ndarray:
+    # MurmurHash3's 64-bit finaliser: the cheap per-element mix.
+    z = (z ^ (z >> np.uint64(33))) * _F1
+    z = (z ^ (z >> np.uint64(33))) * _F2
+    return z ^ (z >> np.uint64(33))
+
+
+def _u64(a) -> np.ndarray:
+    return np.atleast_1d(np.asarray(a)).astype(np.uint64)
+
+
+def step_key(seed, stream, step) -> np.ndarray:
+    """The per-step key ``splitmix(splitmix(splitmix(seed) ^ stream) ^ step)`` (uint64)."""
+    return _mix(_mix(_mix(_u64(seed)) ^ _u64(stream)) ^ _u64(step))
+
+
 def counter_hash(seed, stream, step, index) -> np.ndarray:
     """64-bit hash of the counters (seed, stream, step, index), broadcast together.
 
-    A pure function of its arguments: any backend computing it gets the same bits.
+    ``fmix64(step_key(seed, stream, step) + (index + 1) * 0x9E3779B97F4A7C15)``: a pure
+    function of its arguments, so any backend computing it gets the same bits; the
+    per-step key is computed once per step and each element costs one cheap mix.
     """
-    args = np.broadcast_arrays(*(np.atleast_1d(np.asarray(a).astype(np.uint64))
-                                 for a in (seed, stream, step, index)))
-    z = _mix(args[0])
-    for a in args[1:]:
-        z = _mix(z ^ a)
     shape = np.broadcast(*(np.asarray(a) for a in (seed, stream, step, index))).shape
+    z = _fmix(step_key(seed, stream, step) + (_u64(index) + np.uint64(1)) * _M1)
     return z.reshape(shape)
 
 

@@ -109,3 +109,27 @@ def test_check_int_range():
         fixed.check_int_range("du", 4096, 0, 4095)
     with pytest.raises(ValueError, match="must be an integer"):
         fixed.check_int_range("du", 1.5, 0, 4095)
+
+
+def _py_hash(seed, stream, step, index):
+    m64 = 2**64 - 1
+
+    def mix(z):
+        z = (z + 0x9E3779B97F4A7C15) & m64
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & m64
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & m64
+        return z ^ (z >> 31)
+
+    def fmix(z):
+        z = ((z ^ (z >> 33)) * 0xFF51AFD7ED558CCD) & m64
+        z = ((z ^ (z >> 33)) * 0xC4CEB9FE1A85EC53) & m64
+        return z ^ (z >> 33)
+
+    key = mix(mix(mix(seed) ^ stream) ^ step)
+    return fmix((key + (index + 1) * 0x9E3779B97F4A7C15) & m64)
+
+
+@given(st.integers(0, 2**32 - 1), st.integers(0, 7), st.integers(0, 2**40),
+       st.integers(0, 2**30))
+def test_counter_hash_matches_python_reference(seed, stream, step, index):
+    assert int(fixed.counter_hash(seed, stream, step, index)) == _py_hash(seed, stream, step, index)
