@@ -1,8 +1,10 @@
 """Fixed-point primitives shared by the ProcessModels, the engine, the compiler and tests.
 
-All functions take integer numpy arrays (or Python ints), compute in ``int64``
-and return ``int64`` arrays of the broadcast shape. Rounding of a division by
-``2**n`` comes in three modes (tinySNN, seed 004):
+Each primitive is written once as a scalar numba function (``*_s``, callable from the
+numba kernels of :mod:`lavalab.dynamics` and :mod:`lavalab.engine`) and exposed to numpy
+code as a ufunc of the same name without the suffix (broadcasting, ``int64`` results).
+
+Rounding of a division by ``2**n`` comes in three modes (tinySNN, seed 004):
 
 ``"truncate"``    toward zero (what Loihi's decay does: ``sign(x) * (|x| >> n)``)
 ``"nearest"``     to the nearest integer, halves away from zero
@@ -14,13 +16,15 @@ and return ``int64`` arrays of the broadcast shape. Rounding of a division by
 from __future__ import annotations
 
 import numpy as np
+from numba import njit, vectorize
 
 from lavalab import loihi_spec as spec
 
 __all__ = [
-    "ROUNDING_MODES", "shift_toward_zero", "decay", "wrap_to_bits", "wrap_once",
-    "saturate_to_bits", "saturate_symmetric", "round_shift", "quantize",
-    "counter_hash", "counter_uniform", "step_key", "check_int_range", "STREAMS",
+    "ROUNDING_MODES", "STREAMS", "shift_toward_zero", "decay", "wrap_to_bits", "wrap_once",
+    "saturate_to_bits", "saturate_symmetric", "round_shift", "quantize", "counter_hash",
+    "counter_uniform", "step_key", "check_int_range",
+    "shift_toward_zero_s", "decay_s", "wrap_once_s", "clip_s", "step_key_s", "uniform_s",
 ]
 
 ROUNDING_MODES = ("truncate", "nearest", "stochastic")
@@ -28,53 +32,86 @@ ROUNDING_MODES = ("truncate", "nearest", "stochastic")
 #: Stream identifiers of the counter-based random numbers, one per consumer.
 STREAMS = {"poisson": 1, "trace": 2, "weight": 3, "quantize": 4}
 
-_M1 = np.uint64(0x9E3779B97F4A7C15)
-_M2 = np.uint64(0xBF58476D1CE4E5B9)
-_M3 = np.uint64(0x94D049BB133111EB)
-_F1 = np.uint64(0xFF51AFD7ED558CCD)
-_F2 = np.uint64(0xC4CEB9FE1A85EC53)
+_I64 = ["int64(int64, int64)"]
 
 
-def _i64(x) -> np.ndarray:
-    return np.asarray(x, dtype=np.int64)
+# --- scalar kernels (numba) -----------------------------------------------------------
+
+@njit(cache=True, inline="always")
+def shift_toward_zero_s(x, n):
+    """``sign(x) * (|x| >> n)``."""
+    return (x >> n) if x >= 0 else -((-x) >> n)
 
 
-def check_int_range(name: str, value, lo: int, hi: int) -> None:
-    """Raise ``ValueError`` naming ``name`` if any element of ``value`` is outside [lo, hi]
-    or is not an integer."""
-    arr = np.asarray(value)
-    if arr.dtype.kind not in "iub":
-        if arr.dtype.kind == "f" and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
-            arr = arr.astype(np.int64)
-        else:
-            raise ValueError(f"{name}={value!r} must be an integer in {lo}..{hi}")
-    if arr.size and (arr.min() < lo or arr.max() > hi):
-        bad = arr.min() if arr.min() < lo else arr.max()
-        raise ValueError(f"{name}={int(bad)} is outside the allowed range {lo}..{hi}")
+@njit(cache=True, inline="always")
+def decay_s(x, d):
+    """``x * (4096 - d) / 4096`` rounded toward zero (Loihi / Lava decay)."""
+    return shift_toward_zero_s(x * (spec.DECAY_UNITY - d), spec.DECAY_SHIFT)
 
 
-def shift_toward_zero(x, n: int) -> np.ndarray:
+@njit(cache=True, inline="always")
+def wrap_once_s(x, bits):
+    """Lava 0.10's single +-2**bits overflow correction (see :func:`wrap_once`)."""
+    half = np.int64(1) << (bits - 1)
+    y = x - 2 * half if x > half else x
+    return x + 2 * half if y <= -half else y
+
+
+@njit(cache=True, inline="always")
+def clip_s(x, lo, hi):
+    return lo if x < lo else (hi if x > hi else x)
+
+
+@njit(cache=True, inline="always")
+def _mix_s(z):
+    # splitmix64 finaliser (Steele, Lea & Flood 2014); uint64 arithmetic wraps.
+    z = z + np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+@njit(cache=True, inline="always")
+def step_key_s(seed, stream, step):
+    """Per-step key ``mix(mix(mix(seed) ^ stream) ^ step)`` (uint64)."""
+    return _mix_s(_mix_s(_mix_s(np.uint64(seed)) ^ np.uint64(stream)) ^ np.uint64(step))
+
+
+@njit(cache=True, inline="always")
+def _elem_s(key, index):
+    # MurmurHash3's fmix64 of key + (index + 1) * golden ratio: one cheap mix per element.
+    z = key + (np.uint64(index) + np.uint64(1)) * np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(33))) * np.uint64(0xFF51AFD7ED558CCD)
+    z = (z ^ (z >> np.uint64(33))) * np.uint64(0xC4CEB9FE1A85EC53)
+    return z ^ (z >> np.uint64(33))
+
+
+@njit(cache=True, inline="always")
+def uniform_s(key, index, bits):
+    """Integer uniform in ``[0, 2**bits)`` for element ``index`` under a per-step ``key``."""
+    return np.int64(_elem_s(key, index) >> np.uint64(64 - bits))
+
+
+# --- numpy-facing ufuncs ----------------------------------------------------------------
+
+@vectorize(_I64, cache=True)
+def shift_toward_zero(x, n):
     """``sign(x) * (|x| >> n)``: division by ``2**n`` rounded toward zero."""
-    x = _i64(x)
-    return np.sign(x) * (np.abs(x) >> n)
+    return shift_toward_zero_s(x, n)
 
 
-def decay(x, d) -> np.ndarray:
+@vectorize(_I64, cache=True)
+def decay(x, d):
     """Loihi / Lava decay: ``x * (4096 - d) / 4096`` rounded toward zero.
 
     ``d`` is the effective 12-bit decay (0 = no decay, 4096 = full decay); for u,
     Lava's register ``du`` gives ``d = du + 1``.
     """
-    return shift_toward_zero(_i64(x) * (spec.DECAY_UNITY - _i64(d)), spec.DECAY_SHIFT)
+    return decay_s(x, d)
 
 
-def wrap_to_bits(x, bits: int) -> np.ndarray:
-    """Two's-complement wrap into ``[-2**(bits-1), 2**(bits-1) - 1]``."""
-    half = np.int64(1) << (bits - 1)
-    return ((_i64(x) + half) & ((half << 1) - 1)) - half
-
-
-def wrap_once(x, bits: int) -> np.ndarray:
+@vectorize(_I64, cache=True)
+def wrap_once(x, bits):
     """Lava 0.10's u overflow handling (PyLifModelBitAcc): one correction by ``2**bits``.
 
     ``x > 2**(bits-1)`` becomes ``x - 2**bits``; ``x <= -2**(bits-1)`` becomes
@@ -83,10 +120,22 @@ def wrap_once(x, bits: int) -> np.ndarray:
     where the modulo gives ``-2**(bits-1)`` Lava gives ``+2**(bits-1)`` (outside the
     signed range).
     """
-    x = _i64(x)
+    return wrap_once_s(x, bits)
+
+
+@vectorize(["uint64(uint64, uint64, uint64, uint64)"], cache=True)
+def _counter_hash(seed, stream, step, index):
+    return _elem_s(step_key_s(seed, stream, step), index)
+
+
+def _i64(x) -> np.ndarray:
+    return np.asarray(x, dtype=np.int64)
+
+
+def wrap_to_bits(x, bits: int) -> np.ndarray:
+    """Two's-complement wrap into ``[-2**(bits-1), 2**(bits-1) - 1]``."""
     half = np.int64(1) << (bits - 1)
-    y = np.where(x > half, x - 2 * half, x)
-    return np.where(y <= -half, x + 2 * half, y)
+    return ((_i64(x) + half) & ((half << 1) - 1)) - half
 
 
 def saturate_to_bits(x, bits: int, signed: bool = True) -> np.ndarray:
@@ -112,19 +161,19 @@ def round_shift(x, n: int, mode: str = "truncate", rand=None) -> np.ndarray:
     ``floor((x + rand) / 2**n)``, whose expectation is exactly ``x / 2**n``.
     """
     x = _i64(x)
-    if n == 0:
-        return x.copy()
     if n < 0:
         raise ValueError(f"shift n={n} must be >= 0")
+    if mode not in ROUNDING_MODES:
+        raise ValueError(f"rounding mode={mode!r} is not one of {ROUNDING_MODES}")
+    if n == 0:
+        return x.copy()
     if mode == "truncate":
         return shift_toward_zero(x, n)
     if mode == "nearest":
         return np.sign(x) * ((np.abs(x) + (np.int64(1) << (n - 1))) >> n)
-    if mode == "stochastic":
-        if rand is None:
-            raise ValueError("stochastic rounding needs rand (integers in [0, 2**n))")
-        return (x + _i64(rand)) >> n
-    raise ValueError(f"rounding mode={mode!r} is not one of {ROUNDING_MODES}")
+    if rand is None:
+        raise ValueError("stochastic rounding needs rand (integers in [0, 2**n))")
+    return (x + _i64(rand)) >> n
 
 
 def quantize(x, frac_bits: int, mode: str = "nearest", rand=None) -> np.ndarray:
@@ -145,28 +194,15 @@ def quantize(x, frac_bits: int, mode: str = "nearest", rand=None) -> np.ndarray:
     raise ValueError(f"rounding mode={mode!r} is not one of {ROUNDING_MODES}")
 
 
-def _mix(z: np.ndarray) -> np.ndarray:
-    # splitmix64 finaliser (Steele, Lea & Flood 2014); uint64 arrays wrap silently.
-    z = z + _M1
-    z = (z ^ (z >> np.uint64(30))) * _M2
-    z = (z ^ (z >> np.uint64(27))) * _M3
-    return z ^ (z >> np.uint64(31))
-
-
-def _fmix(z: np.ndarray) -> np.ndarray:
-    # MurmurHash3's 64-bit finaliser: the cheap per-element mix.
-    z = (z ^ (z >> np.uint64(33))) * _F1
-    z = (z ^ (z >> np.uint64(33))) * _F2
-    return z ^ (z >> np.uint64(33))
-
-
-def _u64(a) -> np.ndarray:
-    return np.atleast_1d(np.asarray(a)).astype(np.uint64)
-
-
 def step_key(seed, stream, step) -> np.ndarray:
-    """The per-step key ``splitmix(splitmix(splitmix(seed) ^ stream) ^ step)`` (uint64)."""
-    return _mix(_mix(_mix(_u64(seed)) ^ _u64(stream)) ^ _u64(step))
+    """The per-step key (uint64) under which each element draws one cheap hash."""
+    args = [np.asarray(a).astype(np.uint64) for a in (seed, stream, step)]
+    return np.asarray(_step_key_vec(*args))
+
+
+@vectorize(["uint64(uint64, uint64, uint64)"], cache=True)
+def _step_key_vec(seed, stream, step):
+    return step_key_s(seed, stream, step)
 
 
 def counter_hash(seed, stream, step, index) -> np.ndarray:
@@ -176,9 +212,8 @@ def counter_hash(seed, stream, step, index) -> np.ndarray:
     function of its arguments, so any backend computing it gets the same bits; the
     per-step key is computed once per step and each element costs one cheap mix.
     """
-    shape = np.broadcast(*(np.asarray(a) for a in (seed, stream, step, index))).shape
-    z = _fmix(step_key(seed, stream, step) + (_u64(index) + np.uint64(1)) * _M1)
-    return z.reshape(shape)
+    args = [np.asarray(a).astype(np.uint64) for a in (seed, stream, step, index)]
+    return np.asarray(_counter_hash(*args))
 
 
 def counter_uniform(seed, stream, step, index, bits: int) -> np.ndarray:
@@ -186,3 +221,17 @@ def counter_uniform(seed, stream, step, index, bits: int) -> np.ndarray:
     if not 1 <= bits <= 63:
         raise ValueError(f"bits={bits} is outside 1..63")
     return (counter_hash(seed, stream, step, index) >> np.uint64(64 - bits)).astype(np.int64)
+
+
+def check_int_range(name: str, value, lo: int, hi: int) -> None:
+    """Raise ``ValueError`` naming ``name`` if any element of ``value`` is outside [lo, hi]
+    or is not an integer."""
+    arr = np.asarray(value)
+    if arr.dtype.kind not in "iub":
+        if arr.dtype.kind == "f" and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
+            arr = arr.astype(np.int64)
+        else:
+            raise ValueError(f"{name}={value!r} must be an integer in {lo}..{hi}")
+    if arr.size and (arr.min() < lo or arr.max() > hi):
+        bad = arr.min() if arr.min() < lo else arr.max()
+        raise ValueError(f"{name}={int(bad)} is outside the allowed range {lo}..{hi}")

@@ -31,6 +31,8 @@ Two precisions, one function each:
   theta    unsigned ``theta_bits``-bit (default 24) in v units, ``theta*(4096-decay_theta)``
            toward zero, saturating
   r        refractory counter, 0..64 steps
+
+  At the start of a sample (``reset``), u, v and r are set to 0 (theta is kept).
   ======== ============================================================================
 
   With ``theta_plus = 0``, ``ref_steps = 0`` and ``v_reset = 0`` it equals Lava's stock
@@ -44,13 +46,15 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
+from numba import njit
 
 from lavalab import fixed
 from lavalab import loihi_spec as spec
 
 __all__ = [
     "AdaptiveLIFParams", "AdaptiveLIFFloat", "AdaptiveLIFFixed", "LIFState",
-    "init_state", "step_float", "step_fixed",
+    "init_state", "step_float", "step_fixed", "lif_float_kernel", "lif_fixed_kernel",
+    "float_args", "fixed_args",
 ]
 
 
@@ -215,44 +219,104 @@ def init_state(shape, precision: str) -> LIFState:
                     np.zeros(shape, np.int64))
 
 
-def _refractory_and_spike(v_new, v_old, ref, above, ref_steps, v_reset):
-    active = ref == 0
-    v = np.where(active, v_new, v_old)
-    s = active & above(v)
-    v = np.where(s, v_reset, v)
-    ref = np.where(s, ref_steps, np.maximum(ref - 1, 0))
-    return v, ref, s
+# --- kernels: one element loop per precision, in place; used by models and the engine ---
+
+@njit(cache=True)
+def lif_float_kernel(u, v, theta, ref, a_in, s, reset, learn, decay_u, decay_v, vth, v_reset,
+                     bias, theta_plus, decay_theta, ref_steps):
+    """One float step of every element of the flat arrays (in place); spikes into ``s``."""
+    for k in range(u.size):
+        if reset:
+            u[k] = 0.0
+            v[k] = 0.0
+            ref[k] = 0
+        uu = u[k] * (1.0 - decay_u) + a_in[k]
+        th = theta[k] * (1.0 - decay_theta) if learn else theta[k]
+        vv = v[k]
+        spike = False
+        if ref[k] > 0:
+            ref[k] -= 1
+        else:
+            vv = v[k] * (1.0 - decay_v) + uu + bias
+            if vv > vth + th:
+                spike = True
+                vv = v_reset
+                ref[k] = ref_steps
+        if learn and spike:
+            th += theta_plus
+        u[k] = uu
+        v[k] = vv
+        theta[k] = th
+        s[k] = spike
 
 
-def step_float(state: LIFState, p: AdaptiveLIFFloat, a_in, learn: bool = True
-               ) -> tuple[LIFState, np.ndarray]:
-    """One float step. ``a_in``: input to u this step (same unit as v). Returns spikes (bool)."""
-    u = state.u * (1.0 - p.decay_u) + a_in
-    v_new = state.v * (1.0 - p.decay_v) + u + p.bias
-    theta = state.theta * (1.0 - p.decay_theta) if learn else state.theta
-    v, ref, s = _refractory_and_spike(v_new, state.v, state.ref,
-                                      lambda v: v > p.vth + theta, p.ref_steps, p.v_reset)
-    if learn:
-        theta = theta + p.theta_plus * s
-    return LIFState(u, v, theta, ref), s
+@njit(cache=True)
+def lif_fixed_kernel(u, v, theta, ref, a_in, s, reset, learn, decay_u, decay_v, vth_eff,
+                     v_reset, bias, theta_plus, decay_theta, ref_steps, theta_max):
+    """One Loihi-integer step of every element of the flat arrays (in place).
 
-
-def step_fixed(state: LIFState, p: AdaptiveLIFFixed, a_in, learn: bool = True
-               ) -> tuple[LIFState, np.ndarray]:
-    """One Loihi-integer step. ``a_in``: integer dendritic input (before the ``<< 6``).
-
-    Inputs are assumed to satisfy ``|a_in << 6| < 2**31`` (Lava's int32 arithmetic;
-    the hardware accumulator is far narrower).
+    All arithmetic in int64 whatever the storage type (Lava keeps int32 Vars).
     """
-    u = fixed.wrap_once(fixed.decay(state.u, p.decay_u)
-                        + (np.asarray(a_in, np.int64) << spec.ACT_SHIFT), spec.UV_BITS)
-    bias = np.int64(p.bias_mant) << p.bias_exp
-    v_new = fixed.saturate_symmetric(fixed.decay(state.v, p.decay_v) + u + bias, spec.UV_BITS)
-    theta = fixed.decay(state.theta, p.decay_theta) if learn else state.theta
-    vth = np.int64(p.vth) << spec.VTH_SHIFT
-    v, ref, s = _refractory_and_spike(v_new, state.v, state.ref,
-                                      lambda v: v > vth + theta, p.ref_steps, p.v_reset)
-    if learn:
-        theta = fixed.saturate_to_bits(theta + p.theta_plus * s.astype(np.int64),
-                                       p.theta_bits, signed=False)
-    return LIFState(u, v, theta, ref), s
+    v_lim = np.int64(spec.UV_MAX - 1)
+    for k in range(u.size):
+        if reset:
+            u[k] = 0
+            v[k] = 0
+            ref[k] = 0
+        a = np.int64(a_in[k]) << spec.ACT_SHIFT
+        uu = fixed.wrap_once_s(fixed.decay_s(np.int64(u[k]), decay_u) + a, spec.UV_BITS)
+        th = np.int64(theta[k])
+        if learn:
+            th = fixed.decay_s(th, decay_theta)
+        vv = np.int64(v[k])
+        spike = False
+        if ref[k] > 0:
+            ref[k] -= 1
+        else:
+            vv = fixed.clip_s(fixed.decay_s(vv, decay_v) + uu + bias, -v_lim, v_lim)
+            if vv > vth_eff + th:
+                spike = True
+                vv = v_reset
+                ref[k] = ref_steps
+        if learn and spike:
+            th = min(th + theta_plus, theta_max)
+        u[k] = uu
+        v[k] = vv
+        theta[k] = th
+        s[k] = spike
+
+
+def float_args(p: AdaptiveLIFFloat) -> tuple:
+    """Kernel arguments of float parameters (after ``reset, learn``)."""
+    return (p.decay_u, p.decay_v, p.vth, p.v_reset, p.bias, p.theta_plus, p.decay_theta,
+            p.ref_steps)
+
+
+def fixed_args(p: AdaptiveLIFFixed) -> tuple:
+    """Kernel arguments of integer parameters (after ``reset, learn``)."""
+    return (p.decay_u, p.decay_v, p.vth << spec.VTH_SHIFT, p.v_reset,
+            p.bias_mant << p.bias_exp, p.theta_plus, p.decay_theta, p.ref_steps,
+            2**p.theta_bits - 1)
+
+
+def _step(kernel, args, state, a_in, learn, reset):
+    shape = np.broadcast_shapes(state.u.shape, np.shape(a_in))
+    new = [np.array(np.broadcast_to(x, shape)).ravel() for x in state]
+    a = np.ascontiguousarray(np.broadcast_to(a_in, shape), dtype=new[0].dtype).ravel()
+    s = np.zeros(new[0].size, bool)
+    kernel(new[0], new[1], new[2], new[3], a, s, bool(reset), bool(learn), *args)
+    return LIFState(*(x.reshape(shape) for x in new)), s.reshape(shape)
+
+
+def step_float(state: LIFState, p: AdaptiveLIFFloat, a_in, learn: bool = True,
+               reset: bool = False) -> tuple[LIFState, np.ndarray]:
+    """One float step (functional: returns a new state). ``a_in``: input to u, same unit as
+    v. ``reset`` zeroes u, v and the refractory counter first (a new sample)."""
+    return _step(lif_float_kernel, float_args(p), state, a_in, learn, reset)
+
+
+def step_fixed(state: LIFState, p: AdaptiveLIFFixed, a_in, learn: bool = True,
+               reset: bool = False) -> tuple[LIFState, np.ndarray]:
+    """One Loihi-integer step (functional). ``a_in``: integer dendritic input (before the
+    ``<< 6``); inputs must satisfy ``|a_in << 6| < 2**31`` (Lava's int32 arithmetic)."""
+    return _step(lif_fixed_kernel, fixed_args(p), state, a_in, learn, reset)

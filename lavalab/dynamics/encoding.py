@@ -16,12 +16,15 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numba import njit
 
 from lavalab import fixed
 
-__all__ = ["PROB_BITS", "spike_thresholds", "poisson_spikes", "schedule", "poisson_raster"]
+__all__ = ["PROB_BITS", "spike_thresholds", "poisson_spikes", "schedule", "poisson_raster",
+           "is_sample_start", "poisson_kernel"]
 
 PROB_BITS = 24
+POISSON_STREAM = fixed.STREAMS["poisson"]
 
 
 def spike_thresholds(intensity, max_rate_hz: float, dt_ms: float) -> np.ndarray:
@@ -42,15 +45,30 @@ def spike_thresholds(intensity, max_rate_hz: float, dt_ms: float) -> np.ndarray:
     return np.rint(x * p_max * 2.0**PROB_BITS).astype(np.int64)
 
 
+@njit(cache=True)
+def poisson_kernel(thresholds, seed, t, out):
+    """Spikes of step ``t`` into ``out`` (bool, same length as ``thresholds``)."""
+    key = fixed.step_key_s(seed, POISSON_STREAM, t)
+    for j in range(thresholds.size):
+        out[j] = thresholds[j] > 0 and fixed.uniform_s(key, j, PROB_BITS) < thresholds[j]
+
+
 def poisson_spikes(thresholds, seed: int, t: int) -> np.ndarray:
     """Spikes (bool, shape of ``thresholds``; leading axes batch) at step ``t``.
 
-    The element index of the random stream is the flat index over the last axis.
+    The element index of the random stream is the index along the last axis.
     """
     thr = np.asarray(thresholds, np.int64)
-    idx = np.arange(thr.shape[-1])
-    u = fixed.counter_uniform(seed, fixed.STREAMS["poisson"], t, idx, PROB_BITS)
-    return u < thr
+    flat = np.ascontiguousarray(thr.reshape(-1, thr.shape[-1]))
+    out = np.zeros(flat.shape, bool)
+    for b in range(flat.shape[0]):
+        poisson_kernel(flat[b], seed, t, out[b])
+    return out.reshape(thr.shape)
+
+
+def is_sample_start(t: int, sample_steps: int | None) -> bool:
+    """Whether step ``t`` (0-based) starts a sample (never when ``sample_steps`` is None)."""
+    return sample_steps is not None and t % sample_steps == 0
 
 
 def schedule(t: int, present_steps: int, rest_steps: int) -> tuple[int, bool]:

@@ -64,9 +64,11 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
+from numba import njit
 
 from lavalab import fixed
 from lavalab import loihi_spec as spec
+from lavalab.dynamics.encoding import is_sample_start
 
 __all__ = [
     "RULES", "STDPParams", "STDPFloat", "STDPFixed", "STDPState", "init_stdp_state",
@@ -75,7 +77,9 @@ __all__ = [
 ]
 
 RULES = ("stdp1", "stdp2")
-_ACC_FRAC = spec.LEARN_WEIGHT_FRAC  # 7 fractional bits of the weight in the accumulator
+ACC_FRAC = spec.LEARN_WEIGHT_FRAC  # 7 fractional bits of the weight in the accumulator
+TRACE_STREAM = fixed.STREAMS["trace"]
+WEIGHT_STREAM = fixed.STREAMS["weight"]
 
 
 def _real(name, value, lo=-math.inf, hi=math.inf):
@@ -256,86 +260,204 @@ def init_stdp_state(w, batch_shape=()) -> STDPState:
     )
 
 
-def _schedule(p, t: int):
-    """(sample start, window end) flags for step t (0-based)."""
-    start = p.sample_steps is not None and t % p.sample_steps == 0
+def schedule_flags(p, t: int) -> tuple[bool, bool]:
+    """(sample start, learning step) of step ``t`` (0-based) under ``p``'s schedule."""
+    start = is_sample_start(t, p.sample_steps)
     window_end = p.rule == "stdp1" or t % p.window_steps == p.window_steps - 1
     return start, window_end
 
 
-def _gates(p, st: STDPState, s_pre, s_post, t, start):
-    """Counts, window flags and the post/pre gates and k factor of the learning terms."""
-    count = np.where(start, 0, st.count) + s_post
-    if p.rule == "stdp1":
-        return count, st.fired, st.pre_fired, s_post, s_pre, 1
-    fired, pre_fired = st.fired | s_post, st.pre_fired | s_pre
-    max_n = count.max(axis=-1, keepdims=True)
-    k = -(-max_n // p.n_th)  # ceil for non-negative ints
-    return count, fired, pre_fired, fired, pre_fired, k[..., None]
+# --- kernels: one network (w is (n_post, n_pre)), in place, event-driven ---------------
+# Synapses with no event are skipped: their accumulator is exactly ``w << 7`` and the
+# stochastic rounding returns w, so skipping them is exact. Zero traces stay zero.
+
+@njit(cache=True)
+def stdp_fixed_kernel(w, x_pre, x_post, count, fired, pre_fired, s_pre, s_post, t, learn, seed,
+                      start, window_end, decay_pre, decay_post, impulse_pre, impulse_post,
+                      eta_pre_mant, eta_pre_exp, eta_post_mant, eta_post_exp, w_max, mu,
+                      stdp2, n_th, norm_total):
+    n_post, n_pre = w.shape
+    if start:
+        if norm_total > 0:
+            normalize_fixed_kernel(w, norm_total, w_max)
+        for i in range(n_post):
+            count[i] = 0
+    key = fixed.step_key_s(seed, TRACE_STREAM, t)
+    for j in range(n_pre):
+        if x_pre[j] != 0:
+            x_pre[j] = (np.int64(x_pre[j]) * (spec.DECAY_UNITY - decay_pre)
+                        + fixed.uniform_s(key, j, spec.DECAY_SHIFT)) >> spec.DECAY_SHIFT
+    for i in range(n_post):
+        if x_post[i] != 0:
+            x_post[i] = (np.int64(x_post[i]) * (spec.DECAY_UNITY - decay_post)
+                         + fixed.uniform_s(key, n_pre + i, spec.DECAY_SHIFT)) >> spec.DECAY_SHIFT
+    for i in range(n_post):
+        if s_post[i]:
+            count[i] += 1
+            fired[i] = True
+    for j in range(n_pre):
+        if s_pre[j]:
+            pre_fired[j] = True
+    if learn and window_end:
+        k = np.int64(1)
+        if stdp2:
+            max_n = np.int64(0)
+            for i in range(n_post):
+                max_n = max(max_n, np.int64(count[i]))
+            k = (max_n + n_th - 1) // n_th
+        g_pre = pre_fired if stdp2 else s_pre
+        g_post = fired if stdp2 else s_post
+        pre_idx = np.nonzero(g_pre)[0]
+        sh_p = eta_post_exp + ACC_FRAC
+        sh_d = eta_pre_exp + ACC_FRAC
+        wkey = fixed.step_key_s(seed, WEIGHT_STREAM, t)
+        acc_max = np.int64(2 ** (spec.LEARN_ACCUM_BITS - 1) - 1)
+        for i in range(n_post):
+            dep = np.int64(x_post[i]) * eta_pre_mant
+            dep = (dep << sh_d) if sh_d >= 0 else (dep >> -sh_d)
+            if g_post[i]:
+                for j in range(n_pre):
+                    pot = k * np.int64(x_pre[j]) * eta_post_mant
+                    if mu:
+                        pot *= w_max - np.int64(w[i, j])
+                    pot = (pot << sh_p) if sh_p >= 0 else (pot >> -sh_p)
+                    d = dep if g_pre[j] else np.int64(0)
+                    if pot != 0 or d != 0:
+                        acc = fixed.clip_s((np.int64(w[i, j]) << ACC_FRAC) + pot - d,
+                                           -acc_max - 1, acc_max)
+                        r = fixed.uniform_s(wkey, i * n_pre + j, ACC_FRAC)
+                        w[i, j] = fixed.clip_s((acc + r) >> ACC_FRAC, 0, w_max)
+            elif dep != 0:
+                for j in pre_idx:
+                    acc = fixed.clip_s((np.int64(w[i, j]) << ACC_FRAC) - dep,
+                                       -acc_max - 1, acc_max)
+                    r = fixed.uniform_s(wkey, i * n_pre + j, ACC_FRAC)
+                    w[i, j] = fixed.clip_s((acc + r) >> ACC_FRAC, 0, w_max)
+    if window_end:
+        fired[:] = False
+        pre_fired[:] = False
+    for j in range(n_pre):
+        if s_pre[j]:
+            x_pre[j] = min(np.int64(x_pre[j]) + impulse_pre, spec.TRACE_MAX)
+    for i in range(n_post):
+        if s_post[i]:
+            x_post[i] = min(np.int64(x_post[i]) + impulse_post, spec.TRACE_MAX)
+
+
+@njit(cache=True)
+def stdp_float_kernel(w, x_pre, x_post, count, fired, pre_fired, s_pre, s_post, t, learn, seed,
+                      start, window_end, decay_pre, decay_post, impulse_pre, impulse_post,
+                      eta_pre, eta_post, w_max, mu, stdp2, n_th, norm_total):
+    n_post, n_pre = w.shape
+    if start:
+        if norm_total > 0:
+            normalize_float_kernel(w, norm_total)
+        for i in range(n_post):
+            count[i] = 0
+    for j in range(n_pre):
+        x_pre[j] *= 1.0 - decay_pre
+    for i in range(n_post):
+        x_post[i] *= 1.0 - decay_post
+    for i in range(n_post):
+        if s_post[i]:
+            count[i] += 1
+            fired[i] = True
+    for j in range(n_pre):
+        if s_pre[j]:
+            pre_fired[j] = True
+    if learn and window_end:
+        k = 1.0
+        if stdp2:
+            max_n = 0
+            for i in range(n_post):
+                max_n = max(max_n, count[i])
+            k = float((max_n + n_th - 1) // n_th)
+        g_pre = pre_fired if stdp2 else s_pre
+        g_post = fired if stdp2 else s_post
+        for i in range(n_post):
+            dep = eta_pre * x_post[i]
+            for j in range(n_pre):
+                dw = 0.0
+                if g_post[i]:
+                    dw = k * eta_post * x_pre[j]
+                    if mu != 0.0:
+                        dw *= (w_max - w[i, j]) ** mu
+                if g_pre[j]:
+                    dw -= dep
+                if dw != 0.0:
+                    w[i, j] = min(max(w[i, j] + dw, 0.0), w_max)
+    if window_end:
+        fired[:] = False
+        pre_fired[:] = False
+    for j in range(n_pre):
+        if s_pre[j]:
+            x_pre[j] = min(x_pre[j] + impulse_pre, 1.0)
+    for i in range(n_post):
+        if s_post[i]:
+            x_post[i] = min(x_post[i] + impulse_post, 1.0)
+
+
+@njit(cache=True)
+def normalize_fixed_kernel(w, total, w_max):
+    """Nearest-rounded integer D&C normalisation of each row, in place (zero rows kept)."""
+    n_post, n_pre = w.shape
+    for i in range(n_post):
+        s = np.int64(0)
+        for j in range(n_pre):
+            s += w[i, j]
+        if s > 0:
+            for j in range(n_pre):
+                w[i, j] = min((2 * np.int64(w[i, j]) * total + s) // (2 * s), w_max)
+
+
+@njit(cache=True)
+def normalize_float_kernel(w, total):
+    n_post, n_pre = w.shape
+    for i in range(n_post):
+        s = 0.0
+        for j in range(n_pre):
+            s += w[i, j]
+        if s > 0:
+            for j in range(n_pre):
+                w[i, j] *= total / s
+
+
+def fixed_args(p: STDPFixed) -> tuple:
+    """Kernel arguments of integer parameters (after ``start, window_end``)."""
+    return (p.decay_pre, p.decay_post, p.impulse_pre, p.impulse_post, p.eta_pre_mant,
+            p.eta_pre_exp, p.eta_post_mant, p.eta_post_exp, p.w_max, p.mu, p.rule == "stdp2",
+            p.n_th, p.norm_total or 0)
+
+
+def float_args(p: STDPFloat) -> tuple:
+    """Kernel arguments of float parameters (after ``start, window_end``)."""
+    return (p.decay_pre, p.decay_post, p.impulse_pre, p.impulse_post, p.eta_pre, p.eta_post,
+            p.w_max, float(p.mu), p.rule == "stdp2", p.n_th, float(p.norm_total or 0.0))
+
+
+def _step(kernel, args, st, p, s_pre, s_post, t, learn, seed):
+    start, window_end = schedule_flags(p, t)
+    new = [x.copy() for x in st]
+    batch = new[0].shape[:-2]
+    s_pre = np.broadcast_to(np.asarray(s_pre, bool), batch + new[1].shape[-1:])
+    s_post = np.broadcast_to(np.asarray(s_post, bool), batch + new[2].shape[-1:])
+    for b in np.ndindex(*batch):
+        kernel(new[0][b], new[1][b], new[2][b], new[3][b], new[4][b], new[5][b],
+               np.ascontiguousarray(s_pre[b]), np.ascontiguousarray(s_post[b]), t, bool(learn),
+               seed, start, window_end, *args)
+    return STDPState(*new)
 
 
 def step_stdp_float(st: STDPState, p: STDPFloat, s_pre, s_post, t: int, learn: bool = True,
                     seed: int = 0) -> STDPState:
-    """One float step (``seed`` unused: float traces and weights are not rounded)."""
-    s_pre, s_post = np.asarray(s_pre, bool), np.asarray(s_post, bool)
-    start, window_end = _schedule(p, t)
-    w = normalize_float(st.w, p.norm_total) if (start and p.norm_total) else st.w
-    x_pre = st.x_pre * (1.0 - p.decay_pre)
-    x_post = st.x_post * (1.0 - p.decay_post)
-    count, fired, pre_fired, g_post, g_pre, k = _gates(p, st, s_pre, s_post, t, start)
-    if learn and window_end:
-        pot = k * p.eta_post * g_post[..., :, None] * x_pre[..., None, :]
-        if p.mu:
-            pot = pot * (p.w_max - w) ** p.mu
-        dep = p.eta_pre * g_pre[..., None, :] * x_post[..., :, None]
-        w = np.clip(w + pot - dep, 0.0, p.w_max)
-    if window_end:
-        fired, pre_fired = np.zeros_like(fired), np.zeros_like(pre_fired)
-    x_pre = np.minimum(x_pre + p.impulse_pre * s_pre, 1.0)
-    x_post = np.minimum(x_post + p.impulse_post * s_post, 1.0)
-    return STDPState(w, x_pre, x_post, count, fired, pre_fired)
-
-
-def _scale_term(term, mant: int, exp: int):
-    """``term * mant * 2**(exp + 7)`` in accumulator units; a right shift floors."""
-    sh = exp + _ACC_FRAC
-    term = term * mant
-    return term << sh if sh >= 0 else term >> (-sh)
-
-
-def _decay_trace(x, d, seed, t, index):
-    r = fixed.counter_uniform(seed, fixed.STREAMS["trace"], t, index, spec.DECAY_SHIFT)
-    return fixed.round_shift(x * (spec.DECAY_UNITY - d), spec.DECAY_SHIFT, "stochastic", r)
+    """One float step (functional; ``seed`` unused: nothing is rounded)."""
+    return _step(stdp_float_kernel, float_args(p), st, p, s_pre, s_post, t, learn, seed)
 
 
 def step_stdp_fixed(st: STDPState, p: STDPFixed, s_pre, s_post, t: int, learn: bool = True,
                     seed: int = 0) -> STDPState:
-    """One Loihi-integer step (see the module docstring for the arithmetic)."""
-    s_pre, s_post = np.asarray(s_pre, bool), np.asarray(s_post, bool)
-    n_post, n_pre = st.w.shape[-2:]
-    start, window_end = _schedule(p, t)
-    w = st.w
-    if start and p.norm_total:
-        w = normalize_fixed(w, p.norm_total, p.w_max, "nearest")
-    x_pre = _decay_trace(st.x_pre, p.decay_pre, seed, t, np.arange(n_pre))
-    x_post = _decay_trace(st.x_post, p.decay_post, seed, t, n_pre + np.arange(n_post))
-    count, fired, pre_fired, g_post, g_pre, k = _gates(p, st, s_pre, s_post, t, start)
-    if learn and window_end:
-        pot = k * g_post[..., :, None] * x_pre[..., None, :]
-        if p.mu:
-            pot = pot * (p.w_max - w)
-        dep = g_pre[..., None, :] * x_post[..., :, None]
-        acc = ((w << _ACC_FRAC) + _scale_term(pot, p.eta_post_mant, p.eta_post_exp)
-               - _scale_term(dep, p.eta_pre_mant, p.eta_pre_exp))
-        acc = fixed.saturate_to_bits(acc, spec.LEARN_ACCUM_BITS)
-        idx = np.arange(n_post)[:, None] * n_pre + np.arange(n_pre)[None, :]
-        r = fixed.counter_uniform(seed, fixed.STREAMS["weight"], t, idx, _ACC_FRAC)
-        w = np.clip(fixed.round_shift(acc, _ACC_FRAC, "stochastic", r), 0, p.w_max)
-    if window_end:
-        fired, pre_fired = np.zeros_like(fired), np.zeros_like(pre_fired)
-    x_pre = np.minimum(x_pre + p.impulse_pre * s_pre, spec.TRACE_MAX)
-    x_post = np.minimum(x_post + p.impulse_post * s_post, spec.TRACE_MAX)
-    return STDPState(w, x_pre, x_post, count, fired, pre_fired)
+    """One Loihi-integer step (functional; see the module docstring for the arithmetic)."""
+    return _step(stdp_fixed_kernel, fixed_args(p), st, p, s_pre, s_post, t, learn, seed)
 
 
 def normalize_float(w, total: float) -> np.ndarray:

@@ -30,6 +30,9 @@ class AdaptiveLIF(LavalabProcess):
         Initial value of the ``learn`` Var: when 0, theta is frozen (inference).
     theta : float or array, optional
         Initial threshold adaptation (e.g. from a trained network), same units as v.
+    sample_steps : int, optional
+        Steps per sample: u, v and the refractory counter are reset to 0 at every
+        multiple of it (a new sample). ``None``: never.
     name : str, optional
 
     Ports
@@ -46,7 +49,8 @@ class AdaptiveLIF(LavalabProcess):
 
     def __init__(self, *, shape: tuple[int, ...],
                  params: AdaptiveLIFParams | AdaptiveLIFFloat | AdaptiveLIFFixed,
-                 learn: bool = True, theta=0, name: str | None = None):
+                 learn: bool = True, theta=0, sample_steps: int | None = None,
+                 name: str | None = None):
         shape = check_shape(shape)
         if isinstance(params, AdaptiveLIFParams):
             params = params.per_step()
@@ -61,7 +65,12 @@ class AdaptiveLIF(LavalabProcess):
             from lavalab import fixed
 
             fixed.check_int_range("theta", theta, 0, 2**params.theta_bits - 1)
-        super().__init__(shape=shape, params=params, precision=precision, name=name)
+        if sample_steps is not None:
+            from lavalab import fixed
+
+            fixed.check_int_range("sample_steps", sample_steps, 1, 10**12)
+        super().__init__(shape=shape, params=params, precision=precision,
+                         sample_steps=sample_steps, name=name)
         self.a_in = InPort(shape=shape)
         self.s_out = OutPort(shape=shape)
         self.u = Var(shape=shape, init=0)

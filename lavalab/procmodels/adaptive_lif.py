@@ -15,6 +15,7 @@ from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
 from lavalab.dynamics.adaptive_lif import LIFState, step_fixed, step_float
+from lavalab.dynamics.encoding import is_sample_start
 from lavalab.processes.adaptive_lif import AdaptiveLIF
 from lavalab.procmodels._common import require_precision
 
@@ -33,7 +34,8 @@ class _AdaptiveLIFModel(PyLoihiProcessModel):
     def run_spk(self):
         a_in = self.a_in.recv()
         state = LIFState(self.u, self.v, self.theta, self.ref)
-        new, s = type(self)._step(state, self.p, a_in, bool(self.learn[0]))
+        reset = is_sample_start(self.time_step - 1, self.proc_params["sample_steps"])
+        new, s = type(self)._step(state, self.p, a_in, bool(self.learn[0]), reset)
         self.u[:] = new.u
         self.v[:] = new.v
         self.theta[:] = new.theta
