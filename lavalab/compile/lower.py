@@ -22,15 +22,16 @@ __all__ = ["lower_decay", "lower_adaptive_lif", "lower_weights", "weight_scale",
            "bias_to_mant_exp"]
 
 
-def lower_decay(delta: float, offset: int = 0) -> int:
+def lower_decay(delta: float, offset: int = 0, allow_full: bool = False) -> int:
     """Fraction removed per step -> 12-bit effective decay ``round(delta * 4096)``.
 
-    ``offset=1`` (the u register's hidden +1) makes the smallest representable decay 1.
+    ``offset=1`` (the u register's hidden +1) makes the smallest representable decay 1
+    and the largest 4096; ``allow_full`` allows 4096 without an offset (learning traces).
     """
     if not 0.0 <= delta <= 1.0:
         raise ValueError(f"decay fraction {delta} is outside [0, 1]")
     d = int(round(delta * spec.DECAY_UNITY))
-    hi = spec.DECAY_UNITY if offset else spec.DECAY_MAX
+    hi = spec.DECAY_UNITY if (offset or allow_full) else spec.DECAY_MAX
     return min(max(d, offset), hi)
 
 
@@ -129,7 +130,8 @@ def lower_stdp(params, q: float):
     pm, pe = rate_to_mant_exp(c.eta_post * q ** (1 - int(c.mu)) / tmax, "eta_post")
     dm, de = rate_to_mant_exp(c.eta_pre * q / tmax, "eta_pre")
     return STDPFixed(
-        decay_pre=lower_decay(c.decay_pre), decay_post=lower_decay(c.decay_post),
+        decay_pre=lower_decay(c.decay_pre, allow_full=True),
+        decay_post=lower_decay(c.decay_post, allow_full=True),
         impulse_pre=max(1, int(round(c.impulse_pre * tmax))),
         impulse_post=max(1, int(round(c.impulse_post * tmax))),
         eta_pre_mant=dm, eta_pre_exp=de, eta_post_mant=pm, eta_post_exp=pe,

@@ -80,8 +80,9 @@ class AdaptiveLIFParams:
     ----------
     v_th : threshold above rest (mV), > 0
     v_reset : reset potential relative to rest (mV), below ``v_th``
-    tau_u_ms, tau_v_ms : synaptic-current and membrane time constants (ms), > 0;
-        ``math.inf`` means no decay
+    tau_u_ms : synaptic-current time constant (ms), >= 0; 0 = instantaneous (the input of a
+        step reaches v in that step only, as in BindsNET's D&C nodes); ``math.inf`` = no decay
+    tau_v_ms : membrane time constant (ms), > 0; ``math.inf`` = no decay
     theta_plus : threshold increase per spike (mV), >= 0
     tau_theta_ms : theta decay time constant (ms), > 0; ``math.inf`` = no decay
     t_ref_ms : refractory period (ms), >= 0, rounded to whole steps
@@ -102,7 +103,8 @@ class AdaptiveLIFParams:
     def __post_init__(self):
         _finite("v_th", self.v_th, lo=1e-12)
         _finite("v_reset", self.v_reset, hi=self.v_th)
-        for name in ("tau_u_ms", "tau_v_ms", "tau_theta_ms"):
+        _finite("tau_u_ms", self.tau_u_ms, lo=0.0, allow_inf=True)
+        for name in ("tau_v_ms", "tau_theta_ms"):
             _finite(name, getattr(self, name), lo=1e-12, allow_inf=True)
         _finite("theta_plus", self.theta_plus, lo=0.0)
         _finite("t_ref_ms", self.t_ref_ms, lo=0.0)
@@ -118,6 +120,8 @@ class AdaptiveLIFParams:
     def per_step(self) -> AdaptiveLIFFloat:
         """Discretise with step ``dt_ms``: ``delta = 1 - exp(-dt / tau)``."""
         def frac(tau):
+            if tau == 0:
+                return 1.0
             return 0.0 if math.isinf(tau) else 1.0 - math.exp(-self.dt_ms / tau)
 
         return AdaptiveLIFFloat(

@@ -2,10 +2,12 @@ r"""Learning synapses: two STDP rules, float and Loihi fixed point, and D&C norm
 
 Weights ``w`` have shape ``(..., n_post, n_pre)`` (any leading batch axes); pre traces
 ``x_pre`` ``(..., n_pre)``, post traces ``x_post`` ``(..., n_post)``. One step ``t`` does, in
-this order:
+this order (the order of Lava's learning engine and of BindsNET):
 
-1. traces decay: :math:`x \leftarrow x(1-\delta)`;
-2. learning (when ``learn``), with the traces of step 1 (spikes strictly before ``t``):
+1. traces decay, :math:`x \leftarrow x(1-\delta)`, then spike impulses,
+   :math:`x \leftarrow \min(x + a\,s,\ x_{max})`;
+2. learning (when ``learn``), with the traces of step 1 (so a pre and a post spike in the
+   same step both count):
 
    *STDP1, pair-based weight-dependent* (Diehl & Cook 2015; TopSpark's first rule), every step:
 
@@ -27,20 +29,26 @@ this order:
 
    where ``maxN`` is the largest post-spike count of the population since the start of the
    current sample and ``f`` flags neurons that spiked within the window;
-   then :math:`w \leftarrow \mathrm{clip}(w + \Delta w, 0, w_{max})`;
-3. spike impulses: :math:`x \leftarrow \min(x + a\,s,\ x_{max})`.
+   then :math:`w \leftarrow \mathrm{clip}(w + \Delta w, 0, w_{max})`.
 
-Fixed point (Loihi learning-engine widths, ``shared/LOIHI.md`` 2d):
+At a sample start (``sample_steps``), spike counts reset and, with ``norm_total``, each
+post neuron's weights are normalised (D&C) before the step.
+
+Fixed point (Loihi learning-engine widths and arithmetic, ``shared/LOIHI.md`` 2d):
 
 =========== ==================================================================================
-traces      unsigned 7-bit (0..127); decay ``x*(4096-d)`` with **stochastic** rounding (12 bits
-            from the counter stream), impulses 1..127 added with saturation at 127
+traces      unsigned 7-bit (0..127); decay ``x*(4096-d)`` (d = 4096: the trace lives one
+            step) with **stochastic** rounding (12 bits from the counter stream); impulses
+            1..127 added with saturation at 127
 weights     unsigned 8-bit mantissa 0..w_max (w_max <= 255); the synapse output is
             ``(W s) << weight_exp``
-learning    each term ``m * 2**e * product`` (mantissa ``m`` in 1..7, as Loihi's [-8, 7]);
-            accumulated with the weight as ``(w << 7) + term * 2**(e+7)`` (a right shift
-            floors) in a 16-bit signed accumulator (saturating), then stochastically rounded
-            ``>> 7`` and clipped to 0..w_max
+learning    a rate is ``m * 2**e`` (mantissa ``m`` in 0..7, Loihi's [-8, 7]). Terms in the
+            accumulator's 1/128 units: depression ``(m x_post) * 2**(e+7)``, potentiation
+            ``(k m x_pre) * 2**(e+7)`` for ``mu = 0`` and
+            ``floor(k m x_pre (w_max - w) / 32) * 2**(e+12)`` for ``mu = 1`` (Loihi's
+            engine drops the 5 low bits of a product with the 9-bit w factor); a right shift
+            floors. ``acc = sat16(sat16((w << 7) + pot) - dep)``, stochastically rounded
+            ``>> 7``, clipped to 0..w_max
 =========== ==================================================================================
 
 Random bits come from :func:`lavalab.fixed.counter_uniform` keyed by (seed, stream, step,
@@ -52,7 +60,10 @@ Loihi expressibility. STDP1 (``mu`` in {0, 1}) is the Loihi learning rule
 ``dw = C1*y0*x1*(WMAX - w) - C2*x0*y1`` (``mu = 1``) or ``C1*y0*x1 - C2*x0*y1`` (``mu = 0``),
 where Lava's fixed applier divides multi-factor products by ``2**(sum of widths + 4 - 15)``
 (``2**5`` for ``x1*(WMAX-w)``), so ``C1 = m * 2**(e+5)`` there; see
-:func:`loihi_rule_string`. STDP2 is **not** expressible on Loihi's learning engine: ``k``
+:func:`loihi_rule_string`. With integer rule constants, traces that live one step and no
+accumulator saturation, this model and Lava's ``LearningDense`` (``sign_mode=EXCITATORY``)
+agree bit for bit (tested); otherwise they differ only in their random streams (Lava: one
+number per step shared by all synapses, from numpy) and agree statistically (tested). STDP2 is **not** expressible on Loihi's learning engine: ``k``
 needs the maximum spike count over the population and a division, and the
 window-gated update needs per-neuron window flags (a tag could hold them, the max cannot).
 """
@@ -68,17 +79,19 @@ from numba import njit
 
 from lavalab import fixed
 from lavalab import loihi_spec as spec
-from lavalab.dynamics.encoding import is_sample_start
 
 __all__ = [
     "RULES", "STDPParams", "STDPFloat", "STDPFixed", "STDPState", "init_stdp_state",
     "step_stdp_float", "step_stdp_fixed", "normalize_float", "normalize_fixed",
-    "loihi_rule_string", "synapse_output_float", "synapse_output_fixed",
+    "loihi_rule_string", "synapse_output_float", "synapse_output_fixed", "accumulate_kernel",
+    "stdp_fixed_kernel", "stdp_float_kernel", "fixed_args", "float_args", "schedule_flags",
+    "weight_exp_s",
 ]
 
 RULES = ("stdp1", "stdp2")
 ACC_FRAC = spec.LEARN_WEIGHT_FRAC  # 7 fractional bits of the weight in the accumulator
 TRACE_STREAM = fixed.STREAMS["trace"]
+W_FACTOR_SHIFT = 5  # Loihi: 7 (trace) + 9 (w) + 4 (mantissa) - 15
 WEIGHT_STREAM = fixed.STREAMS["weight"]
 
 
@@ -132,8 +145,8 @@ class STDPParams:
     def __post_init__(self):
         for name in ("tau_pre_ms", "tau_post_ms"):
             v = getattr(self, name)
-            if not (isinstance(v, (int, float)) and v > 0 and not math.isnan(v)):
-                raise ValueError(f"{name}={v!r} is outside the allowed range (0, inf]")
+            if not (isinstance(v, (int, float)) and v >= 0 and not math.isnan(v)):
+                raise ValueError(f"{name}={v!r} is outside the allowed range [0, inf]")
         _real("eta_pre", self.eta_pre, 0.0)
         _real("eta_post", self.eta_post, 0.0)
         _real("w_max", self.w_max, 1e-12)
@@ -146,6 +159,8 @@ class STDPParams:
 
     def per_step(self) -> STDPFloat:
         def frac(tau):
+            if tau == 0:
+                return 1.0
             return 0.0 if math.isinf(tau) else 1.0 - math.exp(-self.dt_ms / tau)
 
         return STDPFloat(
@@ -219,8 +234,8 @@ class STDPFixed:
 
     def __post_init__(self):
         chk = fixed.check_int_range
-        chk("decay_pre", self.decay_pre, 0, spec.DECAY_MAX)
-        chk("decay_post", self.decay_post, 0, spec.DECAY_MAX)
+        chk("decay_pre", self.decay_pre, 0, spec.DECAY_UNITY)
+        chk("decay_post", self.decay_post, 0, spec.DECAY_UNITY)
         chk("impulse_pre", self.impulse_pre, 1, spec.TRACE_MAX)
         chk("impulse_post", self.impulse_post, 1, spec.TRACE_MAX)
         chk("eta_pre_mant", self.eta_pre_mant, 0, spec.LEARN_MANT_MAX)
@@ -260,11 +275,17 @@ def init_stdp_state(w, batch_shape=()) -> STDPState:
     )
 
 
+@njit(cache=True, inline="always")
+def schedule_flags_s(t, sample_steps, stdp2, window_steps):
+    """(sample start, learning step) of step ``t`` (0-based); ``sample_steps`` 0 = none."""
+    start = sample_steps > 0 and t % sample_steps == 0
+    window_end = (not stdp2) or t % window_steps == window_steps - 1
+    return start, window_end
+
+
 def schedule_flags(p, t: int) -> tuple[bool, bool]:
     """(sample start, learning step) of step ``t`` (0-based) under ``p``'s schedule."""
-    start = is_sample_start(t, p.sample_steps)
-    window_end = p.rule == "stdp1" or t % p.window_steps == p.window_steps - 1
-    return start, window_end
+    return schedule_flags_s(t, p.sample_steps or 0, p.rule == "stdp2", p.window_steps)
 
 
 # --- kernels: one network (w is (n_post, n_pre)), in place, event-driven ---------------
@@ -273,10 +294,13 @@ def schedule_flags(p, t: int) -> tuple[bool, bool]:
 
 @njit(cache=True)
 def stdp_fixed_kernel(w, x_pre, x_post, count, fired, pre_fired, s_pre, s_post, t, learn, seed,
-                      start, window_end, decay_pre, decay_post, impulse_pre, impulse_post,
-                      eta_pre_mant, eta_pre_exp, eta_post_mant, eta_post_exp, w_max, mu,
-                      stdp2, n_th, norm_total):
+                      decay_pre, decay_post, impulse_pre, impulse_post, eta_pre_mant,
+                      eta_pre_exp, eta_post_mant, eta_post_exp, w_max, mu, stdp2, n_th,
+                      norm_total, sample_steps, window_steps):
+    """One step of one network, in place. Returns the number of synapses updated."""
     n_post, n_pre = w.shape
+    start, window_end = schedule_flags_s(t, sample_steps, stdp2, window_steps)
+    n_upd = 0
     if start:
         if norm_total > 0:
             normalize_fixed_kernel(w, norm_total, w_max)
@@ -291,13 +315,15 @@ def stdp_fixed_kernel(w, x_pre, x_post, count, fired, pre_fired, s_pre, s_post, 
         if x_post[i] != 0:
             x_post[i] = (np.int64(x_post[i]) * (spec.DECAY_UNITY - decay_post)
                          + fixed.uniform_s(key, n_pre + i, spec.DECAY_SHIFT)) >> spec.DECAY_SHIFT
-    for i in range(n_post):
-        if s_post[i]:
-            count[i] += 1
-            fired[i] = True
     for j in range(n_pre):
         if s_pre[j]:
+            x_pre[j] = min(np.int64(x_pre[j]) + impulse_pre, spec.TRACE_MAX)
             pre_fired[j] = True
+    for i in range(n_post):
+        if s_post[i]:
+            x_post[i] = min(np.int64(x_post[i]) + impulse_post, spec.TRACE_MAX)
+            count[i] += 1
+            fired[i] = True
     if learn and window_end:
         k = np.int64(1)
         if stdp2:
@@ -308,7 +334,9 @@ def stdp_fixed_kernel(w, x_pre, x_post, count, fired, pre_fired, s_pre, s_post, 
         g_pre = pre_fired if stdp2 else s_pre
         g_post = fired if stdp2 else s_post
         pre_idx = np.nonzero(g_pre)[0]
-        sh_p = eta_post_exp + ACC_FRAC
+        # Loihi's engine shifts a product with the 9-bit w factor right by 5 (floor) before
+        # scaling: sum of factor widths 7 + 9 + 4 - 15 (LOIHI.md 2d); compensated by +5 here.
+        sh_p = eta_post_exp + ACC_FRAC + (W_FACTOR_SHIFT if mu else 0)
         sh_d = eta_pre_exp + ACC_FRAC
         wkey = fixed.step_key_s(seed, WEIGHT_STREAM, t)
         acc_max = np.int64(2 ** (spec.LEARN_ACCUM_BITS - 1) - 1)
@@ -319,15 +347,18 @@ def stdp_fixed_kernel(w, x_pre, x_post, count, fired, pre_fired, s_pre, s_post, 
                 for j in range(n_pre):
                     pot = k * np.int64(x_pre[j]) * eta_post_mant
                     if mu:
-                        pot *= w_max - np.int64(w[i, j])
+                        pot = (pot * (w_max - np.int64(w[i, j]))) >> W_FACTOR_SHIFT
                     pot = (pot << sh_p) if sh_p >= 0 else (pot >> -sh_p)
                     d = dep if g_pre[j] else np.int64(0)
                     if pot != 0 or d != 0:
-                        acc = fixed.clip_s((np.int64(w[i, j]) << ACC_FRAC) + pot - d,
+                        n_upd += 1
+                        acc = fixed.clip_s((np.int64(w[i, j]) << ACC_FRAC) + pot,
                                            -acc_max - 1, acc_max)
+                        acc = fixed.clip_s(acc - d, -acc_max - 1, acc_max)
                         r = fixed.uniform_s(wkey, i * n_pre + j, ACC_FRAC)
                         w[i, j] = fixed.clip_s((acc + r) >> ACC_FRAC, 0, w_max)
             elif dep != 0:
+                n_upd += pre_idx.size
                 for j in pre_idx:
                     acc = fixed.clip_s((np.int64(w[i, j]) << ACC_FRAC) - dep,
                                        -acc_max - 1, acc_max)
@@ -336,19 +367,17 @@ def stdp_fixed_kernel(w, x_pre, x_post, count, fired, pre_fired, s_pre, s_post, 
     if window_end:
         fired[:] = False
         pre_fired[:] = False
-    for j in range(n_pre):
-        if s_pre[j]:
-            x_pre[j] = min(np.int64(x_pre[j]) + impulse_pre, spec.TRACE_MAX)
-    for i in range(n_post):
-        if s_post[i]:
-            x_post[i] = min(np.int64(x_post[i]) + impulse_post, spec.TRACE_MAX)
+    return n_upd
 
 
 @njit(cache=True)
 def stdp_float_kernel(w, x_pre, x_post, count, fired, pre_fired, s_pre, s_post, t, learn, seed,
-                      start, window_end, decay_pre, decay_post, impulse_pre, impulse_post,
-                      eta_pre, eta_post, w_max, mu, stdp2, n_th, norm_total):
+                      decay_pre, decay_post, impulse_pre, impulse_post, eta_pre, eta_post,
+                      w_max, mu, stdp2, n_th, norm_total, sample_steps, window_steps):
+    """One float step of one network, in place. Returns the number of synapses updated."""
     n_post, n_pre = w.shape
+    start, window_end = schedule_flags_s(t, sample_steps, stdp2, window_steps)
+    n_upd = 0
     if start:
         if norm_total > 0:
             normalize_float_kernel(w, norm_total)
@@ -358,13 +387,15 @@ def stdp_float_kernel(w, x_pre, x_post, count, fired, pre_fired, s_pre, s_post, 
         x_pre[j] *= 1.0 - decay_pre
     for i in range(n_post):
         x_post[i] *= 1.0 - decay_post
-    for i in range(n_post):
-        if s_post[i]:
-            count[i] += 1
-            fired[i] = True
     for j in range(n_pre):
         if s_pre[j]:
+            x_pre[j] = min(x_pre[j] + impulse_pre, 1.0)
             pre_fired[j] = True
+    for i in range(n_post):
+        if s_post[i]:
+            x_post[i] = min(x_post[i] + impulse_post, 1.0)
+            count[i] += 1
+            fired[i] = True
     if learn and window_end:
         k = 1.0
         if stdp2:
@@ -385,16 +416,12 @@ def stdp_float_kernel(w, x_pre, x_post, count, fired, pre_fired, s_pre, s_post, 
                 if g_pre[j]:
                     dw -= dep
                 if dw != 0.0:
+                    n_upd += 1
                     w[i, j] = min(max(w[i, j] + dw, 0.0), w_max)
     if window_end:
         fired[:] = False
         pre_fired[:] = False
-    for j in range(n_pre):
-        if s_pre[j]:
-            x_pre[j] = min(x_pre[j] + impulse_pre, 1.0)
-    for i in range(n_post):
-        if s_post[i]:
-            x_post[i] = min(x_post[i] + impulse_post, 1.0)
+    return n_upd
 
 
 @njit(cache=True)
@@ -423,20 +450,20 @@ def normalize_float_kernel(w, total):
 
 
 def fixed_args(p: STDPFixed) -> tuple:
-    """Kernel arguments of integer parameters (after ``start, window_end``)."""
+    """Kernel arguments of integer parameters (after ``seed``)."""
     return (p.decay_pre, p.decay_post, p.impulse_pre, p.impulse_post, p.eta_pre_mant,
             p.eta_pre_exp, p.eta_post_mant, p.eta_post_exp, p.w_max, p.mu, p.rule == "stdp2",
-            p.n_th, p.norm_total or 0)
+            p.n_th, p.norm_total or 0, p.sample_steps or 0, p.window_steps)
 
 
 def float_args(p: STDPFloat) -> tuple:
-    """Kernel arguments of float parameters (after ``start, window_end``)."""
+    """Kernel arguments of float parameters (after ``seed``)."""
     return (p.decay_pre, p.decay_post, p.impulse_pre, p.impulse_post, p.eta_pre, p.eta_post,
-            p.w_max, float(p.mu), p.rule == "stdp2", p.n_th, float(p.norm_total or 0.0))
+            p.w_max, float(p.mu), p.rule == "stdp2", p.n_th, float(p.norm_total or 0.0),
+            p.sample_steps or 0, p.window_steps)
 
 
 def _step(kernel, args, st, p, s_pre, s_post, t, learn, seed):
-    start, window_end = schedule_flags(p, t)
     new = [x.copy() for x in st]
     batch = new[0].shape[:-2]
     s_pre = np.broadcast_to(np.asarray(s_pre, bool), batch + new[1].shape[-1:])
@@ -444,7 +471,7 @@ def _step(kernel, args, st, p, s_pre, s_post, t, learn, seed):
     for b in np.ndindex(*batch):
         kernel(new[0][b], new[1][b], new[2][b], new[3][b], new[4][b], new[5][b],
                np.ascontiguousarray(s_pre[b]), np.ascontiguousarray(s_post[b]), t, bool(learn),
-               seed, start, window_end, *args)
+               seed, *args)
     return STDPState(*new)
 
 
@@ -508,13 +535,41 @@ def loihi_rule_string(p: STDPFixed) -> str:
     return f"{pot} - {dep}"
 
 
+@njit(cache=True)
+def accumulate_kernel(w, s, out):
+    """``out[i] += sum of w[i, j] over the j that spiked`` (binary spikes, event-driven)."""
+    n_post, n_pre = w.shape
+    for j in range(n_pre):
+        if s[j]:
+            for i in range(n_post):
+                out[i] += w[i, j]
+
+
+@njit(cache=True, inline="always")
+def weight_exp_s(a, weight_exp):
+    """Lava Dense's exponent: ``a << e`` for ``e >= 0``, arithmetic ``a >> -e`` otherwise."""
+    return (a << weight_exp) if weight_exp >= 0 else (a >> -weight_exp)
+
+
+def _output(w, s, dtype):
+    w = np.asarray(w)
+    s = np.asarray(s).astype(bool)
+    batch = np.broadcast_shapes(w.shape[:-2], s.shape[:-1])
+    w = np.broadcast_to(w, batch + w.shape[-2:])
+    s = np.broadcast_to(s, batch + s.shape[-1:])
+    out = np.zeros(batch + w.shape[-2:-1], dtype)
+    for b in np.ndindex(*batch):
+        accumulate_kernel(w[b].astype(dtype), np.ascontiguousarray(s[b]), out[b])
+    return out
+
+
 def synapse_output_float(w, s) -> np.ndarray:
-    """Dendritic input from spikes ``s`` (..., n_pre): ``W s`` (..., n_post)."""
-    return np.einsum("...ij,...j->...i", w, np.asarray(s, np.float64))
+    """Dendritic input from binary spikes ``s`` (..., n_pre): ``W s`` (..., n_post)."""
+    return _output(w, s, np.float64)
 
 
 def synapse_output_fixed(w, s, weight_exp: int = 0) -> np.ndarray:
     """Integer dendritic input ``(W s) << weight_exp`` (arithmetic ``>>`` for negative exp),
-    as Lava's ``PyDenseModelBitAcc``."""
-    a = np.einsum("...ij,...j->...i", np.asarray(w, np.int64), np.asarray(s, np.int64))
+    as Lava's ``PyDenseModelBitAcc`` for binary spikes."""
+    a = _output(w, s, np.int64)
     return a << weight_exp if weight_exp >= 0 else a >> (-weight_exp)

@@ -36,12 +36,13 @@ def run(step, st, p, pre, post, learn=True, seed=0):
 
 
 def test_stdp1_fixed_hand_trace():
-    # dw = 3 * x_pre on a post spike, -x_post / 2 on a pre spike (traces before impulses)
+    # dw = 3 * x_pre on a post spike, -x_post / 2 on a pre spike; traces include this
+    # step's impulses, so the coincident spikes of t=3 both count (+60, -10)
     st = init_stdp_state(np.array([[50, 50]]))
     pre = [[1, 0], [0, 0], [0, 1], [1, 1]]
     post = [[0], [1], [0], [1]]
     st, ws = run(step_stdp_fixed, st, fixed_params(), pre, post)
-    assert [w.tolist() for w in ws] == [[[50, 50]], [[80, 50]], [[80, 45]], [[105, 70]]]
+    assert [w.tolist() for w in ws] == [[[50, 50]], [[80, 50]], [[80, 45]], [[130, 95]]]
     assert st.x_pre.tolist() == [20, 20] and st.x_post.tolist() == [20]
 
 
@@ -50,14 +51,20 @@ def test_stdp1_fixed_weight_dependence_clip_and_trace_saturation():
     st = init_stdp_state(np.array([[40, 199]]))
     st, _ = run(step_stdp_fixed, st, p, [[1, 1], [1, 1]], [[0], [0]])
     assert st.x_pre.tolist() == [127, 127]  # 100 + 100 saturates at 7 bits
-    # dep: x_post = 0 -> none. Next: post spike, dw = 3 * 127 * (200 - w) / 16
     st = step_stdp_fixed(st, p, np.array([0, 0]), np.array([1]), 2, True, 0)
-    exact = 3 * 127 * (200 - np.array([40, 199])) / 16  # 3810, 23.8125
-    r = fixed.counter_uniform(0, fixed.STREAMS["weight"], 2, np.array([0, 1]), 7)
-    expect = (np.array([40, 199]) * 128 + 3 * 127 * (200 - np.array([40, 199])) * 8 + r) >> 7
-    assert st.w.tolist() == [np.clip(expect, 0, 200).tolist()]
-    assert st.w[0, 0] == 200 and st.w[0, 1] == 200  # both clipped at w_max
-    assert exact[1] > 1
+    # pot = floor(3*127*(200-w)/32) << (-4+12): 1905<<8 and 11<<8: both reach w_max
+    assert st.w.tolist() == [[200, 200]]
+
+
+def test_stdp1_fixed_weight_dependent_rounding_by_hand():
+    p = fixed_params(mu=1, eta_post_exp=-9, impulse_pre=127)
+    st = init_stdp_state(np.array([[100]]))
+    st = step_stdp_fixed(st, p, np.array([1]), np.array([1]), 5, True, 7)
+    # x_pre = 127 (impulse this step); pot = floor(3*127*155/32) = 1845, << (-9+12) = 14760;
+    # dep = x_post * 1 * 2**(-1+7) = 10 * 64 = 640;  acc = 12800 + 14760 - 640 = 26920
+    r = int(fixed.counter_uniform(7, fixed.STREAMS["weight"], 5, 0, 7))
+    assert st.w.tolist() == [[(26920 + r) >> 7]]
+    assert st.w[0, 0] in (210, 211)
 
 
 def test_trace_decay_exact_halving_and_stochastic_rounding():
@@ -80,10 +87,10 @@ def test_stdp2_hand_trace():
     pre = [[1], [0], [0], [0], [0], [0]]
     post = [[1, 0], [1, 1], [1, 0], [0, 0], [0, 0], [0, 0]]
     st, ws = run(step_stdp_fixed, st, p, pre, post)
-    # t=2: x_pre = 10; pot = k * 3 * 10 = 60; x_post (before t=2 impulse) = [20, 10];
-    # dep (pre fired in window) = x_post / 2 = [10, 5]
-    assert [w[:, 0].tolist() for w in ws[:3]] == [[100, 100], [100, 100], [150, 155]]
-    assert ws[5][:, 0].tolist() == [150, 155]  # second window: nobody fired, no change
+    # t=2: x_pre = 10; pot = k * 3 * 10 = 60; x_post (after t=2 impulses) = [30, 10];
+    # dep (pre fired in window) = x_post / 2 = [15, 5]
+    assert [w[:, 0].tolist() for w in ws[:3]] == [[100, 100], [100, 100], [145, 155]]
+    assert ws[5][:, 0].tolist() == [145, 155]  # second window: nobody fired, no change
     assert st.count.tolist() == [3, 1]
 
 
@@ -98,7 +105,8 @@ def test_stdp1_float_hand_trace_mu1():
     p = STDPFloat(decay_pre=0.5, decay_post=0.0, eta_pre=0.1, eta_post=0.5, w_max=1.0, mu=1.0)
     st = init_stdp_state(np.array([[0.5]]))
     st, ws = run(step_stdp_float, st, p, [[1], [0], [1]], [[0], [1], [0]])
-    # t1: x_pre = 0.5 -> dw = 0.5 * 0.5 * (1 - 0.5) = 0.125; t2: dep = 0.1 * x_post(1.0)
+    # t0: pre spike, x_post = 0: no change; t1: x_pre = 0.5 -> dw = 0.5 * 0.5 * 0.5 = 0.125;
+    # t2: x_pre = 0.25 + 1; dep = 0.1 * x_post (1.0)
     assert np.allclose([w[0, 0] for w in ws], [0.5, 0.625, 0.525])
 
 
@@ -193,7 +201,7 @@ def test_loihi_rule_string():
 
 
 @pytest.mark.parametrize("kwargs,match", [
-    (dict(decay_pre=4096), "decay_pre=4096 is outside the allowed range 0..4095"),
+    (dict(decay_pre=4097), "decay_pre=4097 is outside the allowed range 0..4096"),
     (dict(impulse_pre=0), "impulse_pre=0 is outside"),
     (dict(impulse_post=128), "impulse_post=128 is outside"),
     (dict(eta_post_mant=8), "eta_post_mant=8 is outside"),
@@ -208,7 +216,7 @@ def test_fixed_validation(kwargs, match):
 
 
 @pytest.mark.parametrize("kwargs,match", [
-    (dict(tau_pre_ms=0.0), "tau_pre_ms=0.0"),
+    (dict(tau_pre_ms=-1.0), "tau_pre_ms=-1.0"),
     (dict(eta_post=-1.0), "eta_post=-1.0"),
     (dict(w_max=0.0), "w_max=0.0"),
     (dict(trace_impulse=2.0), "trace_impulse=2.0"),
