@@ -63,7 +63,8 @@ where Lava's fixed applier divides multi-factor products by ``2**(sum of widths 
 :func:`loihi_rule_string`. With integer rule constants, traces that live one step and no
 accumulator saturation, this model and Lava's ``LearningDense`` (``sign_mode=EXCITATORY``)
 agree bit for bit (tested); otherwise they differ only in their random streams (Lava: one
-number per step shared by all synapses, from numpy) and agree statistically (tested). STDP2 is **not** expressible on Loihi's learning engine: ``k``
+number per step shared by all synapses, from numpy) and agree statistically (tested).
+STDP2 is **not** expressible on Loihi's learning engine: ``k``
 needs the maximum spike count over the population and a division, and the
 window-gated update needs per-neuron window flags (a tag could hold them, the max cannot).
 """
