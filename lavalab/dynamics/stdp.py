@@ -31,8 +31,8 @@ this order (the order of Lava's learning engine and of BindsNET):
    current sample and ``f`` flags neurons that spiked within the window;
    then :math:`w \leftarrow \mathrm{clip}(w + \Delta w, 0, w_{max})`.
 
-At a sample start (``sample_steps``), spike counts reset and, with ``norm_total``, each
-post neuron's weights are normalised (D&C) before the step.
+At a sample start (``sample_steps``), spike counts reset and, when learning with
+``norm_total``, each post neuron's weights are normalised (D&C) before the step.
 
 Fixed point (Loihi learning-engine widths and arithmetic, ``shared/LOIHI.md`` 2d):
 
@@ -303,7 +303,7 @@ def stdp_fixed_kernel(w, x_pre, x_post, count, fired, pre_fired, s_pre, s_post, 
     start, window_end = schedule_flags_s(t, sample_steps, stdp2, window_steps)
     n_upd = 0
     if start:
-        if norm_total > 0:
+        if learn and norm_total > 0:
             normalize_fixed_kernel(w, norm_total, w_max)
         for i in range(n_post):
             count[i] = 0
@@ -380,7 +380,7 @@ def stdp_float_kernel(w, x_pre, x_post, count, fired, pre_fired, s_pre, s_post, 
     start, window_end = schedule_flags_s(t, sample_steps, stdp2, window_steps)
     n_upd = 0
     if start:
-        if norm_total > 0:
+        if learn and norm_total > 0:
             normalize_float_kernel(w, norm_total)
         for i in range(n_post):
             count[i] = 0

@@ -1,0 +1,158 @@
+"""The batched engine: the same kernels as the Lava ProcessModels, compiled loops.
+
+:class:`EngineNet` holds one network's complete state (weights, theta, traces, neuron
+state, connection buffers, step counter), so training can stop and resume anywhere with
+bit-identical results. :func:`run` continues a network over samples (training or a
+sequential evaluation); :func:`infer` evaluates many samples in parallel with frozen
+weights and theta.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from lavalab.dynamics import adaptive_lif as lif
+from lavalab.dynamics import stdp
+from lavalab.dynamics.encoding import spike_thresholds
+from lavalab.engine.core import EVENT_NAMES, N_EVENTS, no_shift, simulate, simulate_independent
+from lavalab.networks.snn import FixedNetwork, NetworkSpec, lower_network
+
+__all__ = ["EngineNet", "make_net", "run", "infer", "EVENT_NAMES", "intensities"]
+
+_STATE = ("w", "theta", "x_pre", "x_post", "cnt", "fired", "pre_fired", "u", "v", "ref",
+          "iu", "iv", "itheta", "iref", "a_syn", "a_ie", "a_ei", "a_lat", "a_exc", "s_in",
+          "s_exc", "s_inh")
+
+
+def intensities(images) -> np.ndarray:
+    """uint8 images (N, H, W) or (N, n) -> float intensities (N, n) in [0, 1]."""
+    x = np.asarray(images)
+    return x.reshape(len(x), -1) / 255.0
+
+
+@dataclass
+class EngineNet:
+    """Complete mutable state of one network (arrays named as in the Lava Vars)."""
+
+    spec: NetworkSpec
+    precision: str
+    fixed: FixedNetwork | None
+    seed: int
+    t: int
+    arrays: dict
+
+    def __getattr__(self, name):
+        arrays = self.__dict__.get("arrays", {})
+        if name in arrays:
+            return arrays[name]
+        raise AttributeError(name)
+
+    @property
+    def dtype(self):
+        return np.int64 if self.precision == "fixed" else np.float64
+
+
+def make_net(spec: NetworkSpec, precision: str, w, theta=None, seed: int = 0,
+             fixed: FixedNetwork | None = None, t: int = 0) -> EngineNet:
+    """A network at step ``t`` with weights ``w`` (n_exc, n_input) and theta, all else zero.
+
+    ``w`` and ``theta`` are integers for ``precision="fixed"`` (see :func:`lower_network`),
+    floats (mV) for ``"float"``.
+    """
+    if precision not in ("fixed", "float"):
+        raise ValueError(f"precision={precision!r} is not one of ('fixed', 'float')")
+    if precision == "fixed" and fixed is None:
+        fixed = lower_network(spec)
+    dt = np.int64 if precision == "fixed" else np.float64
+    n, m = spec.n_exc, spec.n_input
+    w = np.array(w, dtype=dt, order="C", copy=True)  # never alias the caller's array
+    if w.shape != (n, m):
+        raise ValueError(f"weights have shape {w.shape}, expected ({n}, {m})")
+    z = lambda k, d=dt: np.zeros(k, d)  # noqa: E731
+    arrays = dict(
+        w=w, theta=z(n) if theta is None else np.asarray(theta, dt).copy(),
+        x_pre=z(m), x_post=z(n), cnt=z(n, np.int64), fired=z(n, bool), pre_fired=z(m, bool),
+        u=z(n), v=z(n), ref=z(n, np.int64), iu=z(n), iv=z(n), itheta=z(n),
+        iref=z(n, np.int64), a_syn=z(n), a_ie=z(n), a_ei=z(n), a_lat=z(n), a_exc=z(n),
+        s_in=z(m, bool), s_exc=z(n, bool), s_inh=z(n, bool),
+    )
+    return EngineNet(spec, precision, fixed, int(seed), int(t), arrays)
+
+
+def _kernels(net: EngineNet):
+    s = net.spec
+    if net.precision == "fixed":
+        f = net.fixed
+        exc = lif.fixed_args(f.exc)
+        inh = lif.fixed_args(f.inh) if f.inh is not None else exc
+        return dict(stdp_kernel=stdp.stdp_fixed_kernel, stdp_args=stdp.fixed_args(f.stdp),
+                    lif_kernel=lif.lif_fixed_kernel, exc_args=exc, inh_args=inh,
+                    w_ei=f.w_ei, exp_ei=f.exp_ei, w_ie=f.w_ie, exp_ie=f.exp_ie,
+                    w_lat=f.w_lat, exp_lat=f.exp_lat, exp_in=f.exp_in, shift=stdp.weight_exp_s)
+    exc = lif.float_args(s.exc.per_step())
+    inh = lif.float_args(s.inh.per_step()) if s.inh is not None else exc
+    return dict(stdp_kernel=stdp.stdp_float_kernel, stdp_args=stdp.float_args(s.stdp.per_step()),
+                lif_kernel=lif.lif_float_kernel, exc_args=exc, inh_args=inh,
+                w_ei=float(s.w_exc_inh), exp_ei=0, w_ie=float(s.w_inh_exc), exp_ie=0,
+                w_lat=float(s.w_lateral), exp_lat=0, exp_in=0, shift=no_shift)
+
+
+def _thresholds(spec: NetworkSpec, images) -> np.ndarray:
+    return np.ascontiguousarray(spike_thresholds(intensities(images), spec.max_rate_hz,
+                                                 spec.dt_ms))
+
+
+def run(net: EngineNet, images, learn: bool = True, record: bool = False):
+    """Continue ``net`` over ``images`` (one sample each), in place.
+
+    Returns ``(counts (S, n_exc), events (S, len(EVENT_NAMES)), spikes)`` where ``spikes``
+    is the (S * period, n_exc) bool raster when ``record`` else None.
+    """
+    s = net.spec
+    if net.t % s.sample_steps:
+        raise ValueError(f"net.t={net.t} is not at a sample boundary (period {s.sample_steps})")
+    thr = _thresholds(s, images)
+    k = _kernels(net)
+    a = net.arrays
+    counts = np.zeros((len(thr), s.n_exc), np.int64)
+    events = np.zeros((len(thr), N_EVENTS), np.int64)
+    rec = np.zeros((len(thr) * s.sample_steps if record else 0, s.n_exc), bool)
+    bufs = tuple(a[n] for n in ("a_syn", "a_ie", "a_ei", "a_lat", "a_exc", "s_in", "s_exc",
+                                "s_inh"))
+    simulate(thr, net.seed, net.seed + 1, net.t, s.present_steps, s.rest_steps, bool(learn),
+             a["w"], a["x_pre"], a["x_post"], a["cnt"], a["fired"], a["pre_fired"],
+             k["stdp_kernel"], k["stdp_args"], a["u"], a["v"], a["theta"], a["ref"],
+             k["lif_kernel"], k["exc_args"], s.has_inh, a["iu"], a["iv"], a["itheta"],
+             a["iref"], k["inh_args"], k["w_ei"], k["exp_ei"], k["w_ie"], k["exp_ie"],
+             s.kind == "tinysnn", k["w_lat"], k["exp_lat"], k["exp_in"], k["shift"],
+             bufs, counts, events, rec)
+    net.t += len(thr) * s.sample_steps
+    return counts, events, (rec if record else None)
+
+
+def infer(net: EngineNet, images, t0: int | None = None):
+    """Evaluate ``images`` with ``net``'s frozen weights and theta, samples in parallel.
+
+    Sample ``k`` runs at global steps ``t0 + k * period`` (default ``net.t``) from a fresh
+    neuron state; ``net`` is not changed. Returns ``(counts, events)``.
+    """
+    s = net.spec
+    t0 = net.t if t0 is None else t0
+    if s.rest_steps < 2:
+        raise ValueError(f"rest_steps={s.rest_steps}: parallel inference needs >= 2 rest steps "
+                         "so that no spike is in flight at a sample boundary; use run()")
+    if t0 % s.sample_steps:
+        raise ValueError(f"t0={t0} is not at a sample boundary (period {s.sample_steps})")
+    thr = _thresholds(s, images)
+    k = _kernels(net)
+    counts = np.zeros((len(thr), s.n_exc), np.int64)
+    events = np.zeros((len(thr), N_EVENTS), np.int64)
+    # the per-sample steps are offset by t0: fold it into the encoder's step by shifting
+    simulate_independent(thr, net.seed, net.seed + 1, s.present_steps, s.rest_steps,
+                         net.w, k["stdp_kernel"], k["stdp_args"], net.theta, k["lif_kernel"],
+                         k["exc_args"], s.has_inh, k["inh_args"], k["w_ei"], k["exp_ei"],
+                         k["w_ie"], k["exp_ie"], s.kind == "tinysnn", k["w_lat"], k["exp_lat"],
+                         k["exp_in"], k["shift"], net.dtype, t0, counts, events)
+    return counts, events

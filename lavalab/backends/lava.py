@@ -1,0 +1,99 @@
+"""Run a network on Lava: the same network as the engine, built from lavalab's Processes.
+
+Processes: PoissonEncoder -> STDPDense (input weights) -> AdaptiveLIF (excitatory), with
+the excitatory spikes fed back to STDPDense; D&C adds AdaptiveLIF (inhibitory) with Lava
+``Dense`` E->I (1:1) and I->E (all but self); tinySNN adds a ``Dense`` E->E (all but self).
+A SpikeCounter reads out per-sample counts. The whole sample sequence runs as one Lava run
+(per-sample resets happen inside the ProcessModels on the step counter).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lavalab.engine import intensities
+from lavalab.networks.snn import FixedNetwork, NetworkSpec, lower_network
+from lavalab.networks.wiring import connect_dense, dc_inhibition_weights, lateral_inhibition_weights
+
+__all__ = ["run_lava", "loihi_available"]
+
+
+def loihi_available() -> bool:
+    from lava.utils.loihi import is_installed
+
+    return bool(is_installed())
+
+
+def run_lava(spec: NetworkSpec, precision: str, w, theta, images, seed: int, learn: bool = True,
+             fixed: FixedNetwork | None = None, record: bool = False, hardware: bool = False):
+    """Simulate ``images`` sequentially on Lava from step 0 (fresh neuron state).
+
+    Returns ``dict(w, theta, counts, spikes)``; ``spikes`` (steps, n_exc) when ``record``.
+    ``hardware=True`` runs with ``Loihi2HwCfg`` (needs lava-loihi).
+    """
+    from lava.magma.core.run_conditions import RunSteps
+    from lava.proc.monitor.process import Monitor
+
+    from lavalab.processes.adaptive_lif import AdaptiveLIF
+    from lavalab.processes.poisson_encoder import PoissonEncoder
+    from lavalab.processes.spike_counter import SpikeCounter
+    from lavalab.processes.stdp_dense import STDPDense
+    from lavalab.run_configs import Loihi2SimCfg
+
+    if precision not in ("fixed", "float"):
+        raise ValueError(f"precision={precision!r} is not one of ('fixed', 'float')")
+    s = spec
+    x = intensities(images)
+    steps = len(x) * s.sample_steps
+    if precision == "fixed":
+        f = fixed or lower_network(s)
+        exc_p, inh_p, stdp_p = f.exc, f.inh, f.stdp
+        w_ei, w_ie, w_lat = f.w_ei, f.w_ie, f.w_lat
+        exps = dict(exp_in=f.exp_in, exp_ei=f.exp_ei, exp_ie=f.exp_ie, exp_lat=f.exp_lat)
+    else:
+        exc_p, stdp_p = s.exc.per_step(), s.stdp.per_step()
+        inh_p = s.inh.per_step() if s.inh is not None else None
+        w_ei, w_ie, w_lat = s.w_exc_inh, s.w_inh_exc, s.w_lateral
+        exps = dict(exp_in=0, exp_ei=0, exp_ie=0, exp_lat=0)
+    enc = PoissonEncoder(intensities=x, max_rate_hz=s.max_rate_hz, dt_ms=s.dt_ms,
+                         present_steps=s.present_steps, rest_steps=s.rest_steps, seed=seed)
+    syn = STDPDense(weights=np.asarray(w), params=stdp_p, learn=learn, seed=seed + 1,
+                    weight_exp=exps["exp_in"])
+    exc = AdaptiveLIF(shape=(s.n_exc,), params=exc_p, learn=learn, theta=theta,
+                      sample_steps=s.sample_steps)
+    counter = SpikeCounter(n=s.n_exc, sample_steps=s.sample_steps, num_samples=len(x))
+    enc.s_out.connect(syn.s_in)
+    syn.a_out.connect(exc.a_in)
+    exc.s_out.connect(syn.s_post)
+    exc.s_out.connect(counter.a_in)
+    if s.kind == "diehl-cook":
+        inh = AdaptiveLIF(shape=(s.n_exc,), params=inh_p, learn=learn,
+                          sample_steps=s.sample_steps)
+        m_ei, m_ie = dc_inhibition_weights(s.n_exc, w_ei, w_ie)
+        connect_dense(exc.s_out, inh.a_in, m_ei, weight_exp=exps["exp_ei"])
+        connect_dense(inh.s_out, exc.a_in, m_ie, weight_exp=exps["exp_ie"])
+    else:
+        connect_dense(exc.s_out, exc.a_in, lateral_inhibition_weights(s.n_exc, w_lat),
+                      weight_exp=exps["exp_lat"])
+    mon = None
+    if record:
+        mon = Monitor()
+        mon.probe(exc.s_out, steps)
+    if hardware:
+        from lava.magma.core.run_configs import Loihi2HwCfg
+
+        cfg = Loihi2HwCfg()
+    else:
+        cfg = Loihi2SimCfg(select_tag="fixed_pt" if precision == "fixed" else "floating_pt")
+    try:
+        exc.run(condition=RunSteps(num_steps=steps), run_cfg=cfg)
+        out = dict(w=syn.weights.get(), theta=exc.theta.get(),
+                   counts=counter.counts.get().astype(np.int64))
+        if mon is not None:
+            out["spikes"] = mon.get_data()[exc.name]["s_out"].astype(bool)
+    finally:
+        exc.stop()
+    if precision == "fixed":
+        out["w"] = np.rint(out["w"]).astype(np.int64)
+        out["theta"] = np.rint(out["theta"]).astype(np.int64)
+    return out

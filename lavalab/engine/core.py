@@ -1,0 +1,154 @@
+"""The batched engine's compiled loops.
+
+:func:`simulate` runs one network over a sequence of samples exactly as the Lava network
+built by :mod:`lavalab.backends.lava` does, step by step, calling the same kernels of
+:mod:`lavalab.dynamics` (precision is chosen by the kernels passed in). Pipeline: every
+``Dense``-like connection delivers at step ``t`` what its source emitted at ``t - 1``
+(Lava's Dense / STDPDense buffer); the learning synapses see the pre spikes and the
+excitatory spikes of step ``t``.
+
+Per sample and step, in Lava's order: encoder spikes ``s_in(t)``; excitatory neurons get
+``a_syn + a_ie + a_lat`` (from ``t - 1``); inhibitory neurons get ``a_ei`` (from ``t - 1``);
+then the buffers are recomputed from the spikes of ``t`` (input synapses with the weights
+*before* this step's learning) and the STDP kernel updates the weights.
+
+Event counters per sample (columns of ``events``): see :data:`EVENT_NAMES`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from lavalab.dynamics.encoding import poisson_kernel
+from lavalab.dynamics.stdp import accumulate_kernel
+
+__all__ = ["EVENT_NAMES", "simulate", "simulate_independent", "no_shift", "N_EVENTS"]
+
+#: input spikes, excitatory spikes, inhibitory spikes, synaptic events of the input
+#: synapses (input spikes x n_exc), synaptic events of the inhibition connections,
+#: synapse (weight) updates.
+EVENT_NAMES = ("input_spikes", "exc_spikes", "inh_spikes", "syn_events_input",
+               "syn_events_inhibition", "weight_updates")
+N_EVENTS = len(EVENT_NAMES)
+
+
+@njit(cache=True, inline="always")
+def no_shift(a, e):
+    """Float connections have no exponent."""
+    return a
+
+
+@njit(cache=True)
+def simulate(thr, enc_seed, syn_seed, t0, present, rest, learn,
+             w, x_pre, x_post, cnt, fired, pre_fired, stdp_kernel, stdp_args,
+             u, v, theta, ref, lif_kernel, exc_args,
+             has_inh, iu, iv, itheta, iref, inh_args,
+             w_ei, exp_ei, w_ie, exp_ie, has_lat, w_lat, exp_lat, exp_in, shift,
+             bufs, counts, events, record):
+    """Run samples ``thr`` (S, n_in) from global step ``t0`` (a multiple of the period).
+
+    All state arrays are updated in place; ``counts`` (S, n_exc) and ``events``
+    (S, N_EVENTS) receive per-sample excitatory spike counts and event counts.
+    ``bufs`` = (a_syn, a_ie, a_ei, a_lat, a_exc, s_in, s_exc, s_inh) carry the
+    connections' one-step delay across calls. ``record`` (steps, n_exc) receives the
+    excitatory spikes of every step when it has rows (pass a (0, n_exc) array to skip).
+    Without ``learn`` the learning synapses are not stepped (their traces do not influence
+    spikes or weights then).
+    """
+    a_syn, a_ie, a_ei, a_lat, a_exc, s_in, s_exc, s_inh = bufs
+    n_exc = u.size
+    period = present + rest
+    for k in range(thr.shape[0]):
+        for ph in range(period):
+            t = t0 + k * period + ph
+            reset = ph == 0
+            if ph < present:
+                poisson_kernel(thr[k], enc_seed, t, s_in)
+            else:
+                s_in[:] = False
+            for i in range(n_exc):
+                a_exc[i] = a_syn[i] + a_ie[i] + a_lat[i]
+            lif_kernel(u, v, theta, ref, a_exc, s_exc, reset, learn, *exc_args)
+            if has_inh:
+                lif_kernel(iu, iv, itheta, iref, a_ei, s_inh, reset, learn, *inh_args)
+            # buffers for t + 1 (weights before this step's learning)
+            n_in_spk = 0
+            for j in range(s_in.size):
+                n_in_spk += s_in[j]
+            a_syn[:] = 0
+            if n_in_spk:
+                accumulate_kernel(w, s_in, a_syn)
+                for i in range(n_exc):
+                    a_syn[i] = shift(a_syn[i], exp_in)
+            n_exc_spk = 0
+            for i in range(n_exc):
+                n_exc_spk += s_exc[i]
+            n_inh_spk = 0
+            syn_inh = 0
+            if has_inh:
+                for i in range(n_exc):
+                    n_inh_spk += s_inh[i]
+                for i in range(n_exc):
+                    a_ei[i] = shift(w_ei * s_exc[i], exp_ei)
+                    a_ie[i] = shift(-w_ie * (n_inh_spk - s_inh[i]), exp_ie)
+                syn_inh = n_exc_spk + n_inh_spk * (n_exc - 1)
+            if has_lat:
+                for i in range(n_exc):
+                    a_lat[i] = shift(-w_lat * (n_exc_spk - s_exc[i]), exp_lat)
+                syn_inh = n_exc_spk * (n_exc - 1)
+            n_upd = 0
+            if learn:
+                n_upd = stdp_kernel(w, x_pre, x_post, cnt, fired, pre_fired, s_in, s_exc, t,
+                                    learn, syn_seed, *stdp_args)
+            for i in range(n_exc):
+                counts[k, i] += s_exc[i]
+            if record.shape[0]:
+                record[k * period + ph, :] = s_exc
+            events[k, 0] += n_in_spk
+            events[k, 1] += n_exc_spk
+            events[k, 2] += n_inh_spk
+            events[k, 3] += n_in_spk * n_exc
+            events[k, 4] += syn_inh
+            events[k, 5] += n_upd
+
+
+@njit(cache=True, parallel=True)
+def simulate_independent(thr, enc_seed, syn_seed, present, rest,
+                         w, stdp_kernel, stdp_args, theta0, lif_kernel, exc_args,
+                         has_inh, inh_args, w_ei, exp_ei, w_ie, exp_ie,
+                         has_lat, w_lat, exp_lat, exp_in, shift, state_dtype, t0,
+                         counts, events):
+    """Inference: every sample from a fresh neuron state and empty buffers, in parallel.
+
+    Equals :func:`simulate` with ``learn=False`` over the same samples whenever nothing is
+    in flight at a sample boundary (no spike in the last rest step), which holds for the
+    default protocol (rest >= 2 steps, no bias): input stops, so v can only decay.
+    """
+    n_exc = theta0.size
+    n_in = thr.shape[1]
+    period = present + rest
+    for k in prange(thr.shape[0]):
+        u = np.zeros(n_exc, state_dtype)
+        v = np.zeros(n_exc, state_dtype)
+        theta = theta0.copy()
+        ref = np.zeros(n_exc, np.int64)
+        iu = np.zeros(n_exc, state_dtype)
+        iv = np.zeros(n_exc, state_dtype)
+        itheta = np.zeros(n_exc, state_dtype)
+        iref = np.zeros(n_exc, np.int64)
+        bufs = (np.zeros(n_exc, state_dtype), np.zeros(n_exc, state_dtype),
+                np.zeros(n_exc, state_dtype), np.zeros(n_exc, state_dtype),
+                np.zeros(n_exc, state_dtype), np.zeros(n_in, np.bool_),
+                np.zeros(n_exc, np.bool_), np.zeros(n_exc, np.bool_))
+        x_pre = np.zeros(n_in, state_dtype)
+        x_post = np.zeros(n_exc, state_dtype)
+        cnt = np.zeros(n_exc, np.int64)
+        fired = np.zeros(n_exc, np.bool_)
+        pre_fired = np.zeros(n_in, np.bool_)
+        simulate(thr[k:k + 1], enc_seed, syn_seed, t0 + k * period, present, rest, False,
+                 w, x_pre, x_post, cnt, fired, pre_fired, stdp_kernel, stdp_args,
+                 u, v, theta, ref, lif_kernel, exc_args,
+                 has_inh, iu, iv, itheta, iref, inh_args,
+                 w_ei, exp_ei, w_ie, exp_ie, has_lat, w_lat, exp_lat, exp_in, shift,
+                 bufs, counts[k:k + 1], events[k:k + 1], np.zeros((0, n_exc), np.bool_))

@@ -1,0 +1,229 @@
+"""Network descriptions: Diehl & Cook 2015 and tinySNN, in physical units.
+
+A builder returns a frozen :class:`NetworkSpec`; :func:`lower_network` turns it into the
+Loihi integers of a :class:`FixedNetwork`. Backends (``lavalab.backends``) turn either into
+Lava processes or engine arrays. Weights are in mV of membrane potential per input spike
+(current-based: an input spike of weight ``w`` adds ``w`` to u).
+
+Defaults follow Diehl & Cook's code and BindsNET's ``DiehlAndCook2015`` (``shared/LOIHI.md``
+4): 350 ms presentation + 150 ms rest at dt = 1 ms, Poisson input up to 63.75 Hz,
+threshold 13 mV above rest, reset 5 mV above rest (BindsNET), refractory 5 ms, tau_m 100 ms,
+theta_plus 0.05 mV, tau_theta 1e7 ms, STDP nu = (1e-4, 1e-2) with 20 ms traces, weights in
+[0, 1], normalisation to 78.4 per neuron; inhibitory population (D&C): threshold 20 mV,
+reset 15 mV, refractory 2 ms, tau 10 ms, E->I 22.5 mV, I->E 17.5 mV (BindsNET's values).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, replace
+
+import numpy as np
+
+from lavalab import loihi_spec as spec
+from lavalab.dynamics.adaptive_lif import AdaptiveLIFFixed, AdaptiveLIFParams
+from lavalab.dynamics.stdp import STDPFixed, STDPParams
+
+__all__ = ["KINDS", "NetworkSpec", "FixedNetwork", "diehl_cook", "tinysnn", "build",
+           "lower_network", "spec_to_dict", "spec_from_dict", "init_weights"]
+
+KINDS = ("diehl-cook", "tinysnn")
+N_MIN, N_MAX = 1, 3600
+
+
+def _exc_default() -> AdaptiveLIFParams:
+    return AdaptiveLIFParams(v_th=13.0, v_reset=5.0, tau_u_ms=0.0, tau_v_ms=100.0,
+                             theta_plus=0.05, tau_theta_ms=1e7, t_ref_ms=5.0)
+
+
+def _inh_default() -> AdaptiveLIFParams:
+    return AdaptiveLIFParams(v_th=20.0, v_reset=15.0, tau_u_ms=0.0, tau_v_ms=10.0,
+                             theta_plus=0.0, tau_theta_ms=math.inf, t_ref_ms=2.0)
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    """A two-layer unsupervised STDP network (input -> excitatory, with inhibition).
+
+    kind : ``"diehl-cook"`` (1:1 inhibitory population) or ``"tinysnn"`` (direct lateral
+        inhibition, no inhibitory neurons)
+    n_input, n_exc : input size (e.g. 784) and excitatory neurons (1..3600)
+    exc, inh : neuron parameters (``inh`` only for diehl-cook)
+    stdp : learning rule of the input synapses (its schedule fields are set by the builder)
+    w_init_max : initial input weights uniform in [0, w_init_max] (D&C: 0.3)
+    w_exc_inh, w_inh_exc : D&C E->I (1:1) and I->E (all but self) weights, mV
+    w_lateral : tinySNN E->E (all but self) inhibition, mV
+    max_rate_hz, dt_ms, present_steps, rest_steps : input encoding and sample schedule
+    """
+
+    kind: str
+    n_input: int
+    n_exc: int
+    exc: AdaptiveLIFParams = field(default_factory=_exc_default)
+    inh: AdaptiveLIFParams | None = field(default_factory=_inh_default)
+    stdp: STDPParams = field(default_factory=STDPParams)
+    w_init_max: float = 0.3
+    w_exc_inh: float = 22.5
+    w_inh_exc: float = 17.5
+    w_lateral: float = 17.5
+    max_rate_hz: float = 63.75
+    dt_ms: float = 1.0
+    present_steps: int = 350
+    rest_steps: int = 150
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"kind={self.kind!r} is not one of {KINDS}")
+        for name, lo, hi in (("n_input", 1, 10**6), ("n_exc", N_MIN, N_MAX),
+                             ("present_steps", 1, 10**6), ("rest_steps", 0, 10**6)):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, np.integer)) and lo <= v <= hi):
+                raise ValueError(f"{name}={v!r} is outside the allowed range {lo}..{hi}")
+        if self.kind == "diehl-cook" and self.inh is None:
+            raise ValueError("kind='diehl-cook' needs inh (inhibitory neuron parameters)")
+        for name in ("w_init_max", "w_exc_inh", "w_inh_exc", "w_lateral", "max_rate_hz"):
+            v = getattr(self, name)
+            if not (math.isfinite(v) and v >= 0):
+                raise ValueError(f"{name}={v!r} is outside the allowed range [0, inf)")
+        if self.w_init_max > self.stdp.w_max:
+            raise ValueError(f"w_init_max={self.w_init_max} is above stdp.w_max="
+                             f"{self.stdp.w_max}")
+        if not (math.isfinite(self.dt_ms) and self.dt_ms > 0):
+            raise ValueError(f"dt_ms={self.dt_ms!r} must be > 0")
+        if self.max_rate_hz * self.dt_ms * 1e-3 > 1:
+            raise ValueError(f"max_rate_hz={self.max_rate_hz} with dt_ms={self.dt_ms} exceeds "
+                             f"one spike per step (allowed max_rate_hz <= {1e3 / self.dt_ms:g})")
+        for name, p in (("exc", self.exc), ("inh", self.inh), ("stdp", self.stdp)):
+            if p is not None and p.dt_ms != self.dt_ms:
+                raise ValueError(f"{name}.dt_ms={p.dt_ms} differs from dt_ms={self.dt_ms}")
+        if self.stdp.sample_steps not in (None, self.sample_steps):
+            raise ValueError(f"stdp.sample_steps={self.stdp.sample_steps} differs from the "
+                             f"sample period {self.sample_steps}")
+
+    @property
+    def sample_steps(self) -> int:
+        return self.present_steps + self.rest_steps
+
+    @property
+    def has_inh(self) -> bool:
+        return self.kind == "diehl-cook"
+
+
+def diehl_cook(n_exc: int = 100, n_input: int = 784, **overrides) -> NetworkSpec:
+    """Diehl & Cook 2015: Poisson input -> excitatory (STDP1) with a 1:1 inhibitory layer."""
+    return build("diehl-cook", n_exc, n_input, **overrides)
+
+
+def tinysnn(n_exc: int = 100, n_input: int = 784, rule: str = "stdp2",
+            **overrides) -> NetworkSpec:
+    """tinySNN: direct lateral inhibition, no inhibitory neurons; STDP2 by default.
+
+    STDP2 defaults (not given in the paper): update window 10 steps, N_th = 3.
+    """
+    stdp = overrides.pop("stdp", None) or STDPParams(rule=rule, window_steps=10, n_th=3)
+    return build("tinysnn", n_exc, n_input, stdp=stdp, inh=None, **overrides)
+
+
+def build(kind: str, n_exc: int, n_input: int = 784, **overrides) -> NetworkSpec:
+    """A :class:`NetworkSpec` of ``kind`` with ``overrides`` (fields of NetworkSpec).
+
+    The STDP schedule (sample period, normalisation 78.4 when not set) is filled in.
+    """
+    unknown = set(overrides) - set(NetworkSpec.__dataclass_fields__)
+    if unknown:
+        raise TypeError(f"unknown network parameter(s): {sorted(unknown)}")
+    if kind == "tinysnn":
+        overrides.setdefault("inh", None)
+    base = NetworkSpec(kind=kind, n_input=n_input, n_exc=n_exc, **overrides)
+    st = base.stdp
+    st = replace(st, sample_steps=base.sample_steps,
+                 norm_total=78.4 if st.norm_total is None else st.norm_total)
+    return replace(base, stdp=st)
+
+
+def init_weights(spec_: NetworkSpec, seed: int) -> np.ndarray:
+    """Initial input weights (n_exc, n_input), uniform in [0, w_init_max] (float)."""
+    rng = np.random.default_rng(seed)
+    return rng.random((spec_.n_exc, spec_.n_input)) * spec_.w_init_max
+
+
+@dataclass(frozen=True)
+class FixedNetwork:
+    """Loihi integers of a :class:`NetworkSpec` (see :func:`lower_network`).
+
+    q : integer weight units per mV of input weight (``w_int = round(w * q)``)
+    v_scale : integer v units per mV
+    exp_in : exponent of the input synapses (``v_scale = 64 * q * 2**exp_in``)
+    w_ei, exp_ei / w_ie, exp_ie / w_lat, exp_lat : inhibition mantissas (8-bit magnitude)
+        and exponents
+    """
+
+    exc: AdaptiveLIFFixed
+    inh: AdaptiveLIFFixed | None
+    stdp: STDPFixed
+    q: float
+    v_scale: float
+    exp_in: int
+    w_ei: int
+    exp_ei: int
+    w_ie: int
+    exp_ie: int
+    w_lat: int
+    exp_lat: int
+
+
+def _mant_exp(value_int_units: float) -> tuple[int, int]:
+    """Magnitude ``value`` (input units) as ``mant << exp`` with an 8-bit mantissa."""
+    if value_int_units == 0:
+        return 0, 0
+    exp = 0
+    while round(value_int_units / 2**exp) > spec.WEIGHT_MAX:
+        exp += 1
+    while exp > spec.WEIGHT_EXP_MIN and round(value_int_units / 2 ** (exp - 1)) <= spec.WEIGHT_MAX:
+        exp -= 1
+    if exp > spec.WEIGHT_EXP_MAX:
+        raise ValueError(f"weight {value_int_units} does not fit 8 bits << {spec.WEIGHT_EXP_MAX}")
+    return int(round(value_int_units / 2**exp)), exp
+
+
+def lower_network(s: NetworkSpec, q: float = 255.0, exp_in: int = 0) -> FixedNetwork:
+    """Loihi integers for ``s``: weights ``round(w * q)`` (8-bit with w_max = 1 and q = 255),
+    v in units of ``v_scale = 64 * q * 2**exp_in`` per mV."""
+    from lavalab.compile.lower import lower_adaptive_lif, lower_stdp
+
+    v_scale = 64.0 * q * 2.0**exp_in
+    unit = v_scale / 2**spec.ACT_SHIFT  # integer input units per mV
+    w_ei, exp_ei = _mant_exp(s.w_exc_inh * unit)
+    w_ie, exp_ie = _mant_exp(s.w_inh_exc * unit)
+    w_lat, exp_lat = _mant_exp(s.w_lateral * unit)
+    return FixedNetwork(
+        exc=lower_adaptive_lif(s.exc, v_scale),
+        inh=lower_adaptive_lif(s.inh, v_scale) if s.inh is not None else None,
+        stdp=lower_stdp(s.stdp, q), q=q, v_scale=v_scale, exp_in=exp_in,
+        w_ei=w_ei, exp_ei=exp_ei, w_ie=w_ie, exp_ie=exp_ie, w_lat=w_lat, exp_lat=exp_lat,
+    )
+
+
+def spec_to_dict(s: NetworkSpec) -> dict:
+    """JSON-able dict (``math.inf`` as the string ``"inf"``)."""
+    def clean(x):
+        if isinstance(x, dict):
+            return {k: clean(v) for k, v in x.items()}
+        if isinstance(x, float) and math.isinf(x):
+            return "inf"
+        return x
+    return clean(asdict(s))
+
+
+def spec_from_dict(d: dict) -> NetworkSpec:
+    """Inverse of :func:`spec_to_dict`."""
+    def num(x):
+        return math.inf if x == "inf" else x
+
+    def rec(cls, dd):
+        return None if dd is None else cls(**{k: num(v) for k, v in dd.items()})
+
+    d = dict(d)
+    return NetworkSpec(**{**d, "exc": rec(AdaptiveLIFParams, d["exc"]),
+                          "inh": rec(AdaptiveLIFParams, d.get("inh")),
+                          "stdp": rec(STDPParams, d["stdp"])})
