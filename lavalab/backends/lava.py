@@ -25,8 +25,10 @@ def loihi_available() -> bool:
 
 
 def run_lava(spec: NetworkSpec, precision: str, w, theta, images, seed: int, learn: bool = True,
-             fixed: FixedNetwork | None = None, record: bool = False, hardware: bool = False):
-    """Simulate ``images`` sequentially on Lava from step 0 (fresh neuron state).
+             fixed: FixedNetwork | None = None, record: bool = False, hardware: bool = False,
+             t_offset: int = 0):
+    """Simulate ``images`` sequentially on Lava, starting at global step ``t_offset`` (a
+    multiple of the sample period) from a fresh state (as every sample starts).
 
     Returns ``dict(w, theta, counts, spikes)``; ``spikes`` (steps, n_exc) when ``record``.
     ``hardware=True`` runs with ``Loihi2HwCfg`` (needs lava-loihi).
@@ -56,9 +58,10 @@ def run_lava(spec: NetworkSpec, precision: str, w, theta, images, seed: int, lea
         w_ei, w_ie, w_lat = s.w_exc_inh, s.w_inh_exc, s.w_lateral
         exps = dict(exp_in=0, exp_ei=0, exp_ie=0, exp_lat=0)
     enc = PoissonEncoder(intensities=x, max_rate_hz=s.max_rate_hz, dt_ms=s.dt_ms,
-                         present_steps=s.present_steps, rest_steps=s.rest_steps, seed=seed)
+                         present_steps=s.present_steps, rest_steps=s.rest_steps, seed=seed,
+                         t_offset=t_offset)
     syn = STDPDense(weights=np.asarray(w), params=stdp_p, learn=learn, seed=seed + 1,
-                    weight_exp=exps["exp_in"])
+                    weight_exp=exps["exp_in"], t_offset=t_offset)
     exc = AdaptiveLIF(shape=(s.n_exc,), params=exc_p, learn=learn, theta=theta,
                       sample_steps=s.sample_steps)
     counter = SpikeCounter(n=s.n_exc, sample_steps=s.sample_steps, num_samples=len(x))

@@ -31,7 +31,8 @@ this order (the order of Lava's learning engine and of BindsNET):
    current sample and ``f`` flags neurons that spiked within the window;
    then :math:`w \leftarrow \mathrm{clip}(w + \Delta w, 0, w_{max})`.
 
-At a sample start (``sample_steps``), spike counts reset and, when learning with
+At a sample start (``sample_steps``), spike counts and traces reset (samples are
+independent, as BindsNET resets its state between samples) and, when learning with
 ``norm_total``, each post neuron's weights are normalised (D&C) before the step.
 
 Fixed point (Loihi learning-engine widths and arithmetic, ``shared/LOIHI.md`` 2d):
@@ -305,8 +306,9 @@ def stdp_fixed_kernel(w, x_pre, x_post, count, fired, pre_fired, s_pre, s_post, 
     if start:
         if learn and norm_total > 0:
             normalize_fixed_kernel(w, norm_total, w_max)
-        for i in range(n_post):
-            count[i] = 0
+        count[:] = 0
+        x_pre[:] = 0
+        x_post[:] = 0
     key = fixed.step_key_s(seed, TRACE_STREAM, t)
     for j in range(n_pre):
         if x_pre[j] != 0:
@@ -382,8 +384,9 @@ def stdp_float_kernel(w, x_pre, x_post, count, fired, pre_fired, s_pre, s_post, 
     if start:
         if learn and norm_total > 0:
             normalize_float_kernel(w, norm_total)
-        for i in range(n_post):
-            count[i] = 0
+        count[:] = 0
+        x_pre[:] = 0
+        x_post[:] = 0
     for j in range(n_pre):
         x_pre[j] *= 1.0 - decay_pre
     for i in range(n_post):

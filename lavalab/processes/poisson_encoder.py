@@ -30,6 +30,9 @@ class PoissonEncoder(LavalabProcess):
         sequence starts again.
     seed : int
         Key of the counter-based random stream, 0..2**32-1.
+    t_offset : int
+        Global index of this run's first step (a multiple of ``present_steps + rest_steps``):
+        a run continuing an earlier one draws the spikes the single long run would have.
 
     Ports / Vars
     ------------
@@ -38,7 +41,7 @@ class PoissonEncoder(LavalabProcess):
     """
 
     def __init__(self, *, intensities, max_rate_hz: float, dt_ms: float = 1.0,
-                 present_steps: int, rest_steps: int = 0, seed: int = 0,
+                 present_steps: int, rest_steps: int = 0, seed: int = 0, t_offset: int = 0,
                  name: str | None = None):
         x = np.atleast_2d(np.asarray(intensities, np.float64))
         if x.ndim != 2 or x.size == 0:
@@ -47,7 +50,11 @@ class PoissonEncoder(LavalabProcess):
         fixed.check_int_range("present_steps", present_steps, 1, 10**9)
         fixed.check_int_range("rest_steps", rest_steps, 0, 10**9)
         fixed.check_int_range("seed", seed, 0, 2**32 - 1)
+        fixed.check_int_range("t_offset", t_offset, 0, 2**62)
+        if t_offset % (present_steps + rest_steps):
+            raise ValueError(f"t_offset={t_offset} is not a multiple of the sample period "
+                             f"{present_steps + rest_steps}")
         super().__init__(present_steps=int(present_steps), rest_steps=int(rest_steps),
-                         seed=int(seed), name=name)
+                         seed=int(seed), t_offset=int(t_offset), name=name)
         self.s_out = OutPort(shape=(x.shape[1],))
         self.thresholds = Var(shape=thr.shape, init=thr)

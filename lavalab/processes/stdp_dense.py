@@ -34,6 +34,9 @@ class STDPDense(LavalabProcess):
         Fixed point only: output ``(W s) << weight_exp``, -8..7 (as Lava's Dense).
     seed : int
         Key of the counter-based random stream (stochastic rounding), 0..2**32-1.
+    t_offset : int
+        Global index of this run's first step (see ``PoissonEncoder``): keys the random
+        stream and the sample / window schedule.
 
     Ports
     -----
@@ -50,7 +53,7 @@ class STDPDense(LavalabProcess):
     """
 
     def __init__(self, *, weights, params: STDPParams | STDPFloat | STDPFixed,
-                 learn: bool = True, weight_exp: int = 0, seed: int = 0,
+                 learn: bool = True, weight_exp: int = 0, seed: int = 0, t_offset: int = 0,
                  name: str | None = None):
         if isinstance(params, STDPParams):
             params = params.per_step()
@@ -73,9 +76,10 @@ class STDPDense(LavalabProcess):
             if weight_exp != 0:
                 raise ValueError(f"weight_exp={weight_exp} applies to fixed point only (use 0)")
         fixed.check_int_range("seed", seed, 0, 2**32 - 1)
+        fixed.check_int_range("t_offset", t_offset, 0, 2**62)
         n_post, n_pre = w.shape
         super().__init__(params=params, precision=precision, weight_exp=int(weight_exp),
-                         seed=int(seed), name=name)
+                         seed=int(seed), t_offset=int(t_offset), name=name)
         self.s_in = InPort(shape=(n_pre,))
         self.s_post = InPort(shape=(n_post,))
         self.a_out = OutPort(shape=(n_post,))

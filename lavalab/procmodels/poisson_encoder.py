@@ -19,10 +19,11 @@ __all__ = ["PyPoissonEncoderModelFloat", "PyPoissonEncoderModelFixed"]
 
 class _PoissonModel(PyLoihiProcessModel):
     def run_spk(self):
-        t = self.time_step - 1
         p = self.proc_params
-        k, on = schedule(t, p["present_steps"], p["rest_steps"])
+        local = self.time_step - 1
+        k, on = schedule(local, p["present_steps"], p["rest_steps"])
         thr = self.thresholds[k % self.thresholds.shape[0]]
+        t = p["t_offset"] + local
         s = poisson_spikes(thr, p["seed"], t) if on else np.zeros(thr.shape, bool)
         self.s_out.send(s)
 

@@ -48,8 +48,8 @@ class _STDPDenseModel(PyLoihiProcessModel):
         self.a_buff[:] = self._output(s_pre)
         st = STDPState(self.weights, self.x_pre, self.x_post, self.count,
                        self.fired.astype(bool), self.pre_fired.astype(bool))
-        new = type(self)._step(st, self.p, s_pre, s_post, self.time_step - 1,
-                               bool(self.learn[0]), self.seed)
+        t = self.proc_params["t_offset"] + self.time_step - 1
+        new = type(self)._step(st, self.p, s_pre, s_post, t, bool(self.learn[0]), self.seed)
         self.weights[:] = new.w
         self.x_pre[:] = new.x_pre
         self.x_post[:] = new.x_post

@@ -90,3 +90,19 @@ def test_make_net_does_not_alias_and_validates():
         make_net(s, "fixed", np.zeros((3, 3)))
     with pytest.raises(ValueError, match="precision='half'"):
         make_net(s, "half", w)
+
+
+def test_lava_in_chunks_equals_engine_in_one_run(digits):
+    """Lava runs continued with t_offset (state carried: weights, theta) equal one long run,
+    since every sample starts from reset neurons, traces and empty buffers."""
+    s = _net("diehl-cook")
+    fx = lower_network(s)
+    w0 = np.rint(init_weights(s, 6) * fx.q).astype(np.int64)
+    net = make_net(s, "fixed", w0, seed=2, fixed=fx)
+    counts, _, _ = run(net, digits[:3])
+    a = run_lava(s, "fixed", w0, 0, digits[:2], seed=2, fixed=fx)
+    b = run_lava(s, "fixed", a["w"], a["theta"], digits[2:3], seed=2, fixed=fx,
+                 t_offset=2 * (PRESENT + REST))
+    np.testing.assert_array_equal(np.vstack([a["counts"], b["counts"]]), counts)
+    np.testing.assert_array_equal(b["w"], net.w)
+    np.testing.assert_array_equal(b["theta"], net.theta)
