@@ -30,7 +30,8 @@ def run_lava(spec: NetworkSpec, precision: str, w, theta, images, seed: int, lea
     """Simulate ``images`` sequentially on Lava, starting at global step ``t_offset`` (a
     multiple of the sample period) from a fresh state (as every sample starts).
 
-    Returns ``dict(w, theta, counts, spikes)``; ``spikes`` (steps, n_exc) when ``record``.
+    Returns ``dict(w, theta, counts, inh_counts, weight_updates, spikes)``; ``spikes``
+    (steps, n_exc) when ``record``; ``inh_counts`` None without inhibitory neurons.
     ``hardware=True`` runs with ``Loihi2HwCfg`` (needs lava-loihi).
     """
     from lava.magma.core.run_conditions import RunSteps
@@ -65,6 +66,7 @@ def run_lava(spec: NetworkSpec, precision: str, w, theta, images, seed: int, lea
     exc = AdaptiveLIF(shape=(s.n_exc,), params=exc_p, learn=learn, theta=theta,
                       sample_steps=s.sample_steps)
     counter = SpikeCounter(n=s.n_exc, sample_steps=s.sample_steps, num_samples=len(x))
+    inh_counter = None
     enc.s_out.connect(syn.s_in)
     syn.a_out.connect(exc.a_in)
     exc.s_out.connect(syn.s_post)
@@ -75,6 +77,8 @@ def run_lava(spec: NetworkSpec, precision: str, w, theta, images, seed: int, lea
         m_ei, m_ie = dc_inhibition_weights(s.n_exc, w_ei, w_ie)
         connect_dense(exc.s_out, inh.a_in, m_ei, weight_exp=exps["exp_ei"])
         connect_dense(inh.s_out, exc.a_in, m_ie, weight_exp=exps["exp_ie"])
+        inh_counter = SpikeCounter(n=s.n_exc, sample_steps=s.sample_steps, num_samples=len(x))
+        inh.s_out.connect(inh_counter.a_in)
     else:
         connect_dense(exc.s_out, exc.a_in, lateral_inhibition_weights(s.n_exc, w_lat),
                       weight_exp=exps["exp_lat"])
@@ -91,7 +95,10 @@ def run_lava(spec: NetworkSpec, precision: str, w, theta, images, seed: int, lea
     try:
         exc.run(condition=RunSteps(num_steps=steps), run_cfg=cfg)
         out = dict(w=syn.weights.get(), theta=exc.theta.get(),
-                   counts=counter.counts.get().astype(np.int64))
+                   counts=counter.counts.get().astype(np.int64),
+                   inh_counts=(inh_counter.counts.get().astype(np.int64)
+                               if inh_counter is not None else None),
+                   weight_updates=int(syn.n_updates.get()[0]))
         if mon is not None:
             out["spikes"] = mon.get_data()[exc.name]["s_out"].astype(bool)
     finally:

@@ -78,13 +78,14 @@ def schedule(t: int, present_steps: int, rest_steps: int) -> tuple[int, bool]:
 
 
 def poisson_raster(intensities, max_rate_hz: float, dt_ms: float, present_steps: int,
-                   rest_steps: int, seed: int) -> np.ndarray:
-    """Whole raster (bool, (S * (present + rest), n)) for samples ``intensities`` (S, n)."""
+                   rest_steps: int, seed: int, t_offset: int = 0) -> np.ndarray:
+    """Whole raster (bool, (S * (present + rest), n)) for samples ``intensities`` (S, n),
+    the first step being global step ``t_offset``."""
     thr = spike_thresholds(np.atleast_2d(intensities), max_rate_hz, dt_ms)
     period = present_steps + rest_steps
     out = np.zeros((thr.shape[0] * period, thr.shape[1]), bool)
     for t in range(out.shape[0]):
         k, on = schedule(t, present_steps, rest_steps)
         if on:
-            out[t] = poisson_spikes(thr[k], seed, t)
+            out[t] = poisson_spikes(thr[k], seed, t_offset + t)
     return out

@@ -467,28 +467,33 @@ def float_args(p: STDPFloat) -> tuple:
             p.sample_steps or 0, p.window_steps)
 
 
-def _step(kernel, args, st, p, s_pre, s_post, t, learn, seed):
+def _step(kernel, args, st, p, s_pre, s_post, t, learn, seed, return_updates):
     new = [x.copy() for x in st]
     batch = new[0].shape[:-2]
     s_pre = np.broadcast_to(np.asarray(s_pre, bool), batch + new[1].shape[-1:])
     s_post = np.broadcast_to(np.asarray(s_post, bool), batch + new[2].shape[-1:])
+    n_upd = 0
     for b in np.ndindex(*batch):
-        kernel(new[0][b], new[1][b], new[2][b], new[3][b], new[4][b], new[5][b],
-               np.ascontiguousarray(s_pre[b]), np.ascontiguousarray(s_post[b]), t, bool(learn),
-               seed, *args)
-    return STDPState(*new)
+        n_upd += kernel(new[0][b], new[1][b], new[2][b], new[3][b], new[4][b], new[5][b],
+                        np.ascontiguousarray(s_pre[b]), np.ascontiguousarray(s_post[b]), t,
+                        bool(learn), seed, *args)
+    return (STDPState(*new), n_upd) if return_updates else STDPState(*new)
 
 
 def step_stdp_float(st: STDPState, p: STDPFloat, s_pre, s_post, t: int, learn: bool = True,
-                    seed: int = 0) -> STDPState:
-    """One float step (functional; ``seed`` unused: nothing is rounded)."""
-    return _step(stdp_float_kernel, float_args(p), st, p, s_pre, s_post, t, learn, seed)
+                    seed: int = 0, return_updates: bool = False):
+    """One float step (functional; ``seed`` unused: nothing is rounded). With
+    ``return_updates``, returns ``(state, number of synapses updated)``."""
+    return _step(stdp_float_kernel, float_args(p), st, p, s_pre, s_post, t, learn, seed,
+                 return_updates)
 
 
 def step_stdp_fixed(st: STDPState, p: STDPFixed, s_pre, s_post, t: int, learn: bool = True,
-                    seed: int = 0) -> STDPState:
-    """One Loihi-integer step (functional; see the module docstring for the arithmetic)."""
-    return _step(stdp_fixed_kernel, fixed_args(p), st, p, s_pre, s_post, t, learn, seed)
+                    seed: int = 0, return_updates: bool = False):
+    """One Loihi-integer step (functional; see the module docstring for the arithmetic).
+    With ``return_updates``, returns ``(state, number of synapses updated)``."""
+    return _step(stdp_fixed_kernel, fixed_args(p), st, p, s_pre, s_post, t, learn, seed,
+                 return_updates)
 
 
 def normalize_float(w, total: float) -> np.ndarray:

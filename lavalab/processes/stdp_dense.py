@@ -50,6 +50,7 @@ class STDPDense(LavalabProcess):
     weights, x_pre, x_post, count, fired, pre_fired : see ``lavalab.dynamics.stdp.STDPState``.
     a_buff : (n_post,) the input to be sent next step.
     learn : (1,)
+    n_updates : (1,) synapse (weight) updates so far, for the energy model.
     """
 
     def __init__(self, *, weights, params: STDPParams | STDPFloat | STDPFixed,
@@ -91,3 +92,4 @@ class STDPDense(LavalabProcess):
         self.pre_fired = Var(shape=(n_pre,), init=0)
         self.a_buff = Var(shape=(n_post,), init=0)
         self.learn = Var(shape=(1,), init=int(bool(learn)))
+        self.n_updates = Var(shape=(1,), init=0)

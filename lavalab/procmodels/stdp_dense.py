@@ -49,7 +49,9 @@ class _STDPDenseModel(PyLoihiProcessModel):
         st = STDPState(self.weights, self.x_pre, self.x_post, self.count,
                        self.fired.astype(bool), self.pre_fired.astype(bool))
         t = self.proc_params["t_offset"] + self.time_step - 1
-        new = type(self)._step(st, self.p, s_pre, s_post, t, bool(self.learn[0]), self.seed)
+        new, n_upd = type(self)._step(st, self.p, s_pre, s_post, t, bool(self.learn[0]),
+                                      self.seed, True)
+        self.n_updates[:] += n_upd
         self.weights[:] = new.w
         self.x_pre[:] = new.x_pre
         self.x_post[:] = new.x_post
@@ -75,6 +77,7 @@ class PySTDPDenseModelFloat(_STDPDenseModel):
     pre_fired: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=1)
     a_buff: np.ndarray = LavaPyType(np.ndarray, float)
     learn: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=1)
+    n_updates: np.ndarray = LavaPyType(np.ndarray, np.int64)
     _precision = "float"
     _step = staticmethod(step_stdp_float)
 
@@ -99,6 +102,7 @@ class PySTDPDenseModelFixed(_STDPDenseModel):
     pre_fired: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=1)
     a_buff: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
     learn: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=1)
+    n_updates: np.ndarray = LavaPyType(np.ndarray, np.int64)
     _precision = "fixed"
     _step = staticmethod(step_stdp_fixed)
 

@@ -1,0 +1,298 @@
+"""Train and evaluate networks on a backend: the jobs behind ``lavalab train`` / ``evaluate``.
+
+Outputs of ``train`` in ``out``: ``model.npz`` (weights, theta, label assignments; see
+:mod:`lavalab.model_io`), ``train.json`` (configuration, wall time, samples/s, spikes and
+event counts per layer) and, while running, ``checkpoint.npz`` (the complete network state
+after the last finished chunk; a rerun with the same configuration resumes from it).
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from lavalab import model_io
+from lavalab.backends import BACKENDS
+from lavalab.data import DATASETS, load_dataset
+from lavalab.engine import EVENT_NAMES, infer, make_net, run
+from lavalab.networks.snn import (
+    KINDS,
+    NetworkSpec,
+    build,
+    init_weights,
+    lower_network,
+    spec_from_dict,
+    spec_to_dict,
+)
+from lavalab.protocol import (
+    assign_labels,
+    classification_report,
+    predict_all_activity,
+    predict_proportion,
+)
+
+__all__ = ["TrainConfig", "BackendUnavailable", "train", "evaluate", "load_model",
+           "event_summary", "Model"]
+
+Q, EXP_IN = 255.0, 0  # weight lowering: w_int = round(w * 255), v_scale = 64 * 255
+
+
+class BackendUnavailable(RuntimeError):
+    """The requested backend cannot run on this machine (the message says what is needed)."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    network: str = "diehl-cook"
+    neurons: int = 100
+    timesteps: int = 350
+    rest: int = 150
+    samples: int = 1000
+    backend: str = "engine"
+    precision: str = "fixed"
+    seed: int = 0
+    dataset: str = "mnist"
+    data_root: str | None = None
+    assign_samples: int = 10000
+    checkpoint_every: int = 1000
+
+    def __post_init__(self):
+        def bad(name, allowed):
+            raise ValueError(f"{name}={getattr(self, name)!r} is not one of {allowed}")
+        if self.network not in KINDS:
+            bad("network", KINDS)
+        if self.backend not in BACKENDS:
+            bad("backend", BACKENDS)
+        if self.precision not in ("fixed", "float"):
+            bad("precision", ("fixed", "float"))
+        if self.dataset not in DATASETS:
+            bad("dataset", DATASETS)
+        for name, lo, hi in (("neurons", 1, 3600), ("timesteps", 1, 100000), ("rest", 2, 100000),
+                             ("samples", 1, 10**7), ("seed", 0, 2**31 - 2),
+                             ("assign_samples", 1, 10**7), ("checkpoint_every", 1, 10**7)):
+            v = getattr(self, name)
+            if not (isinstance(v, int) and lo <= v <= hi):
+                raise ValueError(f"{name}={v!r} is outside the allowed range {lo}..{hi}")
+
+    def spec(self, n_input: int) -> NetworkSpec:
+        return build(self.network, self.neurons, n_input, present_steps=self.timesteps,
+                     rest_steps=self.rest)
+
+
+@dataclass
+class Model:
+    spec: NetworkSpec
+    precision: str
+    seed: int
+    w: np.ndarray
+    theta: np.ndarray
+    assignments: np.ndarray
+    proportions: np.ndarray
+    meta: dict
+
+    @property
+    def fixed(self):
+        return lower_network(self.spec, Q, EXP_IN) if self.precision == "fixed" else None
+
+
+def event_summary(events: np.ndarray, spec: NetworkSpec, inh_spikes=None) -> dict:
+    """Per-layer event counts, per sample (mean) and in total, from engine event rows."""
+    ev = np.asarray(events, np.int64)
+    s = len(ev)
+    col = {n: ev[:, i] for i, n in enumerate(EVENT_NAMES)}
+    steps = spec.sample_steps
+    layers = {
+        "input": {"spikes": col["input_spikes"]},
+        "exc": {"neuron_updates": np.full(s, spec.n_exc * steps), "spikes": col["exc_spikes"]},
+        "synapses_input": {"synaptic_events": col["syn_events_input"],
+                           "weight_updates": col["weight_updates"]},
+        "synapses_inhibition": {"synaptic_events": col["syn_events_inhibition"]},
+    }
+    if spec.has_inh:
+        layers["inh"] = {"neuron_updates": np.full(s, spec.n_exc * steps),
+                         "spikes": col["inh_spikes"]}
+    return {layer: {k: {"per_sample": float(v.mean()) if s else 0.0, "total": int(v.sum())}
+                    for k, v in d.items()} for layer, d in layers.items()}
+
+
+def _require_backend(name: str) -> None:
+    if name == "loihi":
+        from lavalab.backends.lava import loihi_available
+        from lavalab.cli import INRC_HINT
+
+        if not loihi_available():
+            raise BackendUnavailable("backend 'loihi' needs Intel's lava-loihi, which is "
+                                     + INRC_HINT)
+
+
+def _lava_events(spec, precision, images, seed, t0, out) -> np.ndarray:
+    """Engine-layout event rows for a Lava run (input spikes regenerated exactly)."""
+    from lavalab.dynamics.encoding import poisson_raster
+    from lavalab.engine import intensities
+
+    ev = np.zeros((len(images), len(EVENT_NAMES)), np.int64)
+    raster = poisson_raster(intensities(images), spec.max_rate_hz, spec.dt_ms,
+                            spec.present_steps, spec.rest_steps, seed, t0)
+    per = raster.reshape(len(images), spec.sample_steps, -1).sum(axis=(1, 2))
+    n = spec.n_exc
+    exc = out["counts"].sum(axis=1)
+    inh = out["inh_counts"].sum(axis=1) if out.get("inh_counts") is not None else np.zeros_like(exc)
+    ev[:, 0], ev[:, 1], ev[:, 2], ev[:, 3] = per, exc, inh, per * n
+    ev[:, 4] = exc + inh * (n - 1) if spec.has_inh else exc * (n - 1)
+    ev[-1, 5] = out.get("weight_updates", 0)  # Lava counts updates per run, not per sample
+    return ev
+
+
+def _load_images(cfg: TrainConfig, split: str, n: int, last: bool = False):
+    data = load_dataset(cfg.dataset, split, cfg.data_root)
+    if n > len(data):
+        raise ValueError(f"{n} samples requested but {cfg.dataset} {split} has {len(data)}")
+    return data.subset(n, len(data) - n if last else 0)
+
+
+def train(cfg: TrainConfig, out, progress: bool = True, restart: bool = False) -> dict:
+    """Train, assign labels, write ``model.npz`` and ``train.json`` into ``out``."""
+    from tqdm import tqdm
+
+    _require_backend(cfg.backend)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    data = _load_images(cfg, "train", cfg.samples)
+    spec = cfg.spec(int(np.prod(data.shape)))
+    fixed = lower_network(spec, Q, EXP_IN) if cfg.precision == "fixed" else None
+    w0 = init_weights(spec, cfg.seed)
+    w0 = np.rint(w0 * Q).astype(np.int64) if fixed is not None else w0
+    net = make_net(spec, cfg.precision, w0, seed=cfg.seed, fixed=fixed)
+    done, events = 0, np.zeros((0, len(EVENT_NAMES)), np.int64)
+    ckpt = out / "checkpoint.npz"
+    cfg_meta = asdict(cfg)
+    if ckpt.exists() and not restart:
+        meta, arrays = model_io.load_npz(ckpt, model_io.CHECKPOINT_FORMAT)
+        if meta["config"] != cfg_meta:
+            diff = {k: (meta["config"].get(k), v) for k, v in cfg_meta.items()
+                    if meta["config"].get(k) != v}
+            raise ValueError(f"{ckpt} belongs to another configuration (checkpoint vs now: "
+                             f"{diff}); use another --out or restart")
+        done, net.t = meta["samples_done"], meta["t"]
+        events = arrays.pop("events")
+        for k, v in arrays.items():
+            net.arrays[k][...] = v
+    t_start = time.perf_counter()
+    bar = tqdm(total=cfg.samples, initial=done, unit="sample", disable=not progress,
+               desc=f"train {cfg.network}-{cfg.neurons} [{cfg.backend}, {cfg.precision}]")
+    while done < cfg.samples:
+        chunk = data.images[done:min(done + cfg.checkpoint_every, cfg.samples)]
+        if cfg.backend == "engine":
+            _, ev, _ = run(net, chunk, learn=True)
+        else:
+            res = _run_lava_chunk(cfg, spec, fixed, net, chunk)
+            ev = _lava_events(spec, cfg.precision, chunk, cfg.seed, net.t, res)
+            net.arrays["w"][...] = res["w"]
+            net.arrays["theta"][...] = res["theta"]
+            net.t += len(chunk) * spec.sample_steps
+        events = np.vstack([events, ev])
+        done += len(chunk)
+        model_io.save_npz(ckpt, model_io.CHECKPOINT_FORMAT,
+                          {"config": cfg_meta, "samples_done": done, "t": net.t},
+                          {**net.arrays, "events": events})
+        bar.update(len(chunk))
+    bar.close()
+    train_s = time.perf_counter() - t_start
+    # label assignment on the last training samples, weights and theta frozen
+    n_assign = min(cfg.assign_samples, cfg.samples)
+    assign_set = data.subset(n_assign, cfg.samples - n_assign)
+    t0 = time.perf_counter()
+    counts, _ = _infer(cfg.backend, spec, cfg.precision, net, assign_set.images,
+                       cfg.seed + 7919)
+    assign_s = time.perf_counter() - t0
+    assignments, proportions, _ = assign_labels(counts, assign_set.labels)
+    meta = {"spec": spec_to_dict(spec), "precision": cfg.precision, "seed": cfg.seed,
+            "q": Q, "exp_in": EXP_IN, "config": cfg_meta, "dataset": cfg.dataset,
+            "input_shape": list(data.shape)}
+    model_io.save_npz(out / "model.npz", model_io.MODEL_FORMAT, meta,
+                      {"w": net.w, "theta": net.theta, "assignments": assignments,
+                       "proportions": proportions})
+    report = {
+        "config": cfg_meta, "samples": cfg.samples, "wall_s": train_s,
+        "samples_per_s": cfg.samples / train_s if train_s > 0 else None,
+        "steps_per_s": cfg.samples * spec.sample_steps / train_s if train_s > 0 else None,
+        "assignment": {"samples": n_assign, "wall_s": assign_s,
+                       "neurons_assigned": int((assignments >= 0).sum()),
+                       "neurons_per_class": np.bincount(assignments[assignments >= 0],
+                                                        minlength=10).tolist()},
+        "theta_mean": float(np.mean(net.theta)), "events": event_summary(events, spec),
+        "platform": {"python": platform.python_version(), "machine": platform.machine()},
+    }
+    model_io.write_json(out / "train.json", report)
+    ckpt.unlink(missing_ok=True)
+    return report
+
+
+def _run_lava_chunk(cfg, spec, fixed, net, images, learn=True):
+    from lavalab.backends.lava import run_lava
+
+    return run_lava(spec, cfg.precision, net.w, net.theta, images, seed=cfg.seed, learn=learn,
+                    fixed=fixed, hardware=cfg.backend == "loihi", t_offset=net.t)
+
+
+def _infer(backend, spec, precision, net, images, seed):
+    """Frozen-network spike counts (S, n_exc) and event rows on ``backend``."""
+    frozen = make_net(spec, precision, net.w, net.theta, seed=seed, fixed=net.fixed)
+    if backend == "engine":
+        return infer(frozen, images)
+    from lavalab.backends.lava import run_lava
+
+    res = run_lava(spec, precision, net.w, net.theta, images, seed=seed, learn=False,
+                   fixed=net.fixed, hardware=backend == "loihi")
+    return res["counts"], _lava_events(spec, precision, images, seed, 0, res)
+
+
+def load_model(path) -> Model:
+    """Load ``model.npz`` (a file, or a folder holding one)."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "model.npz"
+    meta, a = model_io.load_npz(path, model_io.MODEL_FORMAT)
+    spec = spec_from_dict(meta["spec"])
+    return Model(spec, meta["precision"], meta["seed"], a["w"], a["theta"], a["assignments"],
+                 a["proportions"], meta)
+
+
+def evaluate(model_dir, samples: int = 10000, backend: str = "engine", out=None,
+             seed: int | None = None, data_root: str | None = None) -> dict:
+    """Classify the first ``samples`` test images; write ``eval.json`` into ``out``."""
+    if backend not in BACKENDS:
+        raise ValueError(f"backend={backend!r} is not one of {BACKENDS}")
+    _require_backend(backend)
+    model = load_model(model_dir)
+    out = Path(out) if out is not None else Path(model_dir)
+    dataset = model.meta.get("dataset", "mnist")
+    test = load_dataset(dataset, "test", data_root)
+    if not 1 <= samples <= len(test):
+        raise ValueError(f"samples={samples} is outside the allowed range 1..{len(test)}")
+    test = test.subset(samples)
+    seed = model.seed + 104729 if seed is None else seed
+    net = make_net(model.spec, model.precision, model.w, model.theta, seed=seed,
+                   fixed=model.fixed)
+    t0 = time.perf_counter()
+    counts, events = _infer(backend, model.spec, model.precision, net, test.images, seed)
+    wall = time.perf_counter() - t0
+    pred_all = predict_all_activity(counts, model.assignments)
+    pred_prop = predict_proportion(counts, model.assignments, model.proportions)
+    rep = classification_report(pred_all, test.labels)
+    report = {
+        "model": str(Path(model_dir)), "backend": backend, "samples": samples,
+        "accuracy": rep["accuracy"],
+        "accuracy_proportion_weighting": classification_report(pred_prop,
+                                                               test.labels)["accuracy"],
+        "per_class_accuracy": rep["per_class_accuracy"], "confusion": rep["confusion"],
+        "wall_s": wall, "samples_per_s": samples / wall if wall > 0 else None,
+        "spikes_per_sample": {"exc": float(counts.sum(1).mean())},
+        "events": event_summary(events, model.spec),
+    }
+    model_io.write_json(out / "eval.json", report)
+    return report
