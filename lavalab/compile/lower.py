@@ -109,12 +109,14 @@ def rate_to_mant_exp(rate: float, name: str = "rate") -> tuple[int, int]:
     return int(mant), int(exp)
 
 
-def lower_stdp(params, q: float):
+def lower_stdp(params, q: float, frac_bits: int | None = None):
     """Loihi integer STDP for float ``params`` (STDPParams or STDPFloat).
 
     ``q`` is integer weight units per float weight unit (``w_int = round(w * q)``); traces
     map [0, 1] to 0..127. Rates become ``mant * 2**exp`` (see :func:`rate_to_mant_exp`):
     potentiation ``eta_post * q**(1 - mu) / 127``, depression ``eta_pre * q / 127``.
+    ``frac_bits``: accumulator fractional bits (default 7, Loihi's); ``"exact"`` picks
+    the fewest bits at which no rate term is shifted right (floored).
     """
     from lavalab.dynamics.stdp import STDPFixed, STDPParams
 
@@ -129,6 +131,11 @@ def lower_stdp(params, q: float):
     tmax = spec.TRACE_MAX
     pm, pe = rate_to_mant_exp(c.eta_post * q ** (1 - int(c.mu)) / tmax, "eta_post")
     dm, de = rate_to_mant_exp(c.eta_pre * q / tmax, "eta_pre")
+    if frac_bits is None:
+        frac_bits = spec.LEARN_WEIGHT_FRAC
+    elif frac_bits == "exact":
+        lowest = min(e for m, e in ((pm, pe + (5 if c.mu else 0)), (dm, de)) if m)
+        frac_bits = max(spec.LEARN_WEIGHT_FRAC, -lowest)
     return STDPFixed(
         decay_pre=lower_decay(c.decay_pre, allow_full=True),
         decay_post=lower_decay(c.decay_post, allow_full=True),
@@ -138,4 +145,5 @@ def lower_stdp(params, q: float):
         w_max=w_max, mu=int(c.mu), rule=c.rule, window_steps=c.window_steps, n_th=c.n_th,
         sample_steps=c.sample_steps,
         norm_total=None if c.norm_total is None else int(round(c.norm_total * q)),
+        frac_bits=frac_bits,
     )

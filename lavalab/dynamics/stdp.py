@@ -49,7 +49,8 @@ learning    a rate is ``m * 2**e`` (mantissa ``m`` in 0..7, Loihi's [-8, 7]). Te
             ``floor(k m x_pre (w_max - w) / 32) * 2**(e+12)`` for ``mu = 1`` (Loihi's
             engine drops the 5 low bits of a product with the 9-bit w factor); a right shift
             floors. ``acc = sat16(sat16((w << 7) + pot) - dep)``, stochastically rounded
-            ``>> 7``, clipped to 0..w_max
+            ``>> 7``, clipped to 0..w_max. (``frac_bits`` replaces the 7 and widens the
+            accumulator accordingly; 7 is Loihi.)
 =========== ==================================================================================
 
 Random bits come from :func:`lavalab.fixed.counter_uniform` keyed by (seed, stream, step,
@@ -216,6 +217,9 @@ class STDPFixed:
         (a rate is ``mant * 2**exp`` weight units per (trace unit x (w_max - w) unit))
     w_max : 1..255 ; mu : 0 or 1
     norm_total : integer row sum for D&C normalisation (``None`` = off)
+    frac_bits : fractional bits of the weight in the learning accumulator: 7 is Loihi's
+        (16-bit accumulator). More bits (a wider accumulator, ``16 + frac_bits - 7``, not
+        Loihi's) keep learning-rate terms below 2**-7 weight units from being floored away.
     """
 
     decay_pre: int
@@ -233,9 +237,11 @@ class STDPFixed:
     n_th: int = 1
     sample_steps: int | None = None
     norm_total: int | None = None
+    frac_bits: int = spec.LEARN_WEIGHT_FRAC
 
     def __post_init__(self):
         chk = fixed.check_int_range
+        chk("frac_bits", self.frac_bits, 1, 30)
         chk("decay_pre", self.decay_pre, 0, spec.DECAY_UNITY)
         chk("decay_post", self.decay_post, 0, spec.DECAY_UNITY)
         chk("impulse_pre", self.impulse_pre, 1, spec.TRACE_MAX)
@@ -298,7 +304,7 @@ def schedule_flags(p, t: int) -> tuple[bool, bool]:
 def stdp_fixed_kernel(w, x_pre, x_post, count, fired, pre_fired, s_pre, s_post, t, learn, seed,
                       decay_pre, decay_post, impulse_pre, impulse_post, eta_pre_mant,
                       eta_pre_exp, eta_post_mant, eta_post_exp, w_max, mu, stdp2, n_th,
-                      norm_total, sample_steps, window_steps):
+                      norm_total, sample_steps, window_steps, frac_bits):
     """One step of one network, in place. Returns the number of synapses updated."""
     n_post, n_pre = w.shape
     start, window_end = schedule_flags_s(t, sample_steps, stdp2, window_steps)
@@ -339,10 +345,10 @@ def stdp_fixed_kernel(w, x_pre, x_post, count, fired, pre_fired, s_pre, s_post, 
         pre_idx = np.nonzero(g_pre)[0]
         # Loihi's engine shifts a product with the 9-bit w factor right by 5 (floor) before
         # scaling: sum of factor widths 7 + 9 + 4 - 15 (LOIHI.md 2d); compensated by +5 here.
-        sh_p = eta_post_exp + ACC_FRAC + (W_FACTOR_SHIFT if mu else 0)
-        sh_d = eta_pre_exp + ACC_FRAC
+        sh_p = eta_post_exp + frac_bits + (W_FACTOR_SHIFT if mu else 0)
+        sh_d = eta_pre_exp + frac_bits
         wkey = fixed.step_key_s(seed, WEIGHT_STREAM, t)
-        acc_max = np.int64(2 ** (spec.LEARN_ACCUM_BITS - 1) - 1)
+        acc_max = np.int64(2 ** (spec.LEARN_ACCUM_BITS - 1 + frac_bits - ACC_FRAC) - 1)
         for i in range(n_post):
             dep = np.int64(x_post[i]) * eta_pre_mant
             dep = (dep << sh_d) if sh_d >= 0 else (dep >> -sh_d)
@@ -355,18 +361,18 @@ def stdp_fixed_kernel(w, x_pre, x_post, count, fired, pre_fired, s_pre, s_post, 
                     d = dep if g_pre[j] else np.int64(0)
                     if pot != 0 or d != 0:
                         n_upd += 1
-                        acc = fixed.clip_s((np.int64(w[i, j]) << ACC_FRAC) + pot,
+                        acc = fixed.clip_s((np.int64(w[i, j]) << frac_bits) + pot,
                                            -acc_max - 1, acc_max)
                         acc = fixed.clip_s(acc - d, -acc_max - 1, acc_max)
-                        r = fixed.uniform_s(wkey, i * n_pre + j, ACC_FRAC)
-                        w[i, j] = fixed.clip_s((acc + r) >> ACC_FRAC, 0, w_max)
+                        r = fixed.uniform_s(wkey, i * n_pre + j, frac_bits)
+                        w[i, j] = fixed.clip_s((acc + r) >> frac_bits, 0, w_max)
             elif dep != 0:
                 n_upd += pre_idx.size
                 for j in pre_idx:
-                    acc = fixed.clip_s((np.int64(w[i, j]) << ACC_FRAC) - dep,
+                    acc = fixed.clip_s((np.int64(w[i, j]) << frac_bits) - dep,
                                        -acc_max - 1, acc_max)
-                    r = fixed.uniform_s(wkey, i * n_pre + j, ACC_FRAC)
-                    w[i, j] = fixed.clip_s((acc + r) >> ACC_FRAC, 0, w_max)
+                    r = fixed.uniform_s(wkey, i * n_pre + j, frac_bits)
+                    w[i, j] = fixed.clip_s((acc + r) >> frac_bits, 0, w_max)
     if window_end:
         fired[:] = False
         pre_fired[:] = False
@@ -457,7 +463,7 @@ def fixed_args(p: STDPFixed) -> tuple:
     """Kernel arguments of integer parameters (after ``seed``)."""
     return (p.decay_pre, p.decay_post, p.impulse_pre, p.impulse_post, p.eta_pre_mant,
             p.eta_pre_exp, p.eta_post_mant, p.eta_post_exp, p.w_max, p.mu, p.rule == "stdp2",
-            p.n_th, p.norm_total or 0, p.sample_steps or 0, p.window_steps)
+            p.n_th, p.norm_total or 0, p.sample_steps or 0, p.window_steps, p.frac_bits)
 
 
 def float_args(p: STDPFloat) -> tuple:

@@ -16,7 +16,7 @@ import numpy as np
 from lavalab.dynamics import adaptive_lif as lif
 from lavalab.dynamics import stdp
 from lavalab.dynamics.encoding import spike_thresholds
-from lavalab.engine.core import EVENT_NAMES, N_EVENTS, no_shift, simulate, simulate_independent
+from lavalab.engine.core import EVENT_NAMES, N_EVENTS, no_shift, simulate
 from lavalab.networks.snn import FixedNetwork, NetworkSpec, lower_network
 
 __all__ = ["EngineNet", "make_net", "run", "infer", "EVENT_NAMES", "intensities"]
@@ -104,21 +104,10 @@ def _thresholds(spec: NetworkSpec, images) -> np.ndarray:
                                                  spec.dt_ms))
 
 
-def run(net: EngineNet, images, learn: bool = True, record: bool = False):
-    """Continue ``net`` over ``images`` (one sample each), in place.
-
-    Returns ``(counts (S, n_exc), events (S, len(EVENT_NAMES)), spikes)`` where ``spikes``
-    is the (S * period, n_exc) bool raster when ``record`` else None.
-    """
+def _simulate(net: EngineNet, thr, learn: bool, counts, events, rec) -> None:
     s = net.spec
-    if net.t % s.sample_steps:
-        raise ValueError(f"net.t={net.t} is not at a sample boundary (period {s.sample_steps})")
-    thr = _thresholds(s, images)
     k = _kernels(net)
     a = net.arrays
-    counts = np.zeros((len(thr), s.n_exc), np.int64)
-    events = np.zeros((len(thr), N_EVENTS), np.int64)
-    rec = np.zeros((len(thr) * s.sample_steps if record else 0, s.n_exc), bool)
     bufs = tuple(a[n] for n in ("a_syn", "a_ie", "a_ei", "a_lat", "a_exc", "s_in", "s_exc",
                                 "s_inh"))
     simulate(thr, net.seed, net.seed + 1, net.t, s.present_steps, s.rest_steps, bool(learn),
@@ -129,15 +118,38 @@ def run(net: EngineNet, images, learn: bool = True, record: bool = False):
              s.kind == "tinysnn", k["w_lat"], k["exp_lat"], k["exp_in"], k["shift"],
              bufs, counts, events, rec)
     net.t += len(thr) * s.sample_steps
+
+
+def run(net: EngineNet, images, learn: bool = True, record: bool = False):
+    """Continue ``net`` over ``images`` (one sample each), in place.
+
+    Returns ``(counts (S, n_exc), events (S, len(EVENT_NAMES)), spikes)`` where ``spikes``
+    is the (S * period, n_exc) bool raster when ``record`` else None.
+    """
+    s = net.spec
+    if net.t % s.sample_steps:
+        raise ValueError(f"net.t={net.t} is not at a sample boundary (period {s.sample_steps})")
+    thr = _thresholds(s, images)
+    counts = np.zeros((len(thr), s.n_exc), np.int64)
+    events = np.zeros((len(thr), N_EVENTS), np.int64)
+    rec = np.zeros((len(thr) * s.sample_steps if record else 0, s.n_exc), bool)
+    _simulate(net, thr, learn, counts, events, rec)
     return counts, events, (rec if record else None)
 
 
-def infer(net: EngineNet, images, t0: int | None = None):
-    """Evaluate ``images`` with ``net``'s frozen weights and theta, samples in parallel.
+def infer(net: EngineNet, images, t0: int | None = None, threads: int | None = None):
+    """Evaluate ``images`` with ``net``'s frozen weights and theta, in parallel threads.
 
-    Sample ``k`` runs at global steps ``t0 + k * period`` (default ``net.t``) from a fresh
-    neuron state; ``net`` is not changed. Returns ``(counts, events)``.
+    Sample ``k`` runs at global step ``t0 + k * period`` (default ``net.t``); every sample
+    starts from a fresh neuron state, so chunks of samples run independently (the compiled
+    loop releases the GIL). Equals :func:`run` with ``learn=False`` whenever nothing is in
+    flight at a sample boundary, which holds for the default protocol (rest >= 2 steps, no
+    bias: input stops, so v can only decay). ``net`` is not changed.
+    Returns ``(counts, events)``.
     """
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
     s = net.spec
     t0 = net.t if t0 is None else t0
     if s.rest_steps < 2:
@@ -146,13 +158,21 @@ def infer(net: EngineNet, images, t0: int | None = None):
     if t0 % s.sample_steps:
         raise ValueError(f"t0={t0} is not at a sample boundary (period {s.sample_steps})")
     thr = _thresholds(s, images)
-    k = _kernels(net)
-    counts = np.zeros((len(thr), s.n_exc), np.int64)
-    events = np.zeros((len(thr), N_EVENTS), np.int64)
-    # the per-sample steps are offset by t0: fold it into the encoder's step by shifting
-    simulate_independent(thr, net.seed, net.seed + 1, s.present_steps, s.rest_steps,
-                         net.w, k["stdp_kernel"], k["stdp_args"], net.theta, k["lif_kernel"],
-                         k["exc_args"], s.has_inh, k["inh_args"], k["w_ei"], k["exp_ei"],
-                         k["w_ie"], k["exp_ie"], s.kind == "tinysnn", k["w_lat"], k["exp_lat"],
-                         k["exp_in"], k["shift"], net.dtype, t0, counts, events)
+    n = len(thr)
+    counts = np.zeros((n, s.n_exc), np.int64)
+    events = np.zeros((n, N_EVENTS), np.int64)
+    threads = threads or min(os.cpu_count() or 1, max(1, n // 8))
+    bounds = np.linspace(0, n, threads + 1).astype(int)
+    no_rec = np.zeros((0, s.n_exc), bool)
+
+    def job(lo, hi):
+        part = make_net(s, net.precision, net.w, net.theta, net.seed, net.fixed,
+                        t0 + lo * s.sample_steps)
+        _simulate(part, thr[lo:hi], False, counts[lo:hi], events[lo:hi], no_rec)
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        futures = [pool.submit(job, lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:],
+                                                               strict=True) if hi > lo]
+        for f in futures:
+            f.result()
     return counts, events

@@ -17,13 +17,12 @@ Event counters per sample (columns of ``events``): see :data:`EVENT_NAMES`.
 
 from __future__ import annotations
 
-import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from lavalab.dynamics.encoding import poisson_kernel
 from lavalab.dynamics.stdp import accumulate_kernel
 
-__all__ = ["EVENT_NAMES", "simulate", "simulate_independent", "no_shift", "N_EVENTS"]
+__all__ = ["EVENT_NAMES", "simulate", "no_shift", "N_EVENTS"]
 
 #: input spikes, excitatory spikes, inhibitory spikes, synaptic events of the input
 #: synapses (input spikes x n_exc), synaptic events of the inhibition connections,
@@ -39,7 +38,10 @@ def no_shift(a, e):
     return a
 
 
-@njit(cache=True)
+# Not cached: numba cannot reliably cache a function taking other functions as arguments
+# (its index pickling fails with "underlying object has vanished"); the kernels it calls
+# are cached, so compiling this loop takes a few seconds once per process and precision.
+@njit(cache=False, nogil=True)
 def simulate(thr, enc_seed, syn_seed, t0, present, rest, learn,
              w, x_pre, x_post, cnt, fired, pre_fired, stdp_kernel, stdp_args,
              u, v, theta, ref, lif_kernel, exc_args,
@@ -111,44 +113,3 @@ def simulate(thr, enc_seed, syn_seed, t0, present, rest, learn,
             events[k, 3] += n_in_spk * n_exc
             events[k, 4] += syn_inh
             events[k, 5] += n_upd
-
-
-@njit(cache=True, parallel=True)
-def simulate_independent(thr, enc_seed, syn_seed, present, rest,
-                         w, stdp_kernel, stdp_args, theta0, lif_kernel, exc_args,
-                         has_inh, inh_args, w_ei, exp_ei, w_ie, exp_ie,
-                         has_lat, w_lat, exp_lat, exp_in, shift, state_dtype, t0,
-                         counts, events):
-    """Inference: every sample from a fresh neuron state and empty buffers, in parallel.
-
-    Equals :func:`simulate` with ``learn=False`` over the same samples whenever nothing is
-    in flight at a sample boundary (no spike in the last rest step), which holds for the
-    default protocol (rest >= 2 steps, no bias): input stops, so v can only decay.
-    """
-    n_exc = theta0.size
-    n_in = thr.shape[1]
-    period = present + rest
-    for k in prange(thr.shape[0]):
-        u = np.zeros(n_exc, state_dtype)
-        v = np.zeros(n_exc, state_dtype)
-        theta = theta0.copy()
-        ref = np.zeros(n_exc, np.int64)
-        iu = np.zeros(n_exc, state_dtype)
-        iv = np.zeros(n_exc, state_dtype)
-        itheta = np.zeros(n_exc, state_dtype)
-        iref = np.zeros(n_exc, np.int64)
-        bufs = (np.zeros(n_exc, state_dtype), np.zeros(n_exc, state_dtype),
-                np.zeros(n_exc, state_dtype), np.zeros(n_exc, state_dtype),
-                np.zeros(n_exc, state_dtype), np.zeros(n_in, np.bool_),
-                np.zeros(n_exc, np.bool_), np.zeros(n_exc, np.bool_))
-        x_pre = np.zeros(n_in, state_dtype)
-        x_post = np.zeros(n_exc, state_dtype)
-        cnt = np.zeros(n_exc, np.int64)
-        fired = np.zeros(n_exc, np.bool_)
-        pre_fired = np.zeros(n_in, np.bool_)
-        simulate(thr[k:k + 1], enc_seed, syn_seed, t0 + k * period, present, rest, False,
-                 w, x_pre, x_post, cnt, fired, pre_fired, stdp_kernel, stdp_args,
-                 u, v, theta, ref, lif_kernel, exc_args,
-                 has_inh, iu, iv, itheta, iref, inh_args,
-                 w_ei, exp_ei, w_ie, exp_ie, has_lat, w_lat, exp_lat, exp_in, shift,
-                 bufs, counts[k:k + 1], events[k:k + 1], np.zeros((0, n_exc), np.bool_))

@@ -186,9 +186,11 @@ def _mant_exp(value_int_units: float) -> tuple[int, int]:
     return int(round(value_int_units / 2**exp)), exp
 
 
-def lower_network(s: NetworkSpec, q: float = 255.0, exp_in: int = 0) -> FixedNetwork:
+def lower_network(s: NetworkSpec, q: float = 255.0, exp_in: int = 0,
+                  frac_bits: int | str | None = None) -> FixedNetwork:
     """Loihi integers for ``s``: weights ``round(w * q)`` (8-bit with w_max = 1 and q = 255),
-    v in units of ``v_scale = 64 * q * 2**exp_in`` per mV."""
+    v in units of ``v_scale = 64 * q * 2**exp_in`` per mV; ``frac_bits`` of the learning
+    accumulator as in :func:`lavalab.compile.lower.lower_stdp` (default: Loihi's 7)."""
     from lavalab.compile.lower import lower_adaptive_lif, lower_stdp
 
     v_scale = 64.0 * q * 2.0**exp_in
@@ -199,7 +201,7 @@ def lower_network(s: NetworkSpec, q: float = 255.0, exp_in: int = 0) -> FixedNet
     return FixedNetwork(
         exc=lower_adaptive_lif(s.exc, v_scale),
         inh=lower_adaptive_lif(s.inh, v_scale) if s.inh is not None else None,
-        stdp=lower_stdp(s.stdp, q), q=q, v_scale=v_scale, exp_in=exp_in,
+        stdp=lower_stdp(s.stdp, q, frac_bits), q=q, v_scale=v_scale, exp_in=exp_in,
         w_ei=w_ei, exp_ei=exp_ei, w_ie=w_ie, exp_ie=exp_ie, w_lat=w_lat, exp_lat=exp_lat,
     )
 

@@ -1,0 +1,72 @@
+"""Figures: the receptive-field grid (Diehl & Cook's figure) and a spike raster."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["receptive_fields", "spike_raster"]
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def receptive_fields(w, image_shape, path, title: str = "") -> Path:
+    """Each neuron's input weights as an image, on a square grid; written as PNG."""
+    w = np.asarray(w, np.float64)
+    n = w.shape[0]
+    h, wd = image_shape
+    if w.shape[1] != h * wd:
+        raise ValueError(f"weights have {w.shape[1]} inputs, image_shape {image_shape} has "
+                         f"{h * wd}")
+    side = math.ceil(math.sqrt(n))
+    grid = np.full((side * (h + 1), side * (wd + 1)), np.nan)
+    for k in range(n):
+        r, c = divmod(k, side)
+        img = w[k].reshape(h, wd)
+        grid[r * (h + 1):r * (h + 1) + h, c * (wd + 1):c * (wd + 1) + wd] = img / max(
+            img.max(), 1e-12)
+    plt = _plt()
+    size = min(12, 2 + side * 0.5)
+    fig, ax = plt.subplots(figsize=(size, size))
+    ax.imshow(grid, cmap="hot_r", interpolation="nearest", vmin=0, vmax=1)
+    ax.set_axis_off()
+    ax.set_title(title or f"receptive fields of {n} excitatory neurons (each scaled to its max)")
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def spike_raster(input_spikes, exc_spikes, path, present_steps: int | None = None,
+                 title: str = "") -> Path:
+    """Input and excitatory spike rasters of one sample (steps on x); written as PNG."""
+    plt = _plt()
+    inp, exc = np.asarray(input_spikes, bool), np.asarray(exc_spikes, bool)
+    fig, axes = plt.subplots(2, 1, figsize=(9, 6), sharex=True,
+                             gridspec_kw={"height_ratios": [2, 1]})
+    for ax, s, name in ((axes[0], inp, "input"), (axes[1], exc, "excitatory")):
+        t, i = np.nonzero(s)
+        ax.scatter(t, i, s=1.5, c="k", marker="|")
+        ax.set_ylabel(f"{name} neuron")
+        ax.set_ylim(-1, s.shape[1])
+        ax.set_xlim(-1, s.shape[0])
+        if present_steps is not None:
+            ax.axvline(present_steps - 0.5, color="tab:red", lw=0.8, ls="--")
+    axes[1].set_xlabel("timestep")
+    axes[0].set_title(title or f"{int(inp.sum())} input spikes, {int(exc.sum())} excitatory "
+                      "spikes (dashed: end of presentation)")
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

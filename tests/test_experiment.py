@@ -1,0 +1,132 @@
+"""train / evaluate / plot jobs and their files: resume, cross-backend, errors."""
+
+import json
+
+import numpy as np
+import pytest
+
+from lavalab import model_io
+from lavalab.cli import main
+from lavalab.experiment import TrainConfig, evaluate, load_model, train
+
+SMALL = dict(network="diehl-cook", neurons=12, timesteps=40, rest=10, samples=6,
+             assign_samples=6, checkpoint_every=2)
+
+
+def test_train_evaluate_files(tmp_path):
+    rep = train(TrainConfig(**SMALL), tmp_path, progress=False)
+    assert (tmp_path / "model.npz").exists() and not (tmp_path / "checkpoint.npz").exists()
+    saved = json.loads((tmp_path / "train.json").read_text())
+    assert saved["samples"] == 6 and saved["samples_per_s"] > 0
+    assert saved["events"]["exc"]["neuron_updates"]["per_sample"] == 12 * 50
+    assert rep["events"]["input"]["spikes"]["total"] > 0
+    ev = evaluate(tmp_path, samples=8)
+    out = json.loads((tmp_path / "eval.json").read_text())
+    assert out["accuracy"] == ev["accuracy"] and 0 <= out["accuracy"] <= 1
+    assert out["samples_per_s"] > 0 and out["events"]["exc"]["spikes"]["total"] >= 0
+    assert len(out["confusion"]) == 10
+
+
+def test_interrupted_training_resumes_to_the_same_model(tmp_path, monkeypatch):
+    import lavalab.experiment as ex
+
+    whole = tmp_path / "whole"
+    train(TrainConfig(**SMALL), whole, progress=False)
+    part = tmp_path / "part"
+    real_run, calls = ex.run, {"n": 0}
+
+    def flaky_run(*a, **k):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return real_run(*a, **k)
+
+    monkeypatch.setattr(ex, "run", flaky_run)
+    with pytest.raises(KeyboardInterrupt):
+        train(TrainConfig(**SMALL), part, progress=False)
+    meta, _ = model_io.load_npz(part / "checkpoint.npz", model_io.CHECKPOINT_FORMAT)
+    assert meta["samples_done"] == 2
+    monkeypatch.setattr(ex, "run", real_run)
+    train(TrainConfig(**SMALL), part, progress=False)
+    a, b = load_model(whole), load_model(part)
+    np.testing.assert_array_equal(a.w, b.w)
+    np.testing.assert_array_equal(a.theta, b.theta)
+    np.testing.assert_array_equal(a.assignments, b.assignments)
+
+
+def test_checkpoint_of_another_configuration_is_refused(tmp_path, monkeypatch):
+    import lavalab.experiment as ex
+
+    def stop(*a, **k):
+        raise KeyboardInterrupt
+
+    real = ex.run
+    calls = {"n": 0}
+
+    def once(*a, **k):
+        calls["n"] += 1
+        if calls["n"] > 1:
+            stop()
+        return real(*a, **k)
+
+    monkeypatch.setattr(ex, "run", once)
+    with pytest.raises(KeyboardInterrupt):
+        train(TrainConfig(**SMALL), tmp_path, progress=False)
+    monkeypatch.setattr(ex, "run", real)
+    with pytest.raises(ValueError, match="belongs to another configuration"):
+        train(TrainConfig(**{**SMALL, "seed": 3}), tmp_path, progress=False)
+
+
+def test_lava_backend_trains_the_same_model_as_the_engine(tmp_path):
+    cfg = dict(SMALL, samples=3, assign_samples=3, checkpoint_every=2, neurons=8)
+    train(TrainConfig(**cfg), tmp_path / "e", progress=False)
+    train(TrainConfig(**cfg, backend="lava"), tmp_path / "l", progress=False)
+    e, lv = load_model(tmp_path / "e"), load_model(tmp_path / "l")
+    np.testing.assert_array_equal(e.w, lv.w)
+    np.testing.assert_array_equal(e.theta, lv.theta)
+    np.testing.assert_array_equal(e.assignments, lv.assignments)
+    re = evaluate(tmp_path / "e", samples=4, out=tmp_path / "re")
+    rl = evaluate(tmp_path / "e", samples=4, backend="lava", out=tmp_path / "rl")
+    assert re["confusion"] == rl["confusion"]
+    assert re["events"]["exc"]["spikes"] == rl["events"]["exc"]["spikes"]
+
+
+def test_cli_train_evaluate_plot(tmp_path, capsys):
+    out = tmp_path / "m"
+    assert main(["train", "--network", "tinysnn", "--neurons", "9", "--timesteps", "30",
+                 "--rest", "5", "--samples", "4", "--assign-samples", "4", "--quiet",
+                 "--out", str(out)]) == 0
+    assert main(["evaluate", str(out), "--samples", "5", "--out", str(tmp_path / "ev")]) == 0
+    text = capsys.readouterr().out
+    assert "accuracy" in text and (tmp_path / "ev" / "eval.json").exists()
+    assert (tmp_path / "ev" / "receptive_fields.png").stat().st_size > 1000
+    assert (tmp_path / "ev" / "raster.png").stat().st_size > 1000
+
+
+@pytest.mark.parametrize("argv,msg", [
+    (["train", "--samples", "0", "--out", "x"], "--samples=0 is outside"),
+    (["train", "--rest", "1", "--samples", "2", "--out", "x"], "rest=1 is outside the allowed"),
+    (["train", "--backend", "loihi", "--samples", "2", "--out", "x"], "lava-loihi"),
+    (["evaluate", "/nonexistent/model"], "no such file"),
+])
+def test_cli_errors_are_clear(argv, msg, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    try:
+        code = main(argv)
+    except SystemExit as e:
+        code = e.code
+    assert code == 2
+    assert msg in capsys.readouterr().err
+
+
+def test_model_file_errors(tmp_path):
+    p = model_io.save_npz(tmp_path / "c.npz", model_io.CHECKPOINT_FORMAT, {}, {"a": [1]})
+    with pytest.raises(model_io.ModelFileError, match="format 'lavalab-checkpoint'"):
+        model_io.load_npz(p, model_io.MODEL_FORMAT)
+    (tmp_path / "bad.npz").write_bytes(b"nope")
+    with pytest.raises(model_io.ModelFileError, match="not a readable .npz"):
+        model_io.load_npz(tmp_path / "bad.npz", model_io.MODEL_FORMAT)
+    np.savez(tmp_path / "old.npz", meta=np.asarray(json.dumps(
+        {"format": model_io.MODEL_FORMAT, "version": 0})))
+    with pytest.raises(model_io.ModelFileError, match="version 0"):
+        model_io.load_npz(tmp_path / "old.npz", model_io.MODEL_FORMAT)
