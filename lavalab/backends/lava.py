@@ -54,9 +54,9 @@ def run_lava(spec: NetworkSpec, precision: str, w, theta, images, seed: int, lea
         w_ei, w_ie, w_lat = f.w_ei, f.w_ie, f.w_lat
         exps = dict(exp_in=f.exp_in, exp_ei=f.exp_ei, exp_ie=f.exp_ie, exp_lat=f.exp_lat)
     else:
-        exc_p, stdp_p = s.exc.per_step(), s.stdp.per_step()
-        inh_p = s.inh.per_step() if s.inh is not None else None
-        w_ei, w_ie, w_lat = s.w_exc_inh, s.w_inh_exc, s.w_lateral
+        exc_u, inh_u, w_ei, w_ie, w_lat = s.in_weight_units()
+        exc_p, stdp_p = exc_u.per_step(), s.stdp.per_step()
+        inh_p = inh_u.per_step() if inh_u is not None else None
         exps = dict(exp_in=0, exp_ei=0, exp_ie=0, exp_lat=0)
     enc = PoissonEncoder(intensities=x, max_rate_hz=s.max_rate_hz, dt_ms=s.dt_ms,
                          present_steps=s.present_steps, rest_steps=s.rest_steps, seed=seed,

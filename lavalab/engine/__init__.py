@@ -91,12 +91,13 @@ def _kernels(net: EngineNet):
                     lif_kernel=lif.lif_fixed_kernel, exc_args=exc, inh_args=inh,
                     w_ei=f.w_ei, exp_ei=f.exp_ei, w_ie=f.w_ie, exp_ie=f.exp_ie,
                     w_lat=f.w_lat, exp_lat=f.exp_lat, exp_in=f.exp_in, shift=stdp.weight_exp_s)
-    exc = lif.float_args(s.exc.per_step())
-    inh = lif.float_args(s.inh.per_step()) if s.inh is not None else exc
+    exc_p, inh_p, w_ei, w_ie, w_lat = s.in_weight_units()
+    exc = lif.float_args(exc_p.per_step())
+    inh = lif.float_args(inh_p.per_step()) if inh_p is not None else exc
     return dict(stdp_kernel=stdp.stdp_float_kernel, stdp_args=stdp.float_args(s.stdp.per_step()),
                 lif_kernel=lif.lif_float_kernel, exc_args=exc, inh_args=inh,
-                w_ei=float(s.w_exc_inh), exp_ei=0, w_ie=float(s.w_inh_exc), exp_ie=0,
-                w_lat=float(s.w_lateral), exp_lat=0, exp_in=0, shift=no_shift)
+                w_ei=float(w_ei), exp_ei=0, w_ie=float(w_ie), exp_ie=0,
+                w_lat=float(w_lat), exp_lat=0, exp_in=0, shift=no_shift)
 
 
 def _thresholds(spec: NetworkSpec, images) -> np.ndarray:

@@ -51,6 +51,7 @@ class NetworkSpec:
     exc, inh : neuron parameters (``inh`` only for diehl-cook)
     stdp : learning rule of the input synapses (its schedule fields are set by the builder)
     w_init_max : initial input weights uniform in [0, w_init_max] (D&C: 0.3)
+    input_gain : mV of u per unit of input weight (1: BindsNET's current-based D&C nodes)
     w_exc_inh, w_inh_exc : D&C E->I (1:1) and I->E (all but self) weights, mV
     w_lateral : tinySNN E->E (all but self) inhibition, mV
     max_rate_hz, dt_ms, present_steps, rest_steps : input encoding and sample schedule
@@ -63,6 +64,7 @@ class NetworkSpec:
     inh: AdaptiveLIFParams | None = field(default_factory=_inh_default)
     stdp: STDPParams = field(default_factory=STDPParams)
     w_init_max: float = 0.3
+    input_gain: float = 1.0
     w_exc_inh: float = 22.5
     w_inh_exc: float = 17.5
     w_lateral: float = 17.5
@@ -81,6 +83,9 @@ class NetworkSpec:
                 raise ValueError(f"{name}={v!r} is outside the allowed range {lo}..{hi}")
         if self.kind == "diehl-cook" and self.inh is None:
             raise ValueError("kind='diehl-cook' needs inh (inhibitory neuron parameters)")
+        if not (math.isfinite(self.input_gain) and self.input_gain > 0):
+            raise ValueError(f"input_gain={self.input_gain!r} is outside the allowed range "
+                             "(0, inf)")
         for name in ("w_init_max", "w_exc_inh", "w_inh_exc", "w_lateral", "max_rate_hz"):
             v = getattr(self, name)
             if not (math.isfinite(v) and v >= 0):
@@ -107,6 +112,20 @@ class NetworkSpec:
     @property
     def has_inh(self) -> bool:
         return self.kind == "diehl-cook"
+
+    def in_weight_units(self) -> tuple:
+        """(exc, inh, w_exc_inh, w_inh_exc, w_lateral) with every potential divided by
+        ``input_gain``: the network's dynamics in units of one input weight, which is what
+        the backends simulate (the input synapses then add ``W s`` unscaled)."""
+        g = self.input_gain
+
+        def sc(p):
+            if p is None or g == 1.0:
+                return p
+            return replace(p, v_th=p.v_th / g, v_reset=p.v_reset / g,
+                           theta_plus=p.theta_plus / g, bias=p.bias / g)
+        return (sc(self.exc), sc(self.inh), self.w_exc_inh / g, self.w_inh_exc / g,
+                self.w_lateral / g)
 
 
 def diehl_cook(n_exc: int = 100, n_input: int = 784, **overrides) -> NetworkSpec:
@@ -189,18 +208,20 @@ def _mant_exp(value_int_units: float) -> tuple[int, int]:
 def lower_network(s: NetworkSpec, q: float = 255.0, exp_in: int = 0,
                   frac_bits: int | str | None = None) -> FixedNetwork:
     """Loihi integers for ``s``: weights ``round(w * q)`` (8-bit with w_max = 1 and q = 255),
-    v in units of ``v_scale = 64 * q * 2**exp_in`` per mV; ``frac_bits`` of the learning
+    v in units of ``v_scale = 64 * q * 2**exp_in`` per unit of input weight (per
+    ``input_gain`` mV); ``frac_bits`` of the learning
     accumulator as in :func:`lavalab.compile.lower.lower_stdp` (default: Loihi's 7)."""
     from lavalab.compile.lower import lower_adaptive_lif, lower_stdp
 
     v_scale = 64.0 * q * 2.0**exp_in
-    unit = v_scale / 2**spec.ACT_SHIFT  # integer input units per mV
-    w_ei, exp_ei = _mant_exp(s.w_exc_inh * unit)
-    w_ie, exp_ie = _mant_exp(s.w_inh_exc * unit)
-    w_lat, exp_lat = _mant_exp(s.w_lateral * unit)
+    unit = v_scale / 2**spec.ACT_SHIFT  # integer input units per unit of input weight
+    exc, inh, w_exc_inh, w_inh_exc, w_lateral = s.in_weight_units()
+    w_ei, exp_ei = _mant_exp(w_exc_inh * unit)
+    w_ie, exp_ie = _mant_exp(w_inh_exc * unit)
+    w_lat, exp_lat = _mant_exp(w_lateral * unit)
     return FixedNetwork(
-        exc=lower_adaptive_lif(s.exc, v_scale),
-        inh=lower_adaptive_lif(s.inh, v_scale) if s.inh is not None else None,
+        exc=lower_adaptive_lif(exc, v_scale),
+        inh=lower_adaptive_lif(inh, v_scale) if inh is not None else None,
         stdp=lower_stdp(s.stdp, q, frac_bits), q=q, v_scale=v_scale, exp_in=exp_in,
         w_ei=w_ei, exp_ei=exp_ei, w_ie=w_ie, exp_ie=exp_ie, w_lat=w_lat, exp_lat=exp_lat,
     )
