@@ -30,6 +30,8 @@ def run_lava(spec: NetworkSpec, precision: str, w, theta, images, seed: int, lea
     """Simulate ``images`` sequentially on Lava, starting at global step ``t_offset`` (a
     multiple of the sample period) from a fresh state (as every sample starts).
 
+    Seeds: encoder ``seed``, learning synapses ``seed + 1``, excitatory neurons
+    ``seed + 2``, inhibitory ``seed + 3`` (as the engine).
     Returns ``dict(w, theta, counts, inh_counts, weight_updates, spikes)``; ``spikes``
     (steps, n_exc) when ``record``; ``inh_counts`` None without inhibitory neurons.
     ``hardware=True`` runs with ``Loihi2HwCfg`` (needs lava-loihi).
@@ -64,7 +66,7 @@ def run_lava(spec: NetworkSpec, precision: str, w, theta, images, seed: int, lea
     syn = STDPDense(weights=np.asarray(w), params=stdp_p, learn=learn, seed=seed + 1,
                     weight_exp=exps["exp_in"], t_offset=t_offset)
     exc = AdaptiveLIF(shape=(s.n_exc,), params=exc_p, learn=learn, theta=theta,
-                      sample_steps=s.sample_steps)
+                      sample_steps=s.sample_steps, seed=seed + 2, t_offset=t_offset)
     counter = SpikeCounter(n=s.n_exc, sample_steps=s.sample_steps, num_samples=len(x))
     inh_counter = None
     enc.s_out.connect(syn.s_in)
@@ -73,7 +75,7 @@ def run_lava(spec: NetworkSpec, precision: str, w, theta, images, seed: int, lea
     exc.s_out.connect(counter.a_in)
     if s.kind == "diehl-cook":
         inh = AdaptiveLIF(shape=(s.n_exc,), params=inh_p, learn=learn,
-                          sample_steps=s.sample_steps)
+                          sample_steps=s.sample_steps, seed=seed + 3, t_offset=t_offset)
         m_ei, m_ie = dc_inhibition_weights(s.n_exc, w_ei, w_ie)
         connect_dense(exc.s_out, inh.a_in, m_ei, weight_exp=exps["exp_ei"])
         connect_dense(inh.s_out, exc.a_in, m_ie, weight_exp=exps["exp_ie"])

@@ -59,6 +59,14 @@ def lower_adaptive_lif(params: AdaptiveLIFParams | AdaptiveLIFFloat, v_scale: fl
             f"mantissa range 0..{spec.VTH_MAX}: choose a smaller v_scale"
         )
     mant, exp = bias_to_mant_exp(int(round(c.bias * v_scale)))
+    # theta's decay: the fewest fraction bits (12..28) that keep >= 4 significant bits
+    theta_decay_bits, theta_decay = spec.DECAY_SHIFT, 0
+    if c.decay_theta > 0:
+        for bits in range(spec.DECAY_SHIFT, 29):
+            theta_decay_bits, theta_decay = bits, int(round(c.decay_theta * 2**bits))
+            if theta_decay >= 16:
+                break
+        theta_decay = min(theta_decay, 2**theta_decay_bits - 1)
     return AdaptiveLIFFixed(
         decay_u=lower_decay(c.decay_u, offset=spec.DU_OFFSET),
         decay_v=lower_decay(c.decay_v),
@@ -66,7 +74,7 @@ def lower_adaptive_lif(params: AdaptiveLIFParams | AdaptiveLIFFloat, v_scale: fl
         v_reset=int(round(c.v_reset * v_scale)),
         bias_mant=mant, bias_exp=exp,
         theta_plus=int(round(c.theta_plus * v_scale)),
-        decay_theta=lower_decay(c.decay_theta),
+        decay_theta=theta_decay, theta_decay_bits=theta_decay_bits,
         ref_steps=c.ref_steps,
         theta_bits=theta_bits,
     )

@@ -28,8 +28,10 @@ Two precisions, one function each:
   v        signed 24-bit, ``v*(4096-decay_v)`` toward zero, ``+ u + (bias_mant << bias_exp)``,
            saturating at +-(2**23 - 1)
   vth      17-bit mantissa, compared as ``vth << 6`` (strict ``>``)
-  theta    unsigned ``theta_bits``-bit (default 24) in v units, ``theta*(4096-decay_theta)``
-           toward zero, saturating
+  theta    unsigned ``theta_bits``-bit (default 24) in v units, saturating; decays by
+           ``theta * decay_theta / 2**theta_decay_bits`` rounded **stochastically** (counter
+           stream keyed by seed, step and neuron; ``theta_decay_bits`` 12..28, so that D&C's
+           tau_theta = 1e7 steps, a decay of 1e-7 per step, is representable)
   r        refractory counter, 0..64 steps
 
   At the start of a sample (``reset``), u, v and r are set to 0 (theta is kept).
@@ -50,6 +52,8 @@ from numba import njit
 
 from lavalab import fixed
 from lavalab import loihi_spec as spec
+
+THETA_STREAM = fixed.STREAMS["theta"]
 
 __all__ = [
     "AdaptiveLIFParams", "AdaptiveLIFFloat", "AdaptiveLIFFixed", "LIFState",
@@ -167,7 +171,9 @@ class AdaptiveLIFFixed:
     v_reset : reset value of v, signed 24-bit, at most ``vth << 6``
     bias_mant, bias_exp : bias ``bias_mant << bias_exp``; -4096..4095 and 0..7
     theta_plus : theta increment per spike, 0..2**theta_bits - 1 (v units)
-    decay_theta : theta decay, 0..4095 (0 = no decay)
+    decay_theta : theta decay in units of 2**-theta_decay_bits, 0..2**theta_decay_bits - 1
+        (0 = no decay)
+    theta_decay_bits : fraction bits of decay_theta, 12..28
     ref_steps : refractory period in steps, 0..64
     theta_bits : width of the unsigned theta register, 1..24
     """
@@ -182,6 +188,7 @@ class AdaptiveLIFFixed:
     decay_theta: int = 0
     ref_steps: int = 0
     theta_bits: int = spec.UV_BITS
+    theta_decay_bits: int = spec.DECAY_SHIFT
 
     def __post_init__(self):
         chk = fixed.check_int_range
@@ -193,7 +200,8 @@ class AdaptiveLIFFixed:
         chk("bias_exp", self.bias_exp, 0, spec.BIAS_EXP_MAX)
         chk("theta_bits", self.theta_bits, 1, spec.UV_BITS)
         chk("theta_plus", self.theta_plus, 0, 2**self.theta_bits - 1)
-        chk("decay_theta", self.decay_theta, 0, spec.DECAY_MAX)
+        chk("theta_decay_bits", self.theta_decay_bits, spec.DECAY_SHIFT, 28)
+        chk("decay_theta", self.decay_theta, 0, 2**self.theta_decay_bits - 1)
         chk("ref_steps", self.ref_steps, 0, spec.REFRACTORY_MAX)
 
     @classmethod
@@ -226,8 +234,8 @@ def init_state(shape, precision: str) -> LIFState:
 # --- kernels: one element loop per precision, in place; used by models and the engine ---
 
 @njit(cache=True)
-def lif_float_kernel(u, v, theta, ref, a_in, s, reset, learn, decay_u, decay_v, vth, v_reset,
-                     bias, theta_plus, decay_theta, ref_steps):
+def lif_float_kernel(u, v, theta, ref, a_in, s, reset, learn, t, seed, decay_u, decay_v, vth,
+                     v_reset, bias, theta_plus, decay_theta, ref_steps):
     """One float step of every element of the flat arrays (in place); spikes into ``s``."""
     for k in range(u.size):
         if reset:
@@ -255,13 +263,16 @@ def lif_float_kernel(u, v, theta, ref, a_in, s, reset, learn, decay_u, decay_v, 
 
 
 @njit(cache=True)
-def lif_fixed_kernel(u, v, theta, ref, a_in, s, reset, learn, decay_u, decay_v, vth_eff,
-                     v_reset, bias, theta_plus, decay_theta, ref_steps, theta_max):
+def lif_fixed_kernel(u, v, theta, ref, a_in, s, reset, learn, t, seed, decay_u, decay_v,
+                     vth_eff, v_reset, bias, theta_plus, decay_theta, theta_decay_bits,
+                     ref_steps, theta_max):
     """One Loihi-integer step of every element of the flat arrays (in place).
 
-    All arithmetic in int64 whatever the storage type (Lava keeps int32 Vars).
+    All arithmetic in int64 whatever the storage type (Lava keeps int32 Vars). ``t`` and
+    ``seed`` key the stochastic rounding of the theta decay.
     """
     v_lim = np.int64(spec.UV_MAX - 1)
+    tkey = fixed.step_key_s(seed, THETA_STREAM, t)
     for k in range(u.size):
         if reset:
             u[k] = 0
@@ -270,8 +281,9 @@ def lif_fixed_kernel(u, v, theta, ref, a_in, s, reset, learn, decay_u, decay_v, 
         a = np.int64(a_in[k]) << spec.ACT_SHIFT
         uu = fixed.wrap_once_s(fixed.decay_s(np.int64(u[k]), decay_u) + a, spec.UV_BITS)
         th = np.int64(theta[k])
-        if learn:
-            th = fixed.decay_s(th, decay_theta)
+        if learn and decay_theta != 0 and th != 0:
+            r = fixed.uniform_s(tkey, k, theta_decay_bits)
+            th -= (th * decay_theta + r) >> theta_decay_bits
         vv = np.int64(v[k])
         spike = False
         if ref[k] > 0:
@@ -291,36 +303,42 @@ def lif_fixed_kernel(u, v, theta, ref, a_in, s, reset, learn, decay_u, decay_v, 
 
 
 def float_args(p: AdaptiveLIFFloat) -> tuple:
-    """Kernel arguments of float parameters (after ``reset, learn``)."""
+    """Kernel arguments of float parameters (after ``reset, learn, t, seed``)."""
     return (p.decay_u, p.decay_v, p.vth, p.v_reset, p.bias, p.theta_plus, p.decay_theta,
             p.ref_steps)
 
 
 def fixed_args(p: AdaptiveLIFFixed) -> tuple:
-    """Kernel arguments of integer parameters (after ``reset, learn``)."""
+    """Kernel arguments of integer parameters (after ``reset, learn, t, seed``)."""
     return (p.decay_u, p.decay_v, p.vth << spec.VTH_SHIFT, p.v_reset,
-            p.bias_mant << p.bias_exp, p.theta_plus, p.decay_theta, p.ref_steps,
-            2**p.theta_bits - 1)
+            p.bias_mant << p.bias_exp, p.theta_plus, p.decay_theta, p.theta_decay_bits,
+            p.ref_steps, 2**p.theta_bits - 1)
 
 
-def _step(kernel, args, state, a_in, learn, reset):
+def _step(kernel, args, state, a_in, learn, reset, t, seed):
     shape = np.broadcast_shapes(state.u.shape, np.shape(a_in))
-    new = [np.array(np.broadcast_to(x, shape)).ravel() for x in state]
-    a = np.ascontiguousarray(np.broadcast_to(a_in, shape), dtype=new[0].dtype).ravel()
-    s = np.zeros(new[0].size, bool)
-    kernel(new[0], new[1], new[2], new[3], a, s, bool(reset), bool(learn), *args)
+    n = shape[-1] if shape else 1
+    new = [np.array(np.broadcast_to(x, shape)).reshape(-1, n) for x in state]
+    a = np.ascontiguousarray(np.broadcast_to(a_in, shape), dtype=new[0].dtype).reshape(-1, n)
+    s = np.zeros(new[0].shape, bool)
+    for b in range(new[0].shape[0]):  # each batch row is one population (neuron index = k)
+        kernel(new[0][b], new[1][b], new[2][b], new[3][b], a[b], s[b], bool(reset),
+               bool(learn), t, seed, *args)
     return LIFState(*(x.reshape(shape) for x in new)), s.reshape(shape)
 
 
 def step_float(state: LIFState, p: AdaptiveLIFFloat, a_in, learn: bool = True,
-               reset: bool = False) -> tuple[LIFState, np.ndarray]:
+               reset: bool = False, t: int = 0, seed: int = 0) -> tuple[LIFState, np.ndarray]:
     """One float step (functional: returns a new state). ``a_in``: input to u, same unit as
-    v. ``reset`` zeroes u, v and the refractory counter first (a new sample)."""
-    return _step(lif_float_kernel, float_args(p), state, a_in, learn, reset)
+    v. ``reset`` zeroes u, v and the refractory counter first (a new sample). ``t`` and
+    ``seed`` are unused (nothing is rounded)."""
+    return _step(lif_float_kernel, float_args(p), state, a_in, learn, reset, t, seed)
 
 
 def step_fixed(state: LIFState, p: AdaptiveLIFFixed, a_in, learn: bool = True,
-               reset: bool = False) -> tuple[LIFState, np.ndarray]:
+               reset: bool = False, t: int = 0, seed: int = 0) -> tuple[LIFState, np.ndarray]:
     """One Loihi-integer step (functional). ``a_in``: integer dendritic input (before the
-    ``<< 6``); inputs must satisfy ``|a_in << 6| < 2**31`` (Lava's int32 arithmetic)."""
-    return _step(lif_fixed_kernel, fixed_args(p), state, a_in, learn, reset)
+    ``<< 6``); inputs must satisfy ``|a_in << 6| < 2**31`` (Lava's int32 arithmetic).
+    ``t`` (global step) and ``seed`` key the stochastic rounding of the theta decay; the
+    element index is the neuron's index along the last axis."""
+    return _step(lif_fixed_kernel, fixed_args(p), state, a_in, learn, reset, t, seed)

@@ -111,7 +111,8 @@ def _simulate(net: EngineNet, thr, learn: bool, counts, events, rec) -> None:
     a = net.arrays
     bufs = tuple(a[n] for n in ("a_syn", "a_ie", "a_ei", "a_lat", "a_exc", "s_in", "s_exc",
                                 "s_inh"))
-    simulate(thr, net.seed, net.seed + 1, net.t, s.present_steps, s.rest_steps, bool(learn),
+    simulate(thr, net.seed, net.seed + 1, net.seed + 2, net.t, s.present_steps, s.rest_steps,
+             bool(learn),
              a["w"], a["x_pre"], a["x_post"], a["cnt"], a["fired"], a["pre_fired"],
              k["stdp_kernel"], k["stdp_args"], a["u"], a["v"], a["theta"], a["ref"],
              k["lif_kernel"], k["exc_args"], s.has_inh, a["iu"], a["iv"], a["itheta"],

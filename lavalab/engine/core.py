@@ -42,13 +42,16 @@ def no_shift(a, e):
 # (its index pickling fails with "underlying object has vanished"); the kernels it calls
 # are cached, so compiling this loop takes a few seconds once per process and precision.
 @njit(cache=False, nogil=True)
-def simulate(thr, enc_seed, syn_seed, t0, present, rest, learn,
+def simulate(thr, enc_seed, syn_seed, neuron_seed, t0, present, rest, learn,
              w, x_pre, x_post, cnt, fired, pre_fired, stdp_kernel, stdp_args,
              u, v, theta, ref, lif_kernel, exc_args,
              has_inh, iu, iv, itheta, iref, inh_args,
              w_ei, exp_ei, w_ie, exp_ie, has_lat, w_lat, exp_lat, exp_in, shift,
              bufs, counts, events, record):
     """Run samples ``thr`` (S, n_in) from global step ``t0`` (a multiple of the period).
+
+    Seeds: encoder ``enc_seed``, learning synapses ``syn_seed``, excitatory neurons
+    ``neuron_seed`` and inhibitory ones ``neuron_seed + 1`` (as the Lava backend).
 
     All state arrays are updated in place; ``counts`` (S, n_exc) and ``events``
     (S, N_EVENTS) receive per-sample excitatory spike counts and event counts.
@@ -71,9 +74,10 @@ def simulate(thr, enc_seed, syn_seed, t0, present, rest, learn,
                 s_in[:] = False
             for i in range(n_exc):
                 a_exc[i] = a_syn[i] + a_ie[i] + a_lat[i]
-            lif_kernel(u, v, theta, ref, a_exc, s_exc, reset, learn, *exc_args)
+            lif_kernel(u, v, theta, ref, a_exc, s_exc, reset, learn, t, neuron_seed, *exc_args)
             if has_inh:
-                lif_kernel(iu, iv, itheta, iref, a_ei, s_inh, reset, learn, *inh_args)
+                lif_kernel(iu, iv, itheta, iref, a_ei, s_inh, reset, learn, t, neuron_seed + 1,
+                           *inh_args)
             # buffers for t + 1 (weights before this step's learning)
             n_in_spk = 0
             for j in range(s_in.size):

@@ -33,6 +33,8 @@ class AdaptiveLIF(LavalabProcess):
     sample_steps : int, optional
         Steps per sample: u, v and the refractory counter are reset to 0 at every
         multiple of it (a new sample). ``None``: never.
+    seed, t_offset : key of the stochastic rounding of theta's decay (fixed point), and the
+        global index of this run's first step (see ``PoissonEncoder``).
     name : str, optional
 
     Ports
@@ -50,7 +52,7 @@ class AdaptiveLIF(LavalabProcess):
     def __init__(self, *, shape: tuple[int, ...],
                  params: AdaptiveLIFParams | AdaptiveLIFFloat | AdaptiveLIFFixed,
                  learn: bool = True, theta=0, sample_steps: int | None = None,
-                 name: str | None = None):
+                 seed: int = 0, t_offset: int = 0, name: str | None = None):
         shape = check_shape(shape)
         if isinstance(params, AdaptiveLIFParams):
             params = params.per_step()
@@ -69,8 +71,13 @@ class AdaptiveLIF(LavalabProcess):
             from lavalab import fixed
 
             fixed.check_int_range("sample_steps", sample_steps, 1, 10**12)
+        from lavalab import fixed as _fx
+
+        _fx.check_int_range("seed", seed, 0, 2**32 - 1)
+        _fx.check_int_range("t_offset", t_offset, 0, 2**62)
         super().__init__(shape=shape, params=params, precision=precision,
-                         sample_steps=sample_steps, name=name)
+                         sample_steps=sample_steps, seed=int(seed), t_offset=int(t_offset),
+                         name=name)
         self.a_in = InPort(shape=shape)
         self.s_out = OutPort(shape=shape)
         self.u = Var(shape=shape, init=0)

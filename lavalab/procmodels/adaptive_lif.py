@@ -34,8 +34,11 @@ class _AdaptiveLIFModel(PyLoihiProcessModel):
     def run_spk(self):
         a_in = self.a_in.recv()
         state = LIFState(self.u, self.v, self.theta, self.ref)
-        reset = is_sample_start(self.time_step - 1, self.proc_params["sample_steps"])
-        new, s = type(self)._step(state, self.p, a_in, bool(self.learn[0]), reset)
+        pp = self.proc_params
+        t = pp["t_offset"] + self.time_step - 1
+        reset = is_sample_start(t, pp["sample_steps"])
+        new, s = type(self)._step(state, self.p, a_in, bool(self.learn[0]), reset, t,
+                                  pp["seed"])
         self.u[:] = new.u
         self.v[:] = new.v
         self.theta[:] = new.theta

@@ -104,7 +104,9 @@ def test_lowering_values():
     assert fx.vth == 832  # 13 mV * 4096 / 64
     assert fx.decay_u == round((1 - math.exp(-1)) * 4096)
     assert fx.decay_v == round((1 - math.exp(-1 / 100)) * 4096)
-    assert fx.theta_plus == 205 and fx.ref_steps == 5 and fx.decay_theta == 0
+    assert fx.theta_plus == 205 and fx.ref_steps == 5
+    # tau_theta = 1e7 steps: 1e-7 per step needs 28 fraction bits (27 / 2**28)
+    assert (fx.decay_theta, fx.theta_decay_bits) == (27, 28)
     with pytest.raises(ValueError, match="outside the 17-bit mantissa range"):
         lower_adaptive_lif(AdaptiveLIFParams(), v_scale=2**20)
 
@@ -146,3 +148,17 @@ def test_no_unknown_keyword():
 def test_infinite_time_constant_means_no_decay():
     c = AdaptiveLIFParams(tau_theta_ms=math.inf, tau_v_ms=math.inf).per_step()
     assert c.decay_theta == 0.0 and c.decay_v == 0.0
+
+
+def test_theta_decay_is_stochastic_and_unbiased():
+    """D&C's tau_theta = 1e7 steps: 27 / 2**28 per step, far below one unit of theta per
+    step; stochastic rounding keeps the mean decay exact."""
+    p = AdaptiveLIFFixed(decay_u=4096, decay_v=0, vth=131071, decay_theta=27,
+                         theta_decay_bits=28)
+    n, steps = 20000, 200
+    st = init_state((n,), "fixed")._replace(theta=np.full(n, 10**6, np.int64))
+    for t in range(steps):
+        st, _ = step_fixed(st, p, np.zeros(n, np.int64), True, False, t, 3)
+    expected = 10**6 * (1 - (1 - 27 / 2**28) ** steps)  # 20.1
+    assert abs((10**6 - st.theta.mean()) - expected) < 0.5
+    assert len(np.unique(st.theta)) > 5  # really stochastic, not a truncation

@@ -57,7 +57,7 @@ def _build(lif_params, stdp_params, w0, images, seed=3):
     enc = PoissonEncoder(intensities=images, max_rate_hz=200.0, present_steps=PRESENT,
                          rest_steps=REST, seed=seed)
     syn = STDPDense(weights=w0, params=stdp_params, seed=seed)
-    exc = AdaptiveLIF(shape=(N,), params=lif_params, sample_steps=PRESENT + REST)
+    exc = AdaptiveLIF(shape=(N,), params=lif_params, sample_steps=PRESENT + REST, seed=seed + 2)
     counter = SpikeCounter(n=N, sample_steps=PRESENT + REST, num_samples=len(images))
     enc.s_out.connect(syn.s_in)
     syn.a_out.connect(exc.a_in)
@@ -72,7 +72,7 @@ def _reference(step_lif, step_syn, output, lif_p, syn_p, w0, raster, seed, preci
     a_buff = np.zeros(N)
     spikes = []
     for t, s_pre in enumerate(raster):
-        lif, s_post = step_lif(lif, lif_p, a_buff, True, t % (PRESENT + REST) == 0)
+        lif, s_post = step_lif(lif, lif_p, a_buff, True, t % (PRESENT + REST) == 0, t, seed + 2)
         a_buff = output(syn.w, s_pre)
         syn = step_syn(syn, syn_p, s_pre, s_post, t, True, seed)
         spikes.append(s_post)
