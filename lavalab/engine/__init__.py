@@ -19,7 +19,7 @@ from lavalab.dynamics.encoding import spike_thresholds
 from lavalab.engine.core import EVENT_NAMES, N_EVENTS, no_shift, simulate
 from lavalab.networks.snn import FixedNetwork, NetworkSpec, lower_network
 
-__all__ = ["EngineNet", "make_net", "run", "infer", "EVENT_NAMES", "intensities"]
+__all__ = ["EngineNet", "make_net", "run", "run_many", "infer", "EVENT_NAMES", "intensities"]
 
 _STATE = ("w", "theta", "x_pre", "x_post", "cnt", "fired", "pre_fired", "u", "v", "ref",
           "iu", "iv", "itheta", "iref", "a_syn", "a_ie", "a_ei", "a_lat", "a_exc", "s_in",
@@ -178,3 +178,24 @@ def infer(net: EngineNet, images, t0: int | None = None, threads: int | None = N
         for f in futures:
             f.result()
     return counts, events
+
+
+def run_many(nets: list[EngineNet], images, learn: bool = True, threads: int | None = None):
+    """Train (or run) independent networks (e.g. seeds or budgets) on ``images`` at once.
+
+    Each network is advanced exactly as by :func:`run` (results do not depend on the
+    thread count); the compiled loop releases the GIL, so networks run in parallel on the
+    local cores. ``images`` is one array for all networks or one per network.
+    Returns a list of ``(counts, events)``.
+    """
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    per_net = images if isinstance(images, (list, tuple)) else [images] * len(nets)
+    if len(per_net) != len(nets):
+        raise ValueError(f"{len(per_net)} image sets for {len(nets)} networks")
+    threads = threads or min(os.cpu_count() or 1, len(nets))
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        futures = [pool.submit(run, net, imgs, learn) for net, imgs in zip(nets, per_net,
+                                                                           strict=True)]
+        return [f.result()[:2] for f in futures]

@@ -106,3 +106,19 @@ def test_lava_in_chunks_equals_engine_in_one_run(digits):
     np.testing.assert_array_equal(np.vstack([a["counts"], b["counts"]]), counts)
     np.testing.assert_array_equal(b["w"], net.w)
     np.testing.assert_array_equal(b["theta"], net.theta)
+
+
+def test_run_many_equals_separate_runs(digits):
+    from lavalab.engine import run_many
+
+    s = _net("tinysnn")
+    fx = lower_network(s)
+    w0 = np.rint(init_weights(s, 8) * fx.q).astype(np.int64)
+    nets = [make_net(s, "fixed", w0, seed=k, fixed=fx) for k in range(3)]
+    res = run_many(nets, digits[:2])
+    for k in range(3):
+        alone = make_net(s, "fixed", w0, seed=k, fixed=fx)
+        counts, _, _ = run(alone, digits[:2])
+        np.testing.assert_array_equal(res[k][0], counts)
+        np.testing.assert_array_equal(nets[k].w, alone.w)
+    assert not np.array_equal(nets[0].w, nets[1].w)  # the seeds differ
