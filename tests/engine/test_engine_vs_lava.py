@@ -17,7 +17,9 @@ def digits():
 
 
 def _net(kind, n=16, **kw):
+    """Short samples and a strong input (gain 1) so that small networks spike a lot."""
     build = diehl_cook if kind == "diehl-cook" else tinysnn
+    kw.setdefault("input_gain", 1.0)
     return build(n, present_steps=PRESENT, rest_steps=REST, **kw)
 
 
