@@ -224,9 +224,10 @@ def lower_network(s: NetworkSpec, q: float = 255.0, exp_in: int = 0,
     v_scale = 64.0 * q * 2.0**exp_in
     unit = v_scale / 2**spec.ACT_SHIFT  # integer input units per unit of input weight
     exc, inh, w_exc_inh, w_inh_exc, w_lateral = s.in_weight_units()
-    w_ei, exp_ei = _mant_exp(w_exc_inh * unit)
-    w_ie, exp_ie = _mant_exp(w_inh_exc * unit)
-    w_lat, exp_lat = _mant_exp(w_lateral * unit)
+    # only the inhibition this kind of network has is lowered (and range-checked)
+    w_ei, exp_ei = _mant_exp(w_exc_inh * unit) if s.has_inh else (0, 0)
+    w_ie, exp_ie = _mant_exp(w_inh_exc * unit) if s.has_inh else (0, 0)
+    w_lat, exp_lat = _mant_exp(w_lateral * unit) if not s.has_inh else (0, 0)
     return FixedNetwork(
         exc=lower_adaptive_lif(exc, v_scale),
         inh=lower_adaptive_lif(inh, v_scale) if inh is not None else None,

@@ -124,3 +124,9 @@ def test_run_many_equals_separate_runs(digits):
         np.testing.assert_array_equal(res[k][0], counts)
         np.testing.assert_array_equal(nets[k].w, alone.w)
     assert not np.array_equal(nets[0].w, nets[1].w)  # the seeds differ
+
+
+def test_inhibition_that_does_not_fit_is_refused_by_name():
+    with pytest.raises(ValueError, match="does not fit 8 bits << 7"):
+        lower_network(diehl_cook(10, w_inh_exc=200.0))
+    lower_network(diehl_cook(10, w_lateral=200.0))  # unused by D&C: not checked
