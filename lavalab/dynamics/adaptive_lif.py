@@ -52,6 +52,7 @@ from numba import njit
 
 from lavalab import fixed
 from lavalab import loihi_spec as spec
+from lavalab.dynamics.timebase import decay_fraction
 
 THETA_STREAM = fixed.STREAMS["theta"]
 
@@ -124,9 +125,7 @@ class AdaptiveLIFParams:
     def per_step(self) -> AdaptiveLIFFloat:
         """Discretise with step ``dt_ms``: ``delta = 1 - exp(-dt / tau)``."""
         def frac(tau):
-            if tau == 0:
-                return 1.0
-            return 0.0 if math.isinf(tau) else 1.0 - math.exp(-self.dt_ms / tau)
+            return decay_fraction(tau, self.dt_ms)
 
         return AdaptiveLIFFloat(
             decay_u=frac(self.tau_u_ms), decay_v=frac(self.tau_v_ms),

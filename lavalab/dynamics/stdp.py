@@ -82,6 +82,7 @@ from numba import njit
 
 from lavalab import fixed
 from lavalab import loihi_spec as spec
+from lavalab.dynamics.timebase import decay_fraction
 
 __all__ = [
     "RULES", "STDPParams", "STDPFloat", "STDPFixed", "STDPState", "init_stdp_state",
@@ -162,9 +163,7 @@ class STDPParams:
 
     def per_step(self) -> STDPFloat:
         def frac(tau):
-            if tau == 0:
-                return 1.0
-            return 0.0 if math.isinf(tau) else 1.0 - math.exp(-self.dt_ms / tau)
+            return decay_fraction(tau, self.dt_ms)
 
         return STDPFloat(
             decay_pre=frac(self.tau_pre_ms), decay_post=frac(self.tau_post_ms),
