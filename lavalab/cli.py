@@ -83,7 +83,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _cmd_train(args: argparse.Namespace) -> int:
     from lavalab.experiment import TrainConfig, train
 
-    cfg = TrainConfig(network=args.network, neurons=args.neurons, timesteps=args.timesteps,
+    cfg = TrainConfig(network=args.network, neurons=args.neurons, rule=args.rule,
+                      timesteps=args.timesteps,
                       rest=args.rest, samples=args.samples, backend=args.backend,
                       precision=args.precision, seed=args.seed, dataset=args.dataset,
                       data_root=args.data_root, assign_samples=args.assign_samples,
@@ -155,6 +156,8 @@ def build_parser() -> argparse.ArgumentParser:
     tr = sub.add_parser("train", help="train a network (unsupervised STDP) and assign labels")
     tr.add_argument("--network", choices=KINDS, default="diehl-cook")
     tr.add_argument("--neurons", type=_positive("--neurons", 3600), default=100)
+    tr.add_argument("--rule", choices=("stdp1", "stdp2"), default=None,
+                    help="learning rule (default: stdp1 for diehl-cook, stdp2 for tinysnn)")
     tr.add_argument("--timesteps", type=_positive("--timesteps", 100000), default=350,
                     help="presentation steps per sample (default 350)")
     tr.add_argument("--rest", type=_positive("--rest", 100000), default=150,

@@ -49,6 +49,7 @@ class BackendUnavailable(RuntimeError):
 class TrainConfig:
     network: str = "diehl-cook"
     neurons: int = 100
+    rule: str | None = None
     timesteps: int = 350
     rest: int = 150
     samples: int = 1000
@@ -65,6 +66,8 @@ class TrainConfig:
             raise ValueError(f"{name}={getattr(self, name)!r} is not one of {allowed}")
         if self.network not in KINDS:
             bad("network", KINDS)
+        if self.rule not in (None, "stdp1", "stdp2"):
+            bad("rule", ("stdp1", "stdp2"))
         if self.backend not in BACKENDS:
             bad("backend", BACKENDS)
         if self.precision not in ("fixed", "float"):
@@ -79,8 +82,8 @@ class TrainConfig:
                 raise ValueError(f"{name}={v!r} is outside the allowed range {lo}..{hi}")
 
     def spec(self, n_input: int) -> NetworkSpec:
-        return build(self.network, self.neurons, n_input, present_steps=self.timesteps,
-                     rest_steps=self.rest)
+        return build(self.network, self.neurons, n_input, rule=self.rule,
+                     present_steps=self.timesteps, rest_steps=self.rest)
 
 
 @dataclass

@@ -29,7 +29,7 @@ import numpy as np
 
 from lavalab import loihi_spec as spec
 from lavalab.dynamics.adaptive_lif import AdaptiveLIFFixed, AdaptiveLIFParams
-from lavalab.dynamics.stdp import STDPFixed, STDPParams
+from lavalab.dynamics.stdp import RULES, STDPFixed, STDPParams
 
 __all__ = ["KINDS", "NetworkSpec", "FixedNetwork", "diehl_cook", "tinysnn", "build",
            "lower_network", "spec_to_dict", "spec_from_dict", "init_weights"]
@@ -143,24 +143,31 @@ def diehl_cook(n_exc: int = 100, n_input: int = 784, **overrides) -> NetworkSpec
 
 def tinysnn(n_exc: int = 100, n_input: int = 784, rule: str = "stdp2",
             **overrides) -> NetworkSpec:
-    """tinySNN: direct lateral inhibition, no inhibitory neurons; STDP2 by default.
-
-    STDP2 defaults (not given in the paper): update window 10 steps, N_th = 3.
-    """
-    stdp = overrides.pop("stdp", None) or STDPParams(rule=rule, window_steps=10, n_th=3)
-    return build("tinysnn", n_exc, n_input, stdp=stdp, inh=None, **overrides)
+    """tinySNN: direct lateral inhibition, no inhibitory neurons; STDP2 by default."""
+    return build("tinysnn", n_exc, n_input, rule=rule, **overrides)
 
 
-def build(kind: str, n_exc: int, n_input: int = 784, **overrides) -> NetworkSpec:
+def build(kind: str, n_exc: int, n_input: int = 784, rule: str | None = None,
+          **overrides) -> NetworkSpec:
     """A :class:`NetworkSpec` of ``kind`` with ``overrides`` (fields of NetworkSpec).
 
-    The STDP schedule (sample period, normalisation 78.4 when not set) is filled in.
+    ``rule`` picks the learning rule when ``stdp`` is not given: default STDP1 for
+    diehl-cook, STDP2 for tinysnn (update window 10 steps, N_th = 3: the paper gives no
+    values). The STDP schedule (sample period, normalisation 78.4 when not set) is filled in.
     """
     unknown = set(overrides) - set(NetworkSpec.__dataclass_fields__)
     if unknown:
         raise TypeError(f"unknown network parameter(s): {sorted(unknown)}")
     if kind == "tinysnn":
         overrides.setdefault("inh", None)
+    if "stdp" not in overrides or overrides["stdp"] is None:
+        rule = rule or ("stdp2" if kind == "tinysnn" else "stdp1")
+        if rule not in RULES:
+            raise ValueError(f"rule={rule!r} is not one of {RULES}")
+        overrides["stdp"] = (STDPParams(rule="stdp2", window_steps=10, n_th=3)
+                             if rule == "stdp2" else STDPParams())
+    elif rule is not None and overrides["stdp"].rule != rule:
+        raise ValueError(f"rule={rule!r} contradicts stdp.rule={overrides['stdp'].rule!r}")
     base = NetworkSpec(kind=kind, n_input=n_input, n_exc=n_exc, **overrides)
     st = base.stdp
     st = replace(st, sample_steps=base.sample_steps,

@@ -130,3 +130,16 @@ def test_inhibition_that_does_not_fit_is_refused_by_name():
     with pytest.raises(ValueError, match="does not fit 8 bits << 7"):
         lower_network(diehl_cook(10, w_inh_exc=200.0))
     lower_network(diehl_cook(10, w_lateral=200.0))  # unused by D&C: not checked
+
+
+def test_network_kinds_pick_their_rules():
+    from lavalab.experiment import TrainConfig
+    from lavalab.networks.snn import build
+
+    assert build("tinysnn", 10).stdp.rule == "stdp2"
+    assert build("diehl-cook", 10).stdp.rule == "stdp1"
+    assert build("tinysnn", 10, rule="stdp1").stdp.rule == "stdp1"
+    assert TrainConfig(network="tinysnn").spec(784).stdp.rule == "stdp2"
+    assert TrainConfig(network="tinysnn", rule="stdp1").spec(784).stdp.rule == "stdp1"
+    with pytest.raises(ValueError, match="rule='stdp3'"):
+        build("tinysnn", 10, rule="stdp3")
