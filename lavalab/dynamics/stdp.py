@@ -414,19 +414,23 @@ def stdp_float_kernel(w, x_pre, x_post, count, fired, pre_fired, s_pre, s_post, 
             k = float((max_n + n_th - 1) // n_th)
         g_pre = pre_fired if stdp2 else s_pre
         g_post = fired if stdp2 else s_post
+        pre_idx = np.nonzero(g_pre)[0]
         for i in range(n_post):
             dep = eta_pre * x_post[i]
-            for j in range(n_pre):
-                dw = 0.0
-                if g_post[i]:
+            if g_post[i]:
+                for j in range(n_pre):
                     dw = k * eta_post * x_pre[j]
                     if mu != 0.0:
                         dw *= (w_max - w[i, j]) ** mu
-                if g_pre[j]:
-                    dw -= dep
-                if dw != 0.0:
+                    if g_pre[j]:
+                        dw -= dep
+                    if dw != 0.0:
+                        n_upd += 1
+                        w[i, j] = min(max(w[i, j] + dw, 0.0), w_max)
+            elif dep != 0.0:
+                for j in pre_idx:
                     n_upd += 1
-                    w[i, j] = min(max(w[i, j] + dw, 0.0), w_max)
+                    w[i, j] = min(max(w[i, j] - dep, 0.0), w_max)
     if window_end:
         fired[:] = False
         pre_fired[:] = False
