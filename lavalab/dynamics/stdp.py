@@ -326,12 +326,14 @@ def stdp_fixed_kernel(w, x_pre, x_post, count, fired, pre_fired, s_pre, s_post, 
     for j in range(n_pre):
         if s_pre[j]:
             x_pre[j] = min(np.int64(x_pre[j]) + impulse_pre, spec.TRACE_MAX)
-            pre_fired[j] = True
+            if stdp2:
+                pre_fired[j] = True
     for i in range(n_post):
         if s_post[i]:
             x_post[i] = min(np.int64(x_post[i]) + impulse_post, spec.TRACE_MAX)
             count[i] += 1
-            fired[i] = True
+            if stdp2:
+                fired[i] = True
     if learn and window_end:
         k = np.int64(1)
         if stdp2:
@@ -372,7 +374,7 @@ def stdp_fixed_kernel(w, x_pre, x_post, count, fired, pre_fired, s_pre, s_post, 
                                        -acc_max - 1, acc_max)
                     r = fixed.uniform_s(wkey, i * n_pre + j, frac_bits)
                     w[i, j] = fixed.clip_s((acc + r) >> frac_bits, 0, w_max)
-    if window_end:
+    if stdp2 and window_end:
         fired[:] = False
         pre_fired[:] = False
     return n_upd
@@ -399,12 +401,14 @@ def stdp_float_kernel(w, x_pre, x_post, count, fired, pre_fired, s_pre, s_post, 
     for j in range(n_pre):
         if s_pre[j]:
             x_pre[j] = min(x_pre[j] + impulse_pre, 1.0)
-            pre_fired[j] = True
+            if stdp2:
+                pre_fired[j] = True
     for i in range(n_post):
         if s_post[i]:
             x_post[i] = min(x_post[i] + impulse_post, 1.0)
             count[i] += 1
-            fired[i] = True
+            if stdp2:
+                fired[i] = True
     if learn and window_end:
         k = 1.0
         if stdp2:
@@ -431,7 +435,7 @@ def stdp_float_kernel(w, x_pre, x_post, count, fired, pre_fired, s_pre, s_post, 
                 for j in pre_idx:
                     n_upd += 1
                     w[i, j] = min(max(w[i, j] - dep, 0.0), w_max)
-    if window_end:
+    if stdp2 and window_end:
         fired[:] = False
         pre_fired[:] = False
     return n_upd
