@@ -93,6 +93,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     print(f"trained {cfg.network}-{cfg.neurons} on {cfg.samples} {cfg.dataset} samples "
           f"[{cfg.backend}, {cfg.precision}] in {rep['wall_s']:.1f} s "
           f"({rep['samples_per_s']:.1f} samples/s); wrote {args.out}/model.npz, train.json")
+    for w in rep["warnings"]:
+        print(f"lavalab train: warning: {w}", file=sys.stderr)
     return 0
 
 

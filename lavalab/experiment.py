@@ -229,7 +229,17 @@ def train(cfg: TrainConfig, out, progress: bool = True, restart: bool = False) -
     model_io.save_npz(out / "model.npz", model_io.MODEL_FORMAT, meta,
                       {"w": net.w, "theta": net.theta, "assignments": assignments,
                        "proportions": proportions})
+    warnings = []
+    exc_spikes = int(events[:, EVENT_NAMES.index("exc_spikes")].sum())
+    if exc_spikes == 0:
+        warnings.append("no excitatory neuron fired during training: the input is too weak "
+                        "for this network (more --timesteps, a higher input rate or "
+                        "input_gain); the model cannot classify")
+    elif (assignments < 0).any():
+        warnings.append(f"{int((assignments < 0).sum())} of {spec.n_exc} neurons never fired "
+                        "on the assignment samples and are not assigned a class")
     report = {
+        "warnings": warnings,
         "config": cfg_meta, "samples": cfg.samples, "wall_s": train_s,
         "samples_per_s": cfg.samples / train_s if train_s > 0 else None,
         "steps_per_s": cfg.samples * spec.sample_steps / train_s if train_s > 0 else None,

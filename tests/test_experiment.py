@@ -130,3 +130,11 @@ def test_model_file_errors(tmp_path):
         {"format": model_io.MODEL_FORMAT, "version": 0})))
     with pytest.raises(model_io.ModelFileError, match="version 0"):
         model_io.load_npz(tmp_path / "old.npz", model_io.MODEL_FORMAT)
+
+
+def test_silent_network_is_reported(tmp_path, capsys):
+    assert main(["train", "--dataset", "digits", "--neurons", "5", "--samples", "20",
+                 "--timesteps", "20", "--rest", "5", "--quiet", "--out", str(tmp_path)]) == 0
+    assert "no excitatory neuron fired during training" in capsys.readouterr().err
+    saved = json.loads((tmp_path / "train.json").read_text())
+    assert saved["warnings"] and saved["events"]["exc"]["spikes"]["total"] == 0

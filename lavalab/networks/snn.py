@@ -153,7 +153,8 @@ def build(kind: str, n_exc: int, n_input: int = 784, rule: str | None = None,
 
     ``rule`` picks the learning rule when ``stdp`` is not given: default STDP1 for
     diehl-cook, STDP2 for tinysnn (update window 10 steps, N_th = 3: the paper gives no
-    values). The STDP schedule (sample period, normalisation 78.4 when not set) is filled in.
+    values). The STDP schedule is filled in: the sample period and, when not set, the
+    normalisation total ``0.1 * n_input`` (78.4 for MNIST's 784 inputs, as BindsNET).
     """
     unknown = set(overrides) - set(NetworkSpec.__dataclass_fields__)
     if unknown:
@@ -171,7 +172,7 @@ def build(kind: str, n_exc: int, n_input: int = 784, rule: str | None = None,
     base = NetworkSpec(kind=kind, n_input=n_input, n_exc=n_exc, **overrides)
     st = base.stdp
     st = replace(st, sample_steps=base.sample_steps,
-                 norm_total=78.4 if st.norm_total is None else st.norm_total)
+                 norm_total=0.1 * n_input if st.norm_total is None else st.norm_total)
     return replace(base, stdp=st)
 
 
