@@ -38,6 +38,26 @@ def no_shift(a, e):
     return a
 
 
+@njit(cache=True, inline="always")
+def _quiet(u, v, theta, vth, bias):
+    """No element can spike again without positive input: u <= 0, v <= threshold, bias <= 0
+    (then v never increases: v' = decay(v) + u + bias <= max(v, 0))."""
+    if bias > 0:
+        return False
+    for k in range(u.size):
+        if u[k] > 0 or v[k] > vth + theta[k]:
+            return False
+    return True
+
+
+@njit(cache=True, inline="always")
+def _all_nonpositive(a):
+    for k in range(a.size):
+        if a[k] > 0:
+            return False
+    return True
+
+
 # Not cached: numba cannot reliably cache a function taking other functions as arguments
 # (its index pickling fails with "underlying object has vanished"); the kernels it calls
 # are cached, so compiling this loop takes a few seconds once per process and precision.
@@ -65,6 +85,7 @@ def simulate(thr, enc_seed, syn_seed, neuron_seed, t0, present, rest, learn,
     n_exc = u.size
     period = present + rest
     for k in range(thr.shape[0]):
+        a_syn_zero = False
         for ph in range(period):
             t = t0 + k * period + ph
             reset = ph == 0
@@ -74,6 +95,23 @@ def simulate(thr, enc_seed, syn_seed, neuron_seed, t0, present, rest, learn,
                 s_in[:] = False
             for i in range(n_exc):
                 a_exc[i] = a_syn[i] + a_ie[i] + a_lat[i]
+            if (not learn and ph > present and a_syn_zero
+                    and _quiet(u, v, theta, exc_args[2], exc_args[4])
+                    and (not has_inh or (_all_nonpositive(a_ei)
+                                         and _quiet(iu, iv, itheta, inh_args[2], inh_args[4])))):
+                # Inference fast-forward (exact): input has stopped and nothing can spike
+                # until the sample ends, so the remaining rest steps add no spike and the
+                # connection buffers would be empty at the next sample. Skipped steps leave
+                # u and v where they are (they are reset at the next sample start).
+                for i in range(n_exc):
+                    a_syn[i] = 0
+                    a_ie[i] = 0
+                    a_ei[i] = 0
+                    a_lat[i] = 0
+                    s_exc[i] = False
+                    s_inh[i] = False
+                s_in[:] = False
+                break
             lif_kernel(u, v, theta, ref, a_exc, s_exc, reset, learn, t, neuron_seed, *exc_args)
             if has_inh:
                 lif_kernel(iu, iv, itheta, iref, a_ei, s_inh, reset, learn, t, neuron_seed + 1,
@@ -83,6 +121,7 @@ def simulate(thr, enc_seed, syn_seed, neuron_seed, t0, present, rest, learn,
             for j in range(s_in.size):
                 n_in_spk += s_in[j]
             a_syn[:] = 0
+            a_syn_zero = n_in_spk == 0
             if n_in_spk:
                 accumulate_kernel(w, s_in, a_syn)
                 for i in range(n_exc):
