@@ -143,3 +143,22 @@ def test_network_kinds_pick_their_rules():
     assert TrainConfig(network="tinysnn", rule="stdp1").spec(784).stdp.rule == "stdp1"
     with pytest.raises(ValueError, match="rule='stdp3'"):
         build("tinysnn", 10, rule="stdp3")
+
+
+def test_inference_fast_forward_is_exact_with_slow_current(digits):
+    """Inference skips the rest of a sample once nothing can spike; with a decaying
+    synaptic current (tau_u = 3 ms) spikes continue after the input stops, and the skip must
+    wait for them. Compared with Lava, which simulates every step."""
+    from lavalab.dynamics.adaptive_lif import AdaptiveLIFParams
+
+    exc = AdaptiveLIFParams(v_th=13.0, v_reset=5.0, tau_u_ms=3.0, tau_v_ms=100.0,
+                            theta_plus=0.05, t_ref_ms=1.0)
+    s = _net("diehl-cook", exc=exc)
+    fx = lower_network(s)
+    w = np.rint(init_weights(s, 3) * fx.q).astype(np.int64)
+    net = make_net(s, "fixed", w, seed=4, fixed=fx)
+    counts, _, spikes = run(net, digits, learn=False, record=True)
+    lava = run_lava(s, "fixed", w, 0, digits, seed=4, fixed=fx, learn=False, record=True)
+    np.testing.assert_array_equal(spikes, lava["spikes"])
+    late = spikes.reshape(len(digits), PRESENT + REST, -1)[:, PRESENT:].sum()
+    assert late > 0  # spikes after the input stopped: the skip had to wait
