@@ -7,29 +7,15 @@ import importlib.metadata
 import platform
 import sys
 
+from lavalab.backends import INRC_HINT, loihi_available
+
 __all__ = ["main", "build_parser", "backends"]
-
-INRC_HINT = (
-    "not found: running on Loihi needs Intel's lava-loihi extension, distributed to members "
-    "of the Intel Neuromorphic Research Community (INRC; join via "
-    "https://www.intel.com/content/www/us/en/research/neuromorphic-community.html) "
-    "and installed on an INRC Loihi system"
-)
-
 
 def _version(dist: str) -> str:
     try:
         return importlib.metadata.version(dist)
     except importlib.metadata.PackageNotFoundError:
         return "not installed"
-
-
-def loihi_installed() -> bool:
-    """Whether Intel's lava-loihi extension is importable (Lava's own check)."""
-    from lava.utils.loihi import is_installed
-
-
-    return bool(is_installed())
 
 
 def backends() -> dict[str, tuple[bool, str]]:
@@ -41,7 +27,7 @@ def backends() -> dict[str, tuple[bool, str]]:
         out["lava-cpu"] = (True, "Lava CPU simulation (Loihi2SimCfg, fixed_pt and floating_pt)")
     except (ImportError, ValueError, OSError) as err:  # report why Lava is unavailable
         out["lava-cpu"] = (False, f"lava import failed: {type(err).__name__}: {err}")
-    if out["lava-cpu"][0] and loihi_installed():
+    if out["lava-cpu"][0] and loihi_available():
         out["loihi"] = (True, "lava-loihi found (Loihi2HwCfg)")
     else:
         out["loihi"] = (False, "lava-loihi " + INRC_HINT)

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from lavalab.data import ImageSet, load_mnist
+from lavalab.dynamics.encoding import poisson_raster
 
-__all__ = ["DemoResult", "template_weights", "poisson_raster", "run_demo", "format_result"]
+__all__ = ["DemoResult", "template_weights", "run_demo", "format_result"]
 
 N_CLASSES = 10
 
@@ -53,18 +54,6 @@ def template_weights(train: ImageSet, per_class: int = 100) -> np.ndarray:
     return np.rint(rows * (255 / np.abs(rows).max())).astype(np.int64)
 
 
-def poisson_raster(images: np.ndarray, timesteps: int, rest: int, max_rate_hz: float,
-                   dt_ms: float, seed: int) -> np.ndarray:
-    """Spike raster (H*W, S*(timesteps+rest)) of 0/1, Poisson with p = rate*dt per step."""
-    rng = np.random.default_rng(seed)
-    x = images.reshape(len(images), -1) / 255.0
-    p = x * max_rate_hz * dt_ms * 1e-3
-    spikes = rng.random((len(images), timesteps, x.shape[1])) < p[:, None, :]
-    raster = np.zeros((len(images), timesteps + rest, x.shape[1]), np.int8)
-    raster[:, :timesteps] = spikes
-    return raster.reshape(-1, x.shape[1]).T
-
-
 def run_demo(samples: int = 20, timesteps: int = 150, rest: int = 50, seed: int = 0,
              max_rate_hz: float = 63.75, dt_ms: float = 1.0, vth: int = 5000) -> DemoResult:
     """Simulate ``samples`` MNIST test digits on Lava (fixed point); return spike counts."""
@@ -80,7 +69,8 @@ def run_demo(samples: int = 20, timesteps: int = 150, rest: int = 50, seed: int 
 
     weights = template_weights(load_mnist("train"))
     test = load_mnist("test").subset(samples)
-    raster = poisson_raster(test.images, timesteps, rest, max_rate_hz, dt_ms, seed)
+    # lavalab's counter-based Poisson encoder, so the raster is reproducible anywhere
+    raster = poisson_raster(test.flat(), max_rate_hz, dt_ms, timesteps, rest, seed).T
     steps = raster.shape[1]
     src = Source(data=raster.astype(float))
     dense = Dense(weights=weights)

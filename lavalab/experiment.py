@@ -128,15 +128,14 @@ def _require_backend(name: str) -> None:
         # anything (tqdm's lock) initialises the default context.
         import lava.magma.core.process.process  # noqa: F401
     if name == "loihi":
-        from lavalab.backends.lava import loihi_available
-        from lavalab.cli import INRC_HINT
+        from lavalab.backends import INRC_HINT, loihi_available
 
         if not loihi_available():
             raise BackendUnavailable("backend 'loihi' needs Intel's lava-loihi, which is "
                                      + INRC_HINT)
 
 
-def _lava_events(spec, precision, images, seed, t0, out) -> np.ndarray:
+def _lava_events(spec, images, seed, t0, out) -> np.ndarray:
     """Engine-layout event rows for a Lava run (input spikes regenerated exactly)."""
     from lavalab.dynamics.encoding import poisson_raster
     from lavalab.engine import intensities
@@ -180,7 +179,8 @@ def train(cfg: TrainConfig, out, progress: bool = True, restart: bool = False) -
     w0 = init_weights(spec, cfg.seed)
     w0 = np.rint(w0 * Q).astype(np.int64) if fixed is not None else w0
     net = make_net(spec, cfg.precision, w0, seed=cfg.seed, fixed=fixed)
-    done, events = 0, np.zeros((0, len(EVENT_NAMES)), np.int64)
+    done = 0
+    events = np.zeros((cfg.samples, len(EVENT_NAMES)), np.int64)  # one row per sample
     ckpt = out / "checkpoint.npz"
     cfg_meta = asdict(cfg)
     if ckpt.exists() and not restart:
@@ -191,7 +191,7 @@ def train(cfg: TrainConfig, out, progress: bool = True, restart: bool = False) -
             raise ValueError(f"{ckpt} belongs to another configuration (checkpoint vs now: "
                              f"{diff}); use another --out or restart")
         done, net.t = meta["samples_done"], meta["t"]
-        events = arrays.pop("events")
+        events[:done] = arrays.pop("events")
         for k, v in arrays.items():
             net.arrays[k][...] = v
     t_start = time.perf_counter()
@@ -203,15 +203,15 @@ def train(cfg: TrainConfig, out, progress: bool = True, restart: bool = False) -
             _, ev, _ = run(net, chunk, learn=True)
         else:
             res = _run_lava_chunk(cfg, spec, fixed, net, chunk)
-            ev = _lava_events(spec, cfg.precision, chunk, cfg.seed, net.t, res)
+            ev = _lava_events(spec, chunk, cfg.seed, net.t, res)
             net.arrays["w"][...] = res["w"]
             net.arrays["theta"][...] = res["theta"]
             net.t += len(chunk) * spec.sample_steps
-        events = np.vstack([events, ev])
+        events[done:done + len(chunk)] = ev
         done += len(chunk)
         model_io.save_npz(ckpt, model_io.CHECKPOINT_FORMAT,
                           {"config": cfg_meta, "samples_done": done, "t": net.t},
-                          {**net.arrays, "events": events})
+                          {**net.arrays, "events": events[:done]})
         bar.update(len(chunk))
     bar.close()
     train_s = time.perf_counter() - t_start
@@ -271,7 +271,7 @@ def _infer(backend, spec, precision, net, images, seed):
 
     res = run_lava(spec, precision, net.w, net.theta, images, seed=seed, learn=False,
                    fixed=net.fixed, hardware=backend == "loihi")
-    return res["counts"], _lava_events(spec, precision, images, seed, 0, res)
+    return res["counts"], _lava_events(spec, images, seed, 0, res)
 
 
 def load_model(path) -> Model:

@@ -15,6 +15,8 @@ Rounding of a division by ``2**n`` comes in three modes (tinySNN, seed 004):
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit, vectorize
 
@@ -23,7 +25,7 @@ from lavalab import loihi_spec as spec
 __all__ = [
     "ROUNDING_MODES", "STREAMS", "shift_toward_zero", "decay", "wrap_to_bits", "wrap_once",
     "saturate_to_bits", "saturate_symmetric", "round_shift", "quantize", "counter_hash",
-    "counter_uniform", "step_key", "check_int_range",
+    "counter_uniform", "check_int_range", "check_real",
     "shift_toward_zero_s", "decay_s", "wrap_once_s", "clip_s", "step_key_s", "uniform_s",
 ]
 
@@ -194,17 +196,6 @@ def quantize(x, frac_bits: int, mode: str = "nearest", rand=None) -> np.ndarray:
     raise ValueError(f"rounding mode={mode!r} is not one of {ROUNDING_MODES}")
 
 
-def step_key(seed, stream, step) -> np.ndarray:
-    """The per-step key (uint64) under which each element draws one cheap hash."""
-    args = [np.asarray(a).astype(np.uint64) for a in (seed, stream, step)]
-    return np.asarray(_step_key_vec(*args))
-
-
-@vectorize(["uint64(uint64, uint64, uint64)"], cache=True)
-def _step_key_vec(seed, stream, step):
-    return step_key_s(seed, stream, step)
-
-
 def counter_hash(seed, stream, step, index) -> np.ndarray:
     """64-bit hash of the counters (seed, stream, step, index), broadcast together.
 
@@ -221,6 +212,16 @@ def counter_uniform(seed, stream, step, index, bits: int) -> np.ndarray:
     if not 1 <= bits <= 63:
         raise ValueError(f"bits={bits} is outside 1..63")
     return (counter_hash(seed, stream, step, index) >> np.uint64(64 - bits)).astype(np.int64)
+
+
+def check_real(name: str, value, lo: float = -math.inf, hi: float = math.inf,
+               allow_inf: bool = False) -> None:
+    """Raise ``ValueError`` naming ``name`` unless ``value`` is a real number in [lo, hi]
+    (NaN never, infinities only with ``allow_inf``)."""
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+    ok = ok and not math.isnan(value) and (allow_inf or math.isfinite(value))
+    if not ok or not lo <= value <= hi:
+        raise ValueError(f"{name}={value!r} is outside the allowed range [{lo}, {hi}]")
 
 
 def check_int_range(name: str, value, lo: int, hi: int) -> None:

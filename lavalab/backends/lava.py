@@ -15,13 +15,7 @@ from lavalab.engine import intensities
 from lavalab.networks.snn import FixedNetwork, NetworkSpec, lower_network
 from lavalab.networks.wiring import connect_dense, dc_inhibition_weights, lateral_inhibition_weights
 
-__all__ = ["run_lava", "loihi_available"]
-
-
-def loihi_available() -> bool:
-    from lava.utils.loihi import is_installed
-
-    return bool(is_installed())
+__all__ = ["run_lava"]
 
 
 def run_lava(spec: NetworkSpec, precision: str, w, theta, images, seed: int, learn: bool = True,

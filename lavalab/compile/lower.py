@@ -11,13 +11,10 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
-from lavalab import fixed
 from lavalab import loihi_spec as spec
 from lavalab.dynamics.adaptive_lif import AdaptiveLIFFixed, AdaptiveLIFFloat, AdaptiveLIFParams
 
-__all__ = ["lower_decay", "lower_adaptive_lif", "lower_weights", "weight_scale", "lower_stdp",
+__all__ = ["lower_decay", "lower_adaptive_lif", "weight_scale", "lower_stdp",
            "rate_to_mant_exp",
            "bias_to_mant_exp"]
 
@@ -80,23 +77,6 @@ def lower_adaptive_lif(params: AdaptiveLIFParams | AdaptiveLIFFloat, v_scale: fl
     )
 
 
-def weight_scale(v_scale: float) -> float:
-    """Integer weight units per float weight unit: ``v_scale / 64``."""
-    return v_scale / 2**spec.ACT_SHIFT
-
-
-def lower_weights(w, v_scale: float, mode: str = "nearest", bits: int = spec.WEIGHT_BITS,
-                  signed: bool = False, rand=None) -> np.ndarray:
-    """Float weights -> integers ``round(w * v_scale / 64)``, range-checked to ``bits``."""
-    q = fixed.quantize(np.asarray(w, np.float64) * weight_scale(v_scale), 0, mode, rand)
-    lo, hi = (-(2**bits), 2**bits - 1) if signed else (0, 2**bits - 1)
-    if q.size and (q.min() < lo or q.max() > hi):
-        raise ValueError(
-            f"weights lowered with v_scale={v_scale} span {q.min()}..{q.max()}, outside the "
-            f"{bits}-bit range {lo}..{hi}: choose a smaller v_scale"
-        )
-    return q
-
 
 def rate_to_mant_exp(rate: float, name: str = "rate") -> tuple[int, int]:
     """Nearest ``mant * 2**exp`` with ``mant`` in 4..7 (Loihi's learning mantissa range
@@ -155,3 +135,8 @@ def lower_stdp(params, q: float, frac_bits: int | None = None):
         norm_total=None if c.norm_total is None else int(round(c.norm_total * q)),
         frac_bits=frac_bits,
     )
+
+
+def weight_scale(v_scale: float) -> float:
+    """Integer weight units per float weight unit: ``v_scale / 64``."""
+    return v_scale / 2**spec.ACT_SHIFT

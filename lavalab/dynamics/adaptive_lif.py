@@ -43,7 +43,6 @@ Two precisions, one function each:
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -61,14 +60,6 @@ __all__ = [
     "init_state", "step_float", "step_fixed", "lif_float_kernel", "lif_fixed_kernel",
     "float_args", "fixed_args",
 ]
-
-
-def _finite(name: str, value: float, lo: float = -math.inf, hi: float = math.inf,
-            allow_inf: bool = False) -> None:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    ok = ok and not math.isnan(value) and (allow_inf or math.isfinite(value))
-    if not ok or not lo <= value <= hi:
-        raise ValueError(f"{name}={value!r} is outside the allowed range [{lo}, {hi}]")
 
 
 @dataclass(frozen=True)
@@ -106,15 +97,15 @@ class AdaptiveLIFParams:
     dt_ms: float = 1.0
 
     def __post_init__(self):
-        _finite("v_th", self.v_th, lo=1e-12)
-        _finite("v_reset", self.v_reset, hi=self.v_th)
-        _finite("tau_u_ms", self.tau_u_ms, lo=0.0, allow_inf=True)
+        fixed.check_real("v_th", self.v_th, lo=1e-12)
+        fixed.check_real("v_reset", self.v_reset, hi=self.v_th)
+        fixed.check_real("tau_u_ms", self.tau_u_ms, lo=0.0, allow_inf=True)
         for name in ("tau_v_ms", "tau_theta_ms"):
-            _finite(name, getattr(self, name), lo=1e-12, allow_inf=True)
-        _finite("theta_plus", self.theta_plus, lo=0.0)
-        _finite("t_ref_ms", self.t_ref_ms, lo=0.0)
-        _finite("bias", self.bias)
-        _finite("dt_ms", self.dt_ms, lo=1e-12)
+            fixed.check_real(name, getattr(self, name), lo=1e-12, allow_inf=True)
+        fixed.check_real("theta_plus", self.theta_plus, lo=0.0)
+        fixed.check_real("t_ref_ms", self.t_ref_ms, lo=0.0)
+        fixed.check_real("bias", self.bias)
+        fixed.check_real("dt_ms", self.dt_ms, lo=1e-12)
         steps = round(self.t_ref_ms / self.dt_ms)
         if steps > spec.REFRACTORY_MAX:
             raise ValueError(
@@ -150,12 +141,12 @@ class AdaptiveLIFFloat:
 
     def __post_init__(self):
         for name in ("decay_u", "decay_v", "decay_theta"):
-            _finite(name, getattr(self, name), 0.0, 1.0)
-        _finite("vth", self.vth)
-        _finite("v_reset", self.v_reset, hi=self.vth)
-        _finite("theta_plus", self.theta_plus, lo=0.0)
+            fixed.check_real(name, getattr(self, name), 0.0, 1.0)
+        fixed.check_real("vth", self.vth)
+        fixed.check_real("v_reset", self.v_reset, hi=self.vth)
+        fixed.check_real("theta_plus", self.theta_plus, lo=0.0)
         fixed.check_int_range("ref_steps", self.ref_steps, 0, spec.REFRACTORY_MAX)
-        _finite("bias", self.bias)
+        fixed.check_real("bias", self.bias)
 
 
 @dataclass(frozen=True)

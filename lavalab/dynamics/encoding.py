@@ -21,7 +21,7 @@ from numba import njit
 from lavalab import fixed
 
 __all__ = ["PROB_BITS", "spike_thresholds", "poisson_spikes", "schedule", "poisson_raster",
-           "is_sample_start", "poisson_kernel"]
+           "is_sample_start", "sample_start_s", "poisson_kernel"]
 
 PROB_BITS = 24
 POISSON_STREAM = fixed.STREAMS["poisson"]
@@ -66,9 +66,15 @@ def poisson_spikes(thresholds, seed: int, t: int) -> np.ndarray:
     return out.reshape(thr.shape)
 
 
+@njit(cache=True, inline="always")
+def sample_start_s(t, sample_steps):
+    """Whether step ``t`` (0-based) starts a sample; ``sample_steps`` 0 means never."""
+    return sample_steps > 0 and t % sample_steps == 0
+
+
 def is_sample_start(t: int, sample_steps: int | None) -> bool:
     """Whether step ``t`` (0-based) starts a sample (never when ``sample_steps`` is None)."""
-    return sample_steps is not None and t % sample_steps == 0
+    return bool(sample_start_s(t, sample_steps or 0))
 
 
 def schedule(t: int, present_steps: int, rest_steps: int) -> tuple[int, bool]:

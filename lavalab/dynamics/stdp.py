@@ -73,7 +73,6 @@ window-gated update needs per-neuron window flags (a tag could hold them, the ma
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -82,13 +81,14 @@ from numba import njit
 
 from lavalab import fixed
 from lavalab import loihi_spec as spec
+from lavalab.dynamics.encoding import sample_start_s
 from lavalab.dynamics.timebase import decay_fraction
 
 __all__ = [
     "RULES", "STDPParams", "STDPFloat", "STDPFixed", "STDPState", "init_stdp_state",
     "step_stdp_float", "step_stdp_fixed", "normalize_float", "normalize_fixed",
     "loihi_rule_string", "synapse_output_float", "synapse_output_fixed", "accumulate_kernel",
-    "stdp_fixed_kernel", "stdp_float_kernel", "fixed_args", "float_args", "schedule_flags",
+    "stdp_fixed_kernel", "stdp_float_kernel", "fixed_args", "float_args",
     "weight_exp_s",
 ]
 
@@ -97,12 +97,6 @@ ACC_FRAC = spec.LEARN_WEIGHT_FRAC  # 7 fractional bits of the weight in the accu
 TRACE_STREAM = fixed.STREAMS["trace"]
 W_FACTOR_SHIFT = 5  # Loihi: 7 (trace) + 9 (w) + 4 (mantissa) - 15
 WEIGHT_STREAM = fixed.STREAMS["weight"]
-
-
-def _real(name, value, lo=-math.inf, hi=math.inf):
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if not ok or not lo <= value <= hi:
-        raise ValueError(f"{name}={value!r} is outside the allowed range [{lo}, {hi}]")
 
 
 def _check_rule_fields(rule, window_steps, n_th, sample_steps):
@@ -148,17 +142,15 @@ class STDPParams:
 
     def __post_init__(self):
         for name in ("tau_pre_ms", "tau_post_ms"):
-            v = getattr(self, name)
-            if not (isinstance(v, (int, float)) and v >= 0 and not math.isnan(v)):
-                raise ValueError(f"{name}={v!r} is outside the allowed range [0, inf]")
-        _real("eta_pre", self.eta_pre, 0.0)
-        _real("eta_post", self.eta_post, 0.0)
-        _real("w_max", self.w_max, 1e-12)
-        _real("mu", self.mu, 0.0)
-        _real("trace_impulse", self.trace_impulse, 1e-12, 1.0)
-        _real("dt_ms", self.dt_ms, 1e-12)
+            fixed.check_real(name, getattr(self, name), 0.0, allow_inf=True)
+        fixed.check_real("eta_pre", self.eta_pre, 0.0)
+        fixed.check_real("eta_post", self.eta_post, 0.0)
+        fixed.check_real("w_max", self.w_max, 1e-12)
+        fixed.check_real("mu", self.mu, 0.0)
+        fixed.check_real("trace_impulse", self.trace_impulse, 1e-12, 1.0)
+        fixed.check_real("dt_ms", self.dt_ms, 1e-12)
         if self.norm_total is not None:
-            _real("norm_total", self.norm_total, 1e-12)
+            fixed.check_real("norm_total", self.norm_total, 1e-12)
         _check_rule_fields(self.rule, self.window_steps, self.n_th, self.sample_steps)
 
     def per_step(self) -> STDPFloat:
@@ -193,16 +185,16 @@ class STDPFloat:
     norm_total: float | None = None
 
     def __post_init__(self):
-        _real("decay_pre", self.decay_pre, 0.0, 1.0)
-        _real("decay_post", self.decay_post, 0.0, 1.0)
-        _real("eta_pre", self.eta_pre, 0.0)
-        _real("eta_post", self.eta_post, 0.0)
-        _real("w_max", self.w_max, 1e-12)
-        _real("mu", self.mu, 0.0)
-        _real("impulse_pre", self.impulse_pre, 0.0, 1.0)
-        _real("impulse_post", self.impulse_post, 0.0, 1.0)
+        fixed.check_real("decay_pre", self.decay_pre, 0.0, 1.0)
+        fixed.check_real("decay_post", self.decay_post, 0.0, 1.0)
+        fixed.check_real("eta_pre", self.eta_pre, 0.0)
+        fixed.check_real("eta_post", self.eta_post, 0.0)
+        fixed.check_real("w_max", self.w_max, 1e-12)
+        fixed.check_real("mu", self.mu, 0.0)
+        fixed.check_real("impulse_pre", self.impulse_pre, 0.0, 1.0)
+        fixed.check_real("impulse_post", self.impulse_post, 0.0, 1.0)
         if self.norm_total is not None:
-            _real("norm_total", self.norm_total, 1e-12)
+            fixed.check_real("norm_total", self.norm_total, 1e-12)
         _check_rule_fields(self.rule, self.window_steps, self.n_th, self.sample_steps)
 
 
@@ -285,14 +277,9 @@ def init_stdp_state(w, batch_shape=()) -> STDPState:
 @njit(cache=True, inline="always")
 def schedule_flags_s(t, sample_steps, stdp2, window_steps):
     """(sample start, learning step) of step ``t`` (0-based); ``sample_steps`` 0 = none."""
-    start = sample_steps > 0 and t % sample_steps == 0
+    start = sample_start_s(t, sample_steps)
     window_end = (not stdp2) or t % window_steps == window_steps - 1
     return start, window_end
-
-
-def schedule_flags(p, t: int) -> tuple[bool, bool]:
-    """(sample start, learning step) of step ``t`` (0-based) under ``p``'s schedule."""
-    return schedule_flags_s(t, p.sample_steps or 0, p.rule == "stdp2", p.window_steps)
 
 
 # --- kernels: one network (w is (n_post, n_pre)), in place, event-driven ---------------

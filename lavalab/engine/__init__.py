@@ -21,10 +21,6 @@ from lavalab.networks.snn import FixedNetwork, NetworkSpec, lower_network
 
 __all__ = ["EngineNet", "make_net", "run", "run_many", "infer", "EVENT_NAMES", "intensities"]
 
-_STATE = ("w", "theta", "x_pre", "x_post", "cnt", "fired", "pre_fired", "u", "v", "ref",
-          "iu", "iv", "itheta", "iref", "a_syn", "a_ie", "a_ei", "a_lat", "a_exc", "s_in",
-          "s_exc", "s_inh")
-
 
 def intensities(images) -> np.ndarray:
     """uint8 images (N, H, W) or (N, n) -> float intensities (N, n) in [0, 1]."""

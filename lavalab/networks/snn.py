@@ -30,6 +30,7 @@ import numpy as np
 from lavalab import loihi_spec as spec
 from lavalab.dynamics.adaptive_lif import AdaptiveLIFFixed, AdaptiveLIFParams
 from lavalab.dynamics.stdp import RULES, STDPFixed, STDPParams
+from lavalab.fixed import check_real
 
 __all__ = ["KINDS", "NetworkSpec", "FixedNetwork", "diehl_cook", "tinysnn", "build",
            "lower_network", "spec_to_dict", "spec_from_dict", "init_weights"]
@@ -91,18 +92,13 @@ class NetworkSpec:
                 raise ValueError(f"{name}={v!r} is outside the allowed range {lo}..{hi}")
         if self.kind == "diehl-cook" and self.inh is None:
             raise ValueError("kind='diehl-cook' needs inh (inhibitory neuron parameters)")
-        if not (math.isfinite(self.input_gain) and self.input_gain > 0):
-            raise ValueError(f"input_gain={self.input_gain!r} is outside the allowed range "
-                             "(0, inf)")
+        check_real("input_gain", self.input_gain, 1e-12)
         for name in ("w_init_max", "w_exc_inh", "w_inh_exc", "w_lateral", "max_rate_hz"):
-            v = getattr(self, name)
-            if not (math.isfinite(v) and v >= 0):
-                raise ValueError(f"{name}={v!r} is outside the allowed range [0, inf)")
+            check_real(name, getattr(self, name), 0.0)
         if self.w_init_max > self.stdp.w_max:
             raise ValueError(f"w_init_max={self.w_init_max} is above stdp.w_max="
                              f"{self.stdp.w_max}")
-        if not (math.isfinite(self.dt_ms) and self.dt_ms > 0):
-            raise ValueError(f"dt_ms={self.dt_ms!r} must be > 0")
+        check_real("dt_ms", self.dt_ms, 1e-12)
         if self.max_rate_hz * self.dt_ms * 1e-3 > 1:
             raise ValueError(f"max_rate_hz={self.max_rate_hz} with dt_ms={self.dt_ms} exceeds "
                              f"one spike per step (allowed max_rate_hz <= {1e3 / self.dt_ms:g})")

@@ -10,6 +10,7 @@ import numpy as np
 from lava.magma.core.process.ports.ports import InPort, OutPort
 from lava.magma.core.process.variable import Var
 
+from lavalab import fixed
 from lavalab.dynamics.adaptive_lif import AdaptiveLIFFixed, AdaptiveLIFFloat, AdaptiveLIFParams
 from lavalab.processes._common import LavalabProcess, check_shape
 
@@ -64,17 +65,11 @@ class AdaptiveLIF(LavalabProcess):
         precision = "fixed" if isinstance(params, AdaptiveLIFFixed) else "float"
         theta = np.broadcast_to(np.asarray(theta), shape).copy()
         if precision == "fixed":
-            from lavalab import fixed
-
             fixed.check_int_range("theta", theta, 0, 2**params.theta_bits - 1)
         if sample_steps is not None:
-            from lavalab import fixed
-
             fixed.check_int_range("sample_steps", sample_steps, 1, 10**12)
-        from lavalab import fixed as _fx
-
-        _fx.check_int_range("seed", seed, 0, 2**32 - 1)
-        _fx.check_int_range("t_offset", t_offset, 0, 2**62)
+        fixed.check_int_range("seed", seed, 0, 2**32 - 1)
+        fixed.check_int_range("t_offset", t_offset, 0, 2**62)
         super().__init__(shape=shape, params=params, precision=precision,
                          sample_steps=sample_steps, seed=int(seed), t_offset=int(t_offset),
                          name=name)
