@@ -1,0 +1,131 @@
+r"""Pass *TopSpark parameter enhancement*: adapt neuron parameters to a reduced timestep.
+
+TopSpark (Putra & Shafique 2023, arXiv 2303.01826; ``shared/seeds/000``) reduces the
+presentation time T of a sample from a baseline T0 and compensates the lost spiking
+activity by adjusting three neuron parameters: the gap between threshold and reset
+(V_th reduction, "so that the neurons can have proportional and sufficient spiking ...
+and learning activities"), the refractory period (T_ref reduction) and the adaptive
+threshold increment theta (adjusted "carefully" to prevent a few neurons from dominating).
+The paper gives no closed formula. Our default policy, :class:`LinearScaling`, scales all
+three linearly with the timestep ratio ``r = T / T0``:
+
+.. math::
+
+    V_{th}' = V_{reset} + r\,(V_{th} - V_{reset}), \qquad
+    T_{ref}' = r\,T_{ref}, \qquad \theta_+' = r\,\theta_+
+
+Rationale: with rate-coded input, a neuron receives about ``r`` times the input spikes per
+sample, so a gap ``r`` times smaller keeps its spikes per sample (and with them the STDP
+updates) about constant, neglecting the leak; a refractory period ``r`` times shorter
+keeps the same share of the presentation; and ``theta_+`` scaled with the gap keeps the
+adaptive threshold's size relative to the gap, so homeostasis acts as at T0. Only the
+excitatory population is changed: D&C's inhibitory neurons are driven by excitatory
+spikes, whose count per sample the enhancement keeps. ``T_ref'`` rounds to whole steps
+in :mod:`lavalab.compile.discretize` / the lowering (``round(t_ref / dt)``).
+
+Policies are swappable: any callable ``policy(params: AdaptiveLIFParams, ratio: float) ->
+AdaptiveLIFParams`` can be passed to :func:`enhance` (e.g. ``LinearScaling(refractory=False)``
+or :data:`NO_ENHANCEMENT`).
+
+requires
+    a NetworkSpec whose presentation steps ``T`` are set (e.g. by
+    :func:`~lavalab.compile.discretize.discretize_time`) and the baseline ``T0 >= T``.
+ensures
+    a new NetworkSpec with the policy applied to ``exc``; everything else unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from lavalab import fixed
+from lavalab.dynamics.adaptive_lif import AdaptiveLIFParams
+
+__all__ = ["LinearScaling", "NoEnhancement", "NO_ENHANCEMENT", "enhance", "Policy",
+           "POLICIES", "policy_from_name"]
+
+Policy = Callable[[AdaptiveLIFParams, float], AdaptiveLIFParams]
+
+
+@dataclass(frozen=True)
+class LinearScaling:
+    """TopSpark enhancement by linear scaling with ``r = T / T0`` (see the module docstring).
+
+    vth_gap, refractory, theta_plus : which parameters are scaled (all by default)
+    exponent : the gap and theta_plus are scaled by ``r ** exponent`` (1 = linear, the
+        paper's; e.g. 0.5 scales them less steeply); the refractory period always by ``r``
+    """
+
+    vth_gap: bool = True
+    refractory: bool = True
+    theta_plus: bool = True
+    exponent: float = 1.0
+
+    def __post_init__(self):
+        fixed.check_real("exponent", self.exponent, lo=0.0, hi=4.0)
+
+    def __call__(self, p: AdaptiveLIFParams, ratio: float) -> AdaptiveLIFParams:
+        fixed.check_real("ratio", ratio, lo=1e-9, hi=1.0)
+        g = ratio**self.exponent
+        changes = {}
+        if self.vth_gap:
+            changes["v_th"] = p.v_reset + g * (p.v_th - p.v_reset)
+        if self.refractory:
+            changes["t_ref_ms"] = p.t_ref_ms * ratio
+        if self.theta_plus:
+            changes["theta_plus"] = p.theta_plus * g
+        return replace(p, **changes)
+
+    @property
+    def name(self) -> str:
+        parts = [n for n, on in (("vth", self.vth_gap), ("tref", self.refractory),
+                                 ("theta", self.theta_plus)) if on]
+        kind = "linear" if self.exponent == 1.0 else f"power{self.exponent:g}"
+        return kind + "(" + ",".join(parts) + ")"
+
+
+@dataclass(frozen=True)
+class NoEnhancement:
+    """Leave the parameters as they are (the "without enhancement" arm of a study)."""
+
+    def __call__(self, p: AdaptiveLIFParams, ratio: float) -> AdaptiveLIFParams:
+        fixed.check_real("ratio", ratio, lo=1e-9, hi=1.0)
+        return p
+
+    @property
+    def name(self) -> str:
+        return "none"
+
+
+NO_ENHANCEMENT = NoEnhancement()
+
+
+def enhance(spec, baseline_timesteps: int, policy: Policy | None = None):
+    """``spec`` with ``policy`` (default :class:`LinearScaling`) applied to its excitatory
+    neurons for ``r = spec.present_steps / baseline_timesteps``."""
+    fixed.check_int_range("baseline_timesteps", baseline_timesteps, 1, 100_000)
+    T = spec.present_steps
+    if T > baseline_timesteps:
+        raise ValueError(f"timesteps T={T} exceed the baseline T0={baseline_timesteps}: the "
+                         "enhancement compensates a reduction (allowed T <= T0)")
+    policy = LinearScaling() if policy is None else policy
+    new_exc = policy(spec.exc, T / baseline_timesteps)
+    if not isinstance(new_exc, AdaptiveLIFParams):
+        raise TypeError(f"policy returned {type(new_exc).__name__}, not AdaptiveLIFParams")
+    return replace(spec, exc=new_exc)
+
+
+#: Named policies for the CLI and study records.
+POLICIES = {
+    "none": NO_ENHANCEMENT,
+    "linear": LinearScaling(),
+    "sqrt": LinearScaling(exponent=0.5),
+}
+
+
+def policy_from_name(name: str) -> Policy:
+    """A policy of :data:`POLICIES` by name (``"none"``, ``"linear"``, ``"sqrt"``)."""
+    if name not in POLICIES:
+        raise ValueError(f"enhancement={name!r} is not one of {tuple(POLICIES)}")
+    return POLICIES[name]
