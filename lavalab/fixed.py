@@ -26,7 +26,8 @@ __all__ = [
     "ROUNDING_MODES", "STREAMS", "shift_toward_zero", "decay", "wrap_to_bits", "wrap_once",
     "saturate_to_bits", "saturate_symmetric", "round_shift", "quantize", "counter_hash",
     "counter_uniform", "check_int_range", "check_real",
-    "shift_toward_zero_s", "decay_s", "wrap_once_s", "clip_s", "step_key_s", "uniform_s",
+    "shift_toward_zero_s", "round_shift_s", "rounding_code", "decay_s", "wrap_once_s",
+    "clip_s", "step_key_s", "uniform_s",
 ]
 
 ROUNDING_MODES = ("truncate", "nearest", "stochastic")
@@ -86,6 +87,28 @@ def _elem_s(key, index):
     z = (z ^ (z >> np.uint64(33))) * np.uint64(0xFF51AFD7ED558CCD)
     z = (z ^ (z >> np.uint64(33))) * np.uint64(0xC4CEB9FE1A85EC53)
     return z ^ (z >> np.uint64(33))
+
+
+def rounding_code(mode: str) -> int:
+    """Kernel code of a rounding mode: its index in :data:`ROUNDING_MODES`
+    (0 truncate, 1 nearest, 2 stochastic)."""
+    if mode not in ROUNDING_MODES:
+        raise ValueError(f"rounding mode={mode!r} is not one of {ROUNDING_MODES}")
+    return ROUNDING_MODES.index(mode)
+
+
+@njit(cache=True, inline="always")
+def round_shift_s(x, n, mode, r):
+    """Scalar :func:`round_shift`: ``x / 2**n`` rounded by ``mode`` (a
+    :func:`rounding_code`); ``r`` in ``[0, 2**n)`` is used by stochastic rounding only."""
+    if n == 0:
+        return x
+    if mode == 0:
+        return shift_toward_zero_s(x, n)
+    if mode == 1:
+        half = np.int64(1) << (n - 1)
+        return ((x + half) >> n) if x >= 0 else -((half - x) >> n)
+    return (x + r) >> n
 
 
 @njit(cache=True, inline="always")

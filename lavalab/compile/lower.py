@@ -97,24 +97,27 @@ def rate_to_mant_exp(rate: float, name: str = "rate") -> tuple[int, int]:
     return int(mant), int(exp)
 
 
-def lower_stdp(params, q: float, frac_bits: int | None = None):
+def lower_stdp(params, q: float, frac_bits: int | None = None,
+               w_rounding: str = "stochastic"):
     """Loihi integer STDP for float ``params`` (STDPParams or STDPFloat).
 
     ``q`` is integer weight units per float weight unit (``w_int = round(w * q)``); traces
     map [0, 1] to 0..127. Rates become ``mant * 2**exp`` (see :func:`rate_to_mant_exp`):
     potentiation ``eta_post * q**(1 - mu) / 127``, depression ``eta_pre * q / 127``.
     ``frac_bits``: accumulator fractional bits (default 7, Loihi's); ``"exact"`` picks
-    the fewest bits at which no rate term is shifted right (floored).
+    the fewest bits at which no rate term is shifted right (floored). ``w_rounding``:
+    rounding of the weight updates (default Loihi's stochastic). The integer ``w_max`` may
+    use up to 16 bits (engine only: Loihi's 8 bits are a design rule).
     """
-    from lavalab.dynamics.stdp import STDPFixed, STDPParams
+    from lavalab.dynamics.stdp import W_MAX_ENGINE, STDPFixed, STDPParams
 
     c = params.per_step() if isinstance(params, STDPParams) else params
     if c.mu not in (0, 1, 0.0, 1.0):
         raise ValueError(f"mu={c.mu} has no fixed-point form: Loihi's rule allows mu in {{0, 1}}")
     w_max = int(round(c.w_max * q))
-    if not 1 <= w_max <= spec.WEIGHT_MAX:
+    if not 1 <= w_max <= W_MAX_ENGINE:
         raise ValueError(
-            f"w_max={c.w_max} x q={q} = {w_max} is outside the 8-bit range 1..{spec.WEIGHT_MAX}"
+            f"w_max={c.w_max} x q={q} = {w_max} is outside the 16-bit range 1..{W_MAX_ENGINE}"
         )
     tmax = spec.TRACE_MAX
     pm, pe = rate_to_mant_exp(c.eta_post * q ** (1 - int(c.mu)) / tmax, "eta_post")
@@ -133,7 +136,7 @@ def lower_stdp(params, q: float, frac_bits: int | None = None):
         w_max=w_max, mu=int(c.mu), rule=c.rule, window_steps=c.window_steps, n_th=c.n_th,
         sample_steps=c.sample_steps,
         norm_total=None if c.norm_total is None else int(round(c.norm_total * q)),
-        frac_bits=frac_bits,
+        frac_bits=frac_bits, w_rounding=w_rounding,
     )
 
 

@@ -25,19 +25,34 @@ Two precisions, one function each:
   ======== ============================================================================
   u        signed 24-bit, ``u*(4096-decay_u)`` rounded toward zero, input ``<< 6``,
            overflow wraps (Lava's single +-2**24 correction, :func:`fixed.wrap_once`)
-  v        signed 24-bit, ``v*(4096-decay_v)`` toward zero, ``+ u + (bias_mant << bias_exp)``,
-           saturating at +-(2**23 - 1)
-  vth      17-bit mantissa, compared as ``vth << 6`` (strict ``>``)
-  theta    unsigned ``theta_bits``-bit (default 24) in v units, saturating; decays by
-           ``theta * decay_theta / 2**theta_decay_bits`` rounded **stochastically** (counter
-           stream keyed by seed, step and neuron; ``theta_decay_bits`` 12..28, so that D&C's
+  v        ``v*(4096-decay_v)`` toward zero, ``+ u + (bias_mant << bias_exp)``, then
+           rounded to the grid of multiples of ``2**v_lsb`` (``v_rounding``) and saturated
+           at +-(2**(v_bits-1) - 1) * 2**v_lsb: a signed ``v_bits``-bit register of grid
+           units. Default ``v_bits = 24``, ``v_lsb = 0``: Loihi's signed 24-bit v,
+           saturating at +-(2**23 - 1), no rounding
+  vth      17-bit mantissa, compared as ``vth << 6`` (strict ``>``); ``vth << 6`` is on the
+           grid and within v's range
+  theta    unsigned, on the grid, saturating at (2**theta_bits - 1) * 2**v_lsb (v units;
+           default 24 bits, v_lsb 0); decays by ``theta * decay_theta / 2**theta_decay_bits``
+           computed in grid units and rounded **stochastically** (counter stream "theta"
+           keyed by seed, step and neuron; ``theta_decay_bits`` 12..28, so that D&C's
            tau_theta = 1e7 steps, a decay of 1e-7 per step, is representable)
   r        refractory counter, 0..64 steps
 
   At the start of a sample (``reset``), u, v and r are set to 0 (theta is kept).
   ======== ============================================================================
 
-  With ``theta_plus = 0``, ``ref_steps = 0`` and ``v_reset = 0`` it equals Lava's stock
+  Neuron-state quantization (tinySNN's qWN, :mod:`lavalab.compile.quantize`): v, the
+  threshold and theta live on multiples of ``2**v_lsb`` v units (``v_bits + v_lsb <= 24``,
+  ``theta_bits + v_lsb <= 24``); ``v_reset``, ``vth << 6`` and ``theta_plus`` must be on
+  the grid, and the initial theta too (the kernel keeps it there). ``v_rounding`` is one of
+  :data:`lavalab.fixed.ROUNDING_MODES` with the meaning of :func:`lavalab.fixed.round_shift`
+  (truncate toward zero; nearest, halves away from zero; stochastic with ``v_lsb`` random
+  bits from the counter stream "quantize" keyed by seed, step and neuron, distinct from
+  theta's stream).
+
+  With ``theta_plus = 0``, ``ref_steps = 0``, ``v_reset = 0`` and the default v register
+  (``v_bits = 24``, ``v_lsb = 0``) it equals Lava's stock
   ``LIF`` with ``du = decay_u - 1``, ``dv = decay_v`` bit for bit.
 """
 
@@ -54,6 +69,7 @@ from lavalab import loihi_spec as spec
 from lavalab.dynamics.timebase import decay_fraction
 
 THETA_STREAM = fixed.STREAMS["theta"]
+QUANTIZE_STREAM = fixed.STREAMS["quantize"]
 
 __all__ = [
     "AdaptiveLIFParams", "AdaptiveLIFFloat", "AdaptiveLIFFixed", "LIFState",
@@ -165,7 +181,11 @@ class AdaptiveLIFFixed:
         (0 = no decay)
     theta_decay_bits : fraction bits of decay_theta, 12..28
     ref_steps : refractory period in steps, 0..64
-    theta_bits : width of the unsigned theta register, 1..24
+    theta_bits : width of the unsigned theta register (grid units), 1..24 - v_lsb
+    v_bits : width of the signed v register (grid units, sign included), 2..24 - v_lsb
+    v_lsb : v, the threshold and theta are multiples of ``2**v_lsb`` v units, 0..22
+    v_rounding : how v is rounded to the grid after each update, one of
+        :data:`lavalab.fixed.ROUNDING_MODES` (no effect with ``v_lsb = 0``)
     """
 
     decay_u: int
@@ -179,20 +199,44 @@ class AdaptiveLIFFixed:
     ref_steps: int = 0
     theta_bits: int = spec.UV_BITS
     theta_decay_bits: int = spec.DECAY_SHIFT
+    v_bits: int = spec.UV_BITS
+    v_lsb: int = 0
+    v_rounding: str = "truncate"
 
     def __post_init__(self):
         chk = fixed.check_int_range
+        chk("v_lsb", self.v_lsb, 0, spec.UV_BITS - 2)
+        chk("v_bits", self.v_bits, 2, spec.UV_BITS - self.v_lsb)
+        fixed.rounding_code(self.v_rounding)
         chk("decay_u", self.decay_u, 1, spec.DECAY_UNITY)
         chk("decay_v", self.decay_v, 0, spec.DECAY_MAX)
         chk("vth", self.vth, 0, spec.VTH_MAX)
         chk("v_reset", self.v_reset, -(spec.UV_MAX - 1), self.vth << spec.VTH_SHIFT)
         chk("bias_mant", self.bias_mant, spec.BIAS_MANT_MIN, spec.BIAS_MANT_MAX)
         chk("bias_exp", self.bias_exp, 0, spec.BIAS_EXP_MAX)
-        chk("theta_bits", self.theta_bits, 1, spec.UV_BITS)
-        chk("theta_plus", self.theta_plus, 0, 2**self.theta_bits - 1)
+        chk("theta_bits", self.theta_bits, 1, spec.UV_BITS - self.v_lsb)
+        chk("theta_plus", self.theta_plus, 0, self.theta_max)
         chk("theta_decay_bits", self.theta_decay_bits, spec.DECAY_SHIFT, 28)
         chk("decay_theta", self.decay_theta, 0, 2**self.theta_decay_bits - 1)
         chk("ref_steps", self.ref_steps, 0, spec.REFRACTORY_MAX)
+        chk("vth << 6", self.vth << spec.VTH_SHIFT, 0, self.v_max)
+        chk("v_reset", self.v_reset, -self.v_max, self.v_max)
+        step = 1 << self.v_lsb
+        for name, value in (("vth << 6", self.vth << spec.VTH_SHIFT),
+                            ("v_reset", self.v_reset), ("theta_plus", self.theta_plus)):
+            if value % step:
+                raise ValueError(f"{name}={value} is not on the v grid (a multiple of "
+                                 f"2**v_lsb = {step})")
+
+    @property
+    def v_max(self) -> int:
+        """Saturation magnitude of v (v units): ``(2**(v_bits-1) - 1) * 2**v_lsb``."""
+        return ((1 << (self.v_bits - 1)) - 1) << self.v_lsb
+
+    @property
+    def theta_max(self) -> int:
+        """Saturation of theta (v units): ``(2**theta_bits - 1) * 2**v_lsb``."""
+        return ((1 << self.theta_bits) - 1) << self.v_lsb
 
     @classmethod
     def from_lava_lif(cls, du: int, dv: int, vth: int, bias_mant: int = 0,
@@ -255,14 +299,16 @@ def lif_float_kernel(u, v, theta, ref, a_in, s, reset, learn, t, seed, decay_u, 
 @njit(cache=True)
 def lif_fixed_kernel(u, v, theta, ref, a_in, s, reset, learn, t, seed, decay_u, decay_v,
                      vth_eff, v_reset, bias, theta_plus, decay_theta, theta_decay_bits,
-                     ref_steps, theta_max):
+                     ref_steps, theta_max, v_lim, v_lsb, v_mode):
     """One Loihi-integer step of every element of the flat arrays (in place).
 
     All arithmetic in int64 whatever the storage type (Lava keeps int32 Vars). ``t`` and
-    ``seed`` key the stochastic rounding of the theta decay.
+    ``seed`` key the stochastic rounding of the theta decay (and of v when ``v_mode`` is
+    stochastic and ``v_lsb > 0``).
     """
-    v_lim = np.int64(spec.UV_MAX - 1)
     tkey = fixed.step_key_s(seed, THETA_STREAM, t)
+    round_v = v_lsb > 0
+    qkey = fixed.step_key_s(seed, QUANTIZE_STREAM, t) if round_v and v_mode == 2 else tkey
     for k in range(u.size):
         if reset:
             u[k] = 0
@@ -273,13 +319,18 @@ def lif_fixed_kernel(u, v, theta, ref, a_in, s, reset, learn, t, seed, decay_u, 
         th = np.int64(theta[k])
         if learn and decay_theta != 0 and th != 0:
             r = fixed.uniform_s(tkey, k, theta_decay_bits)
-            th -= (th * decay_theta + r) >> theta_decay_bits
+            tg = th >> v_lsb  # grid units: the stochastic decay stays unbiased
+            th = (tg - ((tg * decay_theta + r) >> theta_decay_bits)) << v_lsb
         vv = np.int64(v[k])
         spike = False
         if ref[k] > 0:
             ref[k] -= 1
         else:
-            vv = fixed.clip_s(fixed.decay_s(vv, decay_v) + uu + bias, -v_lim, v_lim)
+            vv = fixed.decay_s(vv, decay_v) + uu + bias
+            if round_v:
+                r = fixed.uniform_s(qkey, k, v_lsb) if v_mode == 2 else np.int64(0)
+                vv = fixed.round_shift_s(vv, v_lsb, v_mode, r) << v_lsb
+            vv = fixed.clip_s(vv, -v_lim, v_lim)
             if vv > vth_eff + th:
                 spike = True
                 vv = v_reset
@@ -302,7 +353,7 @@ def fixed_args(p: AdaptiveLIFFixed) -> tuple:
     """Kernel arguments of integer parameters (after ``reset, learn, t, seed``)."""
     return (p.decay_u, p.decay_v, p.vth << spec.VTH_SHIFT, p.v_reset,
             p.bias_mant << p.bias_exp, p.theta_plus, p.decay_theta, p.theta_decay_bits,
-            p.ref_steps, 2**p.theta_bits - 1)
+            p.ref_steps, p.theta_max, p.v_max, p.v_lsb, fixed.rounding_code(p.v_rounding))
 
 
 def _step(kernel, args, state, a_in, learn, reset, t, seed):

@@ -41,16 +41,21 @@ Fixed point (Loihi learning-engine widths and arithmetic, ``shared/LOIHI.md`` 2d
 traces      unsigned 7-bit (0..127); decay ``x*(4096-d)`` (d = 4096: the trace lives one
             step) with **stochastic** rounding (12 bits from the counter stream); impulses
             1..127 added with saturation at 127
-weights     unsigned 8-bit mantissa 0..w_max (w_max <= 255); the synapse output is
-            ``(W s) << weight_exp``
+weights     unsigned 8-bit mantissa 0..w_max (w_max <= 255, Loihi); the engine accepts
+            up to 16 bits (w_max <= 65535; Loihi's 8 bits are a design rule checked
+            elsewhere); the synapse output is ``(W s) << weight_exp``
 learning    a rate is ``m * 2**e`` (mantissa ``m`` in 0..7, Loihi's [-8, 7]). Terms in the
             accumulator's 1/128 units: depression ``(m x_post) * 2**(e+7)``, potentiation
             ``(k m x_pre) * 2**(e+7)`` for ``mu = 0`` and
             ``floor(k m x_pre (w_max - w) / 32) * 2**(e+12)`` for ``mu = 1`` (Loihi's
             engine drops the 5 low bits of a product with the 9-bit w factor); a right shift
-            floors. ``acc = sat16(sat16((w << 7) + pot) - dep)``, stochastically rounded
-            ``>> 7``, clipped to 0..w_max. (``frac_bits`` replaces the 7 and widens the
-            accumulator accordingly; 7 is Loihi.)
+            floors. ``acc = sat16(sat16((w << 7) + pot) - dep)``, rounded ``>> 7``
+            (``w_rounding``: Loihi's **stochastic** ``(acc + r) >> 7``, r uniform in
+            [0, 2**7); ``"truncate"`` floors ``acc >> 7``; ``"nearest"`` adds half an LSB,
+            ``(acc + 2**6) >> 7``), clipped to 0..w_max. (``frac_bits`` replaces the 7 and
+            widens the accumulator accordingly; 7 is Loihi. Weights wider than 8 bits widen
+            it by their extra bits so that ``w << frac_bits`` always fits:
+            ``acc_bits = 16 + frac_bits - 7 + max(0, bits(w_max) - 8)``.)
 =========== ==================================================================================
 
 Random bits come from :func:`lavalab.fixed.counter_uniform` keyed by (seed, stream, step,
@@ -89,7 +94,7 @@ __all__ = [
     "step_stdp_float", "step_stdp_fixed", "normalize_float", "normalize_fixed",
     "loihi_rule_string", "synapse_output_float", "synapse_output_fixed", "accumulate_kernel",
     "stdp_fixed_kernel", "stdp_float_kernel", "fixed_args", "float_args",
-    "weight_exp_s",
+    "weight_exp_s", "W_MAX_ENGINE", "NORM_TOTAL_MAX",
 ]
 
 RULES = ("stdp1", "stdp2")
@@ -97,6 +102,11 @@ ACC_FRAC = spec.LEARN_WEIGHT_FRAC  # 7 fractional bits of the weight in the accu
 TRACE_STREAM = fixed.STREAMS["trace"]
 W_FACTOR_SHIFT = 5  # Loihi: 7 (trace) + 9 (w) + 4 (mantissa) - 15
 WEIGHT_STREAM = fixed.STREAMS["weight"]
+#: Largest weight the engine accepts: 16-bit unsigned (Loihi: ``spec.WEIGHT_MAX``, 8 bits,
+#: enforced by a design rule, not here).
+W_MAX_ENGINE = 2**16 - 1
+#: Largest integer normalisation total (keeps ``2 * w * total`` within int64 for any w).
+NORM_TOTAL_MAX = 2**40 - 1
 
 
 def _check_rule_fields(rule, window_steps, n_th, sample_steps):
@@ -206,11 +216,13 @@ class STDPFixed:
     impulse_pre, impulse_post : trace impulses 1..127 (127 = "set to max")
     eta_pre_mant, eta_post_mant : 0..7 ; eta_pre_exp, eta_post_exp : -24..8
         (a rate is ``mant * 2**exp`` weight units per (trace unit x (w_max - w) unit))
-    w_max : 1..255 ; mu : 0 or 1
-    norm_total : integer row sum for D&C normalisation (``None`` = off)
+    w_max : 1..65535 (Loihi: 1..255; more than 8 bits runs on the engine only) ; mu : 0 or 1
+    norm_total : integer row sum for D&C normalisation, 1..2**40 - 1 (``None`` = off)
     frac_bits : fractional bits of the weight in the learning accumulator: 7 is Loihi's
         (16-bit accumulator). More bits (a wider accumulator, ``16 + frac_bits - 7``, not
         Loihi's) keep learning-rate terms below 2**-7 weight units from being floored away.
+    w_rounding : rounding of every weight update, one of :data:`lavalab.fixed.ROUNDING_MODES`
+        (``"stochastic"`` is Loihi's; see the module docstring)
     """
 
     decay_pre: int
@@ -229,6 +241,7 @@ class STDPFixed:
     sample_steps: int | None = None
     norm_total: int | None = None
     frac_bits: int = spec.LEARN_WEIGHT_FRAC
+    w_rounding: str = "stochastic"
 
     def __post_init__(self):
         chk = fixed.check_int_range
@@ -241,11 +254,21 @@ class STDPFixed:
         chk("eta_post_mant", self.eta_post_mant, 0, spec.LEARN_MANT_MAX)
         chk("eta_pre_exp", self.eta_pre_exp, -24, spec.LEARN_EXP_MAX)
         chk("eta_post_exp", self.eta_post_exp, -24, spec.LEARN_EXP_MAX)
-        chk("w_max", self.w_max, 1, spec.WEIGHT_MAX)
+        chk("w_max", self.w_max, 1, W_MAX_ENGINE)
         chk("mu", self.mu, 0, 1)
         if self.norm_total is not None:
-            chk("norm_total", self.norm_total, 1, 2**31 - 1)
+            chk("norm_total", self.norm_total, 1, NORM_TOTAL_MAX)
+        if self.w_rounding not in fixed.ROUNDING_MODES:
+            raise ValueError(f"w_rounding={self.w_rounding!r} is not one of "
+                             f"{fixed.ROUNDING_MODES}")
         _check_rule_fields(self.rule, self.window_steps, self.n_th, self.sample_steps)
+
+    @property
+    def acc_bits(self) -> int:
+        """Width of the signed learning accumulator: Loihi's 16 for 8-bit weights and 7
+        fraction bits, plus the extra fraction bits and the extra weight bits."""
+        extra_w = max(0, int(self.w_max).bit_length() - spec.LEARN_WEIGHT_BITS)
+        return spec.LEARN_ACCUM_BITS + self.frac_bits - ACC_FRAC + extra_w
 
 
 class STDPState(NamedTuple):
@@ -282,16 +305,28 @@ def schedule_flags_s(t, sample_steps, stdp2, window_steps):
     return start, window_end
 
 
+@njit(cache=True, inline="always")
+def _round_offset_s(w_mode, wkey, index, frac_bits, half):
+    """What is added to the accumulator before ``>> frac_bits``: 0 (truncate: floor),
+    half an LSB (nearest) or ``frac_bits`` random bits (stochastic)."""
+    if w_mode == 2:
+        return fixed.uniform_s(wkey, index, frac_bits)
+    return half if w_mode == 1 else np.int64(0)
+
+
 # --- kernels: one network (w is (n_post, n_pre)), in place, event-driven ---------------
-# Synapses with no event are skipped: their accumulator is exactly ``w << 7`` and the
-# stochastic rounding returns w, so skipping them is exact. Zero traces stay zero.
+# Synapses with no event are skipped: their accumulator is exactly ``w << 7`` and every
+# rounding mode returns w, so skipping them is exact. Zero traces stay zero.
 
 @njit(cache=True)
 def stdp_fixed_kernel(w, x_pre, x_post, count, fired, pre_fired, s_pre, s_post, t, learn, seed,
                       decay_pre, decay_post, impulse_pre, impulse_post, eta_pre_mant,
                       eta_pre_exp, eta_post_mant, eta_post_exp, w_max, mu, stdp2, n_th,
-                      norm_total, sample_steps, window_steps, frac_bits):
-    """One step of one network, in place. Returns the number of synapses updated."""
+                      norm_total, sample_steps, window_steps, frac_bits, acc_max, w_mode):
+    """One step of one network, in place. Returns the number of synapses updated.
+
+    ``acc_max`` = 2**(acc_bits - 1) - 1 bounds the accumulator; ``w_mode`` is the weight
+    rounding (0 truncate = floor, 1 nearest = +half LSB, 2 stochastic)."""
     n_post, n_pre = w.shape
     start, window_end = schedule_flags_s(t, sample_steps, stdp2, window_steps)
     n_upd = 0
@@ -336,7 +371,7 @@ def stdp_fixed_kernel(w, x_pre, x_post, count, fired, pre_fired, s_pre, s_post, 
         sh_p = eta_post_exp + frac_bits + (W_FACTOR_SHIFT if mu else 0)
         sh_d = eta_pre_exp + frac_bits
         wkey = fixed.step_key_s(seed, WEIGHT_STREAM, t)
-        acc_max = np.int64(2 ** (spec.LEARN_ACCUM_BITS - 1 + frac_bits - ACC_FRAC) - 1)
+        half = np.int64(1) << (frac_bits - 1)
         for i in range(n_post):
             dep = np.int64(x_post[i]) * eta_pre_mant
             dep = (dep << sh_d) if sh_d >= 0 else (dep >> -sh_d)
@@ -352,14 +387,14 @@ def stdp_fixed_kernel(w, x_pre, x_post, count, fired, pre_fired, s_pre, s_post, 
                         acc = fixed.clip_s((np.int64(w[i, j]) << frac_bits) + pot,
                                            -acc_max - 1, acc_max)
                         acc = fixed.clip_s(acc - d, -acc_max - 1, acc_max)
-                        r = fixed.uniform_s(wkey, i * n_pre + j, frac_bits)
+                        r = _round_offset_s(w_mode, wkey, i * n_pre + j, frac_bits, half)
                         w[i, j] = fixed.clip_s((acc + r) >> frac_bits, 0, w_max)
             elif dep != 0:
                 n_upd += pre_idx.size
                 for j in pre_idx:
                     acc = fixed.clip_s((np.int64(w[i, j]) << frac_bits) - dep,
                                        -acc_max - 1, acc_max)
-                    r = fixed.uniform_s(wkey, i * n_pre + j, frac_bits)
+                    r = _round_offset_s(w_mode, wkey, i * n_pre + j, frac_bits, half)
                     w[i, j] = fixed.clip_s((acc + r) >> frac_bits, 0, w_max)
     if stdp2 and window_end:
         fired[:] = False
@@ -457,7 +492,8 @@ def fixed_args(p: STDPFixed) -> tuple:
     """Kernel arguments of integer parameters (after ``seed``)."""
     return (p.decay_pre, p.decay_post, p.impulse_pre, p.impulse_post, p.eta_pre_mant,
             p.eta_pre_exp, p.eta_post_mant, p.eta_post_exp, p.w_max, p.mu, p.rule == "stdp2",
-            p.n_th, p.norm_total or 0, p.sample_steps or 0, p.window_steps, p.frac_bits)
+            p.n_th, p.norm_total or 0, p.sample_steps or 0, p.window_steps, p.frac_bits,
+            2 ** (p.acc_bits - 1) - 1, fixed.ROUNDING_MODES.index(p.w_rounding))
 
 
 def float_args(p: STDPFloat) -> tuple:

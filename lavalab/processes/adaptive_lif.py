@@ -65,7 +65,10 @@ class AdaptiveLIF(LavalabProcess):
         precision = "fixed" if isinstance(params, AdaptiveLIFFixed) else "float"
         theta = np.broadcast_to(np.asarray(theta), shape).copy()
         if precision == "fixed":
-            fixed.check_int_range("theta", theta, 0, 2**params.theta_bits - 1)
+            fixed.check_int_range("theta", theta, 0, params.theta_max)
+            if params.v_lsb and np.any(theta % (1 << params.v_lsb)):
+                raise ValueError(f"theta must lie on the neuron grid (multiples of "
+                                 f"2**v_lsb = {1 << params.v_lsb})")
         if sample_steps is not None:
             fixed.check_int_range("sample_steps", sample_steps, 1, 10**12)
         fixed.check_int_range("seed", seed, 0, 2**32 - 1)

@@ -4,12 +4,16 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as hs
 
+from lavalab import fixed
 from lavalab.compile.lower import lower_adaptive_lif, weight_scale
 from lavalab.dynamics.adaptive_lif import (
     AdaptiveLIFFixed,
     AdaptiveLIFFloat,
     AdaptiveLIFParams,
+    fixed_args,
     init_state,
     step_fixed,
     step_float,
@@ -162,3 +166,155 @@ def test_theta_decay_is_stochastic_and_unbiased():
     expected = 10**6 * (1 - (1 - 27 / 2**28) ** steps)  # 20.1
     assert abs((10**6 - st.theta.mean()) - expected) < 0.5
     assert len(np.unique(st.theta)) > 5  # really stochastic, not a truncation
+
+
+# --- neuron-state quantization (v_bits, v_lsb, v_rounding; tinySNN's qWN) ---------------
+
+def test_default_v_register_is_loihis():
+    p = AdaptiveLIFFixed(decay_u=1, decay_v=0, vth=1)
+    assert (p.v_bits, p.v_lsb, p.v_rounding) == (24, 0, "truncate")
+    assert p.v_max == 2**23 - 1 and p.theta_max == 2**24 - 1
+    assert fixed_args(p)[-4:] == (2**24 - 1, 2**23 - 1, 0, 0)
+
+
+def _grid_params(mode):
+    # decay_u = 4096: u is this step's input only; decay_v = 2048 halves v; bias 5
+    return AdaptiveLIFFixed(decay_u=4096, decay_v=2048, vth=1000, bias_mant=5, v_bits=21,
+                            v_lsb=3, v_rounding=mode, theta_bits=21)
+
+
+@pytest.mark.parametrize("mode,expected", [
+    # t0: v = u + 5 = [69, -59, 5] = [8.625, -7.375, 0.625] grid units
+    # t1: v = v/2 (toward zero) + 5
+    ("truncate", [[64, -56, 0], [32, -16, 0]]),    # t1: [37, -23, 5] -> [4, -2, 0] * 8
+    ("nearest", [[72, -56, 8], [40, -24, 8]]),     # t1: [41, -23, 9] -> [5, -3, 1] * 8
+])
+def test_v_grid_hand_trace(mode, expected):
+    p = _grid_params(mode)
+    st = init_state((3,), "fixed")
+    got = []
+    for t, a in enumerate(([1, -1, 0], [0, 0, 0])):
+        st, s = step_fixed(st, p, np.array(a), True, False, t, 11)
+        assert not s.any()
+        got.append(st.v.tolist())
+    assert got == expected
+
+
+def test_v_grid_hand_trace_stochastic():
+    p = _grid_params("stochastic")
+    st = init_state((3,), "fixed")
+    v = np.zeros(3, np.int64)
+    for t, a in enumerate(([1, -1, 0], [0, 0, 0])):
+        st, _ = step_fixed(st, p, np.array(a), True, False, t, 11)
+        pre = fixed.decay(v, 2048) + 64 * np.array(a) + 5
+        r = fixed.counter_uniform(11, fixed.STREAMS["quantize"], t, np.arange(3), 3)
+        v = ((pre + r) >> 3) << 3  # floor((x + r) / 8) * 8
+        assert st.v.tolist() == v.tolist()
+        assert np.all((v == (pre // 8) * 8) | (v == (pre // 8 + 1) * 8))
+
+
+def test_v_saturates_at_v_bits():
+    # v_bits 8, v_lsb 6: v in +-127 * 64 = +-8128; vth << 6 = 8128 (v can sit at the top)
+    p = AdaptiveLIFFixed(decay_u=4096, decay_v=0, vth=127, v_bits=8, v_lsb=6, theta_bits=8)
+    assert p.v_max == 8128
+    st = init_state((2,), "fixed")
+    st, s = step_fixed(st, p, np.array([200, -200]))
+    assert st.v.tolist() == [8128, -8128] and not s.any()
+    st, s = step_fixed(st, p, np.array([1, -1]))
+    assert st.v.tolist() == [8128, -8128]
+
+
+def test_theta_on_grid_saturates_and_decays_unbiased():
+    p = AdaptiveLIFFixed(decay_u=4096, decay_v=0, vth=1, theta_plus=3 * 16, v_lsb=4,
+                         theta_bits=3, v_bits=20)
+    assert p.theta_max == 7 * 16
+    st = init_state((1,), "fixed")
+    for t in range(4):  # spikes every step (v = 64 * 10 > 64 + theta) until theta saturates
+        st, s = step_fixed(st, p, np.array([10]), True, False, t, 0)
+        st = st._replace(ref=np.zeros(1, np.int64))
+    assert st.theta.tolist() == [112]
+    # decay in grid units: mean theta loss as in the ungridded test, 16 v units per grid unit
+    q = AdaptiveLIFFixed(decay_u=4096, decay_v=0, vth=131071 >> 4 << 4, decay_theta=27,
+                         theta_decay_bits=28, v_lsb=4, v_bits=20, theta_bits=20)
+    n, steps = 20000, 200
+    st = init_state((n,), "fixed")._replace(theta=np.full(n, 10**6, np.int64))
+    for t in range(steps):
+        st, _ = step_fixed(st, q, np.zeros(n, np.int64), True, False, t, 3)
+    assert np.all(st.theta % 16 == 0)
+    expected = 10**6 * (1 - (1 - 27 / 2**28) ** steps)  # 20.1 v units = 1.26 grid units
+    assert abs((10**6 - st.theta.mean()) - expected) < 0.6  # ~4.7 standard errors
+
+
+def test_stochastic_v_rounding_is_unbiased():
+    """v = bias = 3 each step (reset every step), grid 8: truncate and nearest give 0,
+    stochastic gives 8 with probability 3/8. Tolerance: 0.03 v units (~5 standard errors
+    over 400k draws; one draw has std 3.87)."""
+    n, steps = 20000, 20
+    means = {}
+    for mode in ("truncate", "nearest", "stochastic"):
+        p = AdaptiveLIFFixed(decay_u=4096, decay_v=0, vth=1000, bias_mant=3, v_lsb=3,
+                             v_bits=21, theta_bits=21, v_rounding=mode)
+        st, tot = init_state((n,), "fixed"), 0
+        for t in range(steps):
+            st, _ = step_fixed(st, p, np.zeros(n, np.int64), False, True, t, 5)
+            assert set(np.unique(st.v)) <= {0, 8}
+            tot += st.v.sum()
+        means[mode] = tot / (n * steps)
+    assert means["truncate"] == 0 and means["nearest"] == 0
+    assert abs(means["stochastic"] - 3.0) < 0.03
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(v_lsb=3, v_bits=22), "v_bits=22 is outside the allowed range 2..21"),
+    (dict(v_lsb=3, v_bits=8), "theta_bits=24 is outside the allowed range 1..21"),
+    (dict(v_lsb=7, v_bits=8, theta_bits=8, vth=3), "vth << 6=192 is not on the v grid"),
+    (dict(v_lsb=3, v_bits=8, theta_bits=8, v_reset=-4), "v_reset=-4 is not on the v grid"),
+    (dict(v_lsb=3, v_bits=8, theta_bits=8, theta_plus=12), "theta_plus=12 is not on"),
+    (dict(v_bits=8, theta_bits=8, vth=2), "vth << 6=128 is outside the allowed range 0..127"),
+    (dict(v_rounding="floor"), "rounding mode='floor' is not one of"),
+])
+def test_v_register_validation(kwargs, match):
+    base = dict(decay_u=1, decay_v=0, vth=1)
+    with pytest.raises(ValueError, match=match):
+        AdaptiveLIFFixed(**{**base, **kwargs})
+
+
+def _ref_round(x: int, n: int, mode: str, r: int) -> int:
+    """Python big-int reference of rounding x / 2**n (lavalab.fixed's definitions)."""
+    from fractions import Fraction
+    q = Fraction(x, 2**n)
+    if mode == "truncate":
+        return math.trunc(q)
+    if mode == "nearest":
+        return int(math.copysign(math.floor(abs(q) + Fraction(1, 2)), x))
+    return math.floor(Fraction(x + r, 2**n))
+
+
+@settings(max_examples=300, deadline=None)
+@given(x=hs.integers(-2**40, 2**40), n=hs.integers(0, 22),
+       mode=hs.sampled_from(["truncate", "nearest", "stochastic"]),
+       r=hs.integers(0, 2**22 - 1))
+def test_round_shift_s_matches_big_int_reference(x, n, mode, r):
+    r = r % (1 << n)
+    want = _ref_round(x, n, mode, r)
+    code = fixed.rounding_code(mode)
+    assert fixed.round_shift_s(np.int64(x), np.int64(n), code, np.int64(r)) == want
+    assert int(fixed.round_shift(x, n, mode, r)) == want
+
+
+@settings(max_examples=150, deadline=None)
+@given(a=hs.integers(-2000, 2000), bias=hs.integers(-4096, 4095), v_lsb=hs.integers(1, 12),
+       mode=hs.sampled_from(["truncate", "nearest", "stochastic"]),
+       seed=hs.integers(0, 1000), t=hs.integers(0, 10**6))
+def test_v_grid_step_matches_big_int_reference(a, bias, v_lsb, mode, seed, t):
+    """One step from rest: v = clip(round_to_grid(64 a + bias)); theta keeps the threshold
+    (0 + theta_max) out of v's reach."""
+    v_bits = 12
+    p = AdaptiveLIFFixed(decay_u=4096, decay_v=0, vth=0, bias_mant=bias, v_bits=v_bits,
+                         v_lsb=v_lsb, theta_bits=v_bits, v_rounding=mode)
+    st = init_state((1,), "fixed")._replace(theta=np.array([p.theta_max]))
+    st, s = step_fixed(st, p, np.array([a]), False, True, t, seed)
+    r = int(fixed.counter_uniform(seed, fixed.STREAMS["quantize"], t, 0, v_lsb))
+    lim = (2 ** (v_bits - 1) - 1) * 2**v_lsb
+    want = max(-lim, min(lim, _ref_round(64 * a + bias, v_lsb, mode, r) * 2**v_lsb))
+    assert not s[0] and st.v[0] == want and want % 2**v_lsb == 0

@@ -205,7 +205,8 @@ def test_loihi_rule_string():
     (dict(impulse_pre=0), "impulse_pre=0 is outside"),
     (dict(impulse_post=128), "impulse_post=128 is outside"),
     (dict(eta_post_mant=8), "eta_post_mant=8 is outside"),
-    (dict(w_max=256), "w_max=256 is outside"),
+    (dict(w_max=65536), "w_max=65536 is outside"),
+    (dict(w_rounding="floor"), "w_rounding='floor' is not one of"),
     (dict(mu=2), "mu=2 is outside"),
     (dict(rule="stdp3"), "rule='stdp3' is not one of"),
     (dict(window_steps=0), "window_steps=0 is outside"),
@@ -231,7 +232,75 @@ def test_physical_validation(kwargs, match):
 def test_lower_stdp_refuses_unrepresentable():
     with pytest.raises(ValueError, match="mu=0.5 has no fixed-point form"):
         lower_stdp(STDPParams(mu=0.5), 255)
-    with pytest.raises(ValueError, match="outside the 8-bit range"):
-        lower_stdp(STDPParams(w_max=2.0), 255)
+    with pytest.raises(ValueError, match="outside the 16-bit range"):
+        lower_stdp(STDPParams(w_max=2.0), 65535)
     fx = lower_stdp(STDPParams(tau_pre_ms=math.inf, norm_total=78.0), 255)
     assert fx.decay_pre == 0 and fx.norm_total == 19890
+
+
+# --- weight precision and rounding (tinySNN) --------------------------------------------
+
+def test_default_weight_rounding_and_accumulator_are_loihis():
+    from lavalab.dynamics.stdp import fixed_args
+    p = fixed_params()
+    assert p.w_rounding == "stochastic" and p.acc_bits == 16
+    assert fixed_args(p)[-2:] == (2**15 - 1, 2)
+    assert fixed_params(frac_bits=10).acc_bits == 19
+    assert fixed_params(w_max=4095).acc_bits == 20 and fixed_params(w_max=65535).acc_bits == 24
+
+
+@pytest.mark.parametrize("mode,expected", [
+    # t0: pot = 3 * 10 << (-5+7) = 120, dep = 10 << (-3+7) = 160 on synapse 0:
+    #     acc = 6400 + 120 - 160 = 6360 = 49.6875 weight units
+    # t1: post silent, pre 1 spikes: acc = 6400 - 160 = 6240 = 48.75
+    ("truncate", [[[49, 50]], [[49, 48]]]),
+    ("nearest", [[[50, 50]], [[50, 49]]]),
+])
+def test_weight_rounding_truncate_nearest_by_hand(mode, expected):
+    p = fixed_params(eta_post_exp=-5, eta_pre_exp=-3, w_rounding=mode)
+    st = init_stdp_state(np.array([[50, 50]]))
+    st, ws = run(step_stdp_fixed, st, p, [[1, 0], [0, 1]], [[1], [0]])
+    assert [w.tolist() for w in ws] == expected
+
+
+def test_weight_rounding_stochastic_by_hand():
+    p = fixed_params(eta_post_exp=-5, eta_pre_exp=-3)
+    st = init_stdp_state(np.array([[50, 50]]))
+    st, ws = run(step_stdp_fixed, st, p, [[1, 0], [0, 1]], [[1], [0]], seed=4)
+    r0 = int(fixed.counter_uniform(4, fixed.STREAMS["weight"], 0, 0, 7))
+    r1 = int(fixed.counter_uniform(4, fixed.STREAMS["weight"], 1, 1, 7))
+    assert ws[0].tolist() == [[(6360 + r0) >> 7, 50]]
+    assert ws[1][0, 1] == (6240 + r1) >> 7
+
+
+def test_12_bit_weights_use_the_wider_accumulator():
+    # pot = 3 * 10 << 7 = 30 weight units, dep = 10 << 6 = 5: exact in every mode
+    for mode in ("truncate", "nearest", "stochastic"):
+        p = fixed_params(w_max=4095, w_rounding=mode)
+        st = init_stdp_state(np.array([[4000, 1000, 4060]]))
+        st = step_stdp_fixed(st, p, np.array([1, 1, 1]), np.array([1]), 0, True, 0)
+        assert st.w.tolist() == [[4025, 1025, 4085]]  # a 16-bit acc would saturate at 255
+
+
+def test_12_bit_run_keeps_weights_in_range():
+    rng = np.random.default_rng(2)
+    p = fixed_params(w_max=4095, decay_pre=400, decay_post=400, eta_pre_exp=2, mu=1,
+                     eta_post_exp=-2, norm_total=40000, sample_steps=50)
+    w0 = rng.integers(0, 4096, (6, 20))
+    st = init_stdp_state(w0)
+    pre = rng.random((300, 20)) < 0.2
+    post = rng.random((300, 6)) < 0.1
+    for t in range(300):
+        st = step_stdp_fixed(st, p, pre[t], post[t], t, True, 1)
+        assert st.w.min() >= 0 and st.w.max() <= 4095
+    assert np.abs(st.w - w0).sum() > 0
+    assert np.all(st.w.sum(axis=1) > 1000)
+
+
+def test_normalisation_of_16_bit_weights():
+    w = np.array([[65535, 1000, 0], [3, 5, 8]])
+    out = normalize_fixed(w, 20000, 65535)
+    ref = np.array([[(2 * x * 20000 + s) // (2 * s) for x in row]
+                    for row, s in zip(w.tolist(), w.sum(1).tolist(), strict=True)])
+    np.testing.assert_array_equal(out, ref)
+    assert fixed_params(w_max=65535, norm_total=2**40 - 1).norm_total == 2**40 - 1
