@@ -10,10 +10,13 @@ LAVA   lava-nc 0.10.0, ``src/lava/proc/lif/models.py`` (PyLifModelBitAcc),
        ``proc/dense/models.py``, ``magma/core/learning/constants.py`` [V].
 DAVIES Davies et al. 2018, IEEE Micro 38(1):82-99, Table 2 and text [V2].
 DEY    Dey & Dimitrov 2022, Front. Neurosci. (Loihi 1 neuron state widths) [V2].
+SANAFE SANA-FE ``arch/loihi.yaml``, SLAM-Lab/SANA-FE @0d49da8 (silicon-calibrated per-op
+       energy and time, tile mesh) [V].
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 # --- neuron state (LAVA PyLifModelBitAcc; DEY) ---------------------------------
@@ -107,3 +110,172 @@ LOIHI2 = CoreResources(
 )
 
 TARGETS = {"loihi1": LOIHI1, "loihi2": LOIHI2}
+
+# --- synaptic delay of our connections (LAVA proc/dense/models.py) ----------------------
+#: Lava's Dense (and our engine, which mirrors it) delivers at t what was sent at t-1: a
+#: fixed one-step synaptic delay (LOIHI.md 2a, "1 timestep of extra latency") [V].
+DENSE_DELAY_STEPS = 1
+
+
+# --- tile geometry (SANA-FE arch/loihi.yaml; DAVIES) -------------------------------------
+@dataclass(frozen=True)
+class TileGeometry:
+    """How cores sit on the chip's 2-D mesh of tiles (for routing hops and barriers).
+
+    cores_per_tile : neuro-cores sharing one router (one tile)
+    mesh_width, mesh_height : tiles along x (E-W hops) and y (N-S hops)
+    """
+
+    name: str
+    cores_per_tile: int
+    mesh_width: int
+    mesh_height: int
+    source: str
+
+    @property
+    def tiles(self) -> int:
+        return self.mesh_width * self.mesh_height
+
+
+#: Loihi 1: 4 cores per tile on an 8 x 4 mesh (32 tiles x 4 = 128 cores). SANA-FE
+#: ``arch/loihi.yaml`` (commit 0d49da8, ``width: 8, height: 4``, ``loihi_core[0..3]``) [V];
+#: Davies 2018's barrier figure spans "1-32 tiles" [V2].
+LOIHI1_TILES = TileGeometry(
+    name="loihi1", cores_per_tile=4, mesh_width=8, mesh_height=4,
+    source="SANA-FE arch/loihi.yaml @0d49da8 (8x4 tiles x 4 cores) [V]; Davies 2018 Table 2 [V2]",
+)
+#: Loihi 2: no per-tile geometry was found; the Loihi 1 layout (same 128 cores) is assumed [R].
+LOIHI2_TILES = TileGeometry(
+    name="loihi2", cores_per_tile=4, mesh_width=8, mesh_height=4,
+    source="assumed equal to Loihi 1 (no published Loihi 2 tile geometry found) [R]",
+)
+TILE_GEOMETRIES = {"loihi1": LOIHI1_TILES, "loihi2": LOIHI2_TILES}
+
+
+# --- energy and time per operation (DAVIES Table 2; SANA-FE arch/loihi.yaml) -------------
+@dataclass(frozen=True)
+class EnergyTable:
+    """Energy (pJ) and time (ns) of one operation of each kind, with sources.
+
+    syn_op : one synaptic spike operation (one synaptic event: a spike reaching one synapse)
+    syn_update : one synaptic (learning) update of one weight
+    neuron_active / neuron_inactive / neuron_spiking : one compartment update that is
+        active, inactive (idle), or active and emitting a spike
+    spike_out : sending one spike message from a core (SANA-FE's "axon out"; per
+        destination core)
+    spike_tile : one spike message delivered within a tile (no hop)
+    hop_ew / hop_ns : one router hop east-west / north-south
+    barrier_min_ns .. barrier_max_ns : end-of-timestep barrier over ``barrier_min_tiles``
+        .. ``barrier_max_tiles`` tiles, interpolated linearly in the number of tiles
+    notes : per-field remarks, ``((field, note), ...)``, for every value not taken from
+        ``source`` itself (borrowed or absent)
+    """
+
+    name: str
+    source: str
+    syn_op_pj: float
+    syn_op_ns: float
+    syn_update_pj: float
+    syn_update_ns: float
+    neuron_active_pj: float
+    neuron_active_ns: float
+    neuron_inactive_pj: float
+    neuron_inactive_ns: float
+    neuron_spiking_pj: float
+    neuron_spiking_ns: float
+    spike_out_pj: float
+    spike_out_ns: float
+    spike_tile_pj: float
+    spike_tile_ns: float
+    hop_ew_pj: float
+    hop_ew_ns: float
+    hop_ns_pj: float
+    hop_ns_ns: float
+    barrier_min_ns: float
+    barrier_max_ns: float
+    barrier_min_tiles: int = 1
+    barrier_max_tiles: int = 32
+    notes: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self):
+        for f in self.__dataclass_fields__:
+            if f.endswith("_pj") or f.endswith("_ns"):
+                v = getattr(self, f)
+                if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
+                    raise ValueError(f"{self.name}.{f}={v!r} must be a finite number >= 0")
+        if not 1 <= self.barrier_min_tiles <= self.barrier_max_tiles:
+            raise ValueError(f"barrier tiles {self.barrier_min_tiles}..{self.barrier_max_tiles}"
+                             " must satisfy 1 <= min <= max")
+        if self.barrier_max_ns < self.barrier_min_ns:
+            raise ValueError(f"barrier_max_ns={self.barrier_max_ns} is below "
+                             f"barrier_min_ns={self.barrier_min_ns}")
+        for f, _ in self.notes:
+            if f not in self.__dataclass_fields__:
+                raise ValueError(f"note for unknown field {f!r}")
+
+    def note(self, field: str) -> str:
+        """The remark on ``field`` ('' when the value is the table source's own)."""
+        return dict(self.notes).get(field, "")
+
+    def barrier_ns(self, tiles: int) -> float:
+        """Barrier time (ns) for ``tiles`` tiles, linear between the table's two ends."""
+        lo, hi = self.barrier_min_tiles, self.barrier_max_tiles
+        if not (isinstance(tiles, int) and lo <= tiles <= hi):
+            raise ValueError(f"tiles={tiles!r} is outside the {self.name} barrier range "
+                             f"{lo}..{hi}")
+        if hi == lo:
+            return float(self.barrier_min_ns)
+        return self.barrier_min_ns + (self.barrier_max_ns - self.barrier_min_ns) * (
+            (tiles - lo) / (hi - lo))
+
+
+#: Loihi 1, Davies et al. 2018 Table 2: **pre-silicon** (SDF and SPICE simulation) at
+#: 0.75 V (LOIHI.md 1a) [V2]. Synaptic op energy is the table's minimum and its time the
+#: maximum, as printed.
+DAVIES2018 = EnergyTable(
+    name="davies2018",
+    source="Davies et al. 2018, IEEE Micro 38(1):82-99, Table 2 (pre-silicon, 0.75 V) [V2]",
+    syn_op_pj=23.6, syn_op_ns=3.5,
+    syn_update_pj=120.0, syn_update_ns=6.1,
+    neuron_active_pj=81.0, neuron_active_ns=8.4,
+    neuron_inactive_pj=52.0, neuron_inactive_ns=5.3,
+    neuron_spiking_pj=81.0, neuron_spiking_ns=8.4,
+    spike_out_pj=0.0, spike_out_ns=0.0,
+    spike_tile_pj=1.7, spike_tile_ns=2.1,
+    hop_ew_pj=3.0, hop_ew_ns=4.1, hop_ns_pj=4.0, hop_ns_ns=6.5,
+    barrier_min_ns=113.0, barrier_max_ns=465.0, barrier_min_tiles=1, barrier_max_tiles=32,
+    notes=(
+        ("neuron_spiking_pj", "no separate figure in Table 2: the active-update value"),
+        ("neuron_spiking_ns", "no separate figure in Table 2: the active-update value"),
+        ("spike_out_pj", "not published: a message is priced by within-tile energy and hops"),
+        ("spike_out_ns", "not published"),
+    ),
+)
+
+#: Loihi 1, SANA-FE ``arch/loihi.yaml`` (SLAM-Lab/SANA-FE @0d49da8): values calibrated
+#: against Loihi silicon (Boyle et al., IEEE TCAD 2025; up to 11.7 % energy / 24.3 % latency
+#: model error) [V]. The file has no learning figure: Davies' 120 pJ / 6.1 ns is used.
+#: Its within-tile spike energy is set to 0 (the file's 1.7 pJ is commented out).
+SANAFE = EnergyTable(
+    name="sana-fe",
+    source="SANA-FE arch/loihi.yaml @0d49da8fce7b (silicon-calibrated, Boyle et al. TCAD "
+           "2025) [V]; synaptic update from Davies et al. 2018 Table 2 [V2]",
+    syn_op_pj=35.5, syn_op_ns=4.0,
+    syn_update_pj=120.0, syn_update_ns=6.1,
+    neuron_active_pj=72.8, neuron_active_ns=9.7,
+    neuron_inactive_pj=51.2, neuron_inactive_ns=6.0,
+    neuron_spiking_pj=69.3, neuron_spiking_ns=30.0,
+    spike_out_pj=76.8, spike_out_ns=7.6,
+    spike_tile_pj=0.0, spike_tile_ns=2.1,
+    hop_ew_pj=3.0, hop_ew_ns=4.1, hop_ns_pj=4.2, hop_ns_ns=6.5,
+    barrier_min_ns=299.0, barrier_max_ns=299.0, barrier_min_tiles=1, barrier_max_tiles=32,
+    notes=(
+        ("syn_update_pj", "borrowed from Davies et al. 2018 Table 2 (SANA-FE has none)"),
+        ("syn_update_ns", "borrowed from Davies et al. 2018 Table 2 (SANA-FE has none)"),
+        ("spike_tile_pj", "SANA-FE sets energy_spike_within_tile to 0 (1.7 pJ commented out)"),
+        ("barrier_min_ns", "one global barrier (latency_global_barrier), any tile count"),
+        ("barrier_max_ns", "one global barrier (latency_global_barrier), any tile count"),
+    ),
+)
+
+ENERGY_TABLES = {"davies2018": DAVIES2018, "sana-fe": SANAFE}
