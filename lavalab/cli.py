@@ -56,13 +56,29 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from lavalab.demo import format_result, run_demo
+    from lavalab.demo import format_check, run_demo
 
-    print(f"lavalab demo: {args.samples} MNIST test digits, Poisson input, {args.timesteps} "
-          f"steps + {args.rest} rest each, 784 -> 10 LIF on Lava Loihi2SimCfg(fixed_pt)")
-    res = run_demo(samples=args.samples, timesteps=args.timesteps, rest=args.rest,
-                   seed=args.seed)
-    print(format_result(res))
+    print(f"lavalab demo: timestep study of {args.network}-{args.neurons} on MNIST "
+          f"({args.train_samples} training / {args.test_samples} test samples, T = "
+          f"{','.join(map(str, args.timesteps))}), then the chosen configuration on Lava "
+          f"fixed_pt -> {args.out}")
+    res = run_demo(out=args.out, network=args.network, neurons=args.neurons,
+                   timesteps=args.timesteps, train_samples=args.train_samples,
+                   test_samples=args.test_samples, lava_samples=args.lava_samples,
+                   workers=args.workers, progress=not args.quiet, seed=args.seed)
+    rows = sorted(res["rows"], key=lambda r: (-r["timesteps"], r["enhancement"]))
+    _print_rows(rows, ("key", "accuracy", "energy_train_uJ", "energy_infer_uJ",
+                       "latency_infer_us", "S"))
+    sm = res["summary"]
+    print(f"chosen by S = A - ({sm['tau']:g} Ln + {sm['eps']:g} En): {sm['chosen']}; fewest "
+          f"timesteps within 2 % of T0: {sm['fewest_timesteps_within_2pct']}")
+    print(format_check(res["lava_check"]))
+    c = res["lava_check"]
+    if not (c["identical_spike_counts"] and c["identical_event_counts"]):
+        print("lavalab demo: error: Lava and the engine disagree", file=sys.stderr)
+        return 1
+    print(f"report: {res['out']}/ (results.json, results.csv, timesteps.png, "
+          "lava_check.json, models/)")
     return 0
 
 
@@ -108,6 +124,169 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     return 0
 
 
+def _setup(args: argparse.Namespace):
+    from lavalab.study import StudySetup
+
+    return StudySetup(network=args.network, neurons=args.neurons, rule=args.rule,
+                      train_samples=args.train_samples, test_samples=args.test_samples,
+                      assign_samples=min(args.assign_samples, args.train_samples),
+                      seed=args.seed, dataset=args.dataset, data_root=args.data_root,
+                      target=args.target, energy_table=args.energy_table)
+
+
+def _print_rows(rows: list[dict], cols: tuple[str, ...]) -> None:
+    def f(v):
+        if isinstance(v, float):
+            return f"{v:.4g}"
+        return str(v)
+    table = [[f(r.get(c)) for c in cols] for r in rows]
+    widths = [max(len(c), *(len(t[i]) for t in table)) for i, c in enumerate(cols)]
+    print("  ".join(c.rjust(w) for c, w in zip(cols, widths, strict=True)))
+    for t in table:
+        print("  ".join(v.rjust(w) for v, w in zip(t, widths, strict=True)))
+
+
+def _cmd_study_timesteps(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    from lavalab.study import timestep_study
+
+    summary = timestep_study(_setup(args), args.out, timesteps=args.timesteps,
+                             enhancements=args.enhancement, baseline=args.baseline,
+                             tau=args.tau, eps=args.eps, workers=args.workers,
+                             progress=not args.quiet)
+    rows = json.loads((Path(args.out) / "results.json").read_text())["rows"]
+    rows.sort(key=lambda r: (-r["timesteps"], r["enhancement"]))
+    _print_rows(rows, ("key", "accuracy", "energy_train_uJ", "energy_infer_uJ",
+                       "latency_infer_us", "Ln", "En", "S"))
+    print(f"chosen by S = A - ({args.tau:g} Ln + {args.eps:g} En): {summary['chosen']}; "
+          f"fewest timesteps within 2 % of T0: {summary['fewest_timesteps_within_2pct']} "
+          f"({summary['timestep_reduction_within_2pct']:.2f}x fewer)")
+    print(f"wrote {args.out}/results.json, results.csv, timesteps.png")
+    return 0
+
+
+def _cmd_study_precision(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    from lavalab.study import precision_study
+
+    summary = precision_study(_setup(args), args.out, bits=args.bits, schemes=args.schemes,
+                              roundings=args.roundings, params=args.params,
+                              timesteps=args.timesteps, mu=args.mu, workers=args.workers,
+                              progress=not args.quiet)
+    rows = json.loads((Path(args.out) / "results.json").read_text())["rows"]
+    rows.sort(key=lambda r: (-r["weight_bits"], r["scheme"], r["rounding"], r["params"]))
+    _print_rows(rows, ("key", "accuracy", "memory_kB", "M_norm", "R", "pareto", "loihi_ok"))
+    print(f"chosen by R = acc - {args.mu:g} M_norm: {summary['chosen']}; Pareto front: "
+          + ", ".join(summary["pareto"]))
+    print(f"wrote {args.out}/results.json, results.csv, precision_pareto.png, "
+          "precision_bits.png")
+    return 0
+
+
+def _cmd_compile(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from lavalab.compile.energy import estimate, memory_footprint
+    from lavalab.compile.ir import PrecisionBudget, TimeBudget
+    from lavalab.compile.pipeline import compile_network
+    from lavalab.compile.quantize import quantize_weights
+    from lavalab.compile.rules import DesignRuleError
+    from lavalab.data import load_dataset
+    from lavalab.engine import infer, make_net, run
+    from lavalab.networks.snn import build, init_weights
+
+    test = load_dataset("mnist", "test", args.data_root)
+    spec = build(args.network, args.neurons, int(np.prod(test.shape)), rule=args.rule)
+    nb = args.neuron_bits
+    budget = PrecisionBudget(weight_bits=args.weight_bits, neuron_bits=nb or 24,
+                             rounding=args.rounding, quantize_neurons=nb is not None)
+    time = TimeBudget(args.timesteps or spec.present_steps, args.dt,
+                      baseline_timesteps=args.baseline)
+    print(f"lavalab compile: {args.network}-{args.neurons}, {budget.label}, "
+          f"T={time.timesteps} dt={time.dt_ms} ms, target {args.target}, "
+          f"{'on-chip learning' if args.learning else 'inference'}")
+    try:
+        c = compile_network(spec, time, budget, args.target, args.enhancement,
+                            learning=args.learning, neurons_per_core=args.neurons_per_core)
+    except DesignRuleError as err:
+        print(f"lavalab compile: design rule violated: {err}", file=sys.stderr)
+        return 3
+    print(f"\ncore mapping: {c.core_map.cores_used} cores on {c.core_map.tiles_used} tiles")
+    _print_rows(c.core_map.table(), ("core", "tile", "population", "neurons", "synapses",
+                                     "memory_bits", "fan_in", "fan_out"))
+    fp = memory_footprint(c.graph)
+    print(f"\nmemory footprint M = Nw*Bw + sum Nn_k*Bn_k = {fp.weight_bits} + "
+          f"{fp.neuron_bits} bits = {fp.bytes / 1024:.1f} kB")
+    imgs = test.images[:args.samples]
+    w0 = quantize_weights(init_weights(c.spec, args.seed), budget, args.seed)
+    net = make_net(c.spec, "fixed", w0, seed=args.seed, fixed=c.fixed)
+    _, ev_train, _ = run(net, imgs, learn=True)
+    _, ev_inf = infer(make_net(c.spec, "fixed", w0, seed=args.seed, fixed=c.fixed), imgs)
+    for name, ev, learn in (("inference", ev_inf, False), ("training", ev_train, True)):
+        rep = estimate(c.graph, c.core_map, ev, c.spec.sample_steps, args.energy_table,
+                       learning=learn)
+        print(f"\n{name} energy per sample ({rep.table_name}; events: mean of "
+              f"{len(imgs)} MNIST test digits, untrained weights): {rep.energy_uj:.3f} uJ, "
+              f"latency {rep.latency_sample_us:.1f} us/sample "
+              f"({rep.latency_step_ns:.0f} ns/step)")
+        _print_rows(rep.table(), ("name", "syn_ops", "neuron_updates", "spikes",
+                                  "learning_updates", "energy_uj"))
+    return 0
+
+
+def _int_list(name: str, lo: int, hi: int, extra: tuple[int, ...] = ()):
+    def parse(text: str) -> list[int]:
+        try:
+            vals = [int(x) for x in text.split(",") if x.strip()]
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{name} must be comma-separated integers, got {text!r}") from None
+        bad = [v for v in vals if not (lo <= v <= hi or v in extra)]
+        if not vals or bad:
+            more = f" or {', '.join(map(str, extra))}" if extra else ""
+            raise argparse.ArgumentTypeError(f"{name} values {bad or text!r} are outside "
+                                             f"{lo}..{hi}{more}")
+        return vals
+    return parse
+
+
+def _choice_list(name: str, allowed: tuple[str, ...]):
+    def parse(text: str) -> list[str]:
+        vals = [x.strip() for x in text.split(",") if x.strip()]
+        bad = [v for v in vals if v not in allowed]
+        if not vals or bad:
+            raise argparse.ArgumentTypeError(f"{name} values {bad or text!r} are not in "
+                                             f"{allowed}")
+        return vals
+    return parse
+
+
+def _add_study_args(sp, kinds, datasets) -> None:
+    from lavalab.loihi_spec import ENERGY_TABLES, TARGETS
+
+    sp.add_argument("--network", choices=kinds, default="tinysnn")
+    sp.add_argument("--neurons", type=_positive("--neurons", 3600), default=100)
+    sp.add_argument("--rule", choices=("stdp1", "stdp2"), default=None)
+    sp.add_argument("--train-samples", type=_positive("--train-samples", 10**7), default=5000)
+    sp.add_argument("--test-samples", type=_positive("--test-samples", 10**7), default=2000)
+    sp.add_argument("--assign-samples", type=_positive("--assign-samples", 10**7),
+                    default=2000, help="last training samples used to assign labels "
+                    "(default 2000, at most --train-samples)")
+    sp.add_argument("--seed", type=int, default=0)
+    sp.add_argument("--dataset", choices=datasets, default="mnist")
+    sp.add_argument("--data-root", default=None)
+    sp.add_argument("--target", choices=tuple(TARGETS), default="loihi1")
+    sp.add_argument("--energy-table", choices=tuple(ENERGY_TABLES), default="davies2018")
+    sp.add_argument("--workers", type=_positive("--workers", 64), default=2,
+                    help="configurations run in parallel (default 2)")
+    sp.add_argument("--quiet", action="store_true", help="no progress bar")
+    sp.add_argument("--out", required=True)
+
+
 def _positive(name: str, hi: int):
     def parse(text: str) -> int:
         try:
@@ -130,16 +309,26 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
     info = sub.add_parser("info", help="versions and available backends")
     info.set_defaults(func=_cmd_info)
-    demo = sub.add_parser("demo", help="Lava fixed-point simulation of MNIST digits")
-    demo.add_argument("--samples", type=_positive("--samples", 10000), default=30)
-    demo.add_argument("--timesteps", type=_positive("--timesteps", 10000), default=150)
-    demo.add_argument("--rest", type=int, default=50)
+    from lavalab.networks.snn import KINDS
+
+    demo = sub.add_parser("demo", help="the main job: a timestep study on an MNIST subset, "
+                          "the chosen configuration re-run on Lava fixed_pt")
+    demo.add_argument("--network", choices=KINDS, default="tinysnn")
+    demo.add_argument("--neurons", type=_positive("--neurons", 3600), default=100)
+    demo.add_argument("--timesteps", type=_int_list("--timesteps", 1, 100000),
+                      default=[350, 175, 100, 50])
+    demo.add_argument("--train-samples", type=_positive("--train-samples", 60000),
+                      default=5000)
+    demo.add_argument("--test-samples", type=_positive("--test-samples", 10000), default=2000)
+    demo.add_argument("--lava-samples", type=_positive("--lava-samples", 10000), default=20)
+    demo.add_argument("--workers", type=_positive("--workers", 64), default=2)
     demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--quiet", action="store_true", help="no progress bar")
+    demo.add_argument("--out", default="runs/demo")
     demo.set_defaults(func=_cmd_demo)
 
     from lavalab.backends import BACKENDS
     from lavalab.data import DATASETS
-    from lavalab.networks.snn import KINDS
 
     tr = sub.add_parser("train", help="train a network (unsupervised STDP) and assign labels")
     tr.add_argument("--network", choices=KINDS, default="diehl-cook")
@@ -181,6 +370,70 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("--data-root", default=None)
     pl.add_argument("--out", default=None)
     pl.set_defaults(func=_cmd_plot)
+
+    from lavalab.compile.enhance import POLICIES
+    from lavalab.fixed import ROUNDING_MODES
+
+    st = sub.add_parser("study", help="timestep (TopSpark) or precision (tinySNN) study")
+    stsub = st.add_subparsers(dest="study", metavar="STUDY")
+    stsub.required = True
+    ts = stsub.add_parser("timesteps", help="accuracy, latency, energy vs timesteps per sample")
+    _add_study_args(ts, KINDS, DATASETS)
+    ts.add_argument("--timesteps", type=_int_list("--timesteps", 1, 100000),
+                    default=[350, 175, 100, 50], help="T values (default 350,175,100,50)")
+    ts.add_argument("--baseline", type=_positive("--baseline", 100000), default=None,
+                    help="T0 (default: the largest T)")
+    ts.add_argument("--enhancement", type=_choice_list("--enhancement", tuple(POLICIES)),
+                    default=["none", "linear", "proportional"],
+                    help="policies for reduced T (default none,linear,proportional; also "
+                    "sqrt; see lavalab.compile.enhance)")
+    ts.add_argument("--tau", type=float, default=5.0, help="latency weight of S (default 5)")
+    ts.add_argument("--eps", type=float, default=5.0, help="energy weight of S (default 5)")
+    ts.set_defaults(func=_cmd_study_timesteps)
+    pr = stsub.add_parser("precision", help="accuracy vs memory over bit widths, PTQ/ITQ, "
+                          "rounding")
+    _add_study_args(pr, KINDS, DATASETS)
+    pr.add_argument("--bits", type=_int_list("--bits", 2, 16, extra=(32,)),
+                    default=[32, 16, 8, 6, 4], help="precision levels (32 = float)")
+    pr.add_argument("--schemes", type=_choice_list("--schemes", ("ptq", "itq")),
+                    default=["ptq", "itq"])
+    pr.add_argument("--roundings", type=_choice_list("--roundings", ROUNDING_MODES),
+                    default=list(ROUNDING_MODES))
+    pr.add_argument("--params", type=_choice_list("--params", ("w", "wn")),
+                    default=["w", "wn"], help="quantize weights (w) or weights and neuron "
+                    "parameters (wn)")
+    pr.add_argument("--timesteps", type=_positive("--timesteps", 100000), default=350)
+    pr.add_argument("--mu", type=float, default=10.0, help="memory weight of R (default 10)")
+    pr.set_defaults(func=_cmd_study_precision)
+
+    from lavalab.loihi_spec import ENERGY_TABLES, TARGETS
+
+    co = sub.add_parser("compile", help="compile for Loihi: design rules, core mapping, "
+                        "memory, per-layer energy")
+    co.add_argument("--network", choices=KINDS, default="diehl-cook")
+    co.add_argument("--neurons", type=_positive("--neurons", 3600), default=100)
+    co.add_argument("--rule", choices=("stdp1", "stdp2"), default=None)
+    co.add_argument("--weight-bits", type=_positive("--weight-bits", 32), default=8,
+                    help="2..16, or 32 = float (default 8)")
+    co.add_argument("--neuron-bits", type=_positive("--neuron-bits", 24), default=None,
+                    help="quantize v, v_th, theta to this many bits (default: Loihi's 24-bit v)")
+    co.add_argument("--rounding", choices=ROUNDING_MODES, default="stochastic")
+    co.add_argument("--timesteps", type=_positive("--timesteps", 100000), default=None)
+    co.add_argument("--baseline", type=_positive("--baseline", 100000), default=None,
+                    help="T0 for --enhancement (default: the network's 350)")
+    co.add_argument("--enhancement", choices=tuple(POLICIES), default="none")
+    co.add_argument("--dt", type=float, default=1.0, help="step size in ms (default 1)")
+    co.add_argument("--target", choices=tuple(TARGETS), default="loihi1")
+    co.add_argument("--neurons-per-core", type=_positive("--neurons-per-core", 10**6),
+                    default=None, help="force this partition size (default: as few cores "
+                    "as the limits allow)")
+    co.add_argument("--learning", action="store_true", help="check on-chip learning too")
+    co.add_argument("--energy-table", choices=tuple(ENERGY_TABLES), default="davies2018")
+    co.add_argument("--samples", type=_positive("--samples", 10000), default=20,
+                    help="MNIST test digits whose event counts price the energy (default 20)")
+    co.add_argument("--seed", type=int, default=0)
+    co.add_argument("--data-root", default=None)
+    co.set_defaults(func=_cmd_compile)
     return p
 
 

@@ -1,105 +1,93 @@
-"""The demo job: a Lava CPU simulation (fixed point) of Poisson-encoded MNIST.
+"""The demo job (``make demo`` / ``lavalab demo``): a TopSpark timestep study on an MNIST
+subset, then the chosen configuration re-run on Lava's CPU simulator in fixed point.
 
-Ten LIF neurons (Lava's stock ``LIF``, ``Loihi2SimCfg(select_tag="fixed_pt")``)
-receive Poisson spike trains of real MNIST test digits through a ``Dense``
-layer whose 8-bit weights are the class-mean images of training digits (a
-template classifier, no learning). Each digit is shown for ``timesteps`` steps
-followed by ``rest`` steps without input. The demo prints each neuron's spike
-count per digit and how often the most active neuron names the digit's class.
+1. :func:`lavalab.study.timestep_study` trains and tests tinySNN-100 (by default) at
+   T = 350, 175, 100, 50 presentation steps, each reduced T with and without the
+   linear parameter enhancement, on the engine; prints accuracy, energy, latency and the
+   trade-off S, and chooses a configuration.
+2. The chosen configuration's trained model classifies the first ``lava_samples`` test
+   digits on Lava (``Loihi2SimCfg``, ``fixed_pt``) and on the engine with the same seeds;
+   spike counts and event counts must be identical, and both accuracies are printed.
+3. ``out`` holds ``results.json``, ``results.csv``, ``timesteps.png``, ``models/`` and
+   ``lava_check.json``.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
-from lavalab.data import ImageSet, load_mnist
-from lavalab.dynamics.encoding import poisson_raster
-
-__all__ = ["DemoResult", "template_weights", "run_demo", "format_result"]
-
-N_CLASSES = 10
+__all__ = ["run_demo", "format_check"]
 
 
-@dataclass(frozen=True)
-class DemoResult:
-    labels: np.ndarray  # int64 (S,)
-    counts: np.ndarray  # int64 (S, 10) spikes per sample and neuron
-    steps: int
-    wall_s: float
+def run_demo(out="runs/demo", network: str = "tinysnn", neurons: int = 100,
+             timesteps=(350, 175, 100, 50), train_samples: int = 5000,
+             test_samples: int = 2000, lava_samples: int = 20, workers: int = 2,
+             progress: bool = True, seed: int = 0) -> dict:
+    """Run the demo job; returns ``{"summary": ..., "rows": ..., "lava_check": ...}``."""
+    # Lava fixes multiprocessing's start method at import: import it first
+    import lava.magma.core.process.process  # noqa: F401
 
-    @property
-    def predictions(self) -> np.ndarray:
-        return self.counts.argmax(axis=1)
+    from lavalab import model_io
+    from lavalab.data import load_dataset
+    from lavalab.engine import EVENT_NAMES, infer, make_net
+    from lavalab.experiment import _infer, load_model
+    from lavalab.protocol import predict_all_activity
+    from lavalab.study import StudySetup, timestep_study
 
-    @property
-    def accuracy(self) -> float:
-        return float(np.mean((self.predictions == self.labels) & (self.counts.max(1) > 0)))
-
-
-def template_weights(train: ImageSet, per_class: int = 100) -> np.ndarray:
-    """Class-mean images scaled to 8-bit weights 0..255, shape (10, H*W), int."""
-    x = train.flat()
-    rows = []
-    for c in range(N_CLASSES):
-        xc = x[train.labels == c][:per_class]
-        if len(xc) == 0:
-            raise ValueError(f"no training images of class {c} to build a template")
-        m = xc.mean(0)
-        m = m - m.mean()  # zero-mean template: pixels typical of other classes inhibit
-        rows.append(m / np.linalg.norm(m))
-    rows = np.asarray(rows)
-    return np.rint(rows * (255 / np.abs(rows).max())).astype(np.int64)
-
-
-def run_demo(samples: int = 20, timesteps: int = 150, rest: int = 50, seed: int = 0,
-             max_rate_hz: float = 63.75, dt_ms: float = 1.0, vth: int = 5000) -> DemoResult:
-    """Simulate ``samples`` MNIST test digits on Lava (fixed point); return spike counts."""
-    if samples < 1 or samples > 10000:
-        raise ValueError(f"samples={samples} must be in 1..10000")
-    from lava.magma.core.run_conditions import RunSteps
-    from lava.magma.core.run_configs import Loihi2SimCfg
-    from lava.proc.dense.process import Dense
-    from lava.proc.io.sink import RingBuffer as Sink
-    from lava.proc.io.source import RingBuffer as Source
-    from lava.proc.lif.process import LIF
-
-
-    weights = template_weights(load_mnist("train"))
-    test = load_mnist("test").subset(samples)
-    # lavalab's counter-based Poisson encoder, so the raster is reproducible anywhere
-    raster = poisson_raster(test.flat(), max_rate_hz, dt_ms, timesteps, rest, seed).T
-    steps = raster.shape[1]
-    src = Source(data=raster.astype(float))
-    dense = Dense(weights=weights)
-    lif = LIF(shape=(N_CLASSES,), du=4095, dv=128, vth=vth, bias_mant=0, bias_exp=0)
-    sink = Sink(shape=(N_CLASSES,), buffer=steps)
-    src.s_out.connect(dense.s_in)
-    dense.a_out.connect(lif.a_in)
-    lif.s_out.connect(sink.a_in)
+    if not 1 <= lava_samples <= test_samples:
+        raise ValueError(f"lava_samples={lava_samples} is outside the allowed range "
+                         f"1..{test_samples} (test_samples)")
+    out = Path(out)
+    setup = StudySetup(network=network, neurons=neurons, train_samples=train_samples,
+                       test_samples=test_samples,
+                       assign_samples=min(train_samples, test_samples), seed=seed)
+    summary = timestep_study(setup, out, timesteps=timesteps, workers=workers,
+                             progress=progress)
+    rows = model_io.load_json(out / "results.json")["rows"]
+    model = load_model(out / "models" / f"{summary['chosen']}.npz")
+    test = load_dataset("mnist", "test").subset(lava_samples)
+    t_seed = seed + 104729  # the study's test seed: the engine's counts are the study's
+    net = make_net(model.spec, model.precision, model.w, model.theta, seed=t_seed,
+                   fixed=model.fixed)
     t0 = time.perf_counter()
-    try:
-        lif.run(condition=RunSteps(num_steps=steps), run_cfg=Loihi2SimCfg(select_tag="fixed_pt"))
-        out = sink.data.get().astype(np.int64)  # (10, steps)
-    finally:
-        lif.stop()
-    wall = time.perf_counter() - t0
-    counts = out.T.reshape(samples, timesteps + rest, N_CLASSES).sum(axis=1)
-    return DemoResult(test.labels.copy(), counts, steps, wall)
+    counts_e, events_e = infer(net, test.images)
+    engine_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    counts_l, events_l = _infer("lava", model.spec, model.precision, net, test.images, t_seed)
+    lava_s = time.perf_counter() - t0
+    same_counts = bool(np.array_equal(counts_e, counts_l))
+    # Lava reports weight updates per run, not per sample; inference has none anyway
+    same_events = bool(np.array_equal(events_e, events_l))
+    acc_e = float((predict_all_activity(counts_e, model.assignments) == test.labels).mean())
+    acc_l = float((predict_all_activity(counts_l, model.assignments) == test.labels).mean())
+    check = {"configuration": summary["chosen"], "samples": lava_samples,
+             "identical_spike_counts": same_counts, "identical_event_counts": same_events,
+             "accuracy_engine": acc_e, "accuracy_lava": acc_l,
+             "events_per_sample_engine": dict(zip(EVENT_NAMES, events_e.mean(0).tolist(),
+                                                  strict=True)),
+             "events_per_sample_lava": dict(zip(EVENT_NAMES, events_l.mean(0).tolist(),
+                                                strict=True)),
+             "engine_s": engine_s, "lava_s": lava_s}
+    model_io.write_json(out / "lava_check.json", check)
+    return {"summary": summary, "rows": rows, "lava_check": check, "out": str(out)}
 
 
-def format_result(res: DemoResult) -> str:
-    lines = ["digit | spikes of neurons 0..9                    | predicted",
-             "------+--------------------------------------------+----------"]
-    for lab, row, pred in zip(res.labels, res.counts, res.predictions, strict=True):
-        cells = " ".join(f"{c:3d}" for c in row)
-        mark = "" if pred == lab else "  x"
-        lines.append(f"{lab:5d} | {cells} | {pred:d}{mark}")
-    lines.append(
-        f"{len(res.labels)} digits, {res.steps} Lava steps in {res.wall_s:.1f} s "
-        f"({res.steps / res.wall_s:.0f} steps/s); most active neuron = class for "
-        f"{res.accuracy * 100:.0f}% of digits"
-    )
-    return "\n".join(lines)
+def format_check(c: dict) -> str:
+    """Human-readable lines of the Lava re-run."""
+    ok = c["identical_spike_counts"] and c["identical_event_counts"]
+    ev = c["events_per_sample_lava"]
+    return "\n".join([
+        f"Lava re-run of {c['configuration']} on {c['samples']} test digits "
+        f"(Loihi2SimCfg, fixed_pt, {c['lava_s']:.1f} s; engine {c['engine_s'] * 1e3:.0f} ms):",
+        f"  spike counts identical to the engine: {c['identical_spike_counts']}; "
+        f"event counts identical: {c['identical_event_counts']}"
+        + ("" if ok else "   <-- MISMATCH"),
+        f"  accuracy on these digits: Lava {100 * c['accuracy_lava']:.1f} %, engine "
+        f"{100 * c['accuracy_engine']:.1f} %",
+        f"  per sample (Lava): {ev['input_spikes']:.0f} input spikes, "
+        f"{ev['exc_spikes']:.1f} excitatory spikes, {ev['syn_events_input']:.0f} synaptic "
+        f"events",
+    ])

@@ -99,7 +99,18 @@ class Model:
 
     @property
     def fixed(self):
-        return lower_network(self.spec, Q, EXP_IN) if self.precision == "fixed" else None
+        """The model's Loihi integers: its precision budget's format (models of a precision
+        study) or the default 8-bit lowering."""
+        if self.precision != "fixed":
+            return None
+        b = self.meta.get("precision_budget")
+        if b is None:
+            return lower_network(self.spec, Q, EXP_IN)
+        from lavalab.compile.ir import PrecisionBudget
+        from lavalab.compile.quantize import quantize_network
+
+        return quantize_network(self.spec, PrecisionBudget(**b),
+                                v_range=self.meta.get("v_range_mv"), seed=self.seed)
 
 
 def event_summary(events: np.ndarray, spec: NetworkSpec, inh_spikes=None) -> dict:

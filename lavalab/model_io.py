@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["MODEL_FORMAT", "CHECKPOINT_FORMAT", "VERSION", "save_npz", "load_npz",
+__all__ = ["MODEL_FORMAT", "CHECKPOINT_FORMAT", "VERSION", "save_npz", "load_npz", "load_json",
            "write_json", "ModelFileError"]
 
 MODEL_FORMAT = "lavalab-model"
@@ -73,6 +73,13 @@ def load_npz(path, fmt: str) -> tuple[dict, dict]:
         raise ModelFileError(f"{path}: version {meta.get('version')}, this lavalab reads "
                              f"version {VERSION}")
     return meta, arrays
+
+
+def load_json(path) -> dict:
+    """Read a JSON file written by :func:`write_json`."""
+    import json
+
+    return json.loads(Path(path).read_text())
 
 
 def write_json(path, obj) -> Path:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["receptive_fields", "spike_raster"]
+__all__ = ["receptive_fields", "spike_raster", "timestep_study", "precision_study"]
 
 
 def _plt():
@@ -70,3 +70,87 @@ def spike_raster(input_spikes, exc_spikes, path, present_steps: int | None = Non
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
+
+
+def _save(fig, path) -> Path:
+    path = Path(path)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    _plt().close(fig)
+    return path
+
+
+def timestep_study(rows: list[dict], summary: dict, out) -> list[Path]:
+    """``timesteps.png``: accuracy, energy per sample (training and inference) and
+    inference latency per sample against T, one line per enhancement policy (the baseline
+    T0 joins every line); the configuration chosen by S is circled."""
+    plt = _plt()
+    out = Path(out)
+    base = next(r for r in rows if r["key"] == summary["baseline"])
+    policies = sorted({r["enhancement"] for r in rows if r["key"] != base["key"]}) or ["none"]
+    fig, axes = plt.subplots(1, 4, figsize=(17, 4.2))
+    panels = (("accuracy", "accuracy (%)"), ("energy_train_uJ", "training energy / sample (uJ)"),
+              ("energy_infer_uJ", "inference energy / sample (uJ)"),
+              ("latency_infer_us", "inference latency / sample (us)"))
+    chosen = next(r for r in rows if r["key"] == summary["chosen"])
+    for ax, (col, label) in zip(axes, panels, strict=True):
+        for pol in policies:
+            pts = sorted([r for r in rows if r["enhancement"] == pol] + [base],
+                         key=lambda r: r["timesteps"])
+            ax.plot([r["timesteps"] for r in pts], [r[col] for r in pts], "o-",
+                    label=f"enhancement: {pol}")
+        ax.plot([chosen["timesteps"]], [chosen[col]], "o", ms=14, mfc="none", mec="tab:red",
+                label=f"chosen by S ({chosen['key']})")
+        ax.set_xlabel("timesteps per sample T")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+    axes[0].axhline(base["accuracy"] - 2.0, color="gray", ls=":", lw=1,
+                    label="T0 accuracy - 2 %")
+    axes[0].legend(fontsize=8)
+    fig.suptitle(f"timestep study: S = A - ({summary['tau']:g} Ln + {summary['eps']:g} En)")
+    return [_save(fig, out / "timesteps.png")]
+
+
+def precision_study(rows: list[dict], summary: dict, out) -> list[Path]:
+    """``precision_pareto.png`` (accuracy vs memory footprint, Pareto front joined, the
+    model chosen by R circled) and ``precision_bits.png`` (accuracy vs weight bits per
+    scheme / rounding / quantized parameters)."""
+    plt = _plt()
+    out = Path(out)
+    fig, ax = plt.subplots(figsize=(7.5, 5))
+    marks = {"float": "*", "ptq": "o", "itq": "s"}
+    for scheme, mk in marks.items():
+        pts = [r for r in rows if r["scheme"] == scheme]
+        if pts:
+            ax.scatter([r["memory_kB"] for r in pts], [r["accuracy"] for r in pts], marker=mk,
+                       s=60 if scheme == "float" else 28, alpha=0.75, label=scheme.upper())
+    front = sorted((r for r in rows if r.get("pareto")), key=lambda r: r["memory_kB"])
+    ax.plot([r["memory_kB"] for r in front], [r["accuracy"] for r in front], "k--", lw=1,
+            label="Pareto front")
+    ch = next(r for r in rows if r["key"] == summary["chosen"])
+    ax.plot([ch["memory_kB"]], [ch["accuracy"]], "o", ms=15, mfc="none", mec="tab:red",
+            label=f"chosen by R ({ch['key']})")
+    ax.set_xscale("log")
+    ax.set_xlabel("memory footprint M (kB)")
+    ax.set_ylabel("accuracy (%)")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    ax.set_title(f"precision study: R = acc - {summary['mu']:g} M_norm")
+    p1 = _save(fig, out / "precision_pareto.png")
+    fig, ax = plt.subplots(figsize=(8, 5))
+    groups = sorted({(r["scheme"], r["rounding"], r["params"]) for r in rows
+                     if r["scheme"] != "float"})
+    for g in groups:
+        pts = sorted((r for r in rows if (r["scheme"], r["rounding"], r["params"]) == g),
+                     key=lambda r: r["weight_bits"])
+        ax.plot([r["weight_bits"] for r in pts], [r["accuracy"] for r in pts], "o-", ms=4,
+                label=f"{g[0].upper()} {g[1]} q{'WN' if g[2] == 'wn' else 'W'}")
+    fp = next((r for r in rows if r["key"] == "fp32"), None)
+    if fp is not None:
+        ax.axhline(fp["accuracy"], color="k", ls=":", label="FP32")
+    ax.set_xlabel("bits")
+    ax.set_ylabel("accuracy (%)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, ncol=2)
+    p2 = _save(fig, out / "precision_bits.png")
+    return [p1, p2]

@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import pytest
 
 from lavalab.compile.discretize import discretize_time
@@ -24,7 +26,20 @@ def test_linear_scaling_of_gap_refractory_and_theta():
     assert e.exc.t_ref_ms == pytest.approx(5.0 * r)
     assert e.exc.theta_plus == pytest.approx(0.05 * r)
     assert e.inh == s.inh and e.stdp == s.stdp  # only the excitatory neurons change
+    assert (e.w_inh_exc, e.exc.tau_theta_ms) == (s.w_inh_exc, s.exc.tau_theta_ms)
     assert s.exc.v_th == 13.0  # input untouched
+
+
+def test_proportional_policy_also_scales_inhibition_and_theta_time_constant():
+    r = 100 / 350
+    for kind, field in (("diehl-cook", "w_inh_exc"), ("tinysnn", "w_lateral")):
+        s = _at(100, kind)
+        e = enhance(s, 350, policy_from_name("proportional"))
+        assert getattr(e, field) == pytest.approx(60.0 * r)
+        assert e.exc.tau_theta_ms == pytest.approx(1e7 * r)
+        assert e.exc.v_th == pytest.approx(5.0 + r * 8.0)
+    assert policy_from_name("proportional").name == (
+        "linear(vth,tref,theta,tau_theta,inh)")
 
 
 def test_power_policy_and_partial_policies():
@@ -45,9 +60,9 @@ def test_identity_cases_and_custom_policy():
     assert enhance(_at(100), 350, NO_ENHANCEMENT) == _at(100)
     seen = []
 
-    def mine(p, ratio):
+    def mine(spec, ratio):
         seen.append(ratio)
-        return p
+        return spec
 
     enhance(_at(70), 350, mine)
     assert seen == [pytest.approx(0.2)]
@@ -56,8 +71,11 @@ def test_identity_cases_and_custom_policy():
 def test_bad_input_is_refused():
     with pytest.raises(ValueError, match="T=350 exceed the baseline T0=100"):
         enhance(_at(350), 100)
-    with pytest.raises(TypeError, match="not AdaptiveLIFParams"):
+    with pytest.raises(TypeError, match="not NetworkSpec"):
         enhance(_at(100), 350, lambda p, r: None)
+    with pytest.raises(ValueError, match="must not change the time budget"):
+        enhance(_at(100), 350, lambda s, r: replace(
+            s, rest_steps=3, stdp=replace(s.stdp, sample_steps=103)))
     with pytest.raises(ValueError, match="enhancement='cubic'"):
         policy_from_name("cubic")
     with pytest.raises(ValueError, match="exponent=-1"):

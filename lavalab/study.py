@@ -1,0 +1,510 @@
+"""Timestep and precision studies (TopSpark, tinySNN): library functions behind
+``lavalab study timesteps`` and ``lavalab study precision``.
+
+A study is a list of configurations. Each one compiles the network (passes of
+:mod:`lavalab.compile`), trains it on the engine, assigns labels, classifies the test
+samples and analyses its event counts (energy, latency, memory). Results go to
+``out/results.json`` (one row per finished configuration, written atomically the moment
+it finishes) and ``out/results.csv``; a rerun with the same setup skips finished rows, so
+an interrupted study resumes where it stopped (a configuration is the unit of work: one
+that was running is redone). Configurations run in parallel threads (the engine's compiled
+loop releases the GIL).
+
+Trade-offs:
+
+- TopSpark: ``S = A - (tau * Ln + eps * En)`` with ``A`` the accuracy in percent, ``Ln``
+  and ``En`` the inference latency and energy per sample normalised to the baseline T0
+  (T0 = 1), ``tau``, ``eps`` >= 0 set by the user.
+- tinySNN: ``R = acc - mu * M_norm`` with ``acc`` in percent and ``M_norm = M_q / M_0``
+  the memory footprint relative to the FP32 model.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import threading
+import time
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from lavalab import model_io
+from lavalab.compile.discretize import discretize_time
+from lavalab.compile.enhance import enhance, policy_from_name
+from lavalab.compile.ir import FLOAT_BITS, PrecisionBudget, TimeBudget
+from lavalab.data import DATASETS, load_dataset
+from lavalab.engine import EVENT_NAMES, infer, make_net, run
+from lavalab.fixed import ROUNDING_MODES
+from lavalab.loihi_spec import TARGETS
+from lavalab.networks.snn import KINDS, build, init_weights, lower_network
+from lavalab.protocol import assign_labels, predict_all_activity, predict_proportion
+
+__all__ = ["StudySetup", "ResultStore", "timestep_study", "precision_study",
+           "tradeoff_s", "reward_r", "pareto_front", "train_and_score", "score"]
+
+RESULTS_FORMAT = "lavalab-study"
+RESULTS_VERSION = 1
+
+
+@dataclass(frozen=True)
+class StudySetup:
+    """What every configuration of a study shares.
+
+    network, neurons, rule : the network (``lavalab.networks.snn.build``)
+    train_samples : training samples (from the start of the training split)
+    test_samples : test samples (from the start of the test split; 10000 = full MNIST)
+    assign_samples : label assignment on the last ``assign_samples`` training samples
+    seed : weights, encoder and rounding seed
+    target : ``loihi1`` or ``loihi2`` (core mapping and design rules)
+    energy_table : per-operation table (``lavalab.loihi_spec.ENERGY_TABLES``)
+    """
+
+    network: str = "tinysnn"
+    neurons: int = 100
+    rule: str | None = None
+    train_samples: int = 5000
+    test_samples: int = 2000
+    assign_samples: int = 2000
+    seed: int = 0
+    dataset: str = "mnist"
+    data_root: str | None = None
+    target: str = "loihi1"
+    energy_table: str = "davies2018"
+
+    def __post_init__(self):
+        from lavalab.loihi_spec import ENERGY_TABLES
+
+        for name, allowed in (("network", KINDS), ("dataset", DATASETS),
+                              ("target", tuple(TARGETS)),
+                              ("energy_table", tuple(ENERGY_TABLES)),
+                              ("rule", (None, "stdp1", "stdp2"))):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name}={getattr(self, name)!r} is not one of {allowed}")
+        for name, lo, hi in (("neurons", 1, 3600), ("train_samples", 1, 10**7),
+                             ("test_samples", 1, 10**7), ("assign_samples", 1, 10**7),
+                             ("seed", 0, 2**31 - 2)):
+            v = getattr(self, name)
+            if not (isinstance(v, int) and lo <= v <= hi):
+                raise ValueError(f"{name}={v!r} is outside the allowed range {lo}..{hi}")
+        if self.assign_samples > self.train_samples:
+            raise ValueError(f"assign_samples={self.assign_samples} exceeds train_samples="
+                             f"{self.train_samples}")
+
+
+# --- results ---------------------------------------------------------------------------
+
+class ResultStore:
+    """``results.json`` + ``results.csv`` of a study in ``out``: rows keyed by ``key``.
+
+    Opening a folder whose results belong to another study or setup raises (the message
+    names the differences), so results of different setups are never mixed.
+    """
+
+    def __init__(self, out, study: str, setup: dict, columns: tuple[str, ...]):
+        self.out = Path(out)
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.path = self.out / "results.json"
+        self.study, self.setup, self.columns = study, setup, columns
+        self._lock = threading.Lock()
+        self.rows: dict[str, dict] = {}
+        if self.path.exists():
+            old = json.loads(self.path.read_text())
+            if old.get("format") != RESULTS_FORMAT or old.get("study") != study:
+                raise ValueError(f"{self.path} is not a '{study}' study result; use another "
+                                 "--out")
+            if old.get("setup") != setup:
+                diff = {k: (old["setup"].get(k), v) for k, v in setup.items()
+                        if old["setup"].get(k) != v}
+                raise ValueError(f"{self.path} holds results of another setup (stored vs now: "
+                                 f"{diff}); use another --out")
+            self.rows = {r["key"]: r for r in old.get("rows", [])}
+
+    def done(self, key: str) -> bool:
+        return key in self.rows
+
+    def add(self, row: dict, summary: dict | None = None) -> None:
+        with self._lock:
+            self.rows[row["key"]] = row
+            self.write(summary)
+
+    def write(self, summary: dict | None = None) -> None:
+        doc = {"format": RESULTS_FORMAT, "version": RESULTS_VERSION, "study": self.study,
+               "setup": self.setup, "rows": list(self.rows.values())}
+        if summary is not None:
+            doc["summary"] = summary
+        model_io.write_json(self.path, doc)
+        tmp = self.out / "results.csv.tmp"
+        with open(tmp, "w", newline="") as fh:
+            wr = csv.DictWriter(fh, fieldnames=list(self.columns), extrasaction="ignore")
+            wr.writeheader()
+            for r in self.rows.values():
+                wr.writerow({k: _fmt(r.get(k)) for k in self.columns})
+        tmp.replace(self.out / "results.csv")
+
+
+def _fmt(v):
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    return "" if v is None else v
+
+
+# --- one configuration -------------------------------------------------------------------
+
+@dataclass
+class _Data:
+    train_x: np.ndarray
+    train_y: np.ndarray
+    test_x: np.ndarray
+    test_y: np.ndarray
+
+
+def _load(setup: StudySetup) -> _Data:
+    tr = load_dataset(setup.dataset, "train", setup.data_root)
+    te = load_dataset(setup.dataset, "test", setup.data_root)
+    for name, n, d in (("train_samples", setup.train_samples, tr),
+                       ("test_samples", setup.test_samples, te)):
+        if n > len(d):
+            raise ValueError(f"{name}={n} exceeds the {len(d)} samples of {setup.dataset}")
+    return _Data(tr.images[:setup.train_samples], tr.labels[:setup.train_samples],
+                 te.images[:setup.test_samples], te.labels[:setup.test_samples])
+
+
+def train_and_score(spec, precision: str, fixed, w0, data: _Data, setup: StudySetup,
+                    bar=None) -> dict:
+    """Train ``spec`` from weights ``w0`` on the engine, assign labels, classify the test
+    samples. Returns accuracy, per-sample event rows of training and testing, wall times
+    and the trained arrays."""
+    net = make_net(spec, precision, w0, seed=setup.seed, fixed=fixed)
+    events = np.zeros((len(data.train_x), len(EVENT_NAMES)), np.int64)
+    t0 = time.perf_counter()
+    chunk = 500
+    for lo in range(0, len(data.train_x), chunk):
+        _, ev, _ = run(net, data.train_x[lo:lo + chunk], learn=True)
+        events[lo:lo + len(ev)] = ev
+        if bar is not None:
+            bar.update(len(ev))
+    train_s = time.perf_counter() - t0
+    res = score(spec, precision, fixed, net.w, net.theta, data, setup)
+    return dict(res, train_events=events, train_s=train_s, w=net.w, theta=net.theta)
+
+
+def score(spec, precision: str, fixed, w, theta, data: _Data, setup: StudySetup) -> dict:
+    """Assign labels with frozen ``w``/``theta`` on the last training samples, classify the
+    test samples (all-activity and proportion voting); test event rows and wall time."""
+    na = setup.assign_samples
+    frozen = make_net(spec, precision, w, theta, seed=setup.seed + 7919, fixed=fixed)
+    counts, _ = infer(frozen, data.train_x[-na:])
+    assignments, proportions, _ = assign_labels(counts, data.train_y[-na:])
+    frozen = make_net(spec, precision, w, theta, seed=setup.seed + 104729, fixed=fixed)
+    t1 = time.perf_counter()
+    counts, test_events = infer(frozen, data.test_x)
+    test_s = time.perf_counter() - t1
+    acc = float((predict_all_activity(counts, assignments) == data.test_y).mean())
+    acc_p = float((predict_proportion(counts, assignments, proportions)
+                   == data.test_y).mean())
+    return dict(accuracy=acc, accuracy_proportion=acc_p, test_events=test_events,
+                test_s=test_s, neurons_assigned=int((assignments >= 0).sum()),
+                assignments=assignments, proportions=proportions)
+
+
+def save_model(path, spec, precision: str, seed: int, res: dict, budget=None,
+               v_range_mv: float | None = None) -> Path:
+    """A configuration's trained model as a ``model.npz`` that :func:`lavalab.experiment.
+    load_model` (and ``lavalab evaluate``) reads: weights, theta, label assignments;
+    ``budget`` (a PrecisionBudget) and ``v_range_mv`` recreate its fixed-point format."""
+    from lavalab.networks.snn import spec_to_dict
+
+    meta = {"spec": spec_to_dict(spec), "precision": precision, "seed": seed,
+            "dataset": "mnist", "input_shape": [28, 28]}
+    if budget is not None:
+        meta["precision_budget"] = asdict(budget)
+        meta["v_range_mv"] = v_range_mv
+    return model_io.save_npz(path, model_io.MODEL_FORMAT, meta,
+                             {"w": res["w"], "theta": res["theta"],
+                              "assignments": res["assignments"],
+                              "proportions": res["proportions"]})
+
+
+def _analyse(spec, fixed, setup: StudySetup, res: dict, weight_bits: int,
+             neuron_bits: int) -> dict:
+    """Energy, latency, memory of a trained configuration (rows of numbers)."""
+    from lavalab.compile.analysis import analyse
+
+    return analyse(spec, fixed, setup.target, setup.energy_table, weight_bits, neuron_bits,
+                   res["train_events"], res["test_events"])
+
+
+def _summary_cols(res: dict) -> dict:
+    ev_tr, ev_te = res["train_events"], res["test_events"]
+    i_exc = EVENT_NAMES.index("exc_spikes")
+    return dict(accuracy=100 * res["accuracy"],
+                accuracy_proportion=100 * res["accuracy_proportion"],
+                exc_spikes_train=float(ev_tr[:, i_exc].mean()),
+                exc_spikes_test=float(ev_te[:, i_exc].mean()),
+                neurons_assigned=res["neurons_assigned"],
+                train_wall_s=res["train_s"], test_wall_s=res["test_s"])
+
+
+def _run_parallel(jobs, workers: int, desc: str, total_samples: int, progress: bool):
+    """Run ``jobs`` (callables taking a tqdm bar) on ``workers`` threads."""
+    from tqdm import tqdm
+
+    tqdm.set_lock(threading.RLock())  # not a multiprocessing lock (Lava fixes "fork")
+    errors = []
+    with tqdm(total=total_samples, unit="sample", desc=desc, disable=not progress,
+              smoothing=0.05) as bar:
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            futures = [pool.submit(job, bar) for job in jobs]
+            for f in futures:
+                try:
+                    f.result()
+                except Exception as err:  # noqa: BLE001 - re-raised below, after the others
+                    errors.append(err)
+    if errors:
+        raise errors[0]
+
+
+# --- timestep study (TopSpark) ----------------------------------------------------------
+
+TIMESTEP_COLUMNS = ("key", "timesteps", "rest_steps", "enhancement", "accuracy",
+                    "accuracy_proportion", "energy_train_uJ", "energy_infer_uJ",
+                    "latency_infer_us", "latency_train_us", "Ln", "En", "S",
+                    "exc_spikes_train", "exc_spikes_test", "synops_infer", "cores",
+                    "neurons_assigned", "train_wall_s", "test_wall_s")
+
+
+def tradeoff_s(accuracy_pct: float, ln: float, en: float, tau: float, eps: float) -> float:
+    """TopSpark's ``S = A - (tau * Ln + eps * En)`` (A in percent)."""
+    return accuracy_pct - (tau * ln + eps * en)
+
+
+def timestep_study(setup: StudySetup, out, timesteps=(350, 175, 100, 50),
+                   enhancements=("none", "linear", "proportional"), baseline: int | None = None,
+                   tau: float = 5.0, eps: float = 5.0, workers: int = 2,
+                   progress: bool = True) -> dict:
+    """TopSpark's study: train and test at every ``T`` in ``timesteps`` with each
+    enhancement policy (``lavalab.compile.enhance.POLICIES``); the baseline ``T0``
+    (default: the largest T) is run once, unenhanced. Returns the summary (the chosen T
+    by the trade-off ``S``) and writes results into ``out``."""
+    timesteps = sorted({int(t) for t in timesteps}, reverse=True)
+    t0 = baseline or timesteps[0]
+    if t0 not in timesteps:
+        raise ValueError(f"baseline T0={t0} is not one of the timesteps {timesteps}")
+    for name in enhancements:
+        policy_from_name(name)
+    for name, v in (("tau", tau), ("eps", eps)):
+        if not (np.isfinite(v) and v >= 0):
+            raise ValueError(f"{name}={v} must be a finite number >= 0")
+    base = build(setup.network, setup.neurons, 784 if setup.dataset != "digits" else 64,
+                 rule=setup.rule)
+    configs = []
+    for T in timesteps:
+        if T > t0:
+            raise ValueError(f"timesteps T={T} exceed the baseline T0={t0}")
+        for e in (["none"] if T == t0 else list(enhancements)):
+            configs.append((T, e))
+    setup_d = {**asdict(setup), "baseline": t0}
+    store = ResultStore(out, "timesteps", setup_d, TIMESTEP_COLUMNS)
+    todo = [(T, e) for T, e in configs if not store.done(f"T{T}-{e}")]
+    data = _load(setup)
+
+    def job_for(T, e):
+        def job(bar):
+            d = discretize_time(base, TimeBudget(T, baseline_timesteps=t0))
+            spec = enhance(d.spec, t0, policy_from_name(e))
+            fixed = lower_network(spec)
+            w0 = np.rint(init_weights(spec, setup.seed) * fixed.q).astype(np.int64)
+            res = train_and_score(spec, "fixed", fixed, w0, data, setup, bar)
+            save_model(store.out / "models" / f"T{T}-{e}.npz", spec, "fixed", setup.seed, res)
+            row = {"key": f"T{T}-{e}", "timesteps": T, "rest_steps": spec.rest_steps,
+                   "enhancement": e, **_summary_cols(res),
+                   **_analyse(spec, fixed, setup, res, 8, 24)}
+            store.add(row)
+        return job
+
+    _run_parallel([job_for(T, e) for T, e in todo], workers, "timestep study",
+                  len(todo) * setup.train_samples, progress)
+    summary = _timestep_summary(store, t0, tau, eps)
+    store.write(summary)
+    from lavalab import plots
+
+    plots.timestep_study(list(store.rows.values()), summary, store.out)
+    return summary
+
+
+def _timestep_summary(store: ResultStore, t0: int, tau: float, eps: float) -> dict:
+    rows = list(store.rows.values())
+    base = store.rows.get(f"T{t0}-none")
+    if base is None:
+        raise RuntimeError(f"the baseline T0={t0} has no result")
+    for r in rows:
+        r["Ln"] = r["latency_infer_us"] / base["latency_infer_us"]
+        r["En"] = r["energy_infer_uJ"] / base["energy_infer_uJ"]
+        r["S"] = tradeoff_s(r["accuracy"], r["Ln"], r["En"], tau, eps)
+    best = max(rows, key=lambda r: (r["S"], -r["timesteps"]))
+    within2 = [r for r in rows if r["accuracy"] >= base["accuracy"] - 2.0]
+    fastest = min(within2, key=lambda r: (r["timesteps"], -r["accuracy"]))
+    return {"baseline": base["key"], "tau": tau, "eps": eps, "chosen": best["key"],
+            "chosen_timesteps": best["timesteps"], "chosen_enhancement": best["enhancement"],
+            "fewest_timesteps_within_2pct": fastest["key"],
+            "timestep_reduction_within_2pct": t0 / fastest["timesteps"],
+            "energy_ratio_train_within_2pct": base["energy_train_uJ"]
+            / fastest["energy_train_uJ"],
+            "energy_ratio_infer_within_2pct": base["energy_infer_uJ"]
+            / fastest["energy_infer_uJ"],
+            "latency_ratio_within_2pct": base["latency_infer_us"]
+            / fastest["latency_infer_us"]}
+
+
+# --- precision study (tinySNN) ------------------------------------------------------------
+
+PRECISION_COLUMNS = ("key", "scheme", "weight_bits", "neuron_bits", "rounding", "params",
+                     "accuracy", "accuracy_proportion", "memory_bits", "memory_kB",
+                     "M_norm", "R", "pareto", "energy_train_uJ", "energy_infer_uJ",
+                     "loihi_ok", "loihi_rule", "exc_spikes_train", "exc_spikes_test",
+                     "neurons_assigned", "train_wall_s", "test_wall_s", "notes")
+
+
+def reward_r(accuracy_pct: float, m_norm: float, mu: float) -> float:
+    """tinySNN's ``R = acc - mu * M_norm`` (acc in percent)."""
+    return accuracy_pct - mu * m_norm
+
+
+def pareto_front(points) -> list[int]:
+    """Indices of the (accuracy, memory) points no other point beats: higher-or-equal
+    accuracy with lower-or-equal memory, one of them strictly."""
+    idx = []
+    for i, (a, m) in enumerate(points):
+        dominated = any((a2 >= a and m2 <= m) and (a2 > a or m2 < m)
+                        for j, (a2, m2) in enumerate(points) if j != i)
+        if not dominated:
+            idx.append(i)
+    return idx
+
+
+def precision_study(setup: StudySetup, out, bits=(32, 16, 8, 6, 4),
+                    schemes=("ptq", "itq"), roundings=ROUNDING_MODES,
+                    params=("w", "wn"), timesteps: int = 350, mu: float = 10.0,
+                    workers: int = 2, progress: bool = True) -> dict:
+    """tinySNN's study: the FP32 model (float engine) and, for every weight precision in
+    ``bits`` (2..16), scheme (PTQ: quantize the trained FP32 model; ITQ: train in the
+    quantized integer arithmetic), rounding and quantized parameters (``w``: weights only;
+    ``wn``: weights and neuron parameters v, v_th, theta at the same bit width), accuracy,
+    memory footprint ``M``, reward ``R`` and the Pareto front. Returns the summary."""
+    from lavalab.compile import quantize as qz
+
+    bits = sorted({int(b) for b in bits}, reverse=True)
+    for b in bits:
+        if b != FLOAT_BITS and not 2 <= b <= 16:
+            raise ValueError(f"bits={b} is outside the allowed range 2..16 (or 32 = float)")
+    for s in schemes:
+        if s not in ("ptq", "itq"):
+            raise ValueError(f"scheme={s!r} is not one of ('ptq', 'itq')")
+    for r in roundings:
+        if r not in ROUNDING_MODES:
+            raise ValueError(f"rounding={r!r} is not one of {ROUNDING_MODES}")
+    for p in params:
+        if p not in ("w", "wn"):
+            raise ValueError(f"params={p!r} is not one of ('w', 'wn')")
+    if not (np.isfinite(mu) and mu >= 0):
+        raise ValueError(f"mu={mu} must be a finite number >= 0")
+    base = discretize_time(build(setup.network, setup.neurons,
+                                 784 if setup.dataset != "digits" else 64, rule=setup.rule),
+                           TimeBudget(timesteps)).spec
+    budgets = [PrecisionBudget(weight_bits=b, neuron_bits=b if (p == "wn" and b <= 24) else 24,
+                               rounding=r, scheme=s, quantize_neurons=p == "wn")
+               for b in bits if b != FLOAT_BITS for s in schemes for r in roundings
+               for p in params]
+    setup_d = {**asdict(setup), "timesteps": timesteps}
+    store = ResultStore(out, "precision", setup_d, PRECISION_COLUMNS)
+    data = _load(setup)
+    fp32 = {}
+
+    def fp32_job(bar):
+        w0 = init_weights(base, setup.seed)
+        res = train_and_score(base, "float", None, w0, data, setup, bar)
+        fp32.update(res)
+        save_model(store.out / "models" / "fp32.npz", base, "float", setup.seed, res)
+        if not store.done("fp32"):
+            row = {"key": "fp32", "scheme": "float", "weight_bits": 32, "neuron_bits": 32,
+                   "rounding": "", "params": "w", **_summary_cols(res),
+                   **_analyse(base, None, setup, res, FLOAT_BITS, FLOAT_BITS)}
+            store.add(row)
+
+    # the FP32 model is needed by PTQ and for the calibration of neuron ranges: train it
+    # first (again when resuming, unless nothing needs it)
+    todo = [b for b in budgets if not store.done(b.label)]
+    need_fp32 = not store.done("fp32") or any(b.scheme == "ptq" or b.quantize_neurons
+                                              for b in todo)
+    if need_fp32:
+        _run_parallel([fp32_job], 1, "precision study: fp32", setup.train_samples, progress)
+
+    def job_for(b: PrecisionBudget):
+        def job(bar):
+            # range of v for qWN: threshold + the largest adaptive threshold the FP32
+            # model learned (its theta is in input-weight units: x input_gain = mV)
+            v_range = (qz.default_v_range_mv(base, float(np.max(fp32["theta"]))
+                                             * base.input_gain)
+                       if b.quantize_neurons else None)
+            fixed = qz.quantize_network(base, b, v_range=v_range, seed=setup.seed)
+            if b.scheme == "ptq":  # quantize the trained FP32 model; no training
+                w = qz.quantize_weights(fp32["w"], b, setup.seed)
+                theta = qz.quantize_theta(fp32["theta"], fixed, b, setup.seed)
+                res = dict(score(base, "fixed", fixed, w, theta, data, setup),
+                           train_events=fp32["train_events"], train_s=0.0, w=w, theta=theta)
+                bar.update(setup.train_samples)
+            else:
+                w0 = qz.quantize_weights(init_weights(base, setup.seed), b, setup.seed)
+                res = train_and_score(base, "fixed", fixed, w0, data, setup, bar)
+            save_model(store.out / "models" / f"{b.label.replace('/', '_')}.npz", base,
+                       "fixed", setup.seed, res, b, v_range)
+            nb = b.neuron_bits if b.quantize_neurons else 24
+            notes = []
+            if fixed.exc.theta_plus == 0 and base.exc.theta_plus > 0:
+                notes.append("theta_plus rounds to 0 on the neuron grid: theta is frozen")
+            row = {"key": b.label, "scheme": b.scheme, "weight_bits": b.weight_bits,
+                   "neuron_bits": nb, "rounding": b.rounding, "notes": "; ".join(notes),
+                   "params": "wn" if b.quantize_neurons else "w", **_summary_cols(res),
+                   **_analyse(base, fixed, setup, res, b.weight_bits, nb)}
+            store.add(row)
+        return job
+
+    with warnings.catch_warnings():  # recorded per row instead (the "notes" column)
+        warnings.simplefilter("ignore", qz.QuantizationWarning)
+        _run_parallel([job_for(b) for b in todo], workers, "precision study",
+                      len(todo) * setup.train_samples, progress)
+    summary = _precision_summary(store, mu)
+    store.write(summary)
+    from lavalab import plots
+
+    plots.precision_study(list(store.rows.values()), summary, store.out)
+    return summary
+
+
+def _precision_summary(store: ResultStore, mu: float) -> dict:
+    rows = list(store.rows.values())
+    base = store.rows.get("fp32")
+    if base is None:
+        raise RuntimeError("the FP32 baseline has no result")
+    for r in rows:
+        r["M_norm"] = r["memory_bits"] / base["memory_bits"]
+        r["R"] = reward_r(r["accuracy"], r["M_norm"], mu)
+    front = pareto_front([(r["accuracy"], r["memory_bits"]) for r in rows])
+    for i, r in enumerate(rows):
+        r["pareto"] = i in front
+    best = max(rows, key=lambda r: (r["R"], -r["memory_bits"]))
+    no_loss = [r for r in rows if r["accuracy"] >= base["accuracy"] and r["key"] != "fp32"]
+    return {"baseline": "fp32", "baseline_accuracy": base["accuracy"], "mu": mu,
+            "chosen": best["key"], "chosen_accuracy": best["accuracy"],
+            "chosen_memory_kB": best["memory_kB"],
+            "pareto": [rows[i]["key"] for i in front],
+            "no_loss_vs_fp32": sorted(r["key"] for r in no_loss)}
+
+
+def replace_setup(setup: StudySetup, **changes) -> StudySetup:
+    """``setup`` with ``changes`` (validated)."""
+    return replace(setup, **changes)

@@ -1,0 +1,42 @@
+import numpy as np
+import pytest
+
+from lavalab.compile.analysis import analyse
+from lavalab.compile.energy import estimate, memory_footprint
+from lavalab.compile.ir import layer_graph
+from lavalab.compile.mapping import map_to_cores
+from lavalab.engine import EVENT_NAMES
+from lavalab.networks.snn import build, lower_network
+
+
+def _events(n_exc, learn):
+    ev = np.zeros((3, len(EVENT_NAMES)), np.int64)
+    ev[:, 0] = [2000, 2100, 1900]  # input spikes
+    ev[:, 1] = [10, 12, 8]  # exc spikes
+    ev[:, 3] = ev[:, 0] * n_exc
+    ev[:, 4] = ev[:, 1] * (n_exc - 1)  # tinySNN lateral inhibition
+    ev[:, 5] = [500, 400, 300] if learn else 0
+    return ev
+
+
+def test_analyse_is_the_estimate_of_the_graph_and_map():
+    s = build("tinysnn", 30)
+    tr, te = _events(30, True), _events(30, False)
+    row = analyse(s, lower_network(s), "loihi1", "sana-fe", 8, 24, tr, te)
+    g = layer_graph(s, weight_bits=8, neuron_bits=24)
+    cm = map_to_cores(g, "loihi1")
+    assert row["energy_train_uJ"] == pytest.approx(
+        estimate(g, cm, tr, s.sample_steps, "sana-fe", learning=True).energy_uj, rel=1e-12)
+    inf = estimate(g, cm, te, s.sample_steps, "sana-fe", learning=False)
+    assert row["energy_infer_uJ"] == pytest.approx(inf.energy_uj, rel=1e-12)
+    assert row["latency_infer_us"] == pytest.approx(inf.latency_sample_us, rel=1e-12)
+    assert row["memory_bits"] == memory_footprint(g).bits
+    assert row["weight_updates_train"] == 400.0 and row["loihi_ok"] and row["cores"] == 1
+
+
+def test_float_configurations_are_not_loihi():
+    s = build("tinysnn", 30)
+    row = analyse(s, None, "loihi2", "davies2018", 32, 32, _events(30, True),
+                  _events(30, False))
+    assert not row["loihi_ok"] and row["loihi_rule"].startswith("weights_fit_bits")
+    assert row["memory_bits"] == 30 * 784 * 32 + 30 * 29 * 32 + 30 * 3 * 32
