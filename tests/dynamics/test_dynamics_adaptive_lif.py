@@ -103,18 +103,6 @@ def test_float_vs_fixed_agree_within_tolerance():
     assert np.sqrt(np.mean(np.square(vf - vx))) < 0.01 * np.sqrt(np.mean(np.square(vf)))
 
 
-def test_lowering_values():
-    fx = lower_adaptive_lif(AdaptiveLIFParams(), v_scale=4096)
-    assert fx.vth == 832  # 13 mV * 4096 / 64
-    assert fx.decay_u == round((1 - math.exp(-1)) * 4096)
-    assert fx.decay_v == round((1 - math.exp(-1 / 100)) * 4096)
-    assert fx.theta_plus == 205 and fx.ref_steps == 5
-    # tau_theta = 1e7 steps: 1e-7 per step needs 28 fraction bits (27 / 2**28)
-    assert (fx.decay_theta, fx.theta_decay_bits) == (27, 28)
-    with pytest.raises(ValueError, match="outside the 17-bit mantissa range"):
-        lower_adaptive_lif(AdaptiveLIFParams(), v_scale=2**20)
-
-
 @pytest.mark.parametrize("kwargs,match", [
     (dict(decay_u=0, decay_v=0, vth=1), "decay_u=0 is outside the allowed range 1..4096"),
     (dict(decay_u=1, decay_v=4096, vth=1), "decay_v=4096 is outside the allowed range 0..4095"),

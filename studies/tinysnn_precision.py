@@ -1,0 +1,61 @@
+"""Reproduce tinySNN's quantization claim (Putra & Shafique, seed 004): 8-bit weights (and
+8-bit neuron parameters) without accuracy loss against the FP32 model, and the model
+chosen by the reward R = acc - mu * M_norm.
+
+    .venv/bin/python studies/tinysnn_precision.py --neurons 100 --train-samples 20000 \
+        --out studies/results/tinysnn100-precision
+
+PTQ and ITQ x {16, 12, 8, 6, 4} bits x {truncate, nearest, stochastic} x {weights,
+weights + neuron parameters}, plus the FP32 model (float engine), on tinySNN (direct
+lateral inhibition, STDP2) with the full MNIST test set. Resumable.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from lavalab.study import StudySetup, precision_study
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--network", default="tinysnn", choices=("tinysnn", "diehl-cook"))
+    p.add_argument("--neurons", type=int, default=100)
+    p.add_argument("--train-samples", type=int, default=20000)
+    p.add_argument("--test-samples", type=int, default=10000)
+    p.add_argument("--bits", default="32,16,12,8,6,4")
+    p.add_argument("--mu", type=float, default=10.0)
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--out", required=True)
+    a = p.parse_args()
+    setup = StudySetup(network=a.network, neurons=a.neurons, train_samples=a.train_samples,
+                       test_samples=a.test_samples,
+                       assign_samples=min(10000, a.train_samples))
+    s = precision_study(setup, a.out, bits=[int(b) for b in a.bits.split(",")], mu=a.mu,
+                        workers=a.workers)
+    from lavalab.model_io import load_json
+
+    rows = load_json(f"{a.out}/results.json")["rows"]
+    fp = next(r for r in rows if r["key"] == "fp32")
+    print(f"\n{a.network}-{a.neurons}, {a.train_samples} training samples, full test set; "
+          f"FP32 {fp['accuracy']:.2f} %, {fp['memory_kB']:.1f} kB")
+    print(f"{'config':>26} {'acc %':>7} {'d acc':>6} {'kB':>7} {'M_norm':>6} {'R':>7} "
+          f"{'pareto':>6} loihi")
+    for r in sorted(rows, key=lambda r: (-r["weight_bits"], r["scheme"], r["params"],
+                                         r["rounding"])):
+        print(f"{r['key']:>26} {r['accuracy']:7.2f} {r['accuracy'] - fp['accuracy']:6.2f} "
+              f"{r['memory_kB']:7.1f} {r['M_norm']:6.3f} {r['R']:7.2f} "
+              f"{'*' if r['pareto'] else '':>6} {'yes' if r['loihi_ok'] else 'no'}")
+    print(f"\nchosen by R = acc - {a.mu:g} M_norm: {s['chosen']} "
+          f"({s['chosen_accuracy']:.2f} %, {s['chosen_memory_kB']:.1f} kB)")
+    for params, name in (("w", "8-bit weights"), ("wn", "8-bit weights + neuron params")):
+        best = max((r for r in rows if r["weight_bits"] == 8 and r["params"] == params),
+                   key=lambda r: r["accuracy"])
+        loss = fp["accuracy"] - best["accuracy"]
+        verdict = "REPRODUCED" if loss <= 0 else f"NOT reproduced (loss {loss:.2f} points)"
+        print(f"tinySNN claim, {name} without loss vs FP32: best {best['key']} "
+              f"{best['accuracy']:.2f} % ({-loss:+.2f} points) -> {verdict}")
+
+
+if __name__ == "__main__":
+    main()
