@@ -318,7 +318,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--timesteps", type=_int_list("--timesteps", 1, 100000),
                       default=[350, 175, 100, 50])
     demo.add_argument("--train-samples", type=_positive("--train-samples", 60000),
-                      default=5000)
+                      default=10000)
     demo.add_argument("--test-samples", type=_positive("--test-samples", 10000), default=2000)
     demo.add_argument("--lava-samples", type=_positive("--lava-samples", 10000), default=20)
     demo.add_argument("--workers", type=_positive("--workers", 64), default=2)

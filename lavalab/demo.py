@@ -23,7 +23,7 @@ __all__ = ["run_demo", "format_check"]
 
 
 def run_demo(out="runs/demo", network: str = "tinysnn", neurons: int = 100,
-             timesteps=(350, 175, 100, 50), train_samples: int = 5000,
+             timesteps=(350, 175, 100, 50), train_samples: int = 10000,
              test_samples: int = 2000, lava_samples: int = 20, workers: int = 2,
              progress: bool = True, seed: int = 0) -> dict:
     """Run the demo job; returns ``{"summary": ..., "rows": ..., "lava_check": ...}``."""

@@ -464,8 +464,10 @@ def precision_study(setup: StudySetup, out, bits=(32, 16, 8, 6, 4),
                        "fixed", setup.seed, res, b, v_range)
             nb = b.neuron_bits if b.quantize_neurons else 24
             notes = []
-            if fixed.exc.theta_plus == 0 and base.exc.theta_plus > 0:
-                notes.append("theta_plus rounds to 0 on the neuron grid: theta is frozen")
+            if fixed.exc.theta_plus and qz.theta_frozen(fixed.exc.theta_plus,
+                                                        fixed.exc.v_lsb, b.rounding):
+                notes.append(f"theta_plus below what {b.rounding} rounding keeps on the "
+                             "neuron grid: theta is frozen")
             row = {"key": b.label, "scheme": b.scheme, "weight_bits": b.weight_bits,
                    "neuron_bits": nb, "rounding": b.rounding, "notes": "; ".join(notes),
                    "params": "wn" if b.quantize_neurons else "w", **_summary_cols(res),

@@ -136,6 +136,15 @@ def _rand_ints(seed: int, step: int, index, bits: int):
     return fixed.counter_uniform(seed, QUANTIZE_STREAM, np.uint64(step), index, bits)
 
 
+def theta_frozen(theta_plus: int, v_lsb: int, mode: str) -> bool:
+    """Whether ``theta + theta_plus`` rounded onto the grid of ``2**v_lsb`` never exceeds
+    ``theta`` (truncation: ``theta_plus`` below one step; nearest: below half a step;
+    stochastic rounding always keeps the expected growth)."""
+    if v_lsb == 0 or mode == "stochastic":
+        return False
+    return theta_plus < (1 << v_lsb) if mode == "truncate" else 2 * theta_plus < (1 << v_lsb)
+
+
 def _neuron_on_grid(p: AdaptiveLIFFixed, v_bits: int, v_lsb: int, mode: str, seed: int,
                     first_index: int, name: str) -> AdaptiveLIFFixed:
     """``p`` with the v register ``(v_bits, v_lsb)`` and its grid-bound parameters rounded."""
@@ -149,11 +158,13 @@ def _neuron_on_grid(p: AdaptiveLIFFixed, v_bits: int, v_lsb: int, mode: str, see
     vth = min(vth_eff, v_max) >> spec.VTH_SHIFT
     v_reset = int(np.clip(round_to_grid(p.v_reset, v_lsb, mode, rand[1]), -v_max, v_max))
     v_reset = min(v_reset, vth << spec.VTH_SHIFT)
-    theta_plus = int(np.clip(round_to_grid(p.theta_plus, v_lsb, mode, rand[2]), 0, theta_max))
-    if p.theta_plus > 0 and theta_plus == 0:
-        warnings.warn(f"{name}: theta_plus={p.theta_plus} v units rounded ({mode}) to 0 on the "
-                      f"grid of 2**{v_lsb}: the adaptive threshold no longer grows",
-                      QuantizationWarning, stacklevel=3)
+    # theta_plus stays a full-resolution constant: the kernel rounds theta + theta_plus
+    # onto the grid at each spike (see lavalab.dynamics.adaptive_lif)
+    theta_plus = min(p.theta_plus, theta_max)
+    if 0 < p.theta_plus and theta_frozen(p.theta_plus, v_lsb, mode):
+        warnings.warn(f"{name}: theta_plus={p.theta_plus} v units is below what {mode} "
+                      f"rounding keeps on the grid of 2**{v_lsb}: the adaptive threshold "
+                      "no longer grows", QuantizationWarning, stacklevel=3)
     if p.vth > 0 and vth == 0:
         warnings.warn(f"{name}: threshold vth={p.vth} rounded ({mode}) to 0 on the grid of "
                       f"2**{v_lsb}", QuantizationWarning, stacklevel=3)

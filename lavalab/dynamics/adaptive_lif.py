@@ -44,12 +44,15 @@ Two precisions, one function each:
 
   Neuron-state quantization (tinySNN's qWN, :mod:`lavalab.compile.quantize`): v, the
   threshold and theta live on multiples of ``2**v_lsb`` v units (``v_bits + v_lsb <= 24``,
-  ``theta_bits + v_lsb <= 24``); ``v_reset``, ``vth << 6`` and ``theta_plus`` must be on
-  the grid, and the initial theta too (the kernel keeps it there). ``v_rounding`` is one of
+  ``theta_bits + v_lsb <= 24``); ``v_reset`` and ``vth << 6`` must be on the grid, and
+  the initial theta too (the kernel keeps it there). ``v_rounding`` is one of
   :data:`lavalab.fixed.ROUNDING_MODES` with the meaning of :func:`lavalab.fixed.round_shift`
   (truncate toward zero; nearest, halves away from zero; stochastic with ``v_lsb`` random
   bits from the counter stream "quantize" keyed by seed, step and neuron, distinct from
-  theta's stream).
+  theta's stream). ``theta_plus`` is a constant kept at full v resolution (as tinySNN sizes
+  a constant's bits by its value); at each spike ``theta + theta_plus`` is rounded back
+  onto the grid with ``v_rounding`` (stream "theta_quantize"): truncation freezes theta
+  when ``theta_plus`` is below one grid step, stochastic rounding keeps its mean growth.
 
   With ``theta_plus = 0``, ``ref_steps = 0``, ``v_reset = 0`` and the default v register
   (``v_bits = 24``, ``v_lsb = 0``) it equals Lava's stock
@@ -69,6 +72,7 @@ from lavalab import loihi_spec as spec
 from lavalab.dynamics.timebase import decay_fraction
 
 THETA_STREAM = fixed.STREAMS["theta"]
+THETA_QUANTIZE_STREAM = fixed.STREAMS["theta_quantize"]
 QUANTIZE_STREAM = fixed.STREAMS["quantize"]
 
 __all__ = [
@@ -223,7 +227,7 @@ class AdaptiveLIFFixed:
         chk("v_reset", self.v_reset, -self.v_max, self.v_max)
         step = 1 << self.v_lsb
         for name, value in (("vth << 6", self.vth << spec.VTH_SHIFT),
-                            ("v_reset", self.v_reset), ("theta_plus", self.theta_plus)):
+                            ("v_reset", self.v_reset)):
             if value % step:
                 raise ValueError(f"{name}={value} is not on the v grid (a multiple of "
                                  f"2**v_lsb = {step})")
@@ -336,7 +340,12 @@ def lif_fixed_kernel(u, v, theta, ref, a_in, s, reset, learn, t, seed, decay_u, 
                 vv = v_reset
                 ref[k] = ref_steps
         if learn and spike:
-            th = min(th + theta_plus, theta_max)
+            th += theta_plus
+            if round_v:  # theta_plus is a constant at full resolution; theta lives on the grid
+                r = (fixed.uniform_s(fixed.step_key_s(seed, THETA_QUANTIZE_STREAM, t), k,
+                                     v_lsb) if v_mode == 2 else np.int64(0))
+                th = fixed.round_shift_s(th, v_lsb, v_mode, r) << v_lsb
+            th = min(th, theta_max)
         u[k] = uu
         v[k] = vv
         theta[k] = th

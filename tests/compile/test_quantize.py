@@ -14,6 +14,7 @@ from lavalab.compile.quantize import (
     quantize_network,
     quantize_theta,
     quantize_weights,
+    theta_frozen,
     weight_format,
 )
 from lavalab.data import load_digits
@@ -68,21 +69,26 @@ def test_default_loihi_budget_is_todays_lowering():
     assert fx.stdp.w_rounding == "truncate"
 
 
-def test_qwn_parameters_on_the_grid_and_theta_plus_lost_honestly():
+def test_qwn_parameters_on_the_grid_and_theta_plus_kept_as_a_constant():
     s = small_tinysnn()
     b = PrecisionBudget(neuron_bits=12, rounding="nearest", quantize_neurons=True)
     fx = quantize_network(s, b, v_range=40.0)
     # 40 mV / 0.5 * 16320 = 1305600: 21 bits + sign = 22 -> lsb 10
     assert (fx.exc.v_bits, fx.exc.v_lsb, fx.exc.theta_bits) == (12, 10, 12)
     assert fx.exc.v_rounding == "nearest"
-    assert (fx.exc.vth << 6) % 1024 == 0 and fx.exc.theta_plus == 2048  # 1632 -> 2 grid
+    # theta_plus is a constant at full resolution: theta + theta_plus is rounded per spike
+    assert (fx.exc.vth << 6) % 1024 == 0 and fx.exc.theta_plus == 1632
     ref = lower_network(s)
     assert fx.exc.vth << 6 == round((ref.exc.vth << 6) / 1024) * 1024
     assert fx.exc.v_reset == round(ref.exc.v_reset / 1024) * 1024
-    with pytest.warns(QuantizationWarning, match="theta_plus=1632 v units rounded"):
+    with pytest.warns(QuantizationWarning, match="theta_plus=1632 v units is below what "
+                      "truncate rounding keeps"):
         lo = quantize_network(s, PrecisionBudget(neuron_bits=8, rounding="truncate",
                                                  quantize_neurons=True))
-    assert lo.exc.theta_plus == 0 and lo.exc.v_lsb == 14  # default range: 60 mV inhibition
+    assert lo.exc.v_lsb == 14  # default range: 60 mV inhibition
+    assert theta_frozen(1632, 14, "truncate") and theta_frozen(1632, 14, "nearest")
+    assert not theta_frozen(1632, 14, "stochastic") and not theta_frozen(1632, 10, "nearest")
+    assert theta_frozen(511, 10, "nearest") and not theta_frozen(512, 10, "nearest")
     assert default_v_range_mv(s) == 60.0
     d = quantize_network(diehl_cook(10), b, v_range=40.0)
     assert d.inh.v_lsb == 10 and (d.inh.vth << 6) % 1024 == 0
