@@ -200,18 +200,34 @@ def _cmd_compile(args: argparse.Namespace) -> int:
     from lavalab.networks.snn import build, init_weights
 
     test = load_dataset("mnist", "test", args.data_root)
-    spec = build(args.network, args.neurons, int(np.prod(test.shape)), rule=args.rule)
-    nb = args.neuron_bits
-    budget = PrecisionBudget(weight_bits=args.weight_bits, neuron_bits=nb or 24,
-                             rounding=args.rounding, quantize_neurons=nb is not None)
-    time = TimeBudget(args.timesteps or spec.present_steps, args.dt,
-                      baseline_timesteps=args.baseline)
-    print(f"lavalab compile: {args.network}-{args.neurons}, {budget.label}, "
+    model = None
+    if args.model:  # a trained model: its network, schedule, precision, weights and theta
+        from lavalab.experiment import load_model
+
+        model = load_model(args.model)
+        spec = model.spec
+        b = model.meta.get("precision_budget")
+        budget = (PrecisionBudget(**b) if b else PrecisionBudget()) if model.fixed else (
+            PrecisionBudget(weight_bits=32, neuron_bits=32))
+        time = TimeBudget(spec.present_steps, spec.dt_ms, spec.rest_steps)
+        v_range = model.meta.get("v_range_mv")
+        what = f"model {args.model} ({spec.kind}-{spec.n_exc})"
+    else:
+        spec = build(args.network, args.neurons, int(np.prod(test.shape)), rule=args.rule)
+        nb = args.neuron_bits
+        budget = PrecisionBudget(weight_bits=args.weight_bits, neuron_bits=nb or 24,
+                                 rounding=args.rounding, quantize_neurons=nb is not None)
+        time = TimeBudget(args.timesteps or spec.present_steps, args.dt,
+                          baseline_timesteps=args.baseline)
+        v_range = None
+        what = f"{args.network}-{args.neurons}"
+    print(f"lavalab compile: {what}, {budget.label}, "
           f"T={time.timesteps} dt={time.dt_ms} ms, target {args.target}, "
           f"{'on-chip learning' if args.learning else 'inference'}")
     try:
-        c = compile_network(spec, time, budget, args.target, args.enhancement,
-                            learning=args.learning, neurons_per_core=args.neurons_per_core)
+        c = compile_network(spec, time, budget, args.target,
+                            "none" if model else args.enhancement, learning=args.learning,
+                            neurons_per_core=args.neurons_per_core, v_range_mv=v_range)
     except DesignRuleError as err:
         print(f"lavalab compile: design rule violated: {err}", file=sys.stderr)
         return 3
@@ -222,15 +238,21 @@ def _cmd_compile(args: argparse.Namespace) -> int:
     print(f"\nmemory footprint M = Nw*Bw + sum Nn_k*Bn_k = {fp.weight_bits} + "
           f"{fp.neuron_bits} bits = {fp.bytes / 1024:.1f} kB")
     imgs = test.images[:args.samples]
-    w0 = quantize_weights(init_weights(c.spec, args.seed), budget, args.seed)
-    net = make_net(c.spec, "fixed", w0, seed=args.seed, fixed=c.fixed)
-    _, ev_train, _ = run(net, imgs, learn=True)
-    _, ev_inf = infer(make_net(c.spec, "fixed", w0, seed=args.seed, fixed=c.fixed), imgs)
-    for name, ev, learn in (("inference", ev_inf, False), ("training", ev_train, True)):
+    if model is None:
+        w0 = quantize_weights(init_weights(c.spec, args.seed), budget, args.seed)
+        theta, weights = None, "untrained weights"
+        net = make_net(c.spec, "fixed", w0, seed=args.seed, fixed=c.fixed)
+        _, ev_train, _ = run(net, imgs, learn=True)
+        phases = [("training", ev_train, True)]
+    else:
+        w0, theta, weights, phases = model.w, model.theta, "the trained model", []
+    _, ev_inf = infer(make_net(c.spec, "fixed", w0, theta, seed=args.seed, fixed=c.fixed),
+                      imgs)
+    for name, ev, learn in [("inference", ev_inf, False), *phases]:
         rep = estimate(c.graph, c.core_map, ev, c.spec.sample_steps, args.energy_table,
                        learning=learn)
         print(f"\n{name} energy per sample ({rep.table_name}; events: mean of "
-              f"{len(imgs)} MNIST test digits, untrained weights): {rep.energy_uj:.3f} uJ, "
+              f"{len(imgs)} MNIST test digits, {weights}): {rep.energy_uj:.3f} uJ, "
               f"latency {rep.latency_sample_us:.1f} us/sample "
               f"({rep.latency_step_ns:.0f} ns/step)")
         _print_rows(rep.table(), ("name", "syn_ops", "neuron_updates", "spikes",
@@ -431,6 +453,9 @@ def build_parser() -> argparse.ArgumentParser:
     co.add_argument("--energy-table", choices=tuple(ENERGY_TABLES), default="davies2018")
     co.add_argument("--samples", type=_positive("--samples", 10000), default=20,
                     help="MNIST test digits whose event counts price the energy (default 20)")
+    co.add_argument("--model", default=None, help="a trained model (folder or .npz, e.g. "
+                    "from a study's models/): compile its network and precision and price "
+                    "its inference (overrides --network, --neurons, bits, timesteps)")
     co.add_argument("--seed", type=int, default=0)
     co.add_argument("--data-root", default=None)
     co.set_defaults(func=_cmd_compile)
