@@ -34,7 +34,7 @@ def run_demo(out="runs/demo", network: str = "tinysnn", neurons: int = 100,
     from lavalab.data import load_dataset
     from lavalab.engine import EVENT_NAMES, infer, make_net
     from lavalab.experiment import _infer, load_model
-    from lavalab.protocol import predict_all_activity
+    from lavalab.protocol import TEST_SEED_OFFSET, predict_all_activity
     from lavalab.study import StudySetup, timestep_study
 
     if not 1 <= lava_samples <= test_samples:
@@ -49,7 +49,7 @@ def run_demo(out="runs/demo", network: str = "tinysnn", neurons: int = 100,
     rows = model_io.load_json(out / "results.json")["rows"]
     model = load_model(out / "models" / f"{summary['chosen']}.npz")
     test = load_dataset("mnist", "test").subset(lava_samples)
-    t_seed = seed + 104729  # the study's test seed: the engine's counts are the study's
+    t_seed = seed + TEST_SEED_OFFSET  # the study's test seed: the engine's counts are the study's
     net = make_net(model.spec, model.precision, model.w, model.theta, seed=t_seed,
                    fixed=model.fixed)
     t0 = time.perf_counter()

@@ -29,6 +29,8 @@ from lavalab.networks.snn import (
     spec_to_dict,
 )
 from lavalab.protocol import (
+    ASSIGN_SEED_OFFSET,
+    TEST_SEED_OFFSET,
     assign_labels,
     classification_report,
     predict_all_activity,
@@ -231,7 +233,7 @@ def train(cfg: TrainConfig, out, progress: bool = True, restart: bool = False) -
     assign_set = data.subset(n_assign, cfg.samples - n_assign)
     t0 = time.perf_counter()
     counts, _ = _infer(cfg.backend, spec, cfg.precision, net, assign_set.images,
-                       cfg.seed + 7919)
+                       cfg.seed + ASSIGN_SEED_OFFSET)
     assign_s = time.perf_counter() - t0
     assignments, proportions, _ = assign_labels(counts, assign_set.labels)
     meta = {"spec": spec_to_dict(spec), "precision": cfg.precision, "seed": cfg.seed,
@@ -309,7 +311,7 @@ def evaluate(model_dir, samples: int = 10000, backend: str = "engine", out=None,
     if not 1 <= samples <= len(test):
         raise ValueError(f"samples={samples} is outside the allowed range 1..{len(test)}")
     test = test.subset(samples)
-    seed = model.seed + 104729 if seed is None else seed
+    seed = model.seed + TEST_SEED_OFFSET if seed is None else seed
     net = make_net(model.spec, model.precision, model.w, model.theta, seed=seed,
                    fixed=model.fixed)
     t0 = time.perf_counter()
@@ -349,7 +351,7 @@ def plot(model_dir, out=None, sample: int = 0, data_root: str | None = None) -> 
     if not 0 <= sample < len(test):
         raise ValueError(f"sample={sample} is outside the allowed range 0..{len(test) - 1}")
     img = test.images[sample:sample + 1]
-    seed = model.seed + 104729
+    seed = model.seed + TEST_SEED_OFFSET
     net = make_net(model.spec, model.precision, model.w, model.theta, seed=seed,
                    fixed=model.fixed)
     _, _, exc = run(net, img, learn=False, record=True)

@@ -12,7 +12,13 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["N_CLASSES", "assign_labels", "predict_all_activity", "predict_proportion",
-           "classification_report"]
+           "classification_report", "ASSIGN_SEED_OFFSET", "TEST_SEED_OFFSET"]
+
+#: Seed offsets of the two frozen-network runs of the protocol (added to the training
+#: seed): label assignment on training samples, and classification of test samples. The
+#: encoder draws different spike trains for them than during training.
+ASSIGN_SEED_OFFSET = 7919
+TEST_SEED_OFFSET = 104729
 
 N_CLASSES = 10
 

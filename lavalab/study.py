@@ -41,7 +41,13 @@ from lavalab.engine import EVENT_NAMES, infer, make_net, run
 from lavalab.fixed import ROUNDING_MODES
 from lavalab.loihi_spec import TARGETS
 from lavalab.networks.snn import KINDS, build, init_weights, lower_network
-from lavalab.protocol import assign_labels, predict_all_activity, predict_proportion
+from lavalab.protocol import (
+    ASSIGN_SEED_OFFSET,
+    TEST_SEED_OFFSET,
+    assign_labels,
+    predict_all_activity,
+    predict_proportion,
+)
 
 __all__ = ["StudySetup", "ResultStore", "timestep_study", "precision_study",
            "tradeoff_s", "reward_r", "pareto_front", "train_and_score", "score"]
@@ -196,10 +202,10 @@ def score(spec, precision: str, fixed, w, theta, data: _Data, setup: StudySetup)
     """Assign labels with frozen ``w``/``theta`` on the last training samples, classify the
     test samples (all-activity and proportion voting); test event rows and wall time."""
     na = setup.assign_samples
-    frozen = make_net(spec, precision, w, theta, seed=setup.seed + 7919, fixed=fixed)
+    frozen = make_net(spec, precision, w, theta, seed=setup.seed + ASSIGN_SEED_OFFSET, fixed=fixed)
     counts, _ = infer(frozen, data.train_x[-na:])
     assignments, proportions, _ = assign_labels(counts, data.train_y[-na:])
-    frozen = make_net(spec, precision, w, theta, seed=setup.seed + 104729, fixed=fixed)
+    frozen = make_net(spec, precision, w, theta, seed=setup.seed + TEST_SEED_OFFSET, fixed=fixed)
     t1 = time.perf_counter()
     counts, test_events = infer(frozen, data.test_x)
     test_s = time.perf_counter() - t1
