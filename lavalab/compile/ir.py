@@ -17,7 +17,12 @@ from lavalab import fixed
 from lavalab.fixed import ROUNDING_MODES
 
 __all__ = ["TimeBudget", "PrecisionBudget", "Population", "Connection", "LayerGraph",
-           "layer_graph", "FLOAT_BITS", "SCHEMES"]
+           "layer_graph", "FLOAT_BITS", "SCHEMES", "PATTERNS"]
+
+#: Connection patterns: ``dense`` (every source to every destination), ``one_to_one``
+#: (source i to destination i), ``all_but_self`` (source i to every destination j != i, in
+#: one population of n: ``n * (n - 1)`` synapses), ``empty``.
+PATTERNS = ("dense", "one_to_one", "all_but_self", "empty")
 
 #: Bit width that stands for floating point (FP32) in a :class:`PrecisionBudget`.
 FLOAT_BITS = 32
@@ -140,6 +145,7 @@ class Connection:
     event : the engine event counter (:data:`lavalab.engine.EVENT_NAMES`) whose per-sample
         count gives this connection's synaptic events, or ``""`` when it is derived from
         a spike count times ``fan_out``
+    pattern : one of :data:`PATTERNS`; :class:`LayerGraph` checks that the sizes agree
     """
 
     name: str
@@ -151,8 +157,11 @@ class Connection:
     weight_bits: int
     plastic: bool = False
     event: str = ""
+    pattern: str = "dense"
 
     def __post_init__(self):
+        if self.pattern not in PATTERNS:
+            raise ValueError(f"{self.name}.pattern={self.pattern!r} is not one of {PATTERNS}")
         fixed.check_int_range(f"{self.name}.n_synapses", self.n_synapses, 0, 10**12)
         fixed.check_int_range(f"{self.name}.fan_in", self.fan_in, 0, 10**8)
         fixed.check_int_range(f"{self.name}.fan_out", self.fan_out, 0, 10**8)
@@ -170,10 +179,22 @@ class LayerGraph:
         names = [p.name for p in self.populations]
         if len(set(names)) != len(names):
             raise ValueError(f"population names repeat: {names}")
+        size = {p.name: p.size for p in self.populations}
         for c in self.connections:
             for end in (c.src, c.dst):
                 if end not in names:
                     raise ValueError(f"connection {c.name} refers to unknown population {end!r}")
+            ns, nd = size[c.src], size[c.dst]
+            want = {"dense": (ns * nd, ns, nd), "one_to_one": (nd, 1, 1),
+                    "all_but_self": (nd * (nd - 1), nd - 1, nd - 1), "empty": (0, 0, 0)}
+            if c.pattern in ("one_to_one", "all_but_self") and ns != nd:
+                raise ValueError(f"connection {c.name}: pattern {c.pattern} needs equal "
+                                 f"populations, got {ns} and {nd}")
+            if (c.n_synapses, c.fan_in, c.fan_out) != want[c.pattern]:
+                raise ValueError(
+                    f"connection {c.name}: n_synapses={c.n_synapses}, fan_in={c.fan_in}, "
+                    f"fan_out={c.fan_out} between {ns} and {nd} neurons do not match its "
+                    f"pattern {c.pattern} (expected {want[c.pattern]})")
 
     def population(self, name: str) -> Population:
         for p in self.populations:
@@ -203,10 +224,12 @@ def layer_graph(spec, weight_bits: int = 8, neuron_bits: int = 24,
     if spec.kind == "diehl-cook":
         pops.append(Population("inh", n, state_bits=(("v", neuron_bits), ("v_th", neuron_bits))))
         conns.append(Connection("exc->inh", "exc", "inh", n, fan_in=1, fan_out=1,
-                                weight_bits=inhibition_bits))
+                                weight_bits=inhibition_bits, pattern="one_to_one"))
         conns.append(Connection("inh->exc", "inh", "exc", n * (n - 1), fan_in=n - 1,
-                                fan_out=n - 1, weight_bits=inhibition_bits))
+                                fan_out=n - 1, weight_bits=inhibition_bits,
+                                pattern="all_but_self"))
     else:
         conns.append(Connection("exc->exc", "exc", "exc", n * (n - 1), fan_in=n - 1,
-                                fan_out=n - 1, weight_bits=inhibition_bits))
+                                fan_out=n - 1, weight_bits=inhibition_bits,
+                                pattern="all_but_self"))
     return LayerGraph(tuple(pops), tuple(conns))

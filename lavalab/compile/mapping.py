@@ -24,14 +24,8 @@ synapses into 64-bit words with variable-width formats (Davies 2018) and SANA-FE
 one synapse as 16 bits (8 weight + sign + delay/tag bits); we found no exact per-synapse
 overhead for our formats, so none is added. This undercounts memory (optimistic).
 
-Connection patterns (recognised from the sizes in the graph):
-
-- ``dense``: every source neuron to every destination neuron (``n_src * n_dst``);
-- ``one_to_one``: source ``i`` to destination ``i`` (``n_src == n_dst`` synapses, fan 1);
-- ``all_but_self``: source ``i`` to every destination ``j != i`` (``n * (n - 1)``
-  synapses, fan ``n - 1``; needs ``n >= 3``: for n = 2 it is counted as one-to-one, which
-  gives the same per-core counts);
-- ``empty``: no synapses (e.g. all-but-self with one neuron).
+Connection patterns: :data:`lavalab.compile.ir.PATTERNS`, declared by each connection
+(``Connection.pattern``; the graph checks its sizes).
 """
 
 from __future__ import annotations
@@ -39,12 +33,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from lavalab import loihi_spec as spec
-from lavalab.compile.ir import Connection, LayerGraph
+from lavalab.compile.ir import PATTERNS, Connection, LayerGraph
 
 __all__ = ["CoreRecord", "CoreMap", "map_to_cores", "connection_pattern", "reached_cores",
            "core_synapses", "resolve_target", "PATTERNS"]
 
-PATTERNS = ("dense", "one_to_one", "all_but_self", "empty")
 
 
 def resolve_target(target) -> spec.CoreResources:
@@ -58,23 +51,8 @@ def resolve_target(target) -> spec.CoreResources:
 
 
 def connection_pattern(graph: LayerGraph, conn: Connection) -> str:
-    """The pattern of ``conn`` (one of :data:`PATTERNS`), from its sizes."""
-    n_src = graph.population(conn.src).size
-    n_dst = graph.population(conn.dst).size
-    if conn.n_synapses == 0:
-        return "empty"
-    if n_src == n_dst:
-        n = n_src
-        if (n >= 3 and conn.n_synapses == n * (n - 1) and conn.fan_in == n - 1
-                and conn.fan_out == n - 1):
-            return "all_but_self"
-        if conn.n_synapses == n and conn.fan_in == 1 and conn.fan_out == 1:
-            return "one_to_one"
-    if conn.n_synapses == n_src * n_dst and conn.fan_in == n_src and conn.fan_out == n_dst:
-        return "dense"
-    raise ValueError(
-        f"connection {conn.name}: n_synapses={conn.n_synapses}, fan_in={conn.fan_in}, "
-        f"fan_out={conn.fan_out} between {n_src} and {n_dst} neurons is none of {PATTERNS}")
+    """The pattern of ``conn`` (one of :data:`~lavalab.compile.ir.PATTERNS`)."""
+    return conn.pattern
 
 
 def _block_synapses(pattern: str, n_src: int, size: int) -> int:

@@ -74,7 +74,8 @@ def test_tinysnn_lateral_all_but_self():
 def test_fan_in_limits_a_one_to_one_block_on_loihi2():
     n = 5000
     g = LayerGraph((Population("a", n), Population("b", n)),
-                   (Connection("a->b", "a", "b", n, fan_in=1, fan_out=1, weight_bits=8),))
+                   (Connection("a->b", "a", "b", n, fan_in=1, fan_out=1, weight_bits=8,
+                               pattern="one_to_one"),))
     m = map_to_cores(g, "loihi2")
     assert dict(m.capacity) == {"a": n, "b": spec.LOIHI2.fan_in_per_core}
     assert [c.n_neurons for c in m.cores_of("b")] == [2500, 2500]
@@ -120,7 +121,13 @@ def test_bad_arguments():
         map_to_cores(g, "loihi3")
     with pytest.raises(ValueError, match="neurons_per_core=0"):
         map_to_cores(g, "loihi1", neurons_per_core=0)
-    odd = LayerGraph((Population("a", 4), Population("b", 4)),
-                     (Connection("a->b", "a", "b", 5, fan_in=2, fan_out=2, weight_bits=8),))
-    with pytest.raises(ValueError, match="a->b"):
-        map_to_cores(odd, "loihi1")
+    with pytest.raises(ValueError, match="a->b: n_synapses=5, .* do not match its pattern "
+                       r"dense \(expected \(16, 4, 4\)\)"):
+        LayerGraph((Population("a", 4), Population("b", 4)),
+                   (Connection("a->b", "a", "b", 5, fan_in=2, fan_out=2, weight_bits=8),))
+    with pytest.raises(ValueError, match="pattern one_to_one needs equal populations"):
+        LayerGraph((Population("a", 4), Population("b", 3)),
+                   (Connection("a->b", "a", "b", 3, fan_in=1, fan_out=1, weight_bits=8,
+                               pattern="one_to_one"),))
+    with pytest.raises(ValueError, match="pattern='ring' is not one of"):
+        Connection("a->b", "a", "b", 3, fan_in=1, fan_out=1, weight_bits=8, pattern="ring")
