@@ -167,6 +167,10 @@ class _Data:
     test_x: np.ndarray
     test_y: np.ndarray
 
+    @property
+    def n_input(self) -> int:
+        return int(np.prod(self.train_x.shape[1:]))
+
 
 def _load(setup: StudySetup) -> _Data:
     tr = load_dataset(setup.dataset, "train", setup.data_root)
@@ -305,8 +309,8 @@ def timestep_study(setup: StudySetup, out, timesteps=(350, 175, 100, 50),
     for name, v in (("tau", tau), ("eps", eps)):
         if not (np.isfinite(v) and v >= 0):
             raise ValueError(f"{name}={v} must be a finite number >= 0")
-    base = build(setup.network, setup.neurons, 784 if setup.dataset != "digits" else 64,
-                 rule=setup.rule)
+    data = _load(setup)
+    base = build(setup.network, setup.neurons, data.n_input, rule=setup.rule)
     configs = []
     for T in timesteps:
         if T > t0:
@@ -316,7 +320,6 @@ def timestep_study(setup: StudySetup, out, timesteps=(350, 175, 100, 50),
     setup_d = {**asdict(setup), "baseline": t0}
     store = ResultStore(out, "timesteps", setup_d, TIMESTEP_COLUMNS)
     todo = [(T, e) for T, e in configs if not store.done(f"T{T}-{e}")]
-    data = _load(setup)
 
     def job_for(T, e):
         def job(bar):
@@ -418,8 +421,8 @@ def precision_study(setup: StudySetup, out, bits=(32, 16, 8, 6, 4),
             raise ValueError(f"params={p!r} is not one of ('w', 'wn')")
     if not (np.isfinite(mu) and mu >= 0):
         raise ValueError(f"mu={mu} must be a finite number >= 0")
-    base = discretize_time(build(setup.network, setup.neurons,
-                                 784 if setup.dataset != "digits" else 64, rule=setup.rule),
+    data = _load(setup)
+    base = discretize_time(build(setup.network, setup.neurons, data.n_input, rule=setup.rule),
                            TimeBudget(timesteps)).spec
     budgets = [PrecisionBudget(weight_bits=b, neuron_bits=b if (p == "wn" and b <= 24) else 24,
                                rounding=r, scheme=s, quantize_neurons=p == "wn")
@@ -427,7 +430,6 @@ def precision_study(setup: StudySetup, out, bits=(32, 16, 8, 6, 4),
                for p in params]
     setup_d = {**asdict(setup), "timesteps": timesteps}
     store = ResultStore(out, "precision", setup_d, PRECISION_COLUMNS)
-    data = _load(setup)
     fp32 = {}
 
     def fp32_job(bar):
