@@ -155,14 +155,19 @@ def _cmd_study_timesteps(args: argparse.Namespace) -> int:
     summary = timestep_study(_setup(args), args.out, timesteps=args.timesteps,
                              enhancements=args.enhancement, baseline=args.baseline,
                              tau=args.tau, eps=args.eps, workers=args.workers,
-                             progress=not args.quiet)
+                             progress=not args.quiet, infer_timesteps=args.infer_timesteps,
+                             infer_enhancement=args.infer_enhancement)
     rows = json.loads((Path(args.out) / "results.json").read_text())["rows"]
-    rows.sort(key=lambda r: (-r["timesteps"], r["enhancement"]))
+    rows.sort(key=lambda r: (-r["timesteps"], -r["infer_timesteps"], r["enhancement"]))
     _print_rows(rows, ("key", "accuracy", "energy_train_uJ", "energy_infer_uJ",
                        "latency_infer_us", "Ln", "En", "S"))
-    print(f"chosen by S = A - ({args.tau:g} Ln + {args.eps:g} En): {summary['chosen']}; "
-          f"fewest timesteps within 2 % of T0: {summary['fewest_timesteps_within_2pct']} "
-          f"({summary['timestep_reduction_within_2pct']:.2f}x fewer)")
+    print(f"chosen by S = A - ({args.tau:g} Ln + {args.eps:g} En): {summary['chosen']}")
+    for sfx, what in (("", "training and inference at T"),
+                      ("_inference_only", "training at T0, inference at T")):
+        if f"fewest_timesteps_within_2pct{sfx}" in summary:
+            print(f"fewest timesteps within 2 % of T0 ({what}): "
+                  f"{summary['fewest_timesteps_within_2pct' + sfx]} "
+                  f"({summary['timestep_reduction_within_2pct' + sfx]:.2f}x fewer)")
     print(f"wrote {args.out}/results.json, results.csv, timesteps.png")
     return 0
 
@@ -409,6 +414,11 @@ def build_parser() -> argparse.ArgumentParser:
                     default=["none", "linear", "proportional"],
                     help="policies for reduced T (default none,linear,proportional; also "
                     "sqrt; see lavalab.compile.enhance)")
+    ts.add_argument("--infer-timesteps", type=_int_list("--infer-timesteps", 1, 100000),
+                    default=[], help="also test the T0 model at these T (inference-only "
+                    "reduction; training stays at T0)")
+    ts.add_argument("--infer-enhancement", choices=tuple(POLICIES), default="linear",
+                    help="policy for the inference-only reduction (default linear)")
     ts.add_argument("--tau", type=float, default=5.0, help="latency weight of S (default 5)")
     ts.add_argument("--eps", type=float, default=5.0, help="energy weight of S (default 5)")
     ts.set_defaults(func=_cmd_study_timesteps)

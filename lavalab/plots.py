@@ -80,10 +80,15 @@ def _save(fig, path) -> Path:
     return path
 
 
+def _t_inf(r: dict) -> int:
+    return r.get("infer_timesteps", r["timesteps"])
+
+
 def timestep_study(rows: list[dict], summary: dict, out) -> list[Path]:
     """``timesteps.png``: accuracy, energy per sample (training and inference) and
-    inference latency per sample against T, one line per enhancement policy (the baseline
-    T0 joins every line); the configuration chosen by S is circled."""
+    inference latency per sample against the inference T, one line per enhancement policy
+    (the baseline T0 joins every line; inference-only reductions of the T0 model are a line
+    of their own); the configuration chosen by S is circled."""
     plt = _plt()
     out = Path(out)
     base = next(r for r in rows if r["key"] == summary["baseline"])
@@ -95,13 +100,12 @@ def timestep_study(rows: list[dict], summary: dict, out) -> list[Path]:
     chosen = next(r for r in rows if r["key"] == summary["chosen"])
     for ax, (col, label) in zip(axes, panels, strict=True):
         for pol in policies:
-            pts = sorted([r for r in rows if r["enhancement"] == pol] + [base],
-                         key=lambda r: r["timesteps"])
-            ax.plot([r["timesteps"] for r in pts], [r[col] for r in pts], "o-",
+            pts = sorted([r for r in rows if r["enhancement"] == pol] + [base], key=_t_inf)
+            ax.plot([_t_inf(r) for r in pts], [r[col] for r in pts], "o-",
                     label=f"enhancement: {pol}")
-        ax.plot([chosen["timesteps"]], [chosen[col]], "o", ms=14, mfc="none", mec="tab:red",
+        ax.plot([_t_inf(chosen)], [chosen[col]], "o", ms=14, mfc="none", mec="tab:red",
                 label=f"chosen by S ({chosen['key']})")
-        ax.set_xlabel("timesteps per sample T")
+        ax.set_xlabel("timesteps per sample T (inference)")
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
     axes[0].axhline(base["accuracy"] - 2.0, color="gray", ls=":", lw=1,

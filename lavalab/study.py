@@ -280,7 +280,8 @@ def _run_parallel(jobs, workers: int, desc: str, total_samples: int, progress: b
 
 # --- timestep study (TopSpark) ----------------------------------------------------------
 
-TIMESTEP_COLUMNS = ("key", "timesteps", "rest_steps", "enhancement", "accuracy",
+TIMESTEP_COLUMNS = ("key", "timesteps", "infer_timesteps", "rest_steps", "enhancement",
+                    "accuracy",
                     "accuracy_proportion", "energy_train_uJ", "energy_infer_uJ",
                     "latency_infer_us", "latency_train_us", "Ln", "En", "S",
                     "exc_spikes_train", "exc_spikes_test", "synops_infer", "cores",
@@ -295,17 +296,27 @@ def tradeoff_s(accuracy_pct: float, ln: float, en: float, tau: float, eps: float
 def timestep_study(setup: StudySetup, out, timesteps=(350, 175, 100, 50),
                    enhancements=("none", "linear", "proportional"), baseline: int | None = None,
                    tau: float = 5.0, eps: float = 5.0, workers: int = 2,
-                   progress: bool = True) -> dict:
+                   progress: bool = True, infer_timesteps=(),
+                   infer_enhancement: str = "linear") -> dict:
     """TopSpark's study: train and test at every ``T`` in ``timesteps`` with each
     enhancement policy (``lavalab.compile.enhance.POLICIES``); the baseline ``T0``
     (default: the largest T) is run once, unenhanced. Returns the summary (the chosen T
-    by the trade-off ``S``) and writes results into ``out``."""
+    by the trade-off ``S``) and writes results into ``out``.
+
+    ``infer_timesteps``: also test the T0 model at these reduced presentation times
+    (training stays at T0): ``infer_enhancement`` is applied with ``r = T / T0`` and the
+    learned theta is scaled like the threshold gap. These rows (``T0-none@T-policy``)
+    carry the T0 training figures."""
     timesteps = sorted({int(t) for t in timesteps}, reverse=True)
     t0 = baseline or timesteps[0]
     if t0 not in timesteps:
         raise ValueError(f"baseline T0={t0} is not one of the timesteps {timesteps}")
-    for name in enhancements:
+    for name in (*enhancements, infer_enhancement):
         policy_from_name(name)
+    infer_timesteps = sorted({int(t) for t in infer_timesteps}, reverse=True)
+    for T in infer_timesteps:
+        if not 1 <= T < t0:
+            raise ValueError(f"infer_timesteps T={T} is outside the allowed range 1..{t0 - 1}")
     for name, v in (("tau", tau), ("eps", eps)):
         if not (np.isfinite(v) and v >= 0):
             raise ValueError(f"{name}={v} must be a finite number >= 0")
@@ -329,14 +340,17 @@ def timestep_study(setup: StudySetup, out, timesteps=(350, 175, 100, 50),
             w0 = np.rint(init_weights(spec, setup.seed) * fixed.q).astype(np.int64)
             res = train_and_score(spec, "fixed", fixed, w0, data, setup, bar)
             save_model(store.out / "models" / f"T{T}-{e}.npz", spec, "fixed", setup.seed, res)
-            row = {"key": f"T{T}-{e}", "timesteps": T, "rest_steps": spec.rest_steps,
-                   "enhancement": e, **_summary_cols(res),
+            row = {"key": f"T{T}-{e}", "timesteps": T, "infer_timesteps": T,
+                   "rest_steps": spec.rest_steps, "enhancement": e, **_summary_cols(res),
                    **_analyse(spec, fixed, setup, res, 8, 24)}
             store.add(row)
         return job
 
     _run_parallel([job_for(T, e) for T, e in todo], workers, "timestep study",
                   len(todo) * setup.train_samples, progress)
+    jobs = [_infer_only_job(store, base, t0, Ti, infer_enhancement, data, setup)
+            for Ti in infer_timesteps if not store.done(f"T{t0}-none@{Ti}-{infer_enhancement}")]
+    _run_parallel(jobs, workers, "reduced-T inference", len(jobs), progress)
     summary = _timestep_summary(store, t0, tau, eps)
     store.write(summary)
     from lavalab import plots
@@ -345,28 +359,75 @@ def timestep_study(setup: StudySetup, out, timesteps=(350, 175, 100, 50),
     return summary
 
 
+def _infer_only_job(store: ResultStore, base, t0: int, Ti: int, policy: str, data: _Data,
+                    setup: StudySetup):
+    """Test the T0 model at ``Ti`` presentation steps (enhanced by ``policy``); ``base`` is
+    the study's network before discretisation (so the schedule equals a model trained at
+    ``Ti``)."""
+    def job(bar):
+        from lavalab.experiment import load_model
+
+        base_row = store.rows[f"T{t0}-none"]
+        model = load_model(store.out / "models" / f"T{t0}-none.npz")
+        d = discretize_time(base, TimeBudget(Ti, baseline_timesteps=t0))
+        spec = enhance(d.spec, t0, policy_from_name(policy))
+        gap = (spec.exc.v_th - spec.exc.v_reset) / (model.spec.exc.v_th - model.spec.exc.v_reset)
+        theta = np.rint(np.asarray(model.theta, np.float64) * gap).astype(np.int64)
+        fixed = lower_network(spec)
+        res = score(spec, "fixed", fixed, model.w, theta, data, setup)
+        res = dict(res, train_events=np.zeros((1, len(EVENT_NAMES)), np.int64), train_s=0.0)
+        row = {"key": f"T{t0}-none@{Ti}-{policy}", "timesteps": t0, "infer_timesteps": Ti,
+               "rest_steps": spec.rest_steps, "enhancement": f"{policy}, inference only",
+               **_summary_cols(res), **_analyse_inference(spec, fixed, setup, res)}
+        for k in ("energy_train_uJ", "latency_train_us", "weight_updates_train",
+                  "exc_spikes_train", "train_wall_s"):
+            row[k] = base_row.get(k)
+        store.add(row)
+        bar.update(1)
+    return job
+
+
+def _analyse_inference(spec, fixed, setup: StudySetup, res: dict) -> dict:
+    from lavalab.compile.analysis import analyse
+
+    return analyse(spec, fixed, setup.target, setup.energy_table, 8, 24, None,
+                   res["test_events"])
+
+
 def _timestep_summary(store: ResultStore, t0: int, tau: float, eps: float) -> dict:
     rows = list(store.rows.values())
     base = store.rows.get(f"T{t0}-none")
     if base is None:
         raise RuntimeError(f"the baseline T0={t0} has no result")
     for r in rows:
+        r.setdefault("infer_timesteps", r["timesteps"])
         r["Ln"] = r["latency_infer_us"] / base["latency_infer_us"]
         r["En"] = r["energy_infer_uJ"] / base["energy_infer_uJ"]
         r["S"] = tradeoff_s(r["accuracy"], r["Ln"], r["En"], tau, eps)
-    best = max(rows, key=lambda r: (r["S"], -r["timesteps"]))
-    within2 = [r for r in rows if r["accuracy"] >= base["accuracy"] - 2.0]
-    fastest = min(within2, key=lambda r: (r["timesteps"], -r["accuracy"]))
-    return {"baseline": base["key"], "tau": tau, "eps": eps, "chosen": best["key"],
-            "chosen_timesteps": best["timesteps"], "chosen_enhancement": best["enhancement"],
-            "fewest_timesteps_within_2pct": fastest["key"],
-            "timestep_reduction_within_2pct": t0 / fastest["timesteps"],
-            "energy_ratio_train_within_2pct": base["energy_train_uJ"]
-            / fastest["energy_train_uJ"],
-            "energy_ratio_infer_within_2pct": base["energy_infer_uJ"]
-            / fastest["energy_infer_uJ"],
-            "latency_ratio_within_2pct": base["latency_infer_us"]
-            / fastest["latency_infer_us"]}
+    best = max(rows, key=lambda r: (r["S"], -r["infer_timesteps"], -r["timesteps"]))
+    out = {"baseline": base["key"], "tau": tau, "eps": eps, "chosen": best["key"],
+           "chosen_timesteps": best["timesteps"],
+           "chosen_infer_timesteps": best["infer_timesteps"],
+           "chosen_enhancement": best["enhancement"]}
+    # fewest timesteps within 2 % of T0: training and inference at T (TopSpark's setting),
+    # and, when inference-only rows exist, training at T0 and inference at T
+    for name, group in (("", [r for r in rows if r["timesteps"] == r["infer_timesteps"]]),
+                        ("_inference_only",
+                         [r for r in rows if r["timesteps"] != r["infer_timesteps"]])):
+        within2 = [r for r in group if r["accuracy"] >= base["accuracy"] - 2.0]
+        if not within2:
+            continue
+        f = min(within2, key=lambda r: (r["infer_timesteps"], r["timesteps"], -r["accuracy"]))
+        out.update({
+            f"fewest_timesteps_within_2pct{name}": f["key"],
+            f"timestep_reduction_within_2pct{name}": t0 / f["infer_timesteps"],
+            f"energy_ratio_train_within_2pct{name}": base["energy_train_uJ"]
+            / f["energy_train_uJ"],
+            f"energy_ratio_infer_within_2pct{name}": base["energy_infer_uJ"]
+            / f["energy_infer_uJ"],
+            f"latency_ratio_within_2pct{name}": base["latency_infer_us"]
+            / f["latency_infer_us"]})
+    return out
 
 
 # --- precision study (tinySNN) ------------------------------------------------------------

@@ -25,10 +25,17 @@ def test_timestep_study_writes_rows_and_resumes(tmp_path, monkeypatch):
     s1 = timestep_study(TINY, out, timesteps=[40], workers=1, progress=False)
     assert s1["chosen"] == "T40-none"
     first = json.loads((out / "results.json").read_text())["rows"][0]
-    s2 = timestep_study(TINY, out, timesteps=[40, 20], workers=2, progress=False)
+    s2 = timestep_study(TINY, out, timesteps=[40, 20], workers=2, progress=False,
+                        infer_timesteps=[20])
     doc = json.loads((out / "results.json").read_text())
     rows = {r["key"]: r for r in doc["rows"]}
-    assert set(rows) == {"T40-none", "T20-none", "T20-linear", "T20-proportional"}
+    assert set(rows) == {"T40-none", "T20-none", "T20-linear", "T20-proportional",
+                         "T40-none@20-linear"}
+    inf = rows["T40-none@20-linear"]  # the T0 model, tested at T = 20 (gap, theta x 0.5)
+    assert (inf["timesteps"], inf["infer_timesteps"], inf["rest_steps"]) == (40, 20, 9)
+    assert inf["energy_train_uJ"] == rows["T40-none"]["energy_train_uJ"]
+    assert inf["energy_infer_uJ"] == pytest.approx(rows["T20-linear"]["energy_infer_uJ"],
+                                                   rel=0.2)
     assert rows["T40-none"]["train_wall_s"] == first["train_wall_s"]  # not redone
     assert rows["T20-none"]["rest_steps"] == 9  # round(150 * 20 / 350)
     assert rows["T40-none"]["Ln"] == 1.0 and rows["T40-none"]["En"] == 1.0
@@ -41,13 +48,14 @@ def test_timestep_study_writes_rows_and_resumes(tmp_path, monkeypatch):
     for f in ("results.csv", "timesteps.png", "models/T20-linear.npz"):
         assert (out / f).exists()
     csv_lines = (out / "results.csv").read_text().splitlines()
-    assert len(csv_lines) == 5 and csv_lines[0].startswith("key,timesteps")
+    assert len(csv_lines) == 6 and csv_lines[0].startswith("key,timesteps,infer_timesteps")
 
     def boom(*a, **k):
         raise AssertionError("a finished configuration was trained again")
     monkeypatch.setattr(study, "train_and_score", boom)
-    assert timestep_study(TINY, out, timesteps=[40, 20], workers=2,
-                          progress=False)["chosen"] == s2["chosen"]
+    monkeypatch.setattr(study, "score", boom)
+    assert timestep_study(TINY, out, timesteps=[40, 20], workers=2, progress=False,
+                          infer_timesteps=[20])["chosen"] == s2["chosen"]
     with pytest.raises(ValueError, match="another setup"):
         timestep_study(StudySetup(network="tinysnn", neurons=12, train_samples=60,
                                   test_samples=40, assign_samples=40), out, timesteps=[40])
@@ -60,6 +68,8 @@ def test_timestep_study_refuses_bad_input(tmp_path):
         timestep_study(TINY, tmp_path, timesteps=[40], enhancements=["cubic"])
     with pytest.raises(ValueError, match="tau=-1"):
         timestep_study(TINY, tmp_path, timesteps=[40], tau=-1)
+    with pytest.raises(ValueError, match=r"infer_timesteps T=40 is outside .* 1..39"):
+        timestep_study(TINY, tmp_path, timesteps=[40], infer_timesteps=[40])
     with pytest.raises(ValueError, match="assign_samples=100 exceeds train_samples=60"):
         StudySetup(train_samples=60, assign_samples=100)
 

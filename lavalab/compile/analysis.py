@@ -27,7 +27,8 @@ def analyse(spec, fixed, target: str, table: str, weight_bits: int, neuron_bits:
     ``fixed``: the Loihi integers the configuration ran with (``None`` for float: the
     design rules then see the default 8-bit lowering of ``spec`` with 32-bit weights, which
     ``weights_fit_bits`` refuses). ``weight_bits`` / ``neuron_bits`` are the stored widths
-    (32 = float). Inference is priced without learning; training with it.
+    (32 = float). Inference is priced without learning; training with it
+    (``train_events=None``: no training figures).
     """
     from lavalab.networks.snn import lower_network
 
@@ -35,7 +36,8 @@ def analyse(spec, fixed, target: str, table: str, weight_bits: int, neuron_bits:
     graph = layer_graph(spec, weight_bits=weight_bits, neuron_bits=neuron_bits,
                         inhibition_bits=inh_bits)
     cmap = map_to_cores(graph, target)
-    e_tr = estimate(graph, cmap, train_events, spec.sample_steps, table, learning=True)
+    e_tr = (None if train_events is None else
+            estimate(graph, cmap, train_events, spec.sample_steps, table, learning=True))
     e_te = estimate(graph, cmap, test_events, spec.sample_steps, table, learning=False)
     fp = memory_footprint(graph)
     try:
@@ -46,11 +48,13 @@ def analyse(spec, fixed, target: str, table: str, weight_bits: int, neuron_bits:
         ok, rule = False, str(err)
     nb = e_te.neurobench
     i_upd = EVENT_NAMES.index("weight_updates")
+    trained = e_tr is not None
     return dict(
-        energy_train_uJ=e_tr.energy_uj, energy_infer_uJ=e_te.energy_uj,
-        latency_train_us=e_tr.latency_sample_us, latency_infer_us=e_te.latency_sample_us,
+        energy_train_uJ=e_tr.energy_uj if trained else None, energy_infer_uJ=e_te.energy_uj,
+        latency_train_us=e_tr.latency_sample_us if trained else None,
+        latency_infer_us=e_te.latency_sample_us,
         synops_infer=nb.synaptic_acs, activation_sparsity_infer=nb.activation_sparsity,
-        weight_updates_train=float(train_events[:, i_upd].mean()),
+        weight_updates_train=float(train_events[:, i_upd].mean()) if trained else None,
         cores=cmap.cores_used, tiles=cmap.tiles_used,
         memory_bits=fp.bits, memory_kB=fp.bytes / 1024, loihi_ok=ok, loihi_rule=rule,
     )
