@@ -259,13 +259,14 @@ def _summary_cols(res: dict) -> dict:
                 train_wall_s=res["train_s"], test_wall_s=res["test_s"])
 
 
-def _run_parallel(jobs, workers: int, desc: str, total_samples: int, progress: bool):
+def _run_parallel(jobs, workers: int, desc: str, total_samples: int, progress: bool,
+                  unit: str = "sample"):
     """Run ``jobs`` (callables taking a tqdm bar) on ``workers`` threads."""
     from tqdm import tqdm
 
     tqdm.set_lock(threading.RLock())  # not a multiprocessing lock (Lava fixes "fork")
     errors = []
-    with tqdm(total=total_samples, unit="sample", desc=desc, disable=not progress,
+    with tqdm(total=total_samples, unit=unit, desc=desc, disable=not progress,
               smoothing=0.05) as bar:
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
             futures = [pool.submit(job, bar) for job in jobs]
@@ -350,7 +351,7 @@ def timestep_study(setup: StudySetup, out, timesteps=(350, 175, 100, 50),
                   len(todo) * setup.train_samples, progress)
     jobs = [_infer_only_job(store, base, t0, Ti, infer_enhancement, data, setup)
             for Ti in infer_timesteps if not store.done(f"T{t0}-none@{Ti}-{infer_enhancement}")]
-    _run_parallel(jobs, workers, "reduced-T inference", len(jobs), progress)
+    _run_parallel(jobs, workers, "reduced-T inference", len(jobs), progress, unit="config")
     summary = _timestep_summary(store, t0, tau, eps)
     store.write(summary)
     from lavalab import plots
