@@ -32,15 +32,18 @@ from pathlib import Path
 
 import numpy as np
 
-from lavalab import model_io
+from lavalab import model_io, plots
+from lavalab.compile import quantize as qz
+from lavalab.compile.analysis import analyse
 from lavalab.compile.discretize import discretize_time
 from lavalab.compile.enhance import enhance, policy_from_name
 from lavalab.compile.ir import FLOAT_BITS, PrecisionBudget, TimeBudget
 from lavalab.data import DATASETS, load_dataset
 from lavalab.engine import EVENT_NAMES, infer, make_net, run
+from lavalab.experiment import load_model
 from lavalab.fixed import ROUNDING_MODES
-from lavalab.loihi_spec import TARGETS
-from lavalab.networks.snn import KINDS, build, init_weights, lower_network
+from lavalab.loihi_spec import ENERGY_TABLES, TARGETS
+from lavalab.networks.snn import KINDS, build, init_weights, lower_network, spec_to_dict
 from lavalab.protocol import (
     ASSIGN_SEED_OFFSET,
     TEST_SEED_OFFSET,
@@ -82,8 +85,6 @@ class StudySetup:
     energy_table: str = "davies2018"
 
     def __post_init__(self):
-        from lavalab.loihi_spec import ENERGY_TABLES
-
         for name, allowed in (("network", KINDS), ("dataset", DATASETS),
                               ("target", tuple(TARGETS)),
                               ("energy_table", tuple(ENERGY_TABLES)),
@@ -100,6 +101,9 @@ class StudySetup:
             raise ValueError(f"assign_samples={self.assign_samples} exceeds train_samples="
                              f"{self.train_samples}")
 
+
+# Everything is imported when the module loads (no imports inside functions): a study runs
+# for a long time and must not pick up half-edited files of a working tree midway.
 
 # --- results ---------------------------------------------------------------------------
 
@@ -226,8 +230,6 @@ def save_model(path, spec, precision: str, seed: int, res: dict, budget=None,
     """A configuration's trained model as a ``model.npz`` that :func:`lavalab.experiment.
     load_model` (and ``lavalab evaluate``) reads: weights, theta, label assignments;
     ``budget`` (a PrecisionBudget) and ``v_range_mv`` recreate its fixed-point format."""
-    from lavalab.networks.snn import spec_to_dict
-
     meta = {"spec": spec_to_dict(spec), "precision": precision, "seed": seed,
             "dataset": "mnist", "input_shape": [28, 28]}
     if budget is not None:
@@ -242,8 +244,6 @@ def save_model(path, spec, precision: str, seed: int, res: dict, budget=None,
 def _analyse(spec, fixed, setup: StudySetup, res: dict, weight_bits: int,
              neuron_bits: int) -> dict:
     """Energy, latency, memory of a trained configuration (rows of numbers)."""
-    from lavalab.compile.analysis import analyse
-
     return analyse(spec, fixed, setup.target, setup.energy_table, weight_bits, neuron_bits,
                    res["train_events"], res["test_events"])
 
@@ -354,8 +354,6 @@ def timestep_study(setup: StudySetup, out, timesteps=(350, 175, 100, 50),
     _run_parallel(jobs, workers, "reduced-T inference", len(jobs), progress, unit="config")
     summary = _timestep_summary(store, t0, tau, eps)
     store.write(summary)
-    from lavalab import plots
-
     plots.timestep_study(list(store.rows.values()), summary, store.out)
     return summary
 
@@ -366,8 +364,6 @@ def _infer_only_job(store: ResultStore, base, t0: int, Ti: int, policy: str, dat
     the study's network before discretisation (so the schedule equals a model trained at
     ``Ti``)."""
     def job(bar):
-        from lavalab.experiment import load_model
-
         base_row = store.rows[f"T{t0}-none"]
         model = load_model(store.out / "models" / f"T{t0}-none.npz")
         d = discretize_time(base, TimeBudget(Ti, baseline_timesteps=t0))
@@ -389,8 +385,6 @@ def _infer_only_job(store: ResultStore, base, t0: int, Ti: int, policy: str, dat
 
 
 def _analyse_inference(spec, fixed, setup: StudySetup, res: dict) -> dict:
-    from lavalab.compile.analysis import analyse
-
     return analyse(spec, fixed, setup.target, setup.energy_table, 8, 24, None,
                    res["test_events"])
 
@@ -466,8 +460,6 @@ def precision_study(setup: StudySetup, out, bits=(32, 16, 8, 6, 4),
     quantized integer arithmetic), rounding and quantized parameters (``w``: weights only;
     ``wn``: weights and neuron parameters v, v_th, theta at the same bit width), accuracy,
     memory footprint ``M``, reward ``R`` and the Pareto front. Returns the summary."""
-    from lavalab.compile import quantize as qz
-
     bits = sorted({int(b) for b in bits}, reverse=True)
     for b in bits:
         if b != FLOAT_BITS and not 2 <= b <= 16:
@@ -551,8 +543,6 @@ def precision_study(setup: StudySetup, out, bits=(32, 16, 8, 6, 4),
                       len(todo) * setup.train_samples, progress)
     summary = _precision_summary(store, mu)
     store.write(summary)
-    from lavalab import plots
-
     plots.precision_study(list(store.rows.values()), summary, store.out)
     return summary
 
