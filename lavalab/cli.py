@@ -211,9 +211,7 @@ def _cmd_compile(args: argparse.Namespace) -> int:
 
         model = load_model(args.model)
         spec = model.spec
-        b = model.meta.get("precision_budget")
-        budget = (PrecisionBudget(**b) if b else PrecisionBudget()) if model.fixed else (
-            PrecisionBudget(weight_bits=32, neuron_bits=32))
+        budget = model.budget
         time = TimeBudget(spec.present_steps, spec.dt_ms, spec.rest_steps)
         v_range = model.meta.get("v_range_mv")
         what = f"model {args.model} ({spec.kind}-{spec.n_exc})"

@@ -100,19 +100,31 @@ class Model:
     meta: dict
 
     @property
+    def budget(self):
+        """The model's :class:`~lavalab.compile.ir.PrecisionBudget`: the one it was
+        quantized with (models of a precision study), else Loihi's default (8-bit weights)
+        for a fixed-point model or FP32 for a float one."""
+        from lavalab.compile.ir import FLOAT_BITS, PrecisionBudget
+
+        b = self.meta.get("precision_budget")
+        if b is not None:
+            return PrecisionBudget(**b)
+        if self.precision == "fixed":
+            return PrecisionBudget()
+        return PrecisionBudget(weight_bits=FLOAT_BITS, neuron_bits=FLOAT_BITS)
+
+    @property
     def fixed(self):
         """The model's Loihi integers: its precision budget's format (models of a precision
         study) or the default 8-bit lowering."""
         if self.precision != "fixed":
             return None
-        b = self.meta.get("precision_budget")
-        if b is None:
+        if "precision_budget" not in self.meta:
             return lower_network(self.spec, Q, EXP_IN)
-        from lavalab.compile.ir import PrecisionBudget
         from lavalab.compile.quantize import quantize_network
 
-        return quantize_network(self.spec, PrecisionBudget(**b),
-                                v_range=self.meta.get("v_range_mv"), seed=self.seed)
+        return quantize_network(self.spec, self.budget, v_range=self.meta.get("v_range_mv"),
+                                seed=self.seed)
 
 
 def event_summary(events: np.ndarray, spec: NetworkSpec, inh_spikes=None) -> dict:

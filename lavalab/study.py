@@ -27,7 +27,7 @@ import threading
 import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -35,15 +35,15 @@ import numpy as np
 from lavalab import model_io, plots
 from lavalab.compile import quantize as qz
 from lavalab.compile.analysis import analyse
-from lavalab.compile.discretize import discretize_time
-from lavalab.compile.enhance import enhance, policy_from_name
+from lavalab.compile.enhance import policy_from_name
 from lavalab.compile.ir import FLOAT_BITS, PrecisionBudget, TimeBudget
+from lavalab.compile.pipeline import compile_network
 from lavalab.data import DATASETS, load_dataset
 from lavalab.engine import EVENT_NAMES, infer, make_net, run
 from lavalab.experiment import load_model
 from lavalab.fixed import ROUNDING_MODES
 from lavalab.loihi_spec import ENERGY_TABLES, TARGETS
-from lavalab.networks.snn import KINDS, build, init_weights, lower_network, spec_to_dict
+from lavalab.networks.snn import KINDS, build, init_weights, spec_to_dict
 from lavalab.protocol import (
     ASSIGN_SEED_OFFSET,
     TEST_SEED_OFFSET,
@@ -241,22 +241,19 @@ def save_model(path, spec, precision: str, seed: int, res: dict, budget=None,
                               "proportions": res["proportions"]})
 
 
-def _analyse(spec, fixed, setup: StudySetup, res: dict, weight_bits: int,
-             neuron_bits: int) -> dict:
-    """Energy, latency, memory of a trained configuration (rows of numbers)."""
-    return analyse(spec, fixed, setup.target, setup.energy_table, weight_bits, neuron_bits,
-                   res["train_events"], res["test_events"])
-
-
-def _summary_cols(res: dict) -> dict:
-    ev_tr, ev_te = res["train_events"], res["test_events"]
+def _row(c, setup: StudySetup, res: dict) -> dict:
+    """A result row's measured columns: accuracy, spikes, wall times, and the analysis of
+    the compiled network ``c`` (energy, latency, memory, design rules). ``res`` without
+    ``train_events`` (no training run) leaves the training columns to the caller."""
+    ev_tr, ev_te = res.get("train_events"), res["test_events"]
     i_exc = EVENT_NAMES.index("exc_spikes")
     return dict(accuracy=100 * res["accuracy"],
                 accuracy_proportion=100 * res["accuracy_proportion"],
-                exc_spikes_train=float(ev_tr[:, i_exc].mean()),
+                exc_spikes_train=None if ev_tr is None else float(ev_tr[:, i_exc].mean()),
                 exc_spikes_test=float(ev_te[:, i_exc].mean()),
                 neurons_assigned=res["neurons_assigned"],
-                train_wall_s=res["train_s"], test_wall_s=res["test_s"])
+                train_wall_s=res.get("train_s"), test_wall_s=res["test_s"],
+                **analyse(c, setup.energy_table, ev_tr, ev_te))
 
 
 def _run_parallel(jobs, workers: int, desc: str, total_samples: int, progress: bool,
@@ -335,16 +332,15 @@ def timestep_study(setup: StudySetup, out, timesteps=(350, 175, 100, 50),
 
     def job_for(T, e):
         def job(bar):
-            d = discretize_time(base, TimeBudget(T, baseline_timesteps=t0))
-            spec = enhance(d.spec, t0, policy_from_name(e))
-            fixed = lower_network(spec)
-            w0 = np.rint(init_weights(spec, setup.seed) * fixed.q).astype(np.int64)
-            res = train_and_score(spec, "fixed", fixed, w0, data, setup, bar)
-            save_model(store.out / "models" / f"T{T}-{e}.npz", spec, "fixed", setup.seed, res)
-            row = {"key": f"T{T}-{e}", "timesteps": T, "infer_timesteps": T,
-                   "rest_steps": spec.rest_steps, "enhancement": e, **_summary_cols(res),
-                   **_analyse(spec, fixed, setup, res, 8, 24)}
-            store.add(row)
+            c = compile_network(base, TimeBudget(T, baseline_timesteps=t0),
+                                target=setup.target, enhancement=e, check=False)
+            w0 = np.rint(init_weights(c.spec, setup.seed) * c.fixed.q).astype(np.int64)
+            res = train_and_score(c.spec, "fixed", c.fixed, w0, data, setup, bar)
+            save_model(store.out / "models" / f"T{T}-{e}.npz", c.spec, "fixed", setup.seed,
+                       res)
+            store.add({"key": f"T{T}-{e}", "timesteps": T, "infer_timesteps": T,
+                       "rest_steps": c.spec.rest_steps, "enhancement": e,
+                       **_row(c, setup, res)})
         return job
 
     _run_parallel([job_for(T, e) for T, e in todo], workers, "timestep study",
@@ -366,27 +362,21 @@ def _infer_only_job(store: ResultStore, base, t0: int, Ti: int, policy: str, dat
     def job(bar):
         base_row = store.rows[f"T{t0}-none"]
         model = load_model(store.out / "models" / f"T{t0}-none.npz")
-        d = discretize_time(base, TimeBudget(Ti, baseline_timesteps=t0))
-        spec = enhance(d.spec, t0, policy_from_name(policy))
+        c = compile_network(base, TimeBudget(Ti, baseline_timesteps=t0),
+                            target=setup.target, enhancement=policy, check=False)
+        spec = c.spec
         gap = (spec.exc.v_th - spec.exc.v_reset) / (model.spec.exc.v_th - model.spec.exc.v_reset)
         theta = np.rint(np.asarray(model.theta, np.float64) * gap).astype(np.int64)
-        fixed = lower_network(spec)
-        res = score(spec, "fixed", fixed, model.w, theta, data, setup)
-        res = dict(res, train_events=np.zeros((1, len(EVENT_NAMES)), np.int64), train_s=0.0)
+        res = score(spec, "fixed", c.fixed, model.w, theta, data, setup)
         row = {"key": f"T{t0}-none@{Ti}-{policy}", "timesteps": t0, "infer_timesteps": Ti,
                "rest_steps": spec.rest_steps, "enhancement": f"{policy}, inference only",
-               **_summary_cols(res), **_analyse_inference(spec, fixed, setup, res)}
+               **_row(c, setup, res)}
         for k in ("energy_train_uJ", "latency_train_us", "weight_updates_train",
-                  "exc_spikes_train", "train_wall_s"):
+                  "exc_spikes_train", "train_wall_s"):  # training happened at T0
             row[k] = base_row.get(k)
         store.add(row)
         bar.update(1)
     return job
-
-
-def _analyse_inference(spec, fixed, setup: StudySetup, res: dict) -> dict:
-    return analyse(spec, fixed, setup.target, setup.energy_table, 8, 24, None,
-                   res["test_events"])
 
 
 def _timestep_summary(store: ResultStore, t0: int, tau: float, eps: float) -> dict:
@@ -476,8 +466,15 @@ def precision_study(setup: StudySetup, out, bits=(32, 16, 8, 6, 4),
     if not (np.isfinite(mu) and mu >= 0):
         raise ValueError(f"mu={mu} must be a finite number >= 0")
     data = _load(setup)
-    base = discretize_time(build(setup.network, setup.neurons, data.n_input, rule=setup.rule),
-                           TimeBudget(timesteps)).spec
+    net = build(setup.network, setup.neurons, data.n_input, rule=setup.rule)
+    time_budget = TimeBudget(timesteps)
+
+    def compiled(b: PrecisionBudget, v_range=None):
+        return compile_network(net, time_budget, b, setup.target, v_range_mv=v_range,
+                               seed=setup.seed, check=False)
+
+    c32 = compiled(PrecisionBudget(weight_bits=FLOAT_BITS, neuron_bits=FLOAT_BITS))
+    base = c32.spec
     budgets = [PrecisionBudget(weight_bits=b, neuron_bits=b if (p == "wn" and b <= 24) else 24,
                                rounding=r, scheme=s, quantize_neurons=p == "wn")
                for b in bits if b != FLOAT_BITS for s in schemes for r in roundings
@@ -492,10 +489,9 @@ def precision_study(setup: StudySetup, out, bits=(32, 16, 8, 6, 4),
         fp32.update(res)
         save_model(store.out / "models" / "fp32.npz", base, "float", setup.seed, res)
         if not store.done("fp32"):
-            row = {"key": "fp32", "scheme": "float", "weight_bits": 32, "neuron_bits": 32,
-                   "rounding": "", "params": "w", **_summary_cols(res),
-                   **_analyse(base, None, setup, res, FLOAT_BITS, FLOAT_BITS)}
-            store.add(row)
+            store.add({"key": "fp32", "scheme": "float", "weight_bits": 32,
+                       "neuron_bits": 32, "rounding": "", "params": "w",
+                       **_row(c32, setup, res)})
 
     # the FP32 model is needed by PTQ and for the calibration of neuron ranges: train it
     # first (again when resuming, unless nothing needs it)
@@ -512,7 +508,8 @@ def precision_study(setup: StudySetup, out, bits=(32, 16, 8, 6, 4),
             v_range = (qz.default_v_range_mv(base, float(np.max(fp32["theta"]))
                                              * base.input_gain)
                        if b.quantize_neurons else None)
-            fixed = qz.quantize_network(base, b, v_range=v_range, seed=setup.seed)
+            c = compiled(b, v_range)
+            fixed = c.fixed
             if b.scheme == "ptq":  # quantize the trained FP32 model; no training
                 w = qz.quantize_weights(fp32["w"], b, setup.seed)
                 theta = qz.quantize_theta(fp32["theta"], fixed, b, setup.seed)
@@ -524,16 +521,15 @@ def precision_study(setup: StudySetup, out, bits=(32, 16, 8, 6, 4),
                 res = train_and_score(base, "fixed", fixed, w0, data, setup, bar)
             save_model(store.out / "models" / f"{b.label.replace('/', '_')}.npz", base,
                        "fixed", setup.seed, res, b, v_range)
-            nb = b.neuron_bits if b.quantize_neurons else 24
             notes = []
             if fixed.exc.theta_plus and qz.theta_frozen(fixed.exc.theta_plus,
                                                         fixed.exc.v_lsb, b.rounding):
                 notes.append(f"theta_plus below what {b.rounding} rounding keeps on the "
                              "neuron grid: theta is frozen")
             row = {"key": b.label, "scheme": b.scheme, "weight_bits": b.weight_bits,
-                   "neuron_bits": nb, "rounding": b.rounding, "notes": "; ".join(notes),
-                   "params": "wn" if b.quantize_neurons else "w", **_summary_cols(res),
-                   **_analyse(base, fixed, setup, res, b.weight_bits, nb)}
+                   "neuron_bits": b.neuron_bits if b.quantize_neurons else 24,
+                   "rounding": b.rounding, "notes": "; ".join(notes),
+                   "params": "wn" if b.quantize_neurons else "w", **_row(c, setup, res)}
             store.add(row)
         return job
 
@@ -566,7 +562,3 @@ def _precision_summary(store: ResultStore, mu: float) -> dict:
             "pareto": [rows[i]["key"] for i in front],
             "no_loss_vs_fp32": sorted(r["key"] for r in no_loss)}
 
-
-def replace_setup(setup: StudySetup, **changes) -> StudySetup:
-    """``setup`` with ``changes`` (validated)."""
-    return replace(setup, **changes)

@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 
 from lavalab import loihi_spec as spec_hw
 from lavalab.compile.ir import TimeBudget
+from lavalab.compile.lower import lower_decay
 from lavalab.dynamics.timebase import decay_fraction
 
 __all__ = ["DecayEntry", "DiscreteTime", "discretize_time", "MIN_REST_STEPS"]
@@ -69,7 +70,7 @@ class DiscreteTime:
 
 def _entry(name: str, tau: float, dt: float) -> DecayEntry:
     delta = decay_fraction(tau, dt)
-    loihi = int(round(delta * spec_hw.DECAY_UNITY))
+    loihi = lower_decay(delta, allow_full=True)
     err = 0.0 if delta in (0.0, 1.0) else abs(loihi / spec_hw.DECAY_UNITY - delta) / delta
     return DecayEntry(name, float(tau), delta, loihi, err)
 

@@ -59,7 +59,7 @@ import numpy as np
 
 from lavalab import loihi_spec as spec
 from lavalab.compile.ir import LayerGraph
-from lavalab.compile.mapping import CoreMap, connection_pattern, core_synapses, reached_cores
+from lavalab.compile.mapping import CoreMap, core_synapses, reached_cores
 from lavalab.engine.core import EVENT_NAMES
 
 __all__ = ["Footprint", "memory_footprint", "EnergyRow", "NeuroBenchFigures", "EnergyReport",
@@ -355,7 +355,6 @@ def estimate(graph: LayerGraph, core_map: CoreMap, events, sample_steps: int,
     # synaptic ops per connection
     ops = {}
     for c in graph.connections:
-        connection_pattern(graph, c)
         if c.event:
             if c.event not in EVENT_NAMES:
                 raise ValueError(f"connection {c.name}: event={c.event!r} is not one of "

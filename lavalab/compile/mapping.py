@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from lavalab import loihi_spec as spec
 from lavalab.compile.ir import PATTERNS, Connection, LayerGraph
 
-__all__ = ["CoreRecord", "CoreMap", "map_to_cores", "connection_pattern", "reached_cores",
+__all__ = ["CoreRecord", "CoreMap", "map_to_cores", "reached_cores",
            "core_synapses", "resolve_target", "PATTERNS"]
 
 
@@ -48,11 +48,6 @@ def resolve_target(target) -> spec.CoreResources:
         return spec.TARGETS[target]
     raise ValueError(f"target={target!r} is not one of {sorted(spec.TARGETS)} "
                      "or a CoreResources")
-
-
-def connection_pattern(graph: LayerGraph, conn: Connection) -> str:
-    """The pattern of ``conn`` (one of :data:`~lavalab.compile.ir.PATTERNS`)."""
-    return conn.pattern
 
 
 def _block_synapses(pattern: str, n_src: int, size: int) -> int:
@@ -161,7 +156,7 @@ def _block_load(graph: LayerGraph, pop: str, size: int) -> tuple[int, int, int]:
     """(synapses, memory bits, fan-in) of a block of ``size`` neurons of ``pop``."""
     syn = mem = fan = 0
     for c in graph.inputs_of(pop):
-        pat = connection_pattern(graph, c)
+        pat = c.pattern
         n_src = graph.population(c.src).size
         s = _block_synapses(pat, n_src, size)
         syn += s
@@ -204,8 +199,6 @@ def map_to_cores(graph: LayerGraph, target="loihi1",
     if neurons_per_core is not None and not (
             isinstance(neurons_per_core, int) and 1 <= neurons_per_core <= 10**8):
         raise ValueError(f"neurons_per_core={neurons_per_core!r} is outside 1..10**8")
-    for c in graph.connections:
-        connection_pattern(graph, c)  # raises on an unknown pattern
     blocks, capacity = [], []
     for p in graph.populations:
         if not p.on_chip:
@@ -236,7 +229,7 @@ def map_to_cores(graph: LayerGraph, target="loihi1",
         for conn in graph.connections:
             if conn.src != c.population or conn.n_synapses == 0:
                 continue
-            pat = connection_pattern(graph, conn)
+            pat = conn.pattern
             dst = by_pop.get(conn.dst, [])
             fan_out += sum(len(_reach(pat, i, dst)) for i in range(c.start, c.stop))
         final.append(CoreRecord(c.index, c.population, c.start, c.stop, c.synapses,
@@ -247,12 +240,12 @@ def map_to_cores(graph: LayerGraph, target="loihi1",
 
 def reached_cores(graph: LayerGraph, core_map: CoreMap, conn: Connection, i: int) -> list:
     """The destination cores of ``conn`` that source neuron ``i`` sends a message to."""
-    return _reach(connection_pattern(graph, conn), i, core_map.cores_of(conn.dst))
+    return _reach(conn.pattern, i, core_map.cores_of(conn.dst))
 
 
 def core_synapses(graph: LayerGraph, conn: Connection, core: CoreRecord) -> int:
     """Synapses of ``conn`` stored on ``core`` (0 unless the core holds ``conn.dst``)."""
     if core.population != conn.dst:
         return 0
-    return _block_synapses(connection_pattern(graph, conn), graph.population(conn.src).size,
+    return _block_synapses(conn.pattern, graph.population(conn.src).size,
                            core.n_neurons)

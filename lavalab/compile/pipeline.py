@@ -59,7 +59,8 @@ def compile_network(spec: NetworkSpec, time: TimeBudget | None = None,
                     check: bool = True, seed: int = 0) -> CompiledNetwork:
     """Run the passes (module docstring) and, with ``check``, the design rules.
 
-    ``time`` defaults to the network's own schedule; ``precision`` to Loihi's (8-bit
+    ``time`` defaults to the network's own schedule (its baseline T0, for the
+    enhancement, to the network's presentation steps); ``precision`` to Loihi's (8-bit
     weights, stochastic rounding, 24-bit neurons). A float budget (32-bit weights) is
     lowered with the default 8-bit format for the rules, which then refuse its 32-bit
     weights by name (``weights_fit_bits``).
@@ -69,8 +70,10 @@ def compile_network(spec: NetworkSpec, time: TimeBudget | None = None,
     time = time or TimeBudget(spec.present_steps, spec.dt_ms, spec.rest_steps)
     precision = precision or PrecisionBudget()
     d = discretize_time(spec, time)
-    s = enhance(d.spec, time.baseline_timesteps or spec.present_steps,
-                policy_from_name(enhancement))
+    # T0 defaults to the network's own presentation (never below T: a longer T than the
+    # network's is a plain time budget, nothing to enhance)
+    t0 = time.baseline_timesteps or max(spec.present_steps, time.timesteps)
+    s = enhance(d.spec, t0, policy_from_name(enhancement))
     if precision.is_float:
         fixed = lower_network(s)
     else:

@@ -150,8 +150,8 @@ def _neuron_on_grid(p: AdaptiveLIFFixed, v_bits: int, v_lsb: int, mode: str, see
     """``p`` with the v register ``(v_bits, v_lsb)`` and its grid-bound parameters rounded."""
     v_max = ((1 << (v_bits - 1)) - 1) << v_lsb
     theta_max = ((1 << v_bits) - 1) << v_lsb
-    rand = (_rand_ints(seed, PARAM_STEP, np.arange(first_index, first_index + 3), v_lsb)
-            if mode == "stochastic" and v_lsb > 0 else np.zeros(3, np.int64))
+    rand = (_rand_ints(seed, PARAM_STEP, np.arange(first_index, first_index + 2), v_lsb)
+            if mode == "stochastic" and v_lsb > 0 else np.zeros(2, np.int64))
     vth_eff = p.vth << spec.VTH_SHIFT
     if v_lsb > spec.VTH_SHIFT:  # the mantissa's << 6 no longer lands on the grid by itself
         vth_eff = int(round_to_grid(vth_eff, v_lsb, mode, rand[0]))

@@ -312,7 +312,9 @@ def lif_fixed_kernel(u, v, theta, ref, a_in, s, reset, learn, t, seed, decay_u, 
     """
     tkey = fixed.step_key_s(seed, THETA_STREAM, t)
     round_v = v_lsb > 0
-    qkey = fixed.step_key_s(seed, QUANTIZE_STREAM, t) if round_v and v_mode == 2 else tkey
+    stoch = round_v and v_mode == 2
+    qkey = fixed.step_key_s(seed, QUANTIZE_STREAM, t) if stoch else tkey
+    tqkey = fixed.step_key_s(seed, THETA_QUANTIZE_STREAM, t) if stoch else tkey
     for k in range(u.size):
         if reset:
             u[k] = 0
@@ -332,7 +334,7 @@ def lif_fixed_kernel(u, v, theta, ref, a_in, s, reset, learn, t, seed, decay_u, 
         else:
             vv = fixed.decay_s(vv, decay_v) + uu + bias
             if round_v:
-                r = fixed.uniform_s(qkey, k, v_lsb) if v_mode == 2 else np.int64(0)
+                r = fixed.uniform_s(qkey, k, v_lsb) if stoch else np.int64(0)
                 vv = fixed.round_shift_s(vv, v_lsb, v_mode, r) << v_lsb
             vv = fixed.clip_s(vv, -v_lim, v_lim)
             if vv > vth_eff + th:
@@ -342,8 +344,7 @@ def lif_fixed_kernel(u, v, theta, ref, a_in, s, reset, learn, t, seed, decay_u, 
         if learn and spike:
             th += theta_plus
             if round_v:  # theta_plus is a constant at full resolution; theta lives on the grid
-                r = (fixed.uniform_s(fixed.step_key_s(seed, THETA_QUANTIZE_STREAM, t), k,
-                                     v_lsb) if v_mode == 2 else np.int64(0))
+                r = fixed.uniform_s(tqkey, k, v_lsb) if stoch else np.int64(0)
                 th = fixed.round_shift_s(th, v_lsb, v_mode, r) << v_lsb
             th = min(th, theta_max)
         u[k] = uu

@@ -3,10 +3,11 @@ import pytest
 
 from lavalab.compile.analysis import analyse
 from lavalab.compile.energy import estimate, memory_footprint
-from lavalab.compile.ir import layer_graph
+from lavalab.compile.ir import PrecisionBudget, layer_graph
 from lavalab.compile.mapping import map_to_cores
+from lavalab.compile.pipeline import compile_network
 from lavalab.engine import EVENT_NAMES
-from lavalab.networks.snn import build, lower_network
+from lavalab.networks.snn import build
 
 
 def _events(n_exc, learn):
@@ -22,7 +23,7 @@ def _events(n_exc, learn):
 def test_analyse_is_the_estimate_of_the_graph_and_map():
     s = build("tinysnn", 30)
     tr, te = _events(30, True), _events(30, False)
-    row = analyse(s, lower_network(s), "loihi1", "sana-fe", 8, 24, tr, te)
+    row = analyse(compile_network(s, check=False), "sana-fe", tr, te)
     g = layer_graph(s, weight_bits=8, neuron_bits=24)
     cm = map_to_cores(g, "loihi1")
     assert row["energy_train_uJ"] == pytest.approx(
@@ -36,7 +37,9 @@ def test_analyse_is_the_estimate_of_the_graph_and_map():
 
 def test_float_configurations_are_not_loihi():
     s = build("tinysnn", 30)
-    row = analyse(s, None, "loihi2", "davies2018", 32, 32, _events(30, True),
+    c = compile_network(s, precision=PrecisionBudget(weight_bits=32, neuron_bits=32),
+                        target="loihi2", check=False)
+    row = analyse(c, "davies2018", _events(30, True),
                   _events(30, False))
     assert not row["loihi_ok"] and row["loihi_rule"].startswith("weights_fit_bits")
     assert row["memory_bits"] == 30 * 784 * 32 + 30 * 29 * 32 + 30 * 3 * 32

@@ -6,7 +6,7 @@ import pytest
 
 from lavalab import loihi_spec as spec
 from lavalab.compile.ir import Connection, LayerGraph, Population, layer_graph
-from lavalab.compile.mapping import CoreMap, connection_pattern, map_to_cores
+from lavalab.compile.mapping import CoreMap, map_to_cores
 from lavalab.networks.snn import diehl_cook, tinysnn
 
 MEM = spec.LOIHI1.synapse_memory_bits_per_core  # 1,048,576 bits = 128 KB
@@ -64,7 +64,7 @@ def test_tiny_forced_one_neuron_per_core_by_hand():
 
 def test_tinysnn_lateral_all_but_self():
     g = layer_graph(tinysnn(4, n_input=3))
-    assert connection_pattern(g, g.connections[1]) == "all_but_self"
+    assert g.connections[1].pattern == "all_but_self"
     m = map_to_cores(g, "loihi1", neurons_per_core=2)
     # block of 2 of 4: 2 * 3 input + 2 * 3 lateral synapses; fan-in 3 input + all 4 exc
     for c in m.cores:
