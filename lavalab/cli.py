@@ -8,6 +8,7 @@ import platform
 import sys
 
 from lavalab.backends import INRC_HINT, loihi_available
+from lavalab.dynamics.stdp import RULES
 
 __all__ = ["main", "build_parser", "backends"]
 
@@ -90,7 +91,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
                       rest=args.rest, samples=args.samples, backend=args.backend,
                       precision=args.precision, seed=args.seed, dataset=args.dataset,
                       data_root=args.data_root, assign_samples=args.assign_samples,
-                      checkpoint_every=args.checkpoint_every)
+                      checkpoint_every=args.checkpoint_every, one_spike=args.one_spike)
     rep = train(cfg, args.out, progress=not args.quiet, restart=args.restart)
     print(f"trained {cfg.network}-{cfg.neurons} on {cfg.samples} {cfg.dataset} samples "
           f"[{cfg.backend}, {cfg.precision}] in {rep['wall_s']:.1f} s "
@@ -216,7 +217,8 @@ def _cmd_compile(args: argparse.Namespace) -> int:
         v_range = model.meta.get("v_range_mv")
         what = f"model {args.model} ({spec.kind}-{spec.n_exc})"
     else:
-        spec = build(args.network, args.neurons, int(np.prod(test.shape)), rule=args.rule)
+        spec = build(args.network, args.neurons, int(np.prod(test.shape)), rule=args.rule,
+                     one_spike=args.one_spike)
         nb = args.neuron_bits
         budget = PrecisionBudget(weight_bits=args.weight_bits, neuron_bits=nb or 24,
                                  rounding=args.rounding, quantize_neurons=nb is not None)
@@ -295,7 +297,8 @@ def _add_study_args(sp, kinds, datasets) -> None:
 
     sp.add_argument("--network", choices=kinds, default="tinysnn")
     sp.add_argument("--neurons", type=_positive("--neurons", 3600), default=100)
-    sp.add_argument("--rule", choices=("stdp1", "stdp2"), default=None)
+    sp.add_argument("--rule", choices=RULES, default=None,
+                    help="learning rule (default: the network's, see lavalab.networks.snn)")
     sp.add_argument("--train-samples", type=_positive("--train-samples", 10**7), default=5000)
     sp.add_argument("--test-samples", type=_positive("--test-samples", 10**7), default=2000)
     sp.add_argument("--assign-samples", type=_positive("--assign-samples", 10**7),
@@ -310,6 +313,13 @@ def _add_study_args(sp, kinds, datasets) -> None:
                     help="configurations run in parallel (default 2)")
     sp.add_argument("--quiet", action="store_true", help="no progress bar")
     sp.add_argument("--out", required=True)
+
+
+def _add_one_spike(sp) -> None:
+    sp.add_argument("--one-spike", action=argparse.BooleanOptionalAction, default=None,
+                    help="at most one excitatory spike per step (BindsNET's one_spike; not "
+                    "deployable on Loihi: design rule one_spike_not_on_chip). Default: the "
+                    "network's (lavalab.networks.snn.DEFAULTS)")
 
 
 def _positive(name: str, hi: int):
@@ -358,13 +368,17 @@ def build_parser() -> argparse.ArgumentParser:
     tr = sub.add_parser("train", help="train a network (unsupervised STDP) and assign labels")
     tr.add_argument("--network", choices=KINDS, default="diehl-cook")
     tr.add_argument("--neurons", type=_positive("--neurons", 3600), default=100)
-    tr.add_argument("--rule", choices=("stdp1", "stdp2"), default=None,
-                    help="learning rule (default: stdp1 for diehl-cook, stdp2 for tinysnn)")
+    tr.add_argument("--rule", choices=RULES, default=None,
+                    help="learning rule (default: stdp1 for diehl-cook, stdp2 for tinysnn; "
+                    "triplet = Diehl & Cook's own rule)")
+    _add_one_spike(tr)
     tr.add_argument("--timesteps", type=_positive("--timesteps", 100000), default=350,
                     help="presentation steps per sample (default 350)")
     tr.add_argument("--rest", type=_positive("--rest", 100000), default=150,
                     help="rest steps after each sample (>= 2; default 150)")
-    tr.add_argument("--samples", type=_positive("--samples", 10**7), default=1000)
+    tr.add_argument("--samples", type=_positive("--samples", 10**7), default=1000,
+                    help="training samples (default 1000); more than the training set "
+                    "cycles through it in order: 180000 = 3 epochs of MNIST")
     tr.add_argument("--backend", choices=BACKENDS, default="engine")
     tr.add_argument("--precision", choices=("fixed", "float"), default="fixed")
     tr.add_argument("--seed", type=int, default=0)
@@ -442,7 +456,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "memory, per-layer energy")
     co.add_argument("--network", choices=KINDS, default="diehl-cook")
     co.add_argument("--neurons", type=_positive("--neurons", 3600), default=100)
-    co.add_argument("--rule", choices=("stdp1", "stdp2"), default=None)
+    co.add_argument("--rule", choices=RULES, default=None)
+    _add_one_spike(co)
     co.add_argument("--weight-bits", type=_positive("--weight-bits", 32), default=8,
                     help="2..16, or 32 = float (default 8)")
     co.add_argument("--neuron-bits", type=_positive("--neuron-bits", 24), default=None,

@@ -18,6 +18,7 @@ import numpy as np
 from lavalab import model_io
 from lavalab.backends import BACKENDS
 from lavalab.data import DATASETS, load_dataset
+from lavalab.dynamics.stdp import RULES
 from lavalab.engine import EVENT_NAMES, infer, make_net, run
 from lavalab.networks.snn import (
     KINDS,
@@ -41,6 +42,8 @@ __all__ = ["TrainConfig", "BackendUnavailable", "train", "evaluate", "load_model
            "event_summary", "Model", "plot"]
 
 Q, EXP_IN = 255.0, 0  # weight lowering: w_int = round(w * 255), v_scale = 64 * 255
+#: ``train`` warns when more than this fraction of the neurons is left unassigned.
+UNASSIGNED_WARN = 0.10
 
 
 class BackendUnavailable(RuntimeError):
@@ -62,14 +65,17 @@ class TrainConfig:
     data_root: str | None = None
     assign_samples: int = 10000
     checkpoint_every: int = 1000
+    one_spike: bool | None = None
 
     def __post_init__(self):
         def bad(name, allowed):
             raise ValueError(f"{name}={getattr(self, name)!r} is not one of {allowed}")
         if self.network not in KINDS:
             bad("network", KINDS)
-        if self.rule not in (None, "stdp1", "stdp2"):
-            bad("rule", ("stdp1", "stdp2"))
+        if self.rule not in (None, *RULES):
+            bad("rule", RULES)
+        if self.one_spike not in (None, True, False):
+            bad("one_spike", (None, True, False))
         if self.backend not in BACKENDS:
             bad("backend", BACKENDS)
         if self.precision not in ("fixed", "float"):
@@ -85,7 +91,8 @@ class TrainConfig:
 
     def spec(self, n_input: int) -> NetworkSpec:
         return build(self.network, self.neurons, n_input, rule=self.rule,
-                     present_steps=self.timesteps, rest_steps=self.rest)
+                     one_spike=self.one_spike, present_steps=self.timesteps,
+                     rest_steps=self.rest)
 
 
 @dataclass
@@ -178,11 +185,12 @@ def _lava_events(spec, images, seed, t0, out) -> np.ndarray:
     return ev
 
 
-def _load_images(cfg: TrainConfig, split: str, n: int, last: bool = False):
-    data = load_dataset(cfg.dataset, split, cfg.data_root)
-    if n > len(data):
-        raise ValueError(f"{n} samples requested but {cfg.dataset} {split} has {len(data)}")
-    return data.subset(n, len(data) - n if last else 0)
+def _cycled(data, lo: int, hi: int):
+    """Training samples ``lo..hi-1`` of an epoch-cycled stream over ``data``: sample ``k``
+    is image ``k % len(data)`` (Diehl & Cook's ``j % 60000``), so ``samples`` larger than
+    the training set trains for several epochs in the set's order."""
+    idx = np.arange(lo, hi) % len(data)
+    return data.images[idx], data.labels[idx]
 
 
 def train(cfg: TrainConfig, out, progress: bool = True, restart: bool = False) -> dict:
@@ -198,7 +206,7 @@ def train(cfg: TrainConfig, out, progress: bool = True, restart: bool = False) -
     _require_backend(cfg.backend)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    data = _load_images(cfg, "train", cfg.samples)
+    data = load_dataset(cfg.dataset, "train", cfg.data_root)
     spec = cfg.spec(int(np.prod(data.shape)))
     fixed = lower_network(spec, Q, EXP_IN) if cfg.precision == "fixed" else None
     w0 = init_weights(spec, cfg.seed)
@@ -223,7 +231,7 @@ def train(cfg: TrainConfig, out, progress: bool = True, restart: bool = False) -
     bar = tqdm(total=cfg.samples, initial=done, unit="sample", disable=not progress,
                desc=f"train {cfg.network}-{cfg.neurons} [{cfg.backend}, {cfg.precision}]")
     while done < cfg.samples:
-        chunk = data.images[done:min(done + cfg.checkpoint_every, cfg.samples)]
+        chunk, _ = _cycled(data, done, min(done + cfg.checkpoint_every, cfg.samples))
         if cfg.backend == "engine":
             _, ev, _ = run(net, chunk, learn=True)
         else:
@@ -242,12 +250,12 @@ def train(cfg: TrainConfig, out, progress: bool = True, restart: bool = False) -
     train_s = time.perf_counter() - t_start
     # label assignment on the last training samples, weights and theta frozen
     n_assign = min(cfg.assign_samples, cfg.samples)
-    assign_set = data.subset(n_assign, cfg.samples - n_assign)
+    assign_images, assign_labels_ = _cycled(data, cfg.samples - n_assign, cfg.samples)
     t0 = time.perf_counter()
-    counts, _ = _infer(cfg.backend, spec, cfg.precision, net, assign_set.images,
+    counts, _ = _infer(cfg.backend, spec, cfg.precision, net, assign_images,
                        cfg.seed + ASSIGN_SEED_OFFSET)
     assign_s = time.perf_counter() - t0
-    assignments, proportions, _ = assign_labels(counts, assign_set.labels)
+    assignments, proportions, _ = assign_labels(counts, assign_labels_)
     meta = {"spec": spec_to_dict(spec), "precision": cfg.precision, "seed": cfg.seed,
             "q": Q, "exp_in": EXP_IN, "config": cfg_meta, "dataset": cfg.dataset,
             "input_shape": list(data.shape)}
@@ -260,9 +268,12 @@ def train(cfg: TrainConfig, out, progress: bool = True, restart: bool = False) -
         warnings.append("no excitatory neuron fired during training: the input is too weak "
                         "for this network (more --timesteps, a higher input rate or "
                         "input_gain); the model cannot classify")
-    elif (assignments < 0).any():
-        warnings.append(f"{int((assignments < 0).sum())} of {spec.n_exc} neurons never fired "
-                        "on the assignment samples and are not assigned a class")
+    elif (assignments < 0).sum() > UNASSIGNED_WARN * spec.n_exc:
+        warnings.append(f"{int((assignments < 0).sum())} of {spec.n_exc} neurons "
+                        f"({(assignments < 0).mean():.0%}, more than {UNASSIGNED_WARN:.0%}) "
+                        f"never fired on the {n_assign} assignment samples and are not "
+                        "assigned a class: the network has not learned to use them (train "
+                        "on more samples)")
     report = {
         "warnings": warnings,
         "config": cfg_meta, "samples": cfg.samples, "wall_s": train_s,
@@ -270,6 +281,7 @@ def train(cfg: TrainConfig, out, progress: bool = True, restart: bool = False) -
         "steps_per_s": cfg.samples * spec.sample_steps / train_s if train_s > 0 else None,
         "assignment": {"samples": n_assign, "wall_s": assign_s,
                        "neurons_assigned": int((assignments >= 0).sum()),
+                       "neurons_unassigned": int((assignments < 0).sum()),
                        "neurons_per_class": np.bincount(assignments[assignments >= 0],
                                                         minlength=10).tolist()},
         "theta_mean": float(np.mean(net.theta)), "events": event_summary(events, spec),

@@ -34,7 +34,7 @@ ROUNDING_MODES = ("truncate", "nearest", "stochastic")
 
 #: Stream identifiers of the counter-based random numbers, one per consumer.
 STREAMS = {"poisson": 1, "trace": 2, "weight": 3, "quantize": 4, "theta": 5,
-           "theta_quantize": 6}
+           "theta_quantize": 6, "one_spike": 7}
 
 _I64 = ["int64(int64, int64)"]
 

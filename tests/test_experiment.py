@@ -138,3 +138,40 @@ def test_silent_network_is_reported(tmp_path, capsys):
     assert "no excitatory neuron fired during training" in capsys.readouterr().err
     saved = json.loads((tmp_path / "train.json").read_text())
     assert saved["warnings"] and saved["events"]["exc"]["spikes"]["total"] == 0
+
+
+def test_samples_beyond_the_training_set_cycle_through_it_in_order(tmp_path, monkeypatch):
+    """samples > len(train set) trains several epochs: sample k is image k % len(set)."""
+    import lavalab.experiment as ex
+    from lavalab.data import load_dataset
+
+    data = load_dataset("digits", "train")
+    seen = []
+    real_run = ex.run
+
+    def spy(net, images, learn=True, record=False):
+        seen.append(np.array(images))
+        return real_run(net, images, learn, record)
+
+    monkeypatch.setattr(ex, "run", spy)
+    n = len(data) + 5
+    cfg = TrainConfig(**{**SMALL, "neurons": 3, "timesteps": 2, "rest": 2, "samples": n,
+                         "dataset": "digits", "checkpoint_every": 10**6, "assign_samples": 7})
+    train(cfg, tmp_path, progress=False)
+    images = np.concatenate(seen)
+    assert len(images) == n
+    np.testing.assert_array_equal(images[len(data):], data.images[:5])
+    np.testing.assert_array_equal(images[:len(data)], data.images)
+
+
+def test_train_warns_when_many_neurons_are_unassigned(tmp_path, capsys):
+    """Silent neurons (more than 10 %) are reported on stderr and in train.json."""
+    rc = main(["train", "--network", "tinysnn", "--neurons", "12", "--timesteps", "100",
+               "--rest", "2", "--samples", "4", "--assign-samples", "4", "--quiet",
+               "--out", str(tmp_path)])
+    assert rc == 0
+    rep = json.loads((tmp_path / "train.json").read_text())
+    assert rep["assignment"]["neurons_unassigned"] > 0.1 * 12
+    err = capsys.readouterr().err
+    assert any("more than 10%" in w for w in rep["warnings"])
+    assert "warning" in err and "not assigned a class" in err

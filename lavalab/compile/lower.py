@@ -74,6 +74,7 @@ def lower_adaptive_lif(params: AdaptiveLIFParams | AdaptiveLIFFloat, v_scale: fl
         decay_theta=theta_decay, theta_decay_bits=theta_decay_bits,
         ref_steps=c.ref_steps,
         theta_bits=theta_bits,
+        one_spike=c.one_spike,
     )
 
 
@@ -137,6 +138,7 @@ def lower_stdp(params, q: float, frac_bits: int | None = None,
         sample_steps=c.sample_steps,
         norm_total=None if c.norm_total is None else int(round(c.norm_total * q)),
         frac_bits=frac_bits, w_rounding=w_rounding,
+        decay_post2=lower_decay(c.decay_post2, allow_full=True),
     )
 
 

@@ -21,8 +21,14 @@ Number formats (any target: Loihi 1 and 2 share them)
   whose neurons quantize v to fewer bits (``v_bits < 24``) or to a coarser grid
   (``v_lsb > 0``) is not Loihi (fields read with ``getattr``: records without them are
   Loihi's 24-bit v). theta's width is not checked here.
+- ``one_spike_not_on_chip``: a population with ``one_spike`` (at most one spike per step,
+  chosen among the neurons that cross threshold in that step) needs a population-wide
+  choice within the step; a neuro core updates each neuron on its own and a spike reaches
+  other neurons one step later at the earliest, so no Loihi network expresses it.
 - ``learning_rule_expressible`` (on-chip learning only): the rule is STDP1 (STDP2's
-  ``k = ceil(maxN / N_th)`` and window gating have no learning-engine form), the
+  ``k = ceil(maxN / N_th)`` and window gating have no learning-engine form; the triplet
+  rule needs y2 *before* this step's impulse, which Loihi's saturating trace has no
+  exact form for), the
   accumulator keeps Loihi's 7 fraction bits and rounds stochastically (``w_rounding``),
   and every learning-rate exponent is within
   the engine's scaling exponent range [-7, 8]. The exponent compared is the one the rule
@@ -54,7 +60,8 @@ from lavalab.networks.snn import FixedNetwork
 __all__ = ["DesignRuleError", "Design", "check_rules", "RULES",
            "weights_fit_bits", "decays_fit_bits", "theta_decay_fits_bits",
            "threshold_fits_bits", "weight_exponent_in_range", "refractory_within_limit",
-           "neuron_state_fits", "learning_rule_expressible", "delays_within_limit",
+           "neuron_state_fits", "one_spike_not_on_chip", "learning_rule_expressible",
+           "delays_within_limit",
            "neurons_fit_core", "synapses_fit_core_memory", "fan_in_within_limit",
            "fan_out_within_limit", "cores_fit_chip"]
 
@@ -197,6 +204,17 @@ def neuron_state_fits(d: Design) -> None:
                 f"{d.target.name}'s v register has unit resolution (limit: v_lsb 0)")
 
 
+def one_spike_not_on_chip(d: Design) -> None:
+    """No population may use ``one_spike`` (a same-step population-wide choice)."""
+    for name, p in _neurons(d):
+        if getattr(p, "one_spike", False):
+            raise DesignRuleError(
+                "one_spike_not_on_chip", True, False,
+                f"{name}.one_spike=True (one spike per step, chosen across the population) "
+                f"has no form on {d.target.name}'s neuro cores; train and deploy with "
+                "one_spike=False (--no-one-spike)")
+
+
 def learning_rule_expressible(d: Design) -> None:
     """On-chip learning: STDP1, 7 accumulator fraction bits, exponents in [-7, 8]."""
     if not d.learning:
@@ -207,7 +225,8 @@ def learning_rule_expressible(d: Design) -> None:
         raise DesignRuleError(
             r, st.rule, "stdp1",
             f"rule={st.rule!r} is not expressible on {d.target.name}'s learning engine "
-            f"(limit: 'stdp1'; STDP2's k = ceil(maxN/N_th) and window gating have no form)")
+            f"(limit: 'stdp1'; STDP2's k = ceil(maxN/N_th) and window gating, and the "
+            f"triplet rule's y2 before the impulse, have no form)")
     if st.frac_bits != spec.LEARN_WEIGHT_FRAC:
         raise DesignRuleError(
             r, st.frac_bits, spec.LEARN_WEIGHT_FRAC,
@@ -283,7 +302,7 @@ def cores_fit_chip(d: Design) -> None:
 RULES = {f.__name__: f for f in (
     weights_fit_bits, decays_fit_bits, theta_decay_fits_bits, threshold_fits_bits,
     weight_exponent_in_range, refractory_within_limit, neuron_state_fits,
-    learning_rule_expressible, delays_within_limit, neurons_fit_core,
+    one_spike_not_on_chip, learning_rule_expressible, delays_within_limit, neurons_fit_core,
     synapses_fit_core_memory, fan_in_within_limit, fan_out_within_limit, cores_fit_chip,
 )}
 

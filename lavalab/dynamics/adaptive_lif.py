@@ -14,6 +14,14 @@ One step, for every neuron (arrays broadcast over any leading batch axis):
 and ``r`` counts down by one on every step it is positive. With learning off
 (inference) theta is frozen, as Diehl & Cook freeze it at test time.
 
+**One spike per step** (``one_spike``, BindsNET's ``DiehlAndCookNodes(one_spike=True)``):
+every neuron that crosses threshold in a step is reset, made refractory and (learning)
+raises its theta as above, but only one of them, drawn uniformly (counter stream
+"one_spike" keyed by seed and step), emits its spike. This stands in for the inhibition
+that at D&C's 0.5 ms steps arrives before a second neuron can cross; it is a
+population-wide choice, which Loihi's neuro cores cannot make (design rule
+``one_spike_not_on_chip``).
+
 Two precisions, one function each:
 
 - :func:`step_float` on :class:`AdaptiveLIFFloat` (per-step fractions, potentials in
@@ -74,6 +82,7 @@ from lavalab.dynamics.timebase import decay_fraction
 THETA_STREAM = fixed.STREAMS["theta"]
 THETA_QUANTIZE_STREAM = fixed.STREAMS["theta_quantize"]
 QUANTIZE_STREAM = fixed.STREAMS["quantize"]
+ONE_SPIKE_STREAM = fixed.STREAMS["one_spike"]
 
 __all__ = [
     "AdaptiveLIFParams", "AdaptiveLIFFloat", "AdaptiveLIFFixed", "LIFState",
@@ -104,6 +113,8 @@ class AdaptiveLIFParams:
     t_ref_ms : refractory period (ms), >= 0, rounded to whole steps
     bias : constant input to v per step (mV)
     dt_ms : step size (ms), > 0
+    one_spike : at most one neuron of the population emits a spike per step (see the
+        module docstring; not deployable on Loihi)
     """
 
     v_th: float = 13.0
@@ -115,8 +126,10 @@ class AdaptiveLIFParams:
     t_ref_ms: float = 5.0
     bias: float = 0.0
     dt_ms: float = 1.0
+    one_spike: bool = False
 
     def __post_init__(self):
+        _check_bool("one_spike", self.one_spike)
         fixed.check_real("v_th", self.v_th, lo=1e-12)
         fixed.check_real("v_reset", self.v_reset, hi=self.v_th)
         fixed.check_real("tau_u_ms", self.tau_u_ms, lo=0.0, allow_inf=True)
@@ -142,7 +155,7 @@ class AdaptiveLIFParams:
             decay_u=frac(self.tau_u_ms), decay_v=frac(self.tau_v_ms),
             decay_theta=frac(self.tau_theta_ms), vth=self.v_th, v_reset=self.v_reset,
             theta_plus=self.theta_plus, ref_steps=round(self.t_ref_ms / self.dt_ms),
-            bias=self.bias,
+            bias=self.bias, one_spike=self.one_spike,
         )
 
 
@@ -158,8 +171,10 @@ class AdaptiveLIFFloat:
     theta_plus: float
     ref_steps: int
     bias: float = 0.0
+    one_spike: bool = False
 
     def __post_init__(self):
+        _check_bool("one_spike", self.one_spike)
         for name in ("decay_u", "decay_v", "decay_theta"):
             fixed.check_real(name, getattr(self, name), 0.0, 1.0)
         fixed.check_real("vth", self.vth)
@@ -190,6 +205,7 @@ class AdaptiveLIFFixed:
     v_lsb : v, the threshold and theta are multiples of ``2**v_lsb`` v units, 0..22
     v_rounding : how v is rounded to the grid after each update, one of
         :data:`lavalab.fixed.ROUNDING_MODES` (no effect with ``v_lsb = 0``)
+    one_spike : at most one neuron emits per step (module docstring)
     """
 
     decay_u: int
@@ -206,8 +222,10 @@ class AdaptiveLIFFixed:
     v_bits: int = spec.UV_BITS
     v_lsb: int = 0
     v_rounding: str = "truncate"
+    one_spike: bool = False
 
     def __post_init__(self):
+        _check_bool("one_spike", self.one_spike)
         chk = fixed.check_int_range
         chk("v_lsb", self.v_lsb, 0, spec.UV_BITS - 2)
         chk("v_bits", self.v_bits, 2, spec.UV_BITS - self.v_lsb)
@@ -251,6 +269,11 @@ class AdaptiveLIFFixed:
                    bias_mant=bias_mant, bias_exp=bias_exp)
 
 
+def _check_bool(name, value):
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name}={value!r} must be True or False")
+
+
 class LIFState(NamedTuple):
     """Neuron state; each array has the population's shape (with any batch axes)."""
 
@@ -272,8 +295,26 @@ def init_state(shape, precision: str) -> LIFState:
 # --- kernels: one element loop per precision, in place; used by models and the engine ---
 
 @njit(cache=True)
+def keep_one_spike(s, t, seed):
+    """One spike per step: of the neurons that spiked in ``s`` keep one, drawn uniformly
+    from the counter stream "one_spike" (seed, step). Returns how many were dropped."""
+    n_s = 0
+    for k in range(s.size):
+        n_s += s[k]
+    if n_s < 2:
+        return 0
+    r = fixed.uniform_s(fixed.step_key_s(seed, ONE_SPIKE_STREAM, t), 0, 31)
+    pick = (r * n_s) >> 31
+    for k in range(s.size):
+        if s[k]:
+            s[k] = pick == 0
+            pick -= 1
+    return n_s - 1
+
+
+@njit(cache=True)
 def lif_float_kernel(u, v, theta, ref, a_in, s, reset, learn, t, seed, decay_u, decay_v, vth,
-                     v_reset, bias, theta_plus, decay_theta, ref_steps):
+                     v_reset, bias, theta_plus, decay_theta, ref_steps, one_spike):
     """One float step of every element of the flat arrays (in place); spikes into ``s``."""
     for k in range(u.size):
         if reset:
@@ -298,12 +339,14 @@ def lif_float_kernel(u, v, theta, ref, a_in, s, reset, learn, t, seed, decay_u, 
         v[k] = vv
         theta[k] = th
         s[k] = spike
+    if one_spike:
+        keep_one_spike(s, t, seed)
 
 
 @njit(cache=True)
 def lif_fixed_kernel(u, v, theta, ref, a_in, s, reset, learn, t, seed, decay_u, decay_v,
                      vth_eff, v_reset, bias, theta_plus, decay_theta, theta_decay_bits,
-                     ref_steps, theta_max, v_lim, v_lsb, v_mode):
+                     ref_steps, theta_max, v_lim, v_lsb, v_mode, one_spike):
     """One Loihi-integer step of every element of the flat arrays (in place).
 
     All arithmetic in int64 whatever the storage type (Lava keeps int32 Vars). ``t`` and
@@ -351,19 +394,22 @@ def lif_fixed_kernel(u, v, theta, ref, a_in, s, reset, learn, t, seed, decay_u, 
         v[k] = vv
         theta[k] = th
         s[k] = spike
+    if one_spike:
+        keep_one_spike(s, t, seed)
 
 
 def float_args(p: AdaptiveLIFFloat) -> tuple:
     """Kernel arguments of float parameters (after ``reset, learn, t, seed``)."""
     return (p.decay_u, p.decay_v, p.vth, p.v_reset, p.bias, p.theta_plus, p.decay_theta,
-            p.ref_steps)
+            p.ref_steps, bool(p.one_spike))
 
 
 def fixed_args(p: AdaptiveLIFFixed) -> tuple:
     """Kernel arguments of integer parameters (after ``reset, learn, t, seed``)."""
     return (p.decay_u, p.decay_v, p.vth << spec.VTH_SHIFT, p.v_reset,
             p.bias_mant << p.bias_exp, p.theta_plus, p.decay_theta, p.theta_decay_bits,
-            p.ref_steps, p.theta_max, p.v_max, p.v_lsb, fixed.rounding_code(p.v_rounding))
+            p.ref_steps, p.theta_max, p.v_max, p.v_lsb, fixed.rounding_code(p.v_rounding),
+            bool(p.one_spike))
 
 
 def _step(kernel, args, state, a_in, learn, reset, t, seed):

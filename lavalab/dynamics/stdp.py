@@ -29,6 +29,20 @@ this order (the order of Lava's learning engine and of BindsNET):
 
    where ``maxN`` is the largest post-spike count of the population since the start of the
    current sample and ``f`` flags neurons that spiked within the window;
+
+   *Triplet* (Diehl & Cook 2015's own code, ``Diehl&Cook_spiking_MNIST.py``: on a pre spike
+   ``w -= nu_pre * post1``, on a post spike ``w += nu_post * pre * post2before``), every step:
+
+   .. math::
+
+       \Delta w_{ij} = \eta_{post}\, s^{post}_i\, x^{pre}_j\, y^{2-}_i\,
+                        (w_{max} - w_{ij})^{\mu} - \eta_{pre}\, s^{pre}_j\, x^{post}_i
+
+   with a second post trace :math:`y^2` (``tau_post2_ms``, D&C: 40 ms) read *before* this
+   step's impulse (:math:`y^{2-}`; its impulse is added after learning). A neuron's first
+   spike after a silence potentiates nothing: a learning-side winner-take-all that
+   rewards the neuron that keeps winning a sample;
+
    then :math:`w \leftarrow \mathrm{clip}(w + \Delta w, 0, w_{max})`.
 
 At a sample start (``sample_steps``), spike counts and traces reset (samples are
@@ -74,6 +88,13 @@ number per step shared by all synapses, from numpy) and agree statistically (tes
 STDP2 is **not** expressible on Loihi's learning engine: ``k``
 needs the maximum spike count over the population and a division, and the
 window-gated update needs per-neuron window flags (a tag could hold them, the max cannot).
+The triplet rule's product ``x1 * y2`` is a Loihi form, but Loihi's ``y2`` already holds
+this step's impulse when the rule is evaluated and saturates, so "before the spike" has
+no exact form there: it is refused by the design rule ``learning_rule_expressible``.
+
+Fixed point of the triplet term: ``(k m x_pre y2-) * 2**(e + frac_bits - 7)`` (one floor),
+i.e. ``y2`` counts in units of 1/128 (the trace's 0..127 read as a fraction of 128, a
+relative error of 1/128 against the float rule's 1/127).
 """
 
 from __future__ import annotations
@@ -97,8 +118,9 @@ __all__ = [
     "weight_exp_s", "W_MAX_ENGINE", "NORM_TOTAL_MAX",
 ]
 
-RULES = ("stdp1", "stdp2")
+RULES = ("stdp1", "stdp2", "triplet")
 ACC_FRAC = spec.LEARN_WEIGHT_FRAC  # 7 fractional bits of the weight in the accumulator
+TRACE_FRAC = 7  # the triplet rule reads the 7-bit trace y2 as a fraction of 2**7
 TRACE_STREAM = fixed.STREAMS["trace"]
 W_FACTOR_SHIFT = 5  # Loihi: 7 (trace) + 9 (w) + 4 (mantissa) - 15
 WEIGHT_STREAM = fixed.STREAMS["weight"]
@@ -134,6 +156,7 @@ class STDPParams:
     norm_total : D&C normalisation, each post neuron's input weights sum to this at the
         start of each sample (``None`` = off; D&C: 78, BindsNET 78.4)
     dt_ms : step size (ms)
+    tau_post2_ms : time constant of the triplet rule's second post trace (ms; D&C: 40)
     """
 
     tau_pre_ms: float = 20.0
@@ -149,9 +172,10 @@ class STDPParams:
     sample_steps: int | None = None
     norm_total: float | None = None
     dt_ms: float = 1.0
+    tau_post2_ms: float = 40.0
 
     def __post_init__(self):
-        for name in ("tau_pre_ms", "tau_post_ms"):
+        for name in ("tau_pre_ms", "tau_post_ms", "tau_post2_ms"):
             fixed.check_real(name, getattr(self, name), 0.0, allow_inf=True)
         fixed.check_real("eta_pre", self.eta_pre, 0.0)
         fixed.check_real("eta_post", self.eta_post, 0.0)
@@ -172,7 +196,7 @@ class STDPParams:
             eta_pre=self.eta_pre, eta_post=self.eta_post, w_max=self.w_max, mu=self.mu,
             impulse_pre=self.trace_impulse, impulse_post=self.trace_impulse, rule=self.rule,
             window_steps=self.window_steps, n_th=self.n_th, sample_steps=self.sample_steps,
-            norm_total=self.norm_total,
+            norm_total=self.norm_total, decay_post2=frac(self.tau_post2_ms),
         )
 
 
@@ -193,10 +217,12 @@ class STDPFloat:
     n_th: int = 1
     sample_steps: int | None = None
     norm_total: float | None = None
+    decay_post2: float = 1.0
 
     def __post_init__(self):
         fixed.check_real("decay_pre", self.decay_pre, 0.0, 1.0)
         fixed.check_real("decay_post", self.decay_post, 0.0, 1.0)
+        fixed.check_real("decay_post2", self.decay_post2, 0.0, 1.0)
         fixed.check_real("eta_pre", self.eta_pre, 0.0)
         fixed.check_real("eta_post", self.eta_post, 0.0)
         fixed.check_real("w_max", self.w_max, 1e-12)
@@ -223,6 +249,7 @@ class STDPFixed:
         Loihi's) keep learning-rate terms below 2**-7 weight units from being floored away.
     w_rounding : rounding of every weight update, one of :data:`lavalab.fixed.ROUNDING_MODES`
         (``"stochastic"`` is Loihi's; see the module docstring)
+    decay_post2 : 12-bit decay of the triplet rule's second post trace (0..4096)
     """
 
     decay_pre: int
@@ -242,10 +269,12 @@ class STDPFixed:
     norm_total: int | None = None
     frac_bits: int = spec.LEARN_WEIGHT_FRAC
     w_rounding: str = "stochastic"
+    decay_post2: int = spec.DECAY_UNITY
 
     def __post_init__(self):
         chk = fixed.check_int_range
         chk("frac_bits", self.frac_bits, 1, 30)
+        chk("decay_post2", self.decay_post2, 0, spec.DECAY_UNITY)
         chk("decay_pre", self.decay_pre, 0, spec.DECAY_UNITY)
         chk("decay_post", self.decay_post, 0, spec.DECAY_UNITY)
         chk("impulse_pre", self.impulse_pre, 1, spec.TRACE_MAX)
@@ -273,7 +302,7 @@ class STDPFixed:
 
 class STDPState(NamedTuple):
     """Synapse state. ``count``: post spikes this sample; ``fired`` / ``pre_fired``: spiked in
-    the current STDP2 window (bool)."""
+    the current STDP2 window (bool); ``x_post2``: the triplet rule's second post trace."""
 
     w: np.ndarray
     x_pre: np.ndarray
@@ -281,6 +310,7 @@ class STDPState(NamedTuple):
     count: np.ndarray
     fired: np.ndarray
     pre_fired: np.ndarray
+    x_post2: np.ndarray
 
 
 def init_stdp_state(w, batch_shape=()) -> STDPState:
@@ -294,6 +324,7 @@ def init_stdp_state(w, batch_shape=()) -> STDPState:
         np.broadcast_to(w.astype(dt), full).copy(), np.zeros(b + (n_pre,), dt),
         np.zeros(b + (n_post,), dt), np.zeros(b + (n_post,), np.int64),
         np.zeros(b + (n_post,), bool), np.zeros(b + (n_pre,), bool),
+        np.zeros(b + (n_post,), dt),
     )
 
 
@@ -319,10 +350,11 @@ def _round_offset_s(w_mode, wkey, index, frac_bits, half):
 # rounding mode returns w, so skipping them is exact. Zero traces stay zero.
 
 @njit(cache=True)
-def stdp_fixed_kernel(w, x_pre, x_post, count, fired, pre_fired, s_pre, s_post, t, learn, seed,
-                      decay_pre, decay_post, impulse_pre, impulse_post, eta_pre_mant,
-                      eta_pre_exp, eta_post_mant, eta_post_exp, w_max, mu, stdp2, n_th,
-                      norm_total, sample_steps, window_steps, frac_bits, acc_max, w_mode):
+def stdp_fixed_kernel(w, x_pre, x_post, count, fired, pre_fired, x_post2, s_pre, s_post, t,
+                      learn, seed, decay_pre, decay_post, impulse_pre, impulse_post,
+                      eta_pre_mant, eta_pre_exp, eta_post_mant, eta_post_exp, w_max, mu, stdp2,
+                      n_th, norm_total, sample_steps, window_steps, frac_bits, acc_max, w_mode,
+                      triplet, decay_post2):
     """One step of one network, in place. Returns the number of synapses updated.
 
     ``acc_max`` = 2**(acc_bits - 1) - 1 bounds the accumulator; ``w_mode`` is the weight
@@ -336,6 +368,7 @@ def stdp_fixed_kernel(w, x_pre, x_post, count, fired, pre_fired, s_pre, s_post, 
         count[:] = 0
         x_pre[:] = 0
         x_post[:] = 0
+        x_post2[:] = 0
     key = fixed.step_key_s(seed, TRACE_STREAM, t)
     for j in range(n_pre):
         if x_pre[j] != 0:
@@ -345,6 +378,12 @@ def stdp_fixed_kernel(w, x_pre, x_post, count, fired, pre_fired, s_pre, s_post, 
         if x_post[i] != 0:
             x_post[i] = (np.int64(x_post[i]) * (spec.DECAY_UNITY - decay_post)
                          + fixed.uniform_s(key, n_pre + i, spec.DECAY_SHIFT)) >> spec.DECAY_SHIFT
+    if triplet:
+        for i in range(n_post):
+            if x_post2[i] != 0:
+                x_post2[i] = (np.int64(x_post2[i]) * (spec.DECAY_UNITY - decay_post2)
+                              + fixed.uniform_s(key, n_pre + n_post + i, spec.DECAY_SHIFT)
+                              ) >> spec.DECAY_SHIFT
     for j in range(n_pre):
         if s_pre[j]:
             x_pre[j] = min(np.int64(x_pre[j]) + impulse_pre, spec.TRACE_MAX)
@@ -369,6 +408,8 @@ def stdp_fixed_kernel(w, x_pre, x_post, count, fired, pre_fired, s_pre, s_post, 
         # Loihi's engine shifts a product with the 9-bit w factor right by 5 (floor) before
         # scaling: sum of factor widths 7 + 9 + 4 - 15 (LOIHI.md 2d); compensated by +5 here.
         sh_p = eta_post_exp + frac_bits + (W_FACTOR_SHIFT if mu else 0)
+        if triplet:
+            sh_p -= TRACE_FRAC
         sh_d = eta_pre_exp + frac_bits
         wkey = fixed.step_key_s(seed, WEIGHT_STREAM, t)
         half = np.int64(1) << (frac_bits - 1)
@@ -376,8 +417,9 @@ def stdp_fixed_kernel(w, x_pre, x_post, count, fired, pre_fired, s_pre, s_post, 
             dep = np.int64(x_post[i]) * eta_pre_mant
             dep = (dep << sh_d) if sh_d >= 0 else (dep >> -sh_d)
             if g_post[i]:
+                k_i = k * np.int64(x_post2[i]) if triplet else k
                 for j in range(n_pre):
-                    pot = k * np.int64(x_pre[j]) * eta_post_mant
+                    pot = k_i * np.int64(x_pre[j]) * eta_post_mant
                     if mu:
                         pot = (pot * (w_max - np.int64(w[i, j]))) >> W_FACTOR_SHIFT
                     pot = (pot << sh_p) if sh_p >= 0 else (pot >> -sh_p)
@@ -396,6 +438,10 @@ def stdp_fixed_kernel(w, x_pre, x_post, count, fired, pre_fired, s_pre, s_post, 
                                        -acc_max - 1, acc_max)
                     r = _round_offset_s(w_mode, wkey, i * n_pre + j, frac_bits, half)
                     w[i, j] = fixed.clip_s((acc + r) >> frac_bits, 0, w_max)
+    if triplet:  # the second post trace's impulse comes after learning ("post2before")
+        for i in range(n_post):
+            if s_post[i]:
+                x_post2[i] = min(np.int64(x_post2[i]) + impulse_post, spec.TRACE_MAX)
     if stdp2 and window_end:
         fired[:] = False
         pre_fired[:] = False
@@ -403,9 +449,10 @@ def stdp_fixed_kernel(w, x_pre, x_post, count, fired, pre_fired, s_pre, s_post, 
 
 
 @njit(cache=True)
-def stdp_float_kernel(w, x_pre, x_post, count, fired, pre_fired, s_pre, s_post, t, learn, seed,
-                      decay_pre, decay_post, impulse_pre, impulse_post, eta_pre, eta_post,
-                      w_max, mu, stdp2, n_th, norm_total, sample_steps, window_steps):
+def stdp_float_kernel(w, x_pre, x_post, count, fired, pre_fired, x_post2, s_pre, s_post, t,
+                      learn, seed, decay_pre, decay_post, impulse_pre, impulse_post, eta_pre,
+                      eta_post, w_max, mu, stdp2, n_th, norm_total, sample_steps, window_steps,
+                      triplet, decay_post2):
     """One float step of one network, in place. Returns the number of synapses updated."""
     n_post, n_pre = w.shape
     start, window_end = schedule_flags_s(t, sample_steps, stdp2, window_steps)
@@ -416,10 +463,14 @@ def stdp_float_kernel(w, x_pre, x_post, count, fired, pre_fired, s_pre, s_post, 
         count[:] = 0
         x_pre[:] = 0
         x_post[:] = 0
+        x_post2[:] = 0
     for j in range(n_pre):
         x_pre[j] *= 1.0 - decay_pre
     for i in range(n_post):
         x_post[i] *= 1.0 - decay_post
+    if triplet:
+        for i in range(n_post):
+            x_post2[i] *= 1.0 - decay_post2
     for j in range(n_pre):
         if s_pre[j]:
             x_pre[j] = min(x_pre[j] + impulse_pre, 1.0)
@@ -444,8 +495,9 @@ def stdp_float_kernel(w, x_pre, x_post, count, fired, pre_fired, s_pre, s_post, 
         for i in range(n_post):
             dep = eta_pre * x_post[i]
             if g_post[i]:
+                k_i = k * x_post2[i] if triplet else k
                 for j in range(n_pre):
-                    dw = k * eta_post * x_pre[j]
+                    dw = k_i * eta_post * x_pre[j]
                     if mu != 0.0:
                         dw *= (w_max - w[i, j]) ** mu
                     if g_pre[j]:
@@ -457,6 +509,10 @@ def stdp_float_kernel(w, x_pre, x_post, count, fired, pre_fired, s_pre, s_post, 
                 for j in pre_idx:
                     n_upd += 1
                     w[i, j] = min(max(w[i, j] - dep, 0.0), w_max)
+    if triplet:
+        for i in range(n_post):
+            if s_post[i]:
+                x_post2[i] = min(x_post2[i] + impulse_post, 1.0)
     if stdp2 and window_end:
         fired[:] = False
         pre_fired[:] = False
@@ -493,14 +549,15 @@ def fixed_args(p: STDPFixed) -> tuple:
     return (p.decay_pre, p.decay_post, p.impulse_pre, p.impulse_post, p.eta_pre_mant,
             p.eta_pre_exp, p.eta_post_mant, p.eta_post_exp, p.w_max, p.mu, p.rule == "stdp2",
             p.n_th, p.norm_total or 0, p.sample_steps or 0, p.window_steps, p.frac_bits,
-            2 ** (p.acc_bits - 1) - 1, fixed.ROUNDING_MODES.index(p.w_rounding))
+            2 ** (p.acc_bits - 1) - 1, fixed.ROUNDING_MODES.index(p.w_rounding),
+            p.rule == "triplet", p.decay_post2)
 
 
 def float_args(p: STDPFloat) -> tuple:
     """Kernel arguments of float parameters (after ``seed``)."""
     return (p.decay_pre, p.decay_post, p.impulse_pre, p.impulse_post, p.eta_pre, p.eta_post,
             p.w_max, float(p.mu), p.rule == "stdp2", p.n_th, float(p.norm_total or 0.0),
-            p.sample_steps or 0, p.window_steps)
+            p.sample_steps or 0, p.window_steps, p.rule == "triplet", p.decay_post2)
 
 
 def _step(kernel, args, st, p, s_pre, s_post, t, learn, seed, return_updates):
@@ -511,8 +568,8 @@ def _step(kernel, args, st, p, s_pre, s_post, t, learn, seed, return_updates):
     n_upd = 0
     for b in np.ndindex(*batch):
         n_upd += kernel(new[0][b], new[1][b], new[2][b], new[3][b], new[4][b], new[5][b],
-                        np.ascontiguousarray(s_pre[b]), np.ascontiguousarray(s_post[b]), t,
-                        bool(learn), seed, *args)
+                        new[6][b], np.ascontiguousarray(s_pre[b]),
+                        np.ascontiguousarray(s_post[b]), t, bool(learn), seed, *args)
     return (STDPState(*new), n_upd) if return_updates else STDPState(*new)
 
 
@@ -573,7 +630,9 @@ def loihi_rule_string(p: STDPFixed) -> str:
     in the literal.
     """
     if p.rule != "stdp1":
-        raise ValueError("only STDP1 is expressible as a Loihi learning rule (STDP2's k is not)")
+        raise ValueError(f"only STDP1 is expressible as a Loihi learning rule, not "
+                         f"{p.rule!r} (STDP2's k and the triplet's y2 before the impulse "
+                         "have no form)")
     pot_exp = p.eta_post_exp + (5 if p.mu else 0)
     pot = f"{p.eta_post_mant}*2^{pot_exp}*y0*x1" + (f"*({p.w_max}-w)" if p.mu else "")
     dep = f"{p.eta_pre_mant}*2^{p.eta_pre_exp}*x0*y1"

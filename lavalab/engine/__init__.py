@@ -70,6 +70,7 @@ def make_net(spec: NetworkSpec, precision: str, w, theta=None, seed: int = 0,
     arrays = dict(
         w=w, theta=z(n) if theta is None else np.asarray(theta, dt).copy(),
         x_pre=z(m), x_post=z(n), cnt=z(n, np.int64), fired=z(n, bool), pre_fired=z(m, bool),
+        x_post2=z(n),
         u=z(n), v=z(n), ref=z(n, np.int64), iu=z(n), iv=z(n), itheta=z(n),
         iref=z(n, np.int64), a_syn=z(n), a_ie=z(n), a_ei=z(n), a_lat=z(n), a_exc=z(n),
         s_in=z(m, bool), s_exc=z(n, bool), s_inh=z(n, bool),
@@ -109,7 +110,7 @@ def _simulate(net: EngineNet, thr, learn: bool, counts, events, rec) -> None:
                                 "s_inh"))
     simulate(thr, net.seed, net.seed + 1, net.seed + 2, net.t, s.present_steps, s.rest_steps,
              bool(learn),
-             a["w"], a["x_pre"], a["x_post"], a["cnt"], a["fired"], a["pre_fired"],
+             a["w"], a["x_pre"], a["x_post"], a["cnt"], a["fired"], a["pre_fired"], a["x_post2"],
              k["stdp_kernel"], k["stdp_args"], a["u"], a["v"], a["theta"], a["ref"],
              k["lif_kernel"], k["exc_args"], s.has_inh, a["iu"], a["iv"], a["itheta"],
              a["iref"], k["inh_args"], k["w_ei"], k["exp_ei"], k["w_ie"], k["exp_ie"],

@@ -63,7 +63,7 @@ def _all_nonpositive(a):
 # are cached, so compiling this loop takes a few seconds once per process and precision.
 @njit(cache=False, nogil=True)
 def simulate(thr, enc_seed, syn_seed, neuron_seed, t0, present, rest, learn,
-             w, x_pre, x_post, cnt, fired, pre_fired, stdp_kernel, stdp_args,
+             w, x_pre, x_post, cnt, fired, pre_fired, x_post2, stdp_kernel, stdp_args,
              u, v, theta, ref, lif_kernel, exc_args,
              has_inh, iu, iv, itheta, iref, inh_args,
              w_ei, exp_ei, w_ie, exp_ie, has_lat, w_lat, exp_lat, exp_in, shift,
@@ -144,8 +144,8 @@ def simulate(thr, enc_seed, syn_seed, neuron_seed, t0, present, rest, learn,
                 syn_inh = n_exc_spk * (n_exc - 1)
             n_upd = 0
             if learn:
-                n_upd = stdp_kernel(w, x_pre, x_post, cnt, fired, pre_fired, s_in, s_exc, t,
-                                    learn, syn_seed, *stdp_args)
+                n_upd = stdp_kernel(w, x_pre, x_post, cnt, fired, pre_fired, x_post2, s_in,
+                                    s_exc, t, learn, syn_seed, *stdp_args)
             for i in range(n_exc):
                 counts[k, i] += s_exc[i]
             if record.shape[0]:

@@ -32,11 +32,18 @@ from lavalab.dynamics.adaptive_lif import AdaptiveLIFFixed, AdaptiveLIFParams
 from lavalab.dynamics.stdp import RULES, STDPFixed, STDPParams
 from lavalab.fixed import check_real
 
-__all__ = ["KINDS", "NetworkSpec", "FixedNetwork", "diehl_cook", "tinysnn", "build",
+__all__ = ["KINDS", "DEFAULTS", "NetworkSpec", "FixedNetwork", "diehl_cook", "tinysnn", "build",
            "lower_network", "spec_to_dict", "spec_from_dict", "init_weights"]
 
 KINDS = ("diehl-cook", "tinysnn")
 N_MIN, N_MAX = 1, 3600
+
+#: Each kind's default learning mechanisms (issue 9): the learning rule and whether the
+#: excitatory population emits at most one spike per step. See ``build``.
+DEFAULTS = {
+    "diehl-cook": {"rule": "stdp1", "one_spike": False},
+    "tinysnn": {"rule": "stdp2", "one_spike": False},
+}
 
 
 def _exc_default() -> AdaptiveLIFParams:
@@ -144,25 +151,33 @@ def tinysnn(n_exc: int = 100, n_input: int = 784, rule: str = "stdp2",
 
 
 def build(kind: str, n_exc: int, n_input: int = 784, rule: str | None = None,
-          **overrides) -> NetworkSpec:
+          one_spike: bool | None = None, **overrides) -> NetworkSpec:
     """A :class:`NetworkSpec` of ``kind`` with ``overrides`` (fields of NetworkSpec).
 
-    ``rule`` picks the learning rule when ``stdp`` is not given: default STDP1 for
-    diehl-cook, STDP2 for tinysnn (update window 10 steps, N_th = 3: the paper gives no
-    values). The STDP schedule is filled in: the sample period and, when not set, the
-    normalisation total ``0.1 * n_input`` (78.4 for MNIST's 784 inputs, as BindsNET).
+    ``rule`` picks the learning rule when ``stdp`` is not given: default
+    ``DEFAULTS[kind]["rule"]`` (STDP1 for diehl-cook, STDP2 for tinysnn: update window 10
+    steps, N_th = 3, the paper gives no values; ``"triplet"`` is D&C's own rule).
+    ``one_spike`` sets the excitatory population's one-spike-per-step choice (default
+    ``DEFAULTS[kind]["one_spike"]``; ignored when ``exc`` is given). The STDP schedule is
+    filled in: the sample period and, when not set, the normalisation total
+    ``0.1 * n_input`` (78.4 for MNIST's 784 inputs, as BindsNET).
     """
     unknown = set(overrides) - set(NetworkSpec.__dataclass_fields__)
     if unknown:
         raise TypeError(f"unknown network parameter(s): {sorted(unknown)}")
+    if kind not in KINDS:
+        raise ValueError(f"kind={kind!r} is not one of {KINDS}")
     if kind == "tinysnn":
         overrides.setdefault("inh", None)
+    if "exc" not in overrides:
+        os_ = DEFAULTS[kind]["one_spike"] if one_spike is None else one_spike
+        overrides["exc"] = replace(_exc_default(), one_spike=os_)
     if "stdp" not in overrides or overrides["stdp"] is None:
-        rule = rule or ("stdp2" if kind == "tinysnn" else "stdp1")
+        rule = rule or DEFAULTS[kind]["rule"]
         if rule not in RULES:
             raise ValueError(f"rule={rule!r} is not one of {RULES}")
         overrides["stdp"] = (STDPParams(rule="stdp2", window_steps=10, n_th=3)
-                             if rule == "stdp2" else STDPParams())
+                             if rule == "stdp2" else STDPParams(rule=rule))
     elif rule is not None and overrides["stdp"].rule != rule:
         raise ValueError(f"rule={rule!r} contradicts stdp.rule={overrides['stdp'].rule!r}")
     base = NetworkSpec(kind=kind, n_input=n_input, n_exc=n_exc, **overrides)

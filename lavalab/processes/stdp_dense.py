@@ -47,7 +47,8 @@ class STDPDense(LavalabProcess):
 
     Vars
     ----
-    weights, x_pre, x_post, count, fired, pre_fired : see ``lavalab.dynamics.stdp.STDPState``.
+    weights, x_pre, x_post, count, fired, pre_fired, x_post2 : see
+        ``lavalab.dynamics.stdp.STDPState``.
     a_buff : (n_post,) the input to be sent next step.
     learn : (1,)
     n_updates : (1,) synapse (weight) updates so far, for the energy model.
@@ -87,6 +88,7 @@ class STDPDense(LavalabProcess):
         self.weights = Var(shape=(n_post, n_pre), init=w)
         self.x_pre = Var(shape=(n_pre,), init=0)
         self.x_post = Var(shape=(n_post,), init=0)
+        self.x_post2 = Var(shape=(n_post,), init=0)
         self.count = Var(shape=(n_post,), init=0)
         self.fired = Var(shape=(n_post,), init=0)
         self.pre_fired = Var(shape=(n_pre,), init=0)

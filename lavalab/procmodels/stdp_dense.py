@@ -47,7 +47,7 @@ class _STDPDenseModel(PyLoihiProcessModel):
         s_post = self.s_post.recv().astype(bool)
         self.a_buff[:] = self._output(s_pre)
         st = STDPState(self.weights, self.x_pre, self.x_post, self.count,
-                       self.fired.astype(bool), self.pre_fired.astype(bool))
+                       self.fired.astype(bool), self.pre_fired.astype(bool), self.x_post2)
         t = self.proc_params["t_offset"] + self.time_step - 1
         new, n_upd = type(self)._step(st, self.p, s_pre, s_post, t, bool(self.learn[0]),
                                       self.seed, True)
@@ -58,6 +58,7 @@ class _STDPDenseModel(PyLoihiProcessModel):
         self.count[:] = new.count
         self.fired[:] = new.fired
         self.pre_fired[:] = new.pre_fired
+        self.x_post2[:] = new.x_post2
 
 
 @implements(proc=STDPDense, protocol=LoihiProtocol)
@@ -72,6 +73,7 @@ class PySTDPDenseModelFloat(_STDPDenseModel):
     weights: np.ndarray = LavaPyType(np.ndarray, float)
     x_pre: np.ndarray = LavaPyType(np.ndarray, float)
     x_post: np.ndarray = LavaPyType(np.ndarray, float)
+    x_post2: np.ndarray = LavaPyType(np.ndarray, float)
     count: np.ndarray = LavaPyType(np.ndarray, np.int32)
     fired: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=1)
     pre_fired: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=1)
@@ -97,6 +99,7 @@ class PySTDPDenseModelFixed(_STDPDenseModel):
     weights: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=8)
     x_pre: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=7)
     x_post: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=7)
+    x_post2: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=7)
     count: np.ndarray = LavaPyType(np.ndarray, np.int32)
     fired: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=1)
     pre_fired: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=1)

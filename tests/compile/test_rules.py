@@ -66,7 +66,8 @@ def test_rules_are_listed_by_name():
     assert list(RULES) == [
         "weights_fit_bits", "decays_fit_bits", "theta_decay_fits_bits", "threshold_fits_bits",
         "weight_exponent_in_range", "refractory_within_limit", "neuron_state_fits",
-        "learning_rule_expressible", "delays_within_limit", "neurons_fit_core",
+        "one_spike_not_on_chip", "learning_rule_expressible", "delays_within_limit",
+        "neurons_fit_core",
         "synapses_fit_core_memory", "fan_in_within_limit", "fan_out_within_limit",
         "cores_fit_chip"]
     assert all(RULES[k].__name__ == k for k in RULES)
@@ -145,6 +146,22 @@ def test_neuron_state_fits():
     assert (e.value.value, e.value.limit) == (16, 24)
     with pytest.raises(DesignRuleError, match="neuron_state_fits: inh.v_lsb=2"):
         _check(g, dataclasses.replace(f, inh=_force(f.inh, v_lsb=2)))
+
+
+def test_one_spike_not_on_chip():
+    g, f = _dc(100)
+    with pytest.raises(DesignRuleError, match="one_spike_not_on_chip: exc.one_spike=True") as e:
+        _check(g, dataclasses.replace(f, exc=dataclasses.replace(f.exc, one_spike=True)))
+    assert (e.value.value, e.value.limit) == (True, False)
+    _check(g, f)  # the same network without it passes
+
+
+def test_learning_rule_expressible_refuses_triplet():
+    s = diehl_cook(100, rule="triplet")
+    f = _expressible(lower_network(s))
+    _check(layer_graph(s), f, learning=False)  # inference only: no learning engine
+    with pytest.raises(DesignRuleError, match="learning_rule_expressible: rule='triplet'"):
+        _check(layer_graph(s), f, learning=True)
 
 
 def test_learning_rule_expressible_refuses_stdp2():

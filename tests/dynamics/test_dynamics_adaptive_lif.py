@@ -1,6 +1,7 @@
 """Step functions of the adaptive LIF: hand traces, batching, float vs fixed, validation."""
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -162,7 +163,7 @@ def test_default_v_register_is_loihis():
     p = AdaptiveLIFFixed(decay_u=1, decay_v=0, vth=1)
     assert (p.v_bits, p.v_lsb, p.v_rounding) == (24, 0, "truncate")
     assert p.v_max == 2**23 - 1 and p.theta_max == 2**24 - 1
-    assert fixed_args(p)[-4:] == (2**24 - 1, 2**23 - 1, 0, 0)
+    assert fixed_args(p)[-5:-1] == (2**24 - 1, 2**23 - 1, 0, 0)
 
 
 def _grid_params(mode):
@@ -336,3 +337,35 @@ def test_v_grid_step_matches_big_int_reference(a, bias, v_lsb, mode, seed, t):
     lim = (2 ** (v_bits - 1) - 1) * 2**v_lsb
     want = max(-lim, min(lim, _ref_round(64 * a + bias, v_lsb, mode, r) * 2**v_lsb))
     assert not s[0] and st.v[0] == want and want % 2**v_lsb == 0
+
+
+@pytest.mark.parametrize("precision", ["float", "fixed"])
+def test_one_spike_keeps_one_crosser_and_resets_all(precision):
+    """BindsNET's one_spike: every crosser is reset, made refractory and raises theta; one,
+    drawn by the counter stream, emits; the draw depends on the step."""
+    if precision == "float":
+        p = AdaptiveLIFFloat(decay_u=1.0, decay_v=0.0, decay_theta=0.0, vth=1.0, v_reset=0.0,
+                             theta_plus=0.5, ref_steps=2, one_spike=True)
+        step, a = step_float, np.array([2.0, 0.5, 3.0, 2.0])
+    else:
+        p = AdaptiveLIFFixed(decay_u=4096, decay_v=0, vth=1, theta_plus=32, ref_steps=2,
+                             one_spike=True)
+        step, a = step_fixed, np.array([2, 0, 3, 2])
+    picks = set()
+    for t in range(40):
+        st, s = step(init_state((4,), precision), p, a, t=t, seed=5)
+        assert s.sum() == 1 and not s[1]  # one of the three crossers emits
+        assert st.ref.tolist() == [2, 0, 2, 2]  # all three crossers are refractory
+        assert (st.theta[[0, 2, 3]] > 0).all() and st.theta[1] == 0
+        picks.add(int(np.flatnonzero(s)[0]))
+    assert picks == {0, 2, 3}  # each crosser wins sometimes
+    off = replace(p, one_spike=False)
+    _, s = step(init_state((4,), precision), off, a)
+    assert s.tolist() == [True, False, True, True]
+
+
+def test_one_spike_is_validated_and_lowered():
+    with pytest.raises(ValueError, match="one_spike='no'"):
+        AdaptiveLIFParams(one_spike="no")
+    fx = lower_adaptive_lif(AdaptiveLIFParams(one_spike=True), 64.0 * 255)
+    assert fx.one_spike and fixed_args(fx)[-1] is True

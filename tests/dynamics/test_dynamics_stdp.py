@@ -224,7 +224,7 @@ def test_default_weight_rounding_and_accumulator_are_loihis():
     from lavalab.dynamics.stdp import fixed_args
     p = fixed_params()
     assert p.w_rounding == "stochastic" and p.acc_bits == 16
-    assert fixed_args(p)[-2:] == (2**15 - 1, 2)
+    assert fixed_args(p)[-4:-2] == (2**15 - 1, 2)
     assert fixed_params(frac_bits=10).acc_bits == 19
     assert fixed_params(w_max=4095).acc_bits == 20 and fixed_params(w_max=65535).acc_bits == 24
 
@@ -284,3 +284,60 @@ def test_normalisation_of_16_bit_weights():
                     for row, s in zip(w.tolist(), w.sum(1).tolist(), strict=True)])
     np.testing.assert_array_equal(out, ref)
     assert fixed_params(w_max=65535, norm_total=2**40 - 1).norm_total == 2**40 - 1
+
+
+def test_triplet_fixed_hand_trace():
+    """D&C's rule: a post spike potentiates by eta * x_pre * y2 read before its own impulse,
+    so the first post spike potentiates nothing and the second does; depression on pre
+    spikes by x_post as STDP1. No decay (d = 0): y2 = 10 after the first post spike."""
+    p = fixed_params(rule="triplet", eta_post_exp=3, decay_post2=0)  # pot: 3 x_pre y2 2**3
+    st = init_stdp_state(np.array([[50, 50]]))
+    pre = [[1, 0], [0, 0], [0, 0]]
+    post = [[0], [1], [1]]
+    st, ws = run(step_stdp_fixed, st, p, pre, post)
+    # t1: first post spike, y2- = 0: no change; t2: y2- = 10, x_pre = [10, 0]:
+    # pot = 3 * 10 * 10 * 2**3 = 2400 (in 1/128 weight units) -> +18.75, stochastic round
+    assert ws[0].tolist() == [[50, 50]] and ws[1].tolist() == [[50, 50]]
+    assert ws[2][0, 0] in (68, 69) and ws[2][0, 1] == 50
+    assert st.x_post2.tolist() == [20]
+    # with truncation the 0.75 is dropped
+    _, ws = run(step_stdp_fixed, init_stdp_state(np.array([[50, 50]])),
+                fixed_params(rule="triplet", eta_post_exp=3, decay_post2=0,
+                             w_rounding="truncate"), pre, post)
+    assert ws[2].tolist() == [[68, 50]]
+
+
+def test_triplet_float_hand_trace_and_stdp1_unchanged():
+    pf = STDPFloat(decay_pre=0.5, decay_post=0.5, eta_pre=0.1, eta_post=0.5, w_max=1.0,
+                   rule="triplet", decay_post2=0.25)
+    st = init_stdp_state(np.array([[0.5]]))
+    # t0 pre spike (x_pre 1); t1 post (x_pre .5, y2- 0: none); t2 post (x_pre .25,
+    # y2- = 0.75): dw = 0.5 * 0.25 * 0.75
+    st, ws = run(step_stdp_float, st, pf, [[1], [0], [0]], [[0], [1], [1]])
+    np.testing.assert_allclose([w[0, 0] for w in ws], [0.5, 0.5, 0.5 + 0.5 * 0.25 * 0.75])
+    np.testing.assert_allclose(st.x_post2, [1.0])  # 0.75 * 0.75 + 1 saturates at 1
+    # the same spikes under STDP1 potentiate on both post spikes and keep y2 at zero
+    s1, _ = run(step_stdp_float, init_stdp_state(np.array([[0.5]])),
+                STDPFloat(0.5, 0.5, 0.1, 0.5, 1.0), [[1], [0], [0]], [[0], [1], [1]])
+    np.testing.assert_allclose(s1.w, [[0.5 + 0.5 * 0.5 + 0.5 * 0.25]])
+    assert s1.x_post2.tolist() == [0.0]
+
+
+def test_triplet_float_and_fixed_agree_statistically():
+    rng = np.random.default_rng(3)
+    sp = STDPParams(rule="triplet", eta_post=0.05, eta_pre=0.01)
+    pf, px = sp.per_step(), lower_stdp(sp, 255.0, frac_bits="exact", w_rounding="nearest")
+    w0 = rng.random((4, 30)) * 0.5
+    sf = init_stdp_state(w0)
+    sx = init_stdp_state(np.rint(w0 * 255).astype(np.int64))
+    for t in range(300):
+        pre, post = rng.random(30) < 0.1, rng.random(4) < 0.15
+        sf = step_stdp_float(sf, pf, pre, post, t)
+        sx = step_stdp_fixed(sx, px, pre, post, t, seed=1)
+    assert np.abs(sx.w / 255 - sf.w).max() < 0.08
+    assert np.abs(sf.w - w0).max() > 0.2  # it learned
+
+
+def test_triplet_is_not_a_loihi_rule():
+    with pytest.raises(ValueError, match="triplet"):
+        loihi_rule_string(fixed_params(rule="triplet"))

@@ -162,3 +162,45 @@ def test_inference_fast_forward_is_exact_with_slow_current(digits):
     np.testing.assert_array_equal(spikes, lava["spikes"])
     late = spikes.reshape(len(digits), PRESENT + REST, -1)[:, PRESENT:].sum()
     assert late > 0  # spikes after the input stopped: the skip had to wait
+
+
+def _with_one_spike(s):
+    from dataclasses import replace
+
+    return replace(s, exc=replace(s.exc, one_spike=True))
+
+
+@pytest.mark.parametrize("kind,rule,one_spike", [("diehl-cook", "triplet", False),
+                                                 ("diehl-cook", "stdp1", True),
+                                                 ("diehl-cook", "triplet", True),
+                                                 ("tinysnn", "stdp2", True)])
+def test_learning_mechanisms_bit_exact(kind, rule, one_spike, digits):
+    """Issue 9's mechanisms (D&C's triplet rule, one spike per step) run the same kernels on
+    both backends: every spike, weight and theta identical in fixed point."""
+    s = _net(kind, rule=rule)
+    s = _with_one_spike(s) if one_spike else s
+    fx = lower_network(s)
+    w0 = np.rint(init_weights(s, 1) * fx.q).astype(np.int64)
+    net = make_net(s, "fixed", w0, seed=7, fixed=fx)
+    counts, events, spikes = run(net, digits[:3], learn=True, record=True)
+    lava = run_lava(s, "fixed", w0, 0, digits[:3], seed=7, fixed=fx, record=True)
+    np.testing.assert_array_equal(spikes, lava["spikes"])
+    np.testing.assert_array_equal(net.w, lava["w"])
+    np.testing.assert_array_equal(net.theta, lava["theta"])
+    np.testing.assert_array_equal(counts, lava["counts"])
+    assert spikes.sum() > 5 and np.abs(net.w - w0).sum() > 100
+    if one_spike:
+        assert spikes.sum(axis=1).max() == 1  # never two excitatory spikes in one step
+    if rule == "triplet":
+        assert net.x_post2.max() > 0
+
+
+def test_float_mechanisms_match_lava_floating_pt(digits):
+    s = _with_one_spike(_net("diehl-cook", rule="triplet"))
+    w0 = init_weights(s, 2)
+    net = make_net(s, "float", w0, seed=3)
+    _, _, spikes = run(net, digits[:2], learn=True, record=True)
+    lava = run_lava(s, "float", w0, 0.0, digits[:2], seed=3, record=True)
+    np.testing.assert_array_equal(spikes, lava["spikes"])
+    np.testing.assert_allclose(net.w, lava["w"], rtol=0, atol=1e-9)
+    assert spikes.sum() > 5 and spikes.sum(axis=1).max() == 1

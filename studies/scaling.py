@@ -1,0 +1,184 @@
+"""Accuracy vs network size (issue 9): Diehl & Cook and tinySNN at N = 100 .. 1600, seeds.
+
+    .venv/bin/python studies/scaling.py --networks diehl-cook,tinysnn \
+        --neurons 100,400,900,1600 --seeds 0,1,2 --epochs 1 --out studies/results/scaling
+
+Each (network, N, seed) is trained with ``lavalab.experiment.train`` (fixed point, engine,
+``epochs`` x 60000 MNIST samples in order, label assignment on the last 10000 training
+samples) and evaluated on the full 10k test set (all-activity vote); its folder under
+``--out/runs/`` keeps ``train.json`` and ``eval.json`` (the model files are not committed).
+A finished configuration is skipped on a rerun and an interrupted training resumes from its
+checkpoint, so the same command continues a study. ``--curve 500,1000,2000,5000,10000``
+instead trains N = ``--neurons`` (one value) on each prefix of the training set (the
+training-curve check: accuracy must rise with samples).
+
+``--mechanisms`` overrides the networks' default learning mechanisms (``default`` or a
+``rule[+one_spike]`` string such as ``stdp1``, ``triplet+one_spike``): several values give
+an ablation. Writes ``results.json`` / ``results.csv`` (one row per run, and per
+(network, N, mechanism) the mean, std and per-seed values) and ``scaling.png``
+(accuracy vs N with the seed std as error bars) or ``curve.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import time
+from pathlib import Path
+
+import numpy as np
+
+from lavalab.experiment import TrainConfig, evaluate, train
+from lavalab.model_io import load_json, write_json
+
+FORMAT = "lavalab.scaling/1"
+MNIST_TRAIN = 60000
+
+
+def _mech(text: str) -> tuple[str | None, bool | None]:
+    if text == "default":
+        return None, None
+    parts = text.split("+")
+    rule = parts[0] or None
+    if parts[1:] not in ([], ["one_spike"], ["no_one_spike"]):
+        raise SystemExit(f"scaling.py: error: --mechanisms value {text!r} is not "
+                         "'default' or 'RULE[+one_spike|+no_one_spike]'")
+    one = None if len(parts) == 1 else parts[1] == "one_spike"
+    return rule, one
+
+
+def run_one(out: Path, network: str, n: int, seed: int, samples: int, mech: str,
+            test_samples: int, progress: bool) -> dict:
+    """Train and evaluate one configuration (skipped when its eval.json exists)."""
+    rule, one = _mech(mech)
+    d = out / "runs" / f"{network}-{n}-{mech}-s{seed}-{samples}"
+    ev_path = d / "eval.json"
+    if not ev_path.exists():
+        cfg = TrainConfig(network=network, neurons=n, rule=rule, one_spike=one,
+                          samples=samples, seed=seed, assign_samples=min(10000, samples),
+                          checkpoint_every=2000)
+        train(cfg, d, progress=progress)
+        evaluate(d, samples=test_samples, out=d)
+        (d / "model.npz").unlink(missing_ok=True)  # large; the study keeps the reports
+    tr, ev = load_json(d / "train.json"), load_json(ev_path)
+    return {"network": network, "neurons": n, "mechanism": mech, "seed": seed,
+            "samples": samples, "epochs": samples / MNIST_TRAIN,
+            "accuracy": 100 * ev["accuracy"],
+            "accuracy_proportion": 100 * ev["accuracy_proportion_weighting"],
+            "test_samples": ev["samples"],
+            "unassigned": tr["assignment"].get("neurons_unassigned",
+                                               n - tr["assignment"]["neurons_assigned"]),
+            "train_wall_s": tr["wall_s"], "train_samples_per_s": tr["samples_per_s"],
+            "theta_mean": tr["theta_mean"], "warnings": tr["warnings"]}
+
+
+def summarise(rows: list[dict], key: tuple[str, ...]) -> list[dict]:
+    groups: dict[tuple, list[dict]] = {}
+    for r in rows:
+        groups.setdefault(tuple(r[k] for k in key), []).append(r)
+    out = []
+    for k, rs in sorted(groups.items()):
+        acc = np.array([r["accuracy"] for r in rs])
+        out.append({**dict(zip(key, k, strict=True)), "seeds": [r["seed"] for r in rs],
+                    "accuracy_mean": float(acc.mean()),
+                    "accuracy_std": float(acc.std(ddof=1)) if len(acc) > 1 else 0.0,
+                    "accuracy_per_seed": acc.tolist(),
+                    "epochs": rs[0]["epochs"],
+                    "train_wall_s_mean": float(np.mean([r["train_wall_s"] for r in rs]))})
+    return out
+
+
+def plot(summary: list[dict], xkey: str, path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    lines = sorted({(s["network"], s["mechanism"]) for s in summary})
+    markers = "osD^v<>p"
+    for i, (net, mech) in enumerate(lines):
+        pts = sorted((s[xkey], s["accuracy_mean"], s["accuracy_std"]) for s in summary
+                     if (s["network"], s["mechanism"]) == (net, mech))
+        x, y, e = zip(*pts, strict=True)
+        ax.errorbar(x, y, yerr=e, marker=markers[i % len(markers)], capsize=3,
+                    color=f"C{i}", label=f"{net} ({mech})")
+    ax.set_xscale("log")
+    ax.set_xticks(sorted({s[xkey] for s in summary}))
+    ax.get_xaxis().set_major_formatter(matplotlib.ticker.ScalarFormatter())
+    ax.minorticks_off()
+    ax.set_xlabel("excitatory neurons N" if xkey == "neurons" else "training samples")
+    ax.set_ylabel("test accuracy (%, mean ± std over seeds)")
+    ax.set_title(title, fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    fig.tight_layout()
+    tmp = path.with_suffix(".tmp.png")
+    fig.savefig(tmp, dpi=120)
+    plt.close(fig)
+    tmp.replace(path)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--networks", default="diehl-cook,tinysnn")
+    p.add_argument("--neurons", default="100,400,900,1600")
+    p.add_argument("--seeds", default="0,1,2")
+    p.add_argument("--epochs", type=float, default=1.0)
+    p.add_argument("--curve", default="", help="training-curve check: sample counts")
+    p.add_argument("--mechanisms", default="default")
+    p.add_argument("--test-samples", type=int, default=10000)
+    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--out", required=True)
+    a = p.parse_args()
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    nets = a.networks.split(",")
+    sizes = [int(x) for x in a.neurons.split(",")]
+    seeds = [int(x) for x in a.seeds.split(",")]
+    mechs = a.mechanisms.split(",")
+    for m in mechs:
+        _mech(m)
+    curve = [int(x) for x in a.curve.split(",") if x]
+    if curve and len(sizes) != 1:
+        raise SystemExit("scaling.py: error: --curve takes one --neurons value")
+    counts = curve or [round(a.epochs * MNIST_TRAIN)]
+    jobs = [(net, n, s, c, m) for net in nets for m in mechs for n in sizes for c in counts
+            for s in seeds]
+    rows = []
+    t0 = time.time()
+    for i, (net, n, s, c, m) in enumerate(jobs):
+        print(f"[{i + 1}/{len(jobs)}] {net}-{n} {m} seed {s}, {c} samples "
+              f"({time.time() - t0:.0f} s)", flush=True)
+        rows.append(run_one(out, net, n, s, c, m, a.test_samples, not a.quiet))
+        r = rows[-1]
+        print(f"    accuracy {r['accuracy']:.2f} % ({r['unassigned']} unassigned, "
+              f"{r['train_wall_s']:.0f} s)", flush=True)
+    xkey = "samples" if curve else "neurons"
+    summary = summarise(rows, ("network", "mechanism", xkey))
+    name = "curve" if curve else "scaling"
+    write_json(out / f"{name}.json", {"format": FORMAT, "command": vars(a), "rows": rows,
+                                      "summary": summary})
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=["network", "mechanism", xkey, "epochs", "seeds",
+                                        "accuracy_mean", "accuracy_std", "accuracy_per_seed",
+                                        "train_wall_s_mean"])
+    w.writeheader()
+    for srow in summary:
+        w.writerow(srow)
+    (out / f"{name}.csv").write_text(buf.getvalue())
+    title = (f"{', '.join(nets)}; seeds {a.seeds}; "
+             + (f"N = {sizes[0]}" if curve else f"{a.epochs:g} epoch(s) of MNIST")
+             + f"; {a.test_samples} test digits; fixed point")
+    plot(summary, xkey, out / f"{name}.png", title)
+    print(f"\n{'network':>11} {'mechanism':>20} {xkey:>8} {'accuracy %':>16}  per seed")
+    for srow in summary:
+        print(f"{srow['network']:>11} {srow['mechanism']:>20} {srow[xkey]:>8} "
+              f"{srow['accuracy_mean']:7.2f} ± {srow['accuracy_std']:5.2f}  "
+              + ", ".join(f"{v:.2f}" for v in srow["accuracy_per_seed"]))
+    print(f"wrote {out}/{name}.json, {name}.csv, {name}.png")
+
+
+if __name__ == "__main__":
+    main()
