@@ -7,10 +7,8 @@ Each (network, N, seed) is trained with ``lavalab.experiment.train`` (fixed poin
 ``epochs`` x 60000 MNIST samples in order, label assignment on the last 10000 training
 samples) and evaluated on the full 10k test set (all-activity vote); its folder under
 ``--out/runs/`` keeps ``train.json``, ``eval.json`` and ``model.npz`` (models are not
-committed: see .gitignore). A model trained with ``one_spike`` is also evaluated with it
-off (``accuracy_deployable``): the same weights and theta as a network Loihi can run for
-inference (design rule ``one_spike_not_on_chip``); the learning rule only matters for
-training, which happens off-chip.
+committed: see .gitignore). The learning mechanisms act in training only: the evaluated
+network is one Loihi can run for inference (``lavalab compile --model``).
 A finished configuration is skipped on a rerun and an interrupted training resumes from its
 checkpoint, so the same command continues a study. ``--curve 500,1000,2000,5000,10000``
 instead trains N = ``--neurons`` (one value) on each prefix of the training set (the
@@ -65,10 +63,6 @@ def run_one(out: Path, network: str, n: int, seed: int, samples: int, mech: str,
         train(cfg, d, progress=progress)
         evaluate(d, samples=test_samples, out=d)
     tr, ev = load_json(d / "train.json"), load_json(ev_path)
-    dep_path = d / "eval_deployable.json"
-    if not dep_path.exists() and (d / "model.npz").exists():
-        write_json(dep_path, deployable_accuracy(d, test_samples))
-    dep = load_json(dep_path) if dep_path.exists() else None
     return {"network": network, "neurons": n, "mechanism": mech, "seed": seed,
             "samples": samples, "epochs": samples / MNIST_TRAIN,
             "accuracy": 100 * ev["accuracy"],
@@ -77,30 +71,7 @@ def run_one(out: Path, network: str, n: int, seed: int, samples: int, mech: str,
             "unassigned": tr["assignment"].get("neurons_unassigned",
                                                n - tr["assignment"]["neurons_assigned"]),
             "train_wall_s": tr["wall_s"], "train_samples_per_s": tr["samples_per_s"],
-            "theta_mean": tr["theta_mean"], "warnings": tr["warnings"],
-            "accuracy_deployable": None if dep is None else dep["accuracy"]}
-
-
-def deployable_accuracy(model_dir: Path, test_samples: int) -> dict:
-    """Test accuracy (%) of a model with ``one_spike`` switched off at inference (same
-    weights, theta, assignments, test spike trains as ``evaluate``)."""
-    from dataclasses import replace
-
-    from lavalab.data import load_dataset
-    from lavalab.engine import infer, make_net
-    from lavalab.experiment import load_model
-    from lavalab.networks.snn import lower_network
-    from lavalab.protocol import TEST_SEED_OFFSET, predict_all_activity
-
-    m = load_model(model_dir)
-    spec = replace(m.spec, exc=replace(m.spec.exc, one_spike=False))
-    fx = lower_network(spec, m.meta["q"], m.meta["exp_in"])
-    test = load_dataset(m.meta.get("dataset", "mnist"), "test").subset(test_samples)
-    net = make_net(spec, m.precision, m.w, m.theta, seed=m.seed + TEST_SEED_OFFSET, fixed=fx)
-    counts, _ = infer(net, test.images)
-    acc = float((predict_all_activity(counts, m.assignments) == test.labels).mean())
-    return {"accuracy": 100 * acc, "one_spike": False, "samples": test_samples,
-            "trained_one_spike": bool(m.spec.exc.one_spike)}
+            "theta_mean": tr["theta_mean"], "warnings": tr["warnings"]}
 
 
 def summarise(rows: list[dict], key: tuple[str, ...]) -> list[dict]:
@@ -110,16 +81,10 @@ def summarise(rows: list[dict], key: tuple[str, ...]) -> list[dict]:
     out = []
     for k, rs in sorted(groups.items()):
         acc = np.array([r["accuracy"] for r in rs])
-        dep = [r.get("accuracy_deployable") for r in rs]
-        dep = np.array(dep, float) if None not in dep else None
         out.append({**dict(zip(key, k, strict=True)), "seeds": [r["seed"] for r in rs],
                     "accuracy_mean": float(acc.mean()),
                     "accuracy_std": float(acc.std(ddof=1)) if len(acc) > 1 else 0.0,
                     "accuracy_per_seed": acc.tolist(),
-                    "accuracy_deployable_mean": None if dep is None else float(dep.mean()),
-                    "accuracy_deployable_std": (None if dep is None else
-                                                float(dep.std(ddof=1)) if len(dep) > 1
-                                                else 0.0),
                     "epochs": rs[0]["epochs"],
                     "train_wall_s_mean": float(np.mean([r["train_wall_s"] for r in rs]))})
     return out
@@ -199,8 +164,7 @@ def main() -> None:
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=["network", "mechanism", xkey, "epochs", "seeds",
                                         "accuracy_mean", "accuracy_std", "accuracy_per_seed",
-                                        "accuracy_deployable_mean",
-                                        "accuracy_deployable_std", "train_wall_s_mean"])
+                                        "train_wall_s_mean"])
     w.writeheader()
     for srow in summary:
         w.writerow(srow)
@@ -209,13 +173,10 @@ def main() -> None:
              + (f"N = {sizes[0]}" if curve else f"{a.epochs:g} epoch(s) of MNIST")
              + f"; {a.test_samples} test digits; fixed point")
     plot(summary, xkey, out / f"{name}.png", title)
-    print(f"\n{'network':>11} {'mechanism':>20} {xkey:>8} {'accuracy %':>16} "
-          f"{'deployable %':>16}  per seed")
+    print(f"\n{'network':>11} {'mechanism':>20} {xkey:>8} {'accuracy %':>16}  per seed")
     for srow in summary:
-        dm = srow["accuracy_deployable_mean"]
-        dep = "" if dm is None else f"{dm:7.2f} ± {srow['accuracy_deployable_std']:5.2f}"
         print(f"{srow['network']:>11} {srow['mechanism']:>20} {srow[xkey]:>8} "
-              f"{srow['accuracy_mean']:7.2f} ± {srow['accuracy_std']:5.2f} {dep:>16}  "
+              f"{srow['accuracy_mean']:7.2f} ± {srow['accuracy_std']:5.2f}  "
               + ", ".join(f"{v:.2f}" for v in srow["accuracy_per_seed"]))
     print(f"wrote {out}/{name}.json, {name}.csv, {name}.png")
 

@@ -21,10 +21,11 @@ Number formats (any target: Loihi 1 and 2 share them)
   whose neurons quantize v to fewer bits (``v_bits < 24``) or to a coarser grid
   (``v_lsb > 0``) is not Loihi (fields read with ``getattr``: records without them are
   Loihi's 24-bit v). theta's width is not checked here.
-- ``one_spike_not_on_chip``: a population with ``one_spike`` (at most one spike per step,
-  chosen among the neurons that cross threshold in that step) needs a population-wide
-  choice within the step; a neuro core updates each neuron on its own and a spike reaches
-  other neurons one step later at the earliest, so no Loihi network expresses it.
+- ``one_spike_not_on_chip`` (on-chip learning only; inference runs without it): a
+  population with ``one_spike`` (while learning, at most one spike per step, chosen among
+  the neurons that cross threshold in that step) needs a population-wide choice within the
+  step; a neuro core updates each neuron on its own and a spike reaches other neurons one
+  step later at the earliest, so no Loihi network expresses it.
 - ``learning_rule_expressible`` (on-chip learning only): the rule is STDP1 (STDP2's
   ``k = ceil(maxN / N_th)`` and window gating have no learning-engine form; the triplet
   rule needs y2 *before* this step's impulse, which Loihi's saturating trace has no
@@ -205,14 +206,18 @@ def neuron_state_fits(d: Design) -> None:
 
 
 def one_spike_not_on_chip(d: Design) -> None:
-    """No population may use ``one_spike`` (a same-step population-wide choice)."""
+    """On-chip learning: no population may use ``one_spike`` (a same-step population-wide
+    choice; it acts only while learning, so inference is not affected)."""
+    if not d.learning:
+        return
     for name, p in _neurons(d):
         if getattr(p, "one_spike", False):
             raise DesignRuleError(
                 "one_spike_not_on_chip", True, False,
-                f"{name}.one_spike=True (one spike per step, chosen across the population) "
-                f"has no form on {d.target.name}'s neuro cores; train and deploy with "
-                "one_spike=False (--no-one-spike)")
+                f"{name}.one_spike=True (one spike per step while learning, chosen across "
+                f"the population) has no form on {d.target.name}'s neuro cores; train "
+                "off-chip and deploy for inference, or learn with one_spike=False "
+                "(--no-one-spike)")
 
 
 def learning_rule_expressible(d: Design) -> None:

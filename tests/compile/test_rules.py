@@ -150,10 +150,13 @@ def test_neuron_state_fits():
 
 def test_one_spike_not_on_chip():
     g, f = _dc(100)
+    f = _expressible(f)
+    one = dataclasses.replace(f, exc=dataclasses.replace(f.exc, one_spike=True))
     with pytest.raises(DesignRuleError, match="one_spike_not_on_chip: exc.one_spike=True") as e:
-        _check(g, dataclasses.replace(f, exc=dataclasses.replace(f.exc, one_spike=True)))
+        _check(g, one, learning=True)
     assert (e.value.value, e.value.limit) == (True, False)
-    _check(g, f)  # the same network without it passes
+    _check(g, f, learning=True)  # the same network without it passes
+    _check(g, one, learning=False)  # inference: one_spike does not act
 
 
 def test_learning_rule_expressible_refuses_triplet():

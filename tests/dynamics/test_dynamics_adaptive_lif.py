@@ -362,6 +362,8 @@ def test_one_spike_keeps_one_crosser_and_resets_all(precision):
     off = replace(p, one_spike=False)
     _, s = step(init_state((4,), precision), off, a)
     assert s.tolist() == [True, False, True, True]
+    _, s = step(init_state((4,), precision), p, a, learn=False)  # inference: no choice
+    assert s.tolist() == [True, False, True, True]
 
 
 def test_one_spike_is_validated_and_lowered():

@@ -204,3 +204,18 @@ def test_float_mechanisms_match_lava_floating_pt(digits):
     np.testing.assert_array_equal(spikes, lava["spikes"])
     np.testing.assert_allclose(net.w, lava["w"], rtol=0, atol=1e-9)
     assert spikes.sum() > 5 and spikes.sum(axis=1).max() == 1
+
+
+def test_one_spike_acts_only_while_learning(digits):
+    """Inference of a one_spike network equals inference of the same network without it
+    (engine, parallel and sequential, and Lava)."""
+    s1 = _with_one_spike(_net("diehl-cook"))
+    s0 = _net("diehl-cook")
+    fx1, fx0 = lower_network(s1), lower_network(s0)
+    w = np.rint(init_weights(s0, 4) * fx0.q).astype(np.int64)
+    c1, _ = infer(make_net(s1, "fixed", w, seed=9, fixed=fx1), digits)
+    c0, _ = infer(make_net(s0, "fixed", w, seed=9, fixed=fx0), digits)
+    lava = run_lava(s1, "fixed", w, 0, digits[:2], seed=9, fixed=fx1, learn=False)
+    np.testing.assert_array_equal(c1, c0)
+    np.testing.assert_array_equal(c1[:2], lava["counts"])
+    assert c1.sum() > 10
