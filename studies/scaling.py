@@ -50,11 +50,31 @@ def _mech(text: str) -> tuple[str | None, bool | None]:
     return rule, one
 
 
+def _run_dir(out: Path, network: str, n: int, mech: str, seed: int, samples: int) -> Path:
+    return out / "runs" / f"{network}-{n}-{mech}-s{seed}-{samples}"
+
+
+def collect(out: Path) -> list[dict]:
+    """Rows of every finished run under ``out/runs`` (whatever command made it)."""
+    rows = []
+    for d in sorted((out / "runs").glob("*")):
+        if not (d / "eval.json").exists():
+            continue
+        c = load_json(d / "train.json")["config"]
+        head, tail = f"{c['network']}-{c['neurons']}-", f"-s{c['seed']}-{c['samples']}"
+        mech = d.name[len(head):-len(tail)]
+        if _run_dir(out, c["network"], c["neurons"], mech, c["seed"], c["samples"]) != d:
+            raise SystemExit(f"scaling.py: error: {d} is not a run folder of this study")
+        rows.append(run_one(out, c["network"], c["neurons"], c["seed"], c["samples"], mech,
+                            0, False))
+    return rows
+
+
 def run_one(out: Path, network: str, n: int, seed: int, samples: int, mech: str,
             test_samples: int, progress: bool) -> dict:
     """Train and evaluate one configuration (skipped when its eval.json exists)."""
     rule, one = _mech(mech)
-    d = out / "runs" / f"{network}-{n}-{mech}-s{seed}-{samples}"
+    d = _run_dir(out, network, n, mech, seed, samples)
     ev_path = d / "eval.json"
     if not ev_path.exists():
         cfg = TrainConfig(network=network, neurons=n, rule=rule, one_spike=one,
@@ -131,6 +151,8 @@ def main() -> None:
     p.add_argument("--mechanisms", default="default")
     p.add_argument("--test-samples", type=int, default=10000)
     p.add_argument("--quiet", action="store_true")
+    p.add_argument("--collect", action="store_true", help="train nothing: tabulate every "
+                   "finished run under --out/runs (e.g. made by several commands)")
     p.add_argument("--out", required=True)
     a = p.parse_args()
     out = Path(a.out)
@@ -147,9 +169,9 @@ def main() -> None:
     counts = curve or [round(a.epochs * MNIST_TRAIN)]
     jobs = [(net, n, s, c, m) for net in nets for m in mechs for n in sizes for c in counts
             for s in seeds]
-    rows = []
+    rows = collect(out) if a.collect else []
     t0 = time.time()
-    for i, (net, n, s, c, m) in enumerate(jobs):
+    for i, (net, n, s, c, m) in enumerate([] if a.collect else jobs):
         print(f"[{i + 1}/{len(jobs)}] {net}-{n} {m} seed {s}, {c} samples "
               f"({time.time() - t0:.0f} s)", flush=True)
         rows.append(run_one(out, net, n, s, c, m, a.test_samples, not a.quiet))
@@ -169,9 +191,12 @@ def main() -> None:
     for srow in summary:
         w.writerow(srow)
     (out / f"{name}.csv").write_text(buf.getvalue())
-    title = (f"{', '.join(nets)}; seeds {a.seeds}; "
-             + (f"N = {sizes[0]}" if curve else f"{a.epochs:g} epoch(s) of MNIST")
-             + f"; {a.test_samples} test digits; fixed point")
+    seeds_seen = ",".join(str(s) for s in sorted({r["seed"] for r in rows}))
+    epochs_seen = ",".join(f"{e:g}" for e in sorted({r["epochs"] for r in rows}))
+    title = (f"{', '.join(sorted({r['network'] for r in rows}))}; seeds {seeds_seen}; "
+             + (f"N = {sizes[0]}" if curve else f"{epochs_seen} epoch(s) of MNIST")
+             + f"; {','.join(str(t) for t in sorted({r['test_samples'] for r in rows}))} "
+             "test digits; fixed point")
     plot(summary, xkey, out / f"{name}.png", title)
     print(f"\n{'network':>11} {'mechanism':>20} {xkey:>8} {'accuracy %':>16}  per seed")
     for srow in summary:
