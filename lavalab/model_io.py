@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import tokenize
 import zipfile
 import zlib
 from pathlib import Path
@@ -31,8 +32,11 @@ class ModelFileError(ValueError):
 
 
 # what numpy / zipfile / zlib raise for damaged archives
+# (a flipped bit in an array header can fail numpy's header parser or ask for an
+# impossible shape)
 _READ_ERRORS = (OSError, ValueError, EOFError, KeyError, IndexError, zipfile.BadZipFile,
-                zlib.error, UnicodeDecodeError, NotImplementedError, RuntimeError)
+                zlib.error, UnicodeDecodeError, NotImplementedError, RuntimeError,
+                tokenize.TokenError, SyntaxError, ArithmeticError, MemoryError)
 
 
 def _atomic_write(path: Path, write) -> None:
