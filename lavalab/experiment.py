@@ -62,6 +62,7 @@ class TrainConfig:
     data_root: str | None = None
     assign_samples: int = 10000
     checkpoint_every: int = 1000
+    input_gain: float | None = None  # mV per unit input weight; None: the network's 0.5
 
     def __post_init__(self):
         def bad(name, allowed):
@@ -83,10 +84,14 @@ class TrainConfig:
                              ("assign_samples", 1, 10**7), ("checkpoint_every", 1, 10**7)):
             # numpy integers are accepted and stored as int (JSON-able, comparable)
             object.__setattr__(self, name, validate.integer(name, getattr(self, name), lo, hi))
+        if self.input_gain is not None:
+            object.__setattr__(self, "input_gain",
+                               validate.real("input_gain", self.input_gain, 1e-6, 1e3))
 
     def spec(self, n_input: int) -> NetworkSpec:
+        extra = {} if self.input_gain is None else {"input_gain": self.input_gain}
         return build(self.network, self.neurons, n_input, rule=self.rule,
-                     present_steps=self.timesteps, rest_steps=self.rest)
+                     present_steps=self.timesteps, rest_steps=self.rest, **extra)
 
 
 @dataclass
@@ -224,7 +229,7 @@ def train(cfg: TrainConfig, out, progress: bool = True, restart: bool = False,
     if ckpt.exists() and not restart:
         meta, arrays = model_io.load_npz(ckpt, model_io.CHECKPOINT_FORMAT)
         stored = meta.get("config")
-        stored = stored if isinstance(stored, dict) else {}
+        stored = ({**asdict(TrainConfig()), **stored} if isinstance(stored, dict) else {})
         if stored != cfg_meta:
             diff = {k: (stored.get(k), v) for k, v in cfg_meta.items() if stored.get(k) != v}
             raise ValueError(f"{ckpt} belongs to another configuration (checkpoint vs now: "
@@ -276,8 +281,8 @@ def train(cfg: TrainConfig, out, progress: bool = True, restart: bool = False,
     exc_spikes = int(events[:, EVENT_NAMES.index("exc_spikes")].sum())
     if exc_spikes == 0:
         warnings.append("no excitatory neuron fired during training: the input is too weak "
-                        "for this network (more --timesteps, a higher input rate or "
-                        "input_gain); the model cannot classify")
+                        "for this network (raise --input-gain, e.g. 4 for --dataset digits, "
+                        "or --timesteps); the model cannot classify")
     elif (assignments < 0).any():
         warnings.append(f"{int((assignments < 0).sum())} of {spec.n_exc} neurons never fired "
                         "on the assignment samples and are not assigned a class")

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["integer", "real", "images", "weights", "theta", "assignments", "proportions",
+__all__ = ["integer", "real", "flag", "images", "weights", "theta", "assignments", "proportions",
            "seed", "step", "out_dir", "unique", "ENGINE_SEED_MAX", "PIXEL_MAX"]
 
 #: Largest seed of a run: the engine and the Lava backend use ``seed .. seed + 3`` as keys
@@ -50,6 +50,16 @@ def real(name: str, value, lo: float = -np.inf, hi: float = np.inf) -> float:
     if not (np.isfinite(v) and lo <= v <= hi):
         raise ValueError(f"{name}={value!r} is outside the allowed range [{lo}, {hi}]")
     return v
+
+
+def flag(name: str, value) -> bool:
+    """A bool (or numpy bool, or the integers 0 / 1); strings such as ``'no'`` are refused
+    (``bool('no')`` is True)."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, numbers.Integral) and int(value) in (0, 1):
+        return bool(value)
+    raise ValueError(f"{name}={value!r} must be True or False")
 
 
 def seed(value, name: str = "seed") -> int:

@@ -20,11 +20,7 @@ from lavalab.engine import intensities
 from lavalab.networks.snn import FixedNetwork, NetworkSpec, lower_network
 from lavalab.networks.wiring import connect_dense, dc_inhibition_weights, lateral_inhibition_weights
 
-__all__ = ["run_lava", "NO_MODEL_HINT"]
-
-NO_MODEL_HINT = ("lavalab's ProcessModels live in lavalab.procmodels, where Lava's own "
-                 "run configurations do not look: run lavalab Processes with "
-                 "lavalab.run_configs.Loihi2SimCfg (same arguments as Lava's)")
+__all__ = ["run_lava"]
 
 # --- Lava's worker processes die with their parent --------------------------------------
 # Lava forks one process per ProcessModel plus its runtime service and managers; when the
