@@ -570,13 +570,15 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     import signal
+    import threading
 
     from lavalab.data import DataError
     from lavalab.experiment import BackendUnavailable
     from lavalab.model_io import ModelFileError
 
     # SIGTERM ends the run like Ctrl-C: `finally` blocks run, temporary files are removed
-    signal.signal(signal.SIGTERM, _terminate)
+    main_thread = threading.current_thread() is threading.main_thread()
+    old = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
     try:
         return args.func(args)
     except (ValueError, DataError, ModelFileError, BackendUnavailable, OSError) as err:
@@ -584,6 +586,9 @@ def main(argv: list[str] | None = None) -> int:
         msg = " ".join(str(err).split())
         print(f"lavalab {args.command}: error: {msg}", file=sys.stderr)
         return 2
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, old)
 
 
 def _terminate(signum, frame):

@@ -405,6 +405,7 @@ def timestep_study(setup: StudySetup, out, timesteps=(350, 175, 100, 50),
     (training stays at T0): ``infer_enhancement`` is applied with ``r = T / T0`` and the
     learned theta is scaled like the threshold gap. These rows (``T0-none@T-policy``)
     carry the T0 training figures."""
+    validate.out_dir(out)  # before any work; created only once the data loaded
     timesteps = sorted({validate.integer("timesteps", t, 1, 100000) for t in timesteps},
                        reverse=True)
     if not timesteps:
@@ -567,6 +568,7 @@ def precision_study(setup: StudySetup, out, bits=(32, 16, 8, 6, 4),
     quantized integer arithmetic), rounding and quantized parameters (``w``: weights only;
     ``wn``: weights and neuron parameters v, v_th, theta at the same bit width), accuracy,
     memory footprint ``M``, reward ``R`` and the Pareto front. Returns the summary."""
+    validate.out_dir(out)  # before any work; created only once the data loaded
     bits = sorted({validate.integer("bits", b, 2, FLOAT_BITS) for b in bits}, reverse=True)
     for b in bits:
         if b != FLOAT_BITS and not 2 <= b <= 16:
