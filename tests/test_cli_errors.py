@@ -151,6 +151,23 @@ def test_out_errors_before_any_work(capsys, tmp_path, model_dir):
     assert not new.exists()
 
 
+def test_full_disk_is_one_line_and_temp_files_go(capsys, tmp_path, monkeypatch):
+    import errno
+
+    out = tmp_path / "o"
+    out.mkdir()
+    stale = out / "checkpoint.npz.k1ll3d.tmp"  # left by a killed write
+    stale.write_bytes(b"half")
+
+    def full(*a, **k):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(np, "savez_compressed", full)
+    _fails(capsys, ["train", *TINY, "--samples", "3", "--checkpoint-every", "3", "--out",
+                    out], "No space left on device")
+    assert not list(out.glob("*.tmp"))
+
+
 def test_plot_sample_out_of_range_writes_nothing(capsys, tmp_path, model_dir):
     _fails(capsys, ["plot", model_dir, "--sample", "297", "--out", tmp_path / "p"],
            "sample=297", "0..296")
@@ -253,6 +270,11 @@ def test_study_grid_rule_and_damaged_results(capsys, tmp_path):
     assert rc == 0 and len(doc["rows"]) == 3
     assert doc["summary"]["rows"] == ["T20-none", "T5-linear"]
     assert doc["summary"]["chosen"] in ("T20-none", "T5-linear") and "T10-linear" not in text
+    # a row whose model file is gone is not trusted: it is recomputed
+    (out / "models" / "T5-linear.npz").unlink()
+    assert _run(capsys, [*STUDY, "--timesteps", "20,5", "--enhancement", "linear",
+                         "--out", out])[0] == 0
+    assert (out / "models" / "T5-linear.npz").exists()
     # damaged / hand-edited / other version: refused, naming the file
     path = out / "results.json"
     good = path.read_text()
