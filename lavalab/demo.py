@@ -46,7 +46,8 @@ def run_demo(out="runs/demo", network: str = "tinysnn", neurons: int = 100,
                        assign_samples=min(train_samples, test_samples), seed=seed)
     summary = timestep_study(setup, out, timesteps=timesteps, workers=workers,
                              progress=progress)
-    rows = model_io.load_json(out / "results.json")["rows"]
+    keys = set(summary["rows"])  # this run's grid (the file may hold other grids' rows)
+    rows = [r for r in model_io.load_json(out / "results.json")["rows"] if r["key"] in keys]
     model = load_model(out / "models" / f"{summary['chosen']}.npz")
     test = load_dataset("mnist", "test").subset(lava_samples)
     t_seed = seed + TEST_SEED_OFFSET  # the study's test seed: the engine's counts are the study's
@@ -61,11 +62,11 @@ def run_demo(out="runs/demo", network: str = "tinysnn", neurons: int = 100,
     same_counts = bool(np.array_equal(counts_e, counts_l))
     # Lava reports weight updates per run, not per sample; inference has none anyway
     same_events = bool(np.array_equal(events_e, events_l))
-    acc_e = float((predict_all_activity(counts_e, model.assignments) == test.labels).mean())
-    acc_l = float((predict_all_activity(counts_l, model.assignments) == test.labels).mean())
+    acc_e = 100 * float((predict_all_activity(counts_e, model.assignments) == test.labels).mean())
+    acc_l = 100 * float((predict_all_activity(counts_l, model.assignments) == test.labels).mean())
     check = {"configuration": summary["chosen"], "samples": lava_samples,
              "identical_spike_counts": same_counts, "identical_event_counts": same_events,
-             "accuracy_engine": acc_e, "accuracy_lava": acc_l,
+             "accuracy_engine_pct": acc_e, "accuracy_lava_pct": acc_l,
              "events_per_sample_engine": dict(zip(EVENT_NAMES, events_e.mean(0).tolist(),
                                                   strict=True)),
              "events_per_sample_lava": dict(zip(EVENT_NAMES, events_l.mean(0).tolist(),
@@ -85,8 +86,8 @@ def format_check(c: dict) -> str:
         f"  spike counts identical to the engine: {c['identical_spike_counts']}; "
         f"event counts identical: {c['identical_event_counts']}"
         + ("" if ok else "   <-- MISMATCH"),
-        f"  accuracy on these digits: Lava {100 * c['accuracy_lava']:.1f} %, engine "
-        f"{100 * c['accuracy_engine']:.1f} %",
+        f"  accuracy on these digits: Lava {c['accuracy_lava_pct']:.1f} %, engine "
+        f"{c['accuracy_engine_pct']:.1f} %",
         f"  per sample (Lava): {ev['input_spikes']:.0f} input spikes, "
         f"{ev['exc_spikes']:.1f} excitatory spikes, {ev['syn_events_input']:.0f} synaptic "
         f"events",

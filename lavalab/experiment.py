@@ -66,6 +66,7 @@ class TrainConfig:
     assign_samples: int = 10000
     checkpoint_every: int = 1000
     one_spike: bool | None = None
+    input_gain: float | None = None  # mV per unit input weight; None: the network's 0.5
 
     def __post_init__(self):
         def bad(name, allowed):
@@ -82,17 +83,22 @@ class TrainConfig:
             bad("precision", ("fixed", "float"))
         if self.dataset not in DATASETS:
             bad("dataset", DATASETS)
+        from lavalab import validate
+
         for name, lo, hi in (("neurons", 1, 3600), ("timesteps", 1, 100000), ("rest", 2, 100000),
                              ("samples", 1, 10**7), ("seed", 0, 2**31 - 2),
                              ("assign_samples", 1, 10**7), ("checkpoint_every", 1, 10**7)):
-            v = getattr(self, name)
-            if not (isinstance(v, int) and lo <= v <= hi):
-                raise ValueError(f"{name}={v!r} is outside the allowed range {lo}..{hi}")
+            # numpy integers are accepted and stored as int (JSON-able, comparable)
+            object.__setattr__(self, name, validate.integer(name, getattr(self, name), lo, hi))
+        if self.input_gain is not None:
+            object.__setattr__(self, "input_gain",
+                               validate.real("input_gain", self.input_gain, 1e-6, 1e3))
 
     def spec(self, n_input: int) -> NetworkSpec:
+        extra = {} if self.input_gain is None else {"input_gain": self.input_gain}
         return build(self.network, self.neurons, n_input, rule=self.rule,
                      one_spike=self.one_spike, present_steps=self.timesteps,
-                     rest_steps=self.rest)
+                     rest_steps=self.rest, **extra)
 
 
 @dataclass
@@ -193,21 +199,33 @@ def _cycled(data, lo: int, hi: int):
     return data.images[idx], data.labels[idx]
 
 
-def train(cfg: TrainConfig, out, progress: bool = True, restart: bool = False) -> dict:
-    """Train, assign labels, write ``model.npz`` and ``train.json`` into ``out``."""
+def train(cfg: TrainConfig, out, progress: bool = True, restart: bool = False,
+          force: bool = False) -> dict:
+    """Train, assign labels, write ``model.npz`` and ``train.json`` into ``out``.
+
+    A finished model already in ``out`` is never replaced unless ``force`` (then the
+    outputs derived from the old model, ``eval.json`` and its plots, are removed once the
+    new model is written). ``out`` is checked for writability before any work and created
+    only after the data loaded."""
     import threading
 
     from tqdm import tqdm
+
+    from lavalab import validate
 
     # tqdm's default lock is a multiprocessing lock, which fixes multiprocessing's start
     # method; Lava must set it ("fork") at import, so give tqdm a thread lock instead.
     tqdm.set_lock(threading.RLock())
 
     _require_backend(cfg.backend)
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = validate.out_dir(out)
+    if (out / "model.npz").exists() and not force:
+        raise ValueError(f"{out / 'model.npz'} holds a finished model; use --force "
+                         "(force=True) to replace it, or another --out")
     data = load_dataset(cfg.dataset, "train", cfg.data_root)
     spec = cfg.spec(int(np.prod(data.shape)))
+    out.mkdir(parents=True, exist_ok=True)
+    model_io.remove_stale_temp(out)
     fixed = lower_network(spec, Q, EXP_IN) if cfg.precision == "fixed" else None
     w0 = init_weights(spec, cfg.seed)
     w0 = np.rint(w0 * Q).astype(np.int64) if fixed is not None else w0
@@ -218,15 +236,18 @@ def train(cfg: TrainConfig, out, progress: bool = True, restart: bool = False) -
     cfg_meta = asdict(cfg)
     if ckpt.exists() and not restart:
         meta, arrays = model_io.load_npz(ckpt, model_io.CHECKPOINT_FORMAT)
-        if meta["config"] != cfg_meta:
-            diff = {k: (meta["config"].get(k), v) for k, v in cfg_meta.items()
-                    if meta["config"].get(k) != v}
+        stored = meta.get("config")
+        stored = ({**asdict(TrainConfig()), **stored} if isinstance(stored, dict) else {})
+        if stored != cfg_meta:
+            diff = {k: (stored.get(k), v) for k, v in cfg_meta.items() if stored.get(k) != v}
             raise ValueError(f"{ckpt} belongs to another configuration (checkpoint vs now: "
                              f"{diff}); use another --out or restart")
-        done, net.t = meta["samples_done"], meta["t"]
+        done = _check_checkpoint(ckpt, meta, arrays, net, cfg)
+        net.t = done * spec.sample_steps
         events[:done] = arrays.pop("events")
         for k, v in arrays.items():
             net.arrays[k][...] = v
+    done_at_start = done
     t_start = time.perf_counter()
     bar = tqdm(total=cfg.samples, initial=done, unit="sample", disable=not progress,
                desc=f"train {cfg.network}-{cfg.neurons} [{cfg.backend}, {cfg.precision}]")
@@ -262,23 +283,27 @@ def train(cfg: TrainConfig, out, progress: bool = True, restart: bool = False) -
     model_io.save_npz(out / "model.npz", model_io.MODEL_FORMAT, meta,
                       {"w": net.w, "theta": net.theta, "assignments": assignments,
                        "proportions": proportions})
+    for stale in STALE_WITH_MODEL:  # they described the model just replaced
+        (out / stale).unlink(missing_ok=True)
     warnings = []
     exc_spikes = int(events[:, EVENT_NAMES.index("exc_spikes")].sum())
     if exc_spikes == 0:
         warnings.append("no excitatory neuron fired during training: the input is too weak "
-                        "for this network (more --timesteps, a higher input rate or "
-                        "input_gain); the model cannot classify")
+                        "for this network (raise --input-gain, e.g. 4 for --dataset digits, "
+                        "or --timesteps); the model cannot classify")
     elif (assignments < 0).sum() > UNASSIGNED_WARN * spec.n_exc:
         warnings.append(f"{int((assignments < 0).sum())} of {spec.n_exc} neurons "
                         f"({(assignments < 0).mean():.0%}, more than {UNASSIGNED_WARN:.0%}) "
                         f"never fired on the {n_assign} assignment samples and are not "
                         "assigned a class: the network has not learned to use them (train "
                         "on more samples)")
+    ran = cfg.samples - done_at_start  # samples trained by this run (not a resumed part)
     report = {
         "warnings": warnings,
         "config": cfg_meta, "samples": cfg.samples, "wall_s": train_s,
-        "samples_per_s": cfg.samples / train_s if train_s > 0 else None,
-        "steps_per_s": cfg.samples * spec.sample_steps / train_s if train_s > 0 else None,
+        "resumed_from_sample": done_at_start, "samples_this_run": ran,
+        "samples_per_s": ran / train_s if train_s > 0 and ran else None,
+        "steps_per_s": ran * spec.sample_steps / train_s if train_s > 0 and ran else None,
         "assignment": {"samples": n_assign, "wall_s": assign_s,
                        "neurons_assigned": int((assignments >= 0).sum()),
                        "neurons_unassigned": int((assignments < 0).sum()),
@@ -290,6 +315,49 @@ def train(cfg: TrainConfig, out, progress: bool = True, restart: bool = False) -
     model_io.write_json(out / "train.json", report)
     ckpt.unlink(missing_ok=True)
     return report
+
+
+#: Files derived from a model (``evaluate``, ``plot``): removed when the model is replaced.
+STALE_WITH_MODEL = ("eval.json", "receptive_fields.png", "raster.png")
+
+
+def _check_checkpoint(path, meta: dict, arrays: dict, net, cfg: TrainConfig) -> int:
+    """Validate a checkpoint's contents against the network it resumes; returns the
+    samples done. Raises ModelFileError naming the file for anything missing or off."""
+    from lavalab import validate
+
+    spec = net.spec
+    try:
+        done = validate.integer("samples_done", meta.get("samples_done"), 1, cfg.samples)
+        t = validate.integer("t", meta.get("t"), 1, 2**62)
+        if t != done * spec.sample_steps:
+            raise ValueError(f"t={t} does not match samples_done={done} x "
+                             f"{spec.sample_steps} steps per sample")
+        missing = sorted(set(net.arrays) - set(arrays) | ({"events"} - set(arrays)))
+        if missing:
+            raise ValueError(f"missing entries {missing}")
+        extra = sorted(set(arrays) - set(net.arrays) - {"events"})
+        if extra:
+            raise ValueError(f"unknown entries {extra}")
+        for k, ref in net.arrays.items():
+            a = arrays[k]
+            if a.shape != ref.shape:
+                raise ValueError(f"{k} has shape {a.shape}, expected {ref.shape}")
+            if not np.can_cast(a.dtype, ref.dtype, "same_kind"):
+                raise ValueError(f"{k} has dtype {a.dtype}, expected {ref.dtype}")
+            if a.dtype.kind == "f" and not np.all(np.isfinite(a)):
+                raise ValueError(f"{k} holds NaN or infinite values")
+        validate.weights(arrays["w"], spec, net.precision, net.fixed)
+        validate.theta(arrays["theta"], spec, net.precision, net.fixed)
+        ev = arrays["events"]
+        if ev.shape != (done, len(EVENT_NAMES)) or ev.dtype.kind not in "iu" or (
+                ev.size and ev.min() < 0):
+            raise ValueError(f"events has shape {ev.shape} {ev.dtype}, expected ({done}, "
+                             f"{len(EVENT_NAMES)}) non-negative integers")
+    except ValueError as err:
+        raise model_io.ModelFileError(f"{path}: invalid checkpoint ({err}); delete it or "
+                                      "use --restart") from None
+    return done
 
 
 def _run_lava_chunk(cfg, spec, fixed, net, images, learn=True):
@@ -317,25 +385,63 @@ def load_model(path) -> Model:
     if path.is_dir():
         path = path / "model.npz"
     meta, a = model_io.load_npz(path, model_io.MODEL_FORMAT)
+    try:
+        return _checked_model(meta, a)
+    except (ValueError, TypeError, KeyError) as err:  # a damaged or hand-edited file
+        what = f"missing entry {err}" if isinstance(err, KeyError) else str(err)
+        raise model_io.ModelFileError(f"{path}: invalid model: {what}") from None
+
+
+def _checked_model(meta: dict, a: dict) -> Model:
+    """A :class:`Model` from a file's contents, every field checked as the engine and the
+    Lava backend need it (ValueError / TypeError / KeyError otherwise)."""
+    from lavalab import validate
+
     spec = spec_from_dict(meta["spec"])
-    return Model(spec, meta["precision"], meta["seed"], a["w"], a["theta"], a["assignments"],
-                 a["proportions"], meta)
+    precision = meta["precision"]
+    if precision not in ("fixed", "float"):
+        raise ValueError(f"precision={precision!r} is not one of ('fixed', 'float')")
+    seed = validate.integer("seed", meta["seed"], 0, 2**31 - 2)
+    dataset = meta.get("dataset", "mnist")  # files of lavalab <= 0.1 trained on MNIST
+    if dataset not in DATASETS:
+        raise ValueError(f"dataset={dataset!r} is not one of {DATASETS}")
+    shape = meta.get("input_shape", [28, 28])
+    if not (isinstance(shape, list) and len(shape) == 2
+            and all(isinstance(v, int) and v >= 1 for v in shape)):
+        raise ValueError(f"input_shape={shape!r} must be [height, width]")
+    if shape[0] * shape[1] != spec.n_input:
+        raise ValueError(f"input_shape={shape} ({dataset}) does not match the network's "
+                         f"{spec.n_input} inputs")
+    model = Model(spec, precision, seed, a["w"], a["theta"], a["assignments"],
+                  a["proportions"], {**meta, "dataset": dataset, "input_shape": shape})
+    fixed = model.fixed
+    model.w = validate.weights(a["w"], spec, precision, fixed)
+    model.theta = validate.theta(a["theta"], spec, precision, fixed)
+    model.assignments = validate.assignments(a["assignments"], spec.n_exc)
+    model.proportions = validate.proportions(a["proportions"], spec.n_exc)
+    return model
 
 
-def evaluate(model_dir, samples: int = 10000, backend: str = "engine", out=None,
+def evaluate(model_dir, samples: int | None = None, backend: str = "engine", out=None,
              seed: int | None = None, data_root: str | None = None) -> dict:
-    """Classify the first ``samples`` test images; write ``eval.json`` into ``out``."""
+    """Classify the first ``samples`` test images (default: the whole test set of the
+    model's dataset); write ``eval.json`` into ``out`` (default: the model's folder).
+
+    Accuracies in ``eval.json`` are percentages (keys ``*_pct``)."""
+    from lavalab import validate
+
     if backend not in BACKENDS:
         raise ValueError(f"backend={backend!r} is not one of {BACKENDS}")
     _require_backend(backend)
     model = load_model(model_dir)
-    out = Path(out) if out is not None else Path(model_dir)
-    dataset = model.meta.get("dataset", "mnist")
+    out = _model_folder(model_dir) if out is None else out
+    out = validate.out_dir(out)
+    dataset = model.meta["dataset"]
     test = load_dataset(dataset, "test", data_root)
-    if not 1 <= samples <= len(test):
-        raise ValueError(f"samples={samples} is outside the allowed range 1..{len(test)}")
+    samples = len(test) if samples is None else samples
+    samples = validate.integer("samples", samples, 1, len(test))
     test = test.subset(samples)
-    seed = model.seed + TEST_SEED_OFFSET if seed is None else seed
+    seed = model.seed + TEST_SEED_OFFSET if seed is None else validate.seed(seed)
     net = make_net(model.spec, model.precision, model.w, model.theta, seed=seed,
                    fixed=model.fixed)
     t0 = time.perf_counter()
@@ -344,36 +450,44 @@ def evaluate(model_dir, samples: int = 10000, backend: str = "engine", out=None,
     pred_all = predict_all_activity(counts, model.assignments)
     pred_prop = predict_proportion(counts, model.assignments, model.proportions)
     rep = classification_report(pred_all, test.labels)
+    pct = lambda v: None if v is None else 100.0 * v  # noqa: E731
     report = {
-        "model": str(Path(model_dir)), "backend": backend, "samples": samples,
-        "accuracy": rep["accuracy"],
-        "accuracy_proportion_weighting": classification_report(pred_prop,
-                                                               test.labels)["accuracy"],
-        "per_class_accuracy": rep["per_class_accuracy"], "confusion": rep["confusion"],
+        "model": str(Path(model_dir)), "backend": backend, "dataset": dataset,
+        "samples": samples, "seed": seed,
+        "accuracy_pct": pct(rep["accuracy"]),
+        "accuracy_proportion_weighting_pct": pct(classification_report(
+            pred_prop, test.labels)["accuracy"]),
+        "per_class_accuracy_pct": [pct(v) for v in rep["per_class_accuracy"]],
+        "confusion": rep["confusion"],
         "wall_s": wall, "samples_per_s": samples / wall if wall > 0 else None,
         "spikes_per_sample": {"exc": float(counts.sum(1).mean())},
         "events": event_summary(events, model.spec),
     }
+    out.mkdir(parents=True, exist_ok=True)
     model_io.write_json(out / "eval.json", report)
     return report
 
 
+def _model_folder(model_dir) -> Path:
+    p = Path(model_dir)
+    return p.parent if p.suffix == ".npz" else p
+
+
 def plot(model_dir, out=None, sample: int = 0, data_root: str | None = None) -> list[Path]:
     """Write ``receptive_fields.png`` and ``raster.png`` (test sample ``sample``)."""
-    from lavalab import plots
+    from lavalab import plots, validate
     from lavalab.dynamics.encoding import poisson_raster
     from lavalab.engine import intensities
 
     model = load_model(model_dir)
-    out = Path(out) if out is not None else Path(model_dir)
+    out = validate.out_dir(_model_folder(model_dir) if out is None else out)
+    shape = tuple(model.meta["input_shape"])
+    test = load_dataset(model.meta["dataset"], "test", data_root)
+    sample = validate.integer("sample", sample, 0, len(test) - 1)
     out.mkdir(parents=True, exist_ok=True)
-    shape = tuple(model.meta.get("input_shape", (28, 28)))
     w = model.w / (model.fixed.q if model.fixed is not None else 1.0)
     p1 = plots.receptive_fields(w, shape, out / "receptive_fields.png",
                                 f"{model.spec.kind}-{model.spec.n_exc}: input weights")
-    test = load_dataset(model.meta.get("dataset", "mnist"), "test", data_root)
-    if not 0 <= sample < len(test):
-        raise ValueError(f"sample={sample} is outside the allowed range 0..{len(test) - 1}")
     img = test.images[sample:sample + 1]
     seed = model.seed + TEST_SEED_OFFSET
     net = make_net(model.spec, model.precision, model.w, model.theta, seed=seed,

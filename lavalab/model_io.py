@@ -11,25 +11,37 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import tokenize
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
 
 __all__ = ["MODEL_FORMAT", "CHECKPOINT_FORMAT", "VERSION", "save_npz", "load_npz", "load_json",
-           "write_json", "ModelFileError"]
+           "write_json", "ModelFileError", "remove_stale_temp"]
 
 MODEL_FORMAT = "lavalab-model"
 CHECKPOINT_FORMAT = "lavalab-checkpoint"
 VERSION = 1
+TMP_SUFFIX = ".tmp"  # temporary files: "<name>.<random>.tmp" next to the target
 
 
 class ModelFileError(ValueError):
     """A model or checkpoint file is missing, of another format or version, or damaged."""
 
 
+# what numpy / zipfile / zlib raise for damaged archives
+# (a flipped bit in an array header can fail numpy's header parser or ask for an
+# impossible shape)
+_READ_ERRORS = (OSError, ValueError, EOFError, KeyError, IndexError, zipfile.BadZipFile,
+                zlib.error, UnicodeDecodeError, NotImplementedError, RuntimeError,
+                tokenize.TokenError, SyntaxError, ArithmeticError, MemoryError)
+
+
 def _atomic_write(path: Path, write) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=TMP_SUFFIX)
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
@@ -61,12 +73,20 @@ def load_npz(path, fmt: str) -> tuple[dict, dict]:
         raise ModelFileError(f"{path}: no such file")
     try:
         with np.load(path, allow_pickle=False) as z:
+            if not hasattr(z, "files"):
+                raise ModelFileError(f"{path}: a bare .npy array, not a lavalab .npz file")
             arrays = {k: z[k] for k in z.files}
-    except (OSError, ValueError) as err:
-        raise ModelFileError(f"{path}: not a readable .npz file ({err})") from err
+    except _READ_ERRORS as err:  # zero-byte, truncated or bit-flipped files
+        raise ModelFileError(f"{path}: damaged or not a readable .npz file ({type(err).__name__}: "
+                             f"{_one_line(err)})") from err
     if "meta" not in arrays:
         raise ModelFileError(f"{path}: no 'meta' entry; not a lavalab file")
-    meta = json.loads(str(arrays.pop("meta")))
+    try:
+        meta = json.loads(str(arrays.pop("meta")))
+    except ValueError as err:
+        raise ModelFileError(f"{path}: damaged 'meta' entry ({_one_line(err)})") from err
+    if not isinstance(meta, dict):
+        raise ModelFileError(f"{path}: damaged 'meta' entry (not a JSON object)")
     if meta.get("format") != fmt:
         raise ModelFileError(f"{path}: format {meta.get('format')!r}, expected {fmt!r}")
     if meta.get("version") != VERSION:
@@ -76,10 +96,39 @@ def load_npz(path, fmt: str) -> tuple[dict, dict]:
 
 
 def load_json(path) -> dict:
-    """Read a JSON file written by :func:`write_json`."""
-    import json
+    """Read a JSON object written by :func:`write_json`; a missing, unreadable or damaged
+    file raises :class:`ModelFileError` naming it."""
+    path = Path(path)
+    try:
+        obj = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        raise ModelFileError(f"{path}: unreadable or damaged JSON ({_one_line(err)})") from err
+    if not isinstance(obj, dict):
+        raise ModelFileError(f"{path}: damaged: a JSON {type(obj).__name__}, expected an "
+                             "object")
+    return obj
 
-    return json.loads(Path(path).read_text())
+
+def _one_line(err: BaseException) -> str:
+    return " ".join(str(err).split())[:200]
+
+
+def remove_stale_temp(folder) -> list[Path]:
+    """Delete temporary files of our own naming pattern (``<name>.<random>.tmp`` of
+    :func:`_atomic_write`, ``results.csv.tmp``) left in ``folder`` by a killed run; call
+    where one run owns the folder (train, a study). Returns the removed paths."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    gone = []
+    for f in folder.glob("*" + TMP_SUFFIX):
+        name = f.name[:-len(TMP_SUFFIX)]
+        ours = (name == "results.csv"
+                or any(("." + ext + ".") in name for ext in ("npz", "json", "csv", "png")))
+        if ours and f.is_file():
+            f.unlink(missing_ok=True)
+            gone.append(f)
+    return gone
 
 
 def write_json(path, obj) -> Path:

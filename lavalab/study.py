@@ -22,7 +22,6 @@ Trade-offs:
 from __future__ import annotations
 
 import csv
-import json
 import threading
 import time
 import warnings
@@ -32,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lavalab import model_io, plots
+from lavalab import model_io, plots, validate
 from lavalab.compile import quantize as qz
 from lavalab.compile.analysis import analyse
 from lavalab.compile.enhance import policy_from_name
@@ -56,7 +55,16 @@ __all__ = ["StudySetup", "ResultStore", "timestep_study", "precision_study",
            "tradeoff_s", "reward_r", "pareto_front", "train_and_score", "score"]
 
 RESULTS_FORMAT = "lavalab-study"
-RESULTS_VERSION = 1
+#: 2: the file stores the grid of each run (``grid``) and the units of its columns;
+#: version-1 files (no grid) are still read and rewritten as version 2.
+RESULTS_VERSION = 2
+READABLE_VERSIONS = (1, 2)
+#: Units of the result columns (ASCII names: uJ = microjoule, us = microsecond).
+UNITS = {"accuracy": "percent", "accuracy_proportion": "percent",
+         "energy_train_uJ": "microjoule per sample", "energy_infer_uJ": "microjoule per sample",
+         "latency_infer_us": "microsecond per sample",
+         "latency_train_us": "microsecond per sample", "memory_kB": "kibibyte",
+         "memory_bits": "bit"}
 
 
 @dataclass(frozen=True)
@@ -94,9 +102,8 @@ class StudySetup:
         for name, lo, hi in (("neurons", 1, 3600), ("train_samples", 1, 10**7),
                              ("test_samples", 1, 10**7), ("assign_samples", 1, 10**7),
                              ("seed", 0, 2**31 - 2)):
-            v = getattr(self, name)
-            if not (isinstance(v, int) and lo <= v <= hi):
-                raise ValueError(f"{name}={v!r} is outside the allowed range {lo}..{hi}")
+            # numpy integers are accepted and stored as int (JSON-able, comparable)
+            object.__setattr__(self, name, validate.integer(name, getattr(self, name), lo, hi))
         if self.assign_samples > self.train_samples:
             raise ValueError(f"assign_samples={self.assign_samples} exceeds train_samples="
                              f"{self.train_samples}")
@@ -111,30 +118,66 @@ class ResultStore:
     """``results.json`` + ``results.csv`` of a study in ``out``: rows keyed by ``key``.
 
     Opening a folder whose results belong to another study or setup raises (the message
-    names the differences), so results of different setups are never mixed.
+    names the differences), so results of different setups are never mixed. The file is
+    checked when read: its format and version, and every row (fields, types, ranges, a key
+    that matches its fields); a damaged or hand-edited file is refused naming it.
+
+    The grid of configurations (``grid``: timesteps, enhancements, bits, ...) is not part of
+    the setup: a rerun with another grid computes only its missing rows and reports only
+    its own rows (``summary["rows"]``); rows of other grids stay in the file but never
+    drive a summary. ``grid`` in the file is the grid of the last run.
     """
 
-    def __init__(self, out, study: str, setup: dict, columns: tuple[str, ...]):
-        self.out = Path(out)
-        self.out.mkdir(parents=True, exist_ok=True)
+    def __init__(self, out, study: str, setup: dict, columns: tuple[str, ...],
+                 grid: dict | None = None):
+        self.out = validate.out_dir(out)
         self.path = self.out / "results.json"
         self.study, self.setup, self.columns = study, setup, columns
+        self.grid = grid or {}
         self._lock = threading.Lock()
         self.rows: dict[str, dict] = {}
         if self.path.exists():
-            old = json.loads(self.path.read_text())
-            if old.get("format") != RESULTS_FORMAT or old.get("study") != study:
-                raise ValueError(f"{self.path} is not a '{study}' study result; use another "
-                                 "--out")
-            if old.get("setup") != setup:
-                diff = {k: (old["setup"].get(k), v) for k, v in setup.items()
-                        if old["setup"].get(k) != v}
-                raise ValueError(f"{self.path} holds results of another setup (stored vs now: "
-                                 f"{diff}); use another --out")
-            self.rows = {r["key"]: r for r in old.get("rows", [])}
+            self.rows = self._read(study, setup)
+        self.out.mkdir(parents=True, exist_ok=True)
+        model_io.remove_stale_temp(self.out)
 
-    def done(self, key: str) -> bool:
-        return key in self.rows
+    def _read(self, study: str, setup: dict) -> dict[str, dict]:
+        old = model_io.load_json(self.path)
+        if old.get("format") != RESULTS_FORMAT or old.get("study") != study:
+            raise ValueError(f"{self.path} is not a '{study}' study result; use another "
+                             "--out")
+        if old.get("version") not in READABLE_VERSIONS:
+            raise model_io.ModelFileError(
+                f"{self.path}: version {old.get('version')!r}, this lavalab reads versions "
+                f"{READABLE_VERSIONS}; use another --out")
+        stored = old.get("setup")
+        if not isinstance(stored, dict):
+            raise model_io.ModelFileError(f"{self.path}: damaged: 'setup' is not an object")
+        if stored != setup:
+            diff = {k: (stored.get(k), v) for k, v in setup.items() if stored.get(k) != v}
+            raise ValueError(f"{self.path} holds results of another setup (stored vs now: "
+                             f"{diff}); use another --out")
+        rows = old.get("rows", [])
+        if not isinstance(rows, list):
+            raise model_io.ModelFileError(f"{self.path}: damaged: 'rows' is not a list")
+        out: dict[str, dict] = {}
+        for i, r in enumerate(rows):
+            try:
+                _check_row(study, r)
+            except (ValueError, TypeError) as err:
+                raise model_io.ModelFileError(
+                    f"{self.path}: row {i} is invalid ({err}); delete the row (it is "
+                    "recomputed) or use another --out") from None
+            if r["key"] in out:
+                raise model_io.ModelFileError(f"{self.path}: row key {r['key']!r} appears "
+                                              "twice; delete one or use another --out")
+            out[r["key"]] = r
+        return out
+
+    def done(self, key: str, model: Path | None = None) -> bool:
+        """Whether ``key`` has a row (and, when given, its trained ``model`` file exists:
+        a row whose model is gone is recomputed)."""
+        return key in self.rows and (model is None or model.is_file())
 
     def add(self, row: dict, summary: dict | None = None) -> None:
         with self._lock:
@@ -143,7 +186,8 @@ class ResultStore:
 
     def write(self, summary: dict | None = None) -> None:
         doc = {"format": RESULTS_FORMAT, "version": RESULTS_VERSION, "study": self.study,
-               "setup": self.setup, "rows": list(self.rows.values())}
+               "setup": self.setup, "grid": self.grid, "units": UNITS,
+               "rows": list(self.rows.values())}
         if summary is not None:
             doc["summary"] = summary
         model_io.write_json(self.path, doc)
@@ -154,6 +198,50 @@ class ResultStore:
             for r in self.rows.values():
                 wr.writerow({k: _fmt(r.get(k)) for k in self.columns})
         tmp.replace(self.out / "results.csv")
+
+
+def _num(row: dict, name: str, lo: float = -np.inf, hi: float = np.inf,
+         integer: bool = False, optional: bool = False):
+    if name not in row:
+        raise ValueError(f"missing {name!r}")
+    v = row[name]
+    if v is None and optional:
+        return None
+    if integer:
+        return validate.integer(name, v, int(lo), int(hi) if np.isfinite(hi) else 2**62)
+    return validate.real(name, v, lo, hi)
+
+
+def _check_row(study: str, r) -> None:
+    """A stored result row as this module writes it (ValueError / TypeError otherwise)."""
+    if not isinstance(r, dict):
+        raise ValueError(f"a {type(r).__name__}, not an object")
+    key = r.get("key")
+    if not isinstance(key, str) or not key:
+        raise ValueError(f"key={key!r} is not a name")
+    _num(r, "accuracy", 0, 100)
+    _num(r, "accuracy_proportion", 0, 100)
+    _num(r, "energy_infer_uJ", 0)
+    _num(r, "energy_train_uJ", 0, optional=True)
+    if study == "timesteps":
+        T = _num(r, "timesteps", 1, 10**6, integer=True)
+        Ti = _num(r, "infer_timesteps", 1, 10**6, integer=True)
+        _num(r, "latency_infer_us", 1e-300)
+        e = r.get("enhancement")
+        if not isinstance(e, str):
+            raise ValueError(f"enhancement={e!r} is not a name")
+        want = (f"T{T}-{e}" if T == Ti else
+                f"T{T}-none@{Ti}-{e.removesuffix(', inference only')}")
+        if key != want:
+            raise ValueError(f"key {key!r} does not match its fields (expected {want!r})")
+    else:
+        b = _num(r, "weight_bits", 2, 32, integer=True)
+        if not (b <= 16 or b == FLOAT_BITS):
+            raise ValueError(f"weight_bits={b} is outside 2..16 (or 32)")
+        _num(r, "memory_bits", 1e-300)
+        _num(r, "memory_kB", 0)
+        if (key == "fp32") != (r.get("scheme") == "float"):
+            raise ValueError(f"key {key!r} does not match scheme={r.get('scheme')!r}")
 
 
 def _fmt(v):
@@ -171,9 +259,15 @@ class _Data:
     test_x: np.ndarray
     test_y: np.ndarray
 
+    dataset: str = "mnist"
+
     @property
     def n_input(self) -> int:
         return int(np.prod(self.train_x.shape[1:]))
+
+    @property
+    def shape(self) -> list[int]:
+        return [int(v) for v in self.train_x.shape[1:]]
 
 
 def _load(setup: StudySetup) -> _Data:
@@ -184,7 +278,7 @@ def _load(setup: StudySetup) -> _Data:
         if n > len(d):
             raise ValueError(f"{name}={n} exceeds the {len(d)} samples of {setup.dataset}")
     return _Data(tr.images[:setup.train_samples], tr.labels[:setup.train_samples],
-                 te.images[:setup.test_samples], te.labels[:setup.test_samples])
+                 te.images[:setup.test_samples], te.labels[:setup.test_samples], setup.dataset)
 
 
 def train_and_score(spec, precision: str, fixed, w0, data: _Data, setup: StudySetup,
@@ -226,12 +320,18 @@ def score(spec, precision: str, fixed, w, theta, data: _Data, setup: StudySetup)
 
 
 def save_model(path, spec, precision: str, seed: int, res: dict, budget=None,
-               v_range_mv: float | None = None) -> Path:
+               v_range_mv: float | None = None, dataset: str = "mnist",
+               input_shape=(28, 28)) -> Path:
     """A configuration's trained model as a ``model.npz`` that :func:`lavalab.experiment.
-    load_model` (and ``lavalab evaluate``) reads: weights, theta, label assignments;
-    ``budget`` (a PrecisionBudget) and ``v_range_mv`` recreate its fixed-point format."""
+    load_model` (and ``lavalab evaluate``) reads: weights, theta, label assignments, the
+    dataset and image shape it was trained on; ``budget`` (a PrecisionBudget) and
+    ``v_range_mv`` recreate its fixed-point format."""
+    shape = [int(v) for v in input_shape]
+    if int(np.prod(shape)) != spec.n_input:
+        raise ValueError(f"input_shape={shape} does not match the network's {spec.n_input} "
+                         "inputs")
     meta = {"spec": spec_to_dict(spec), "precision": precision, "seed": seed,
-            "dataset": "mnist", "input_shape": [28, 28]}
+            "dataset": dataset, "input_shape": shape}
     if budget is not None:
         meta["precision_budget"] = asdict(budget)
         meta["v_range_mv"] = v_range_mv
@@ -305,13 +405,23 @@ def timestep_study(setup: StudySetup, out, timesteps=(350, 175, 100, 50),
     (training stays at T0): ``infer_enhancement`` is applied with ``r = T / T0`` and the
     learned theta is scaled like the threshold gap. These rows (``T0-none@T-policy``)
     carry the T0 training figures."""
-    timesteps = sorted({int(t) for t in timesteps}, reverse=True)
-    t0 = baseline or timesteps[0]
+    validate.out_dir(out)  # before any work; created only once the data loaded
+    timesteps = sorted({validate.integer("timesteps", t, 1, 100000) for t in timesteps},
+                       reverse=True)
+    if not timesteps:
+        raise ValueError("timesteps is empty: give at least one T (the baseline T0)")
+    t0 = timesteps[0] if baseline is None else validate.integer("baseline", baseline, 1,
+                                                                 100000)
     if t0 not in timesteps:
         raise ValueError(f"baseline T0={t0} is not one of the timesteps {timesteps}")
+    enhancements = validate.unique(enhancements)  # duplicates would train twice
+    if not enhancements and len(timesteps) > 1:
+        raise ValueError("enhancements is empty: give at least one policy for the reduced T")
     for name in (*enhancements, infer_enhancement):
         policy_from_name(name)
-    infer_timesteps = sorted({int(t) for t in infer_timesteps}, reverse=True)
+    infer_timesteps = sorted({validate.integer("infer_timesteps", t, 1, 100000)
+                              for t in infer_timesteps}, reverse=True)
+    workers = validate.integer("workers", workers, 1, 64)
     for T in infer_timesteps:
         if not 1 <= T < t0:
             raise ValueError(f"infer_timesteps T={T} is outside the allowed range 1..{t0 - 1}")
@@ -327,8 +437,13 @@ def timestep_study(setup: StudySetup, out, timesteps=(350, 175, 100, 50),
         for e in (["none"] if T == t0 else list(enhancements)):
             configs.append((T, e))
     setup_d = {**asdict(setup), "baseline": t0}
-    store = ResultStore(out, "timesteps", setup_d, TIMESTEP_COLUMNS)
-    todo = [(T, e) for T, e in configs if not store.done(f"T{T}-{e}")]
+    grid = {"timesteps": timesteps, "enhancements": enhancements,
+            "infer_timesteps": infer_timesteps, "infer_enhancement": infer_enhancement}
+    store = ResultStore(out, "timesteps", setup_d, TIMESTEP_COLUMNS, grid)
+    keys = [f"T{T}-{e}" for T, e in configs] + [f"T{t0}-none@{Ti}-{infer_enhancement}"
+                                                   for Ti in infer_timesteps]
+    todo = [(T, e) for T, e in configs
+            if not store.done(f"T{T}-{e}", store.out / "models" / f"T{T}-{e}.npz")]
 
     def job_for(T, e):
         def job(bar):
@@ -337,7 +452,7 @@ def timestep_study(setup: StudySetup, out, timesteps=(350, 175, 100, 50),
             w0 = np.rint(init_weights(c.spec, setup.seed) * c.fixed.q).astype(np.int64)
             res = train_and_score(c.spec, "fixed", c.fixed, w0, data, setup, bar)
             save_model(store.out / "models" / f"T{T}-{e}.npz", c.spec, "fixed", setup.seed,
-                       res)
+                       res, dataset=data.dataset, input_shape=data.shape)
             store.add({"key": f"T{T}-{e}", "timesteps": T, "infer_timesteps": T,
                        "rest_steps": c.spec.rest_steps, "enhancement": e,
                        **_row(c, setup, res)})
@@ -348,9 +463,9 @@ def timestep_study(setup: StudySetup, out, timesteps=(350, 175, 100, 50),
     jobs = [_infer_only_job(store, base, t0, Ti, infer_enhancement, data, setup)
             for Ti in infer_timesteps if not store.done(f"T{t0}-none@{Ti}-{infer_enhancement}")]
     _run_parallel(jobs, workers, "reduced-T inference", len(jobs), progress, unit="config")
-    summary = _timestep_summary(store, t0, tau, eps)
+    summary = _timestep_summary(store, t0, tau, eps, keys)
     store.write(summary)
-    plots.timestep_study(list(store.rows.values()), summary, store.out)
+    plots.timestep_study([store.rows[k] for k in keys], summary, store.out)
     return summary
 
 
@@ -379,8 +494,10 @@ def _infer_only_job(store: ResultStore, base, t0: int, Ti: int, policy: str, dat
     return job
 
 
-def _timestep_summary(store: ResultStore, t0: int, tau: float, eps: float) -> dict:
-    rows = list(store.rows.values())
+def _timestep_summary(store: ResultStore, t0: int, tau: float, eps: float,
+                      keys: list[str]) -> dict:
+    """The summary over the rows ``keys`` (this run's grid) only."""
+    rows = [store.rows[k] for k in keys]
     base = store.rows.get(f"T{t0}-none")
     if base is None:
         raise RuntimeError(f"the baseline T0={t0} has no result")
@@ -390,7 +507,8 @@ def _timestep_summary(store: ResultStore, t0: int, tau: float, eps: float) -> di
         r["En"] = r["energy_infer_uJ"] / base["energy_infer_uJ"]
         r["S"] = tradeoff_s(r["accuracy"], r["Ln"], r["En"], tau, eps)
     best = max(rows, key=lambda r: (r["S"], -r["infer_timesteps"], -r["timesteps"]))
-    out = {"baseline": base["key"], "tau": tau, "eps": eps, "chosen": best["key"],
+    out = {"baseline": base["key"], "tau": tau, "eps": eps, "rows": list(keys),
+           "chosen": best["key"],
            "chosen_timesteps": best["timesteps"],
            "chosen_infer_timesteps": best["infer_timesteps"],
            "chosen_enhancement": best["enhancement"]}
@@ -450,10 +568,19 @@ def precision_study(setup: StudySetup, out, bits=(32, 16, 8, 6, 4),
     quantized integer arithmetic), rounding and quantized parameters (``w``: weights only;
     ``wn``: weights and neuron parameters v, v_th, theta at the same bit width), accuracy,
     memory footprint ``M``, reward ``R`` and the Pareto front. Returns the summary."""
-    bits = sorted({int(b) for b in bits}, reverse=True)
+    validate.out_dir(out)  # before any work; created only once the data loaded
+    bits = sorted({validate.integer("bits", b, 2, FLOAT_BITS) for b in bits}, reverse=True)
     for b in bits:
         if b != FLOAT_BITS and not 2 <= b <= 16:
             raise ValueError(f"bits={b} is outside the allowed range 2..16 (or 32 = float)")
+    # duplicates would train the same configuration twice, in parallel, into one file
+    schemes, roundings, params = (validate.unique(v) for v in (schemes, roundings, params))
+    for name, v in (("bits", bits), ("schemes", schemes), ("roundings", roundings),
+                    ("params", params)):
+        if not v:
+            raise ValueError(f"{name} is empty: give at least one value")
+    timesteps = validate.integer("timesteps", timesteps, 1, 100000)
+    workers = validate.integer("workers", workers, 1, 64)
     for s in schemes:
         if s not in ("ptq", "itq"):
             raise ValueError(f"scheme={s!r} is not one of ('ptq', 'itq')")
@@ -480,24 +607,29 @@ def precision_study(setup: StudySetup, out, bits=(32, 16, 8, 6, 4),
                for b in bits if b != FLOAT_BITS for s in schemes for r in roundings
                for p in params]
     setup_d = {**asdict(setup), "timesteps": timesteps}
-    store = ResultStore(out, "precision", setup_d, PRECISION_COLUMNS)
+    grid = {"bits": bits, "schemes": schemes, "roundings": roundings, "params": params}
+    store = ResultStore(out, "precision", setup_d, PRECISION_COLUMNS, grid)
+    keys = ["fp32"] + [b.label for b in budgets]
     fp32 = {}
 
     def fp32_job(bar):
         w0 = init_weights(base, setup.seed)
         res = train_and_score(base, "float", None, w0, data, setup, bar)
         fp32.update(res)
-        save_model(store.out / "models" / "fp32.npz", base, "float", setup.seed, res)
-        if not store.done("fp32"):
+        had_row = store.done("fp32", store.out / "models" / "fp32.npz")
+        save_model(store.out / "models" / "fp32.npz", base, "float", setup.seed, res,
+                   dataset=data.dataset, input_shape=data.shape)
+        if not had_row:
             store.add({"key": "fp32", "scheme": "float", "weight_bits": 32,
                        "neuron_bits": 32, "rounding": "", "params": "w",
                        **_row(c32, setup, res)})
 
     # the FP32 model is needed by PTQ and for the calibration of neuron ranges: train it
     # first (again when resuming, unless nothing needs it)
-    todo = [b for b in budgets if not store.done(b.label)]
-    need_fp32 = not store.done("fp32") or any(b.scheme == "ptq" or b.quantize_neurons
-                                              for b in todo)
+    todo = [b for b in budgets if not store.done(b.label, store.out / "models"
+                                                   / f"{b.label.replace('/', '_')}.npz")]
+    need_fp32 = not store.done("fp32", store.out / "models" / "fp32.npz") or any(
+        b.scheme == "ptq" or b.quantize_neurons for b in todo)
     if need_fp32:
         _run_parallel([fp32_job], 1, "precision study: fp32", setup.train_samples, progress)
 
@@ -520,7 +652,8 @@ def precision_study(setup: StudySetup, out, bits=(32, 16, 8, 6, 4),
                 w0 = qz.quantize_weights(init_weights(base, setup.seed), b, setup.seed)
                 res = train_and_score(base, "fixed", fixed, w0, data, setup, bar)
             save_model(store.out / "models" / f"{b.label.replace('/', '_')}.npz", base,
-                       "fixed", setup.seed, res, b, v_range)
+                       "fixed", setup.seed, res, b, v_range, dataset=data.dataset,
+                       input_shape=data.shape)
             notes = []
             if fixed.exc.theta_plus and qz.theta_frozen(fixed.exc.theta_plus,
                                                         fixed.exc.v_lsb, b.rounding):
@@ -537,14 +670,15 @@ def precision_study(setup: StudySetup, out, bits=(32, 16, 8, 6, 4),
         warnings.simplefilter("ignore", qz.QuantizationWarning)
         _run_parallel([job_for(b) for b in todo], workers, "precision study",
                       len(todo) * setup.train_samples, progress)
-    summary = _precision_summary(store, mu)
+    summary = _precision_summary(store, mu, keys)
     store.write(summary)
-    plots.precision_study(list(store.rows.values()), summary, store.out)
+    plots.precision_study([store.rows[k] for k in keys], summary, store.out)
     return summary
 
 
-def _precision_summary(store: ResultStore, mu: float) -> dict:
-    rows = list(store.rows.values())
+def _precision_summary(store: ResultStore, mu: float, keys: list[str]) -> dict:
+    """The summary over the rows ``keys`` (this run's grid) only."""
+    rows = [store.rows[k] for k in keys]
     base = store.rows.get("fp32")
     if base is None:
         raise RuntimeError("the FP32 baseline has no result")
@@ -557,6 +691,7 @@ def _precision_summary(store: ResultStore, mu: float) -> dict:
     best = max(rows, key=lambda r: (r["R"], -r["memory_bits"]))
     no_loss = [r for r in rows if r["accuracy"] >= base["accuracy"] and r["key"] != "fp32"]
     return {"baseline": "fp32", "baseline_accuracy": base["accuracy"], "mu": mu,
+            "rows": list(keys),
             "chosen": best["key"], "chosen_accuracy": best["accuracy"],
             "chosen_memory_kB": best["memory_kB"],
             "pareto": [rows[i]["key"] for i in front],

@@ -22,7 +22,7 @@ def test_train_evaluate_files(tmp_path):
     assert rep["events"]["input"]["spikes"]["total"] > 0
     ev = evaluate(tmp_path, samples=8)
     out = json.loads((tmp_path / "eval.json").read_text())
-    assert out["accuracy"] == ev["accuracy"] and 0 <= out["accuracy"] <= 1
+    assert out["accuracy_pct"] == ev["accuracy_pct"] and 0 <= out["accuracy_pct"] <= 100
     assert out["samples_per_s"] > 0 and out["events"]["exc"]["spikes"]["total"] >= 0
     assert len(out["confusion"]) == 10
 

@@ -9,13 +9,59 @@ A SpikeCounter reads out per-sample counts. The whole sample sequence runs as on
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
+
 import numpy as np
 
+from lavalab import validate
 from lavalab.engine import intensities
 from lavalab.networks.snn import FixedNetwork, NetworkSpec, lower_network
 from lavalab.networks.wiring import connect_dense, dc_inhibition_weights, lateral_inhibition_weights
 
 __all__ = ["run_lava"]
+
+# --- Lava's worker processes die with their parent --------------------------------------
+# Lava forks one process per ProcessModel plus its runtime service and managers; when the
+# parent is killed (kill -9, OOM killer), they block forever on their pipes. Every process
+# forked during a Lava run therefore asks the kernel for SIGKILL when its parent dies
+# (Linux prctl(PR_SET_PDEATHSIG)); a flag inherited through fork extends this to their own
+# children. Elsewhere (macOS, Windows) nothing changes.
+
+_PR_SET_PDEATHSIG = 1
+_FORK_STATE = {"active": 0, "parent": None}
+
+
+def _before_fork() -> None:
+    _FORK_STATE["parent"] = os.getpid()
+
+
+def _after_fork_in_child() -> None:
+    if not _FORK_STATE["active"]:
+        return
+    import ctypes
+    import signal
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+    if os.getppid() != _FORK_STATE["parent"]:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+_WATCHDOG = sys.platform.startswith("linux") and hasattr(os, "register_at_fork")
+if _WATCHDOG:
+    os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)
+
+
+@contextlib.contextmanager
+def _children_die_with_parent():
+    """Processes forked inside this block (Lava's) are killed when their parent dies."""
+    _FORK_STATE["active"] += 1
+    try:
+        yield
+    finally:
+        _FORK_STATE["active"] -= 1
 
 
 def run_lava(spec: NetworkSpec, precision: str, w, theta, images, seed: int, learn: bool = True,
@@ -30,7 +76,6 @@ def run_lava(spec: NetworkSpec, precision: str, w, theta, images, seed: int, lea
     (steps, n_exc) when ``record``; ``inh_counts`` None without inhibitory neurons.
     ``hardware=True`` runs with ``Loihi2HwCfg`` (needs lava-loihi).
     """
-    from lava.magma.core.run_conditions import RunSteps
     from lava.proc.monitor.process import Monitor
 
     from lavalab.processes.adaptive_lif import AdaptiveLIF
@@ -42,7 +87,9 @@ def run_lava(spec: NetworkSpec, precision: str, w, theta, images, seed: int, lea
     if precision not in ("fixed", "float"):
         raise ValueError(f"precision={precision!r} is not one of ('fixed', 'float')")
     s = spec
-    x = intensities(images)
+    x = intensities(validate.images(images, s.n_input))
+    seed = validate.seed(seed)
+    t_offset = validate.step(t_offset, "t_offset")
     steps = len(x) * s.sample_steps
     if precision == "fixed":
         f = fixed or lower_network(s)
@@ -88,6 +135,13 @@ def run_lava(spec: NetworkSpec, precision: str, w, theta, images, seed: int, lea
         cfg = Loihi2HwCfg()
     else:
         cfg = Loihi2SimCfg(select_tag="fixed_pt" if precision == "fixed" else "floating_pt")
+    with _children_die_with_parent():
+        return _run(exc, syn, counter, inh_counter, mon, steps, cfg, precision)
+
+
+def _run(exc, syn, counter, inh_counter, mon, steps, cfg, precision) -> dict:
+    from lava.magma.core.run_conditions import RunSteps
+
     try:
         exc.run(condition=RunSteps(num_steps=steps), run_cfg=cfg)
         out = dict(w=syn.weights.get(), theta=exc.theta.get(),

@@ -55,6 +55,9 @@ def load_dataset(name: str, split: str = "train", root: str | Path | None = None
         return load_fashion_mnist(split, root)
     if name == "digits":
         if root is not None:
-            raise ValueError("digits is built in: root must be None")
+            raise ValueError("digits is built in: root must be None (no --data-root)")
         return load_digits(split)
+    if name == "nmnist":
+        raise DataError("nmnist is an event dataset (load it with lavalab.data.load_nmnist); "
+                        f"the image networks here take one of {DATASETS}")
     raise ValueError(f"dataset={name!r} is not one of {DATASETS}")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lavalab.data._types import DataError, check_split
+from lavalab.data._types import SPLITS, DataError, check_split
 
 __all__ = ["EventSet", "load_nmnist", "NMNIST_SENSOR_SIZE", "write_nmnist_bin"]
 
@@ -83,9 +83,25 @@ class EventSet:
                        include_incomplete=True)(ev)
 
 
-def load_nmnist(root: str | Path, split: str = "train") -> EventSet:
-    """Index N-MNIST ``.bin`` files under ``root`` (no download)."""
+def load_nmnist(split: str = "train", root: str | Path | None = None) -> EventSet:
+    """Index N-MNIST ``.bin`` files under ``root`` (no download).
+
+    Arguments in the order of :func:`lavalab.data.load_mnist` (``split, root``). The old
+    order ``load_nmnist(root, split)`` still works (a ``DeprecationWarning``): a first
+    argument that is not a split name is taken as the root.
+    """
+    old_order = not (isinstance(split, str) and split in SPLITS) and (
+        isinstance(split, Path) or root is None or root in SPLITS)
+    if old_order:
+        import warnings
+
+        warnings.warn("load_nmnist(root, split) is deprecated: use load_nmnist(split, root) "
+                      "like load_mnist", DeprecationWarning, stacklevel=2)
+        split, root = ("train" if root is None else root), split
     check_split(split)
+    if root is None:
+        raise DataError("nmnist: give root=<folder with the extracted N-MNIST>; nothing is "
+                        "bundled or downloaded")
     root = Path(root)
     if not root.is_dir():
         raise DataError(f"nmnist: data folder {root} does not exist")

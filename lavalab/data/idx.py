@@ -8,6 +8,7 @@ File names are LeCun's (``train-images-idx3-ubyte`` ...), optionally with
 from __future__ import annotations
 
 import gzip
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -40,8 +41,8 @@ def _read_bytes(path: Path) -> bytes:
             with gzip.open(path, "rb") as f:
                 return f.read()
         return path.read_bytes()
-    except (OSError, EOFError) as err:  # gzip raises both for damaged files
-        raise DataError(f"{path}: cannot read ({err})") from err
+    except (OSError, EOFError, zlib.error) as err:  # gzip raises these for damaged files
+        raise DataError(f"{path}: cannot read, damaged? ({type(err).__name__}: {err})") from err
 
 
 def read_idx(path: str | Path) -> np.ndarray:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lavalab import validate
 from lavalab.dynamics import adaptive_lif as lif
 from lavalab.dynamics import stdp
 from lavalab.dynamics.encoding import spike_thresholds
@@ -59,16 +60,19 @@ def make_net(spec: NetworkSpec, precision: str, w, theta=None, seed: int = 0,
     """
     if precision not in ("fixed", "float"):
         raise ValueError(f"precision={precision!r} is not one of ('fixed', 'float')")
+    if not isinstance(spec, NetworkSpec):
+        raise ValueError(f"spec must be a NetworkSpec, got {type(spec).__name__}")
     if precision == "fixed" and fixed is None:
         fixed = lower_network(spec)
+    seed, t = validate.seed(seed), validate.step(t)
     dt = np.int64 if precision == "fixed" else np.float64
     n, m = spec.n_exc, spec.n_input
-    w = np.array(w, dtype=dt, order="C", copy=True)  # never alias the caller's array
-    if w.shape != (n, m):
-        raise ValueError(f"weights have shape {w.shape}, expected ({n}, {m})")
+    # checked before anything reaches the compiled kernels (no bounds checks there)
+    w = np.array(validate.weights(w, spec, precision, fixed), dtype=dt, order="C", copy=True)
+    theta = None if theta is None else validate.theta(theta, spec, precision, fixed)
     z = lambda k, d=dt: np.zeros(k, d)  # noqa: E731
     arrays = dict(
-        w=w, theta=z(n) if theta is None else np.asarray(theta, dt).copy(),
+        w=w, theta=z(n) if theta is None else np.array(theta, dt),
         x_pre=z(m), x_post=z(n), cnt=z(n, np.int64), fired=z(n, bool), pre_fired=z(m, bool),
         x_post2=z(n),
         u=z(n), v=z(n), ref=z(n, np.int64), iu=z(n), iv=z(n), itheta=z(n),
@@ -98,6 +102,7 @@ def _kernels(net: EngineNet):
 
 
 def _thresholds(spec: NetworkSpec, images) -> np.ndarray:
+    images = validate.images(images, spec.n_input)
     return np.ascontiguousarray(spike_thresholds(intensities(images), spec.max_rate_hz,
                                                  spec.dt_ms))
 
@@ -106,6 +111,10 @@ def _simulate(net: EngineNet, thr, learn: bool, counts, events, rec) -> None:
     s = net.spec
     k = _kernels(net)
     a = net.arrays
+    for name, shape in (("w", (s.n_exc, s.n_input)), ("theta", (s.n_exc,))):
+        if a[name].shape != shape or a[name].dtype != net.dtype:  # replaced by the caller
+            raise ValueError(f"net.{name} has shape {a[name].shape} and dtype "
+                             f"{a[name].dtype}, expected {shape} {np.dtype(net.dtype)}")
     bufs = tuple(a[n] for n in ("a_syn", "a_ie", "a_ei", "a_lat", "a_exc", "s_in", "s_exc",
                                 "s_inh"))
     simulate(thr, net.seed, net.seed + 1, net.seed + 2, net.t, s.present_steps, s.rest_steps,
@@ -150,7 +159,7 @@ def infer(net: EngineNet, images, t0: int | None = None, threads: int | None = N
     from concurrent.futures import ThreadPoolExecutor
 
     s = net.spec
-    t0 = net.t if t0 is None else t0
+    t0 = net.t if t0 is None else validate.step(t0, "t0")
     if s.rest_steps < 2:
         raise ValueError(f"rest_steps={s.rest_steps}: parallel inference needs >= 2 rest steps "
                          "so that no spike is in flight at a sample boundary; use run()")
@@ -160,7 +169,8 @@ def infer(net: EngineNet, images, t0: int | None = None, threads: int | None = N
     n = len(thr)
     counts = np.zeros((n, s.n_exc), np.int64)
     events = np.zeros((n, N_EVENTS), np.int64)
-    threads = threads or min(os.cpu_count() or 1, max(1, n // 8))
+    threads = (validate.integer("threads", threads, 1, 4096) if threads is not None
+               else min(os.cpu_count() or 1, max(1, n // 8)))
     bounds = np.linspace(0, n, threads + 1).astype(int)
     no_rec = np.zeros((0, s.n_exc), bool)
 
@@ -191,7 +201,8 @@ def run_many(nets: list[EngineNet], images, learn: bool = True, threads: int | N
     per_net = images if isinstance(images, (list, tuple)) else [images] * len(nets)
     if len(per_net) != len(nets):
         raise ValueError(f"{len(per_net)} image sets for {len(nets)} networks")
-    threads = threads or min(os.cpu_count() or 1, len(nets))
+    threads = (validate.integer("threads", threads, 1, 4096) if threads is not None
+               else min(os.cpu_count() or 1, max(1, len(nets))))
     with ThreadPoolExecutor(max_workers=threads) as pool:
         futures = [pool.submit(run, net, imgs, learn) for net, imgs in zip(nets, per_net,
                                                                            strict=True)]

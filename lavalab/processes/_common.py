@@ -30,3 +30,22 @@ class LavalabProcess(AbstractProcess):
     def __del__(self):
         if "_runtime" in self.__dict__:
             super().__del__()
+
+    def compile(self, run_cfg, compile_config=None):
+        """Lava's ``compile``; a ``NoProcessModelFound`` (Lava's own run configurations do
+        not look in ``lavalab.procmodels``) gets the hint to use
+        ``lavalab.run_configs.Loihi2SimCfg``."""
+        from lava.magma.compiler.exceptions import NoProcessModelFound
+
+        try:
+            return super().compile(run_cfg, compile_config)
+        except NoProcessModelFound as err:
+            if NO_MODEL_HINT not in str(err):
+                err.args = (f"{err.args[0] if err.args else err}: {NO_MODEL_HINT}",)
+            raise
+
+
+#: Appended to Lava's ``NoProcessModelFound`` for lavalab Processes.
+NO_MODEL_HINT = ("lavalab's ProcessModels live in lavalab.procmodels, where Lava's own run "
+                 "configurations do not look; run with lavalab.run_configs.Loihi2SimCfg "
+                 "(same arguments as lava.magma.core.run_configs.Loihi2SimCfg)")

@@ -10,7 +10,7 @@ import numpy as np
 from lava.magma.core.process.ports.ports import InPort, OutPort
 from lava.magma.core.process.variable import Var
 
-from lavalab import fixed
+from lavalab import fixed, validate
 from lavalab.dynamics.adaptive_lif import AdaptiveLIFFixed, AdaptiveLIFFloat, AdaptiveLIFParams
 from lavalab.processes._common import LavalabProcess, check_shape
 
@@ -63,7 +63,18 @@ class AdaptiveLIF(LavalabProcess):
                 f"got {type(params).__name__}"
             )
         precision = "fixed" if isinstance(params, AdaptiveLIFFixed) else "float"
-        theta = np.broadcast_to(np.asarray(theta), shape).copy()
+        learn = validate.flag("learn", learn)
+        try:
+            theta = np.broadcast_to(np.asarray(theta), shape).copy()
+        except ValueError:
+            raise ValueError(f"theta of shape {np.shape(theta)} does not fit the population "
+                             f"shape {shape}") from None
+        if theta.dtype.kind not in "uifb" or (theta.dtype.kind == "f"
+                                              and not np.all(np.isfinite(theta))):
+            raise ValueError(f"theta must be finite real numbers, got {theta.dtype} "
+                             f"{theta.ravel()[:3]}")
+        if precision == "float" and theta.size and theta.min() < 0:
+            raise ValueError(f"theta={theta.min()} is negative (allowed: >= 0)")
         if precision == "fixed":
             fixed.check_int_range("theta", theta, 0, params.theta_max)
             if params.v_lsb and np.any(theta % (1 << params.v_lsb)):

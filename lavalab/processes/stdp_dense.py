@@ -10,7 +10,7 @@ import numpy as np
 from lava.magma.core.process.ports.ports import InPort, OutPort
 from lava.magma.core.process.variable import Var
 
-from lavalab import fixed
+from lavalab import fixed, validate
 from lavalab import loihi_spec as spec
 from lavalab.dynamics.stdp import STDPFixed, STDPFloat, STDPParams
 from lavalab.processes._common import LavalabProcess
@@ -62,7 +62,10 @@ class STDPDense(LavalabProcess):
         if not isinstance(params, (STDPFloat, STDPFixed)):
             raise TypeError(f"params must be STDPParams, STDPFloat or STDPFixed, got "
                             f"{type(params).__name__}")
+        learn = validate.flag("learn", learn)
         w = np.asarray(weights)
+        if w.dtype.kind not in "uif":
+            raise ValueError(f"weights must be real numbers, got dtype {w.dtype}")
         if w.ndim != 2 or w.size == 0:
             raise ValueError(f"weights must be a non-empty (n_post, n_pre) matrix, got shape "
                              f"{w.shape}")

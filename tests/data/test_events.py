@@ -61,3 +61,13 @@ def test_errors(tmp_path):
         load_nmnist(tmp_path).events(0)
     with pytest.raises(ValueError, match="split='dev'"):
         load_nmnist(tmp_path, "dev")
+
+
+def test_argument_order_like_load_mnist(tmp_path):
+    _make(tmp_path)
+    assert len(load_nmnist("train", tmp_path)) == 3
+    assert len(load_nmnist(split="train", root=tmp_path)) == 3
+    with pytest.warns(DeprecationWarning, match="load_nmnist\\(split, root\\)"):
+        assert len(load_nmnist(tmp_path, "train")) == 3
+    with pytest.raises(DataError, match="give root"):
+        load_nmnist("train")

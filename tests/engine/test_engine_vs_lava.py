@@ -88,7 +88,7 @@ def test_make_net_does_not_alias_and_validates():
     w = np.zeros((s.n_exc, s.n_input), np.int64)
     net = make_net(s, "fixed", w)
     assert not np.shares_memory(net.w, w)
-    with pytest.raises(ValueError, match="weights have shape"):
+    with pytest.raises(ValueError, match="weights has shape"):
         make_net(s, "fixed", np.zeros((3, 3)))
     with pytest.raises(ValueError, match="precision='half'"):
         make_net(s, "half", w)

@@ -51,3 +51,38 @@ def test_stdp_dense_validation():
 def test_spike_counter_validation():
     with pytest.raises(ValueError, match="sample_steps=0 is outside"):
         SpikeCounter(n=2, sample_steps=0, num_samples=1)
+
+
+def test_issue12_process_inputs():
+    """Float NaN theta, complex weights and learn='no' (bool('no') is True) are refused."""
+    fp = AdaptiveLIFParams(v_th=1.0, v_reset=0.0, tau_u_ms=0.0, tau_v_ms=10.0)
+    with pytest.raises(ValueError, match="theta must be finite"):
+        AdaptiveLIF(shape=(2,), params=fp, theta=np.nan)
+    with pytest.raises(ValueError, match="theta=-1.0 is negative"):
+        AdaptiveLIF(shape=(2,), params=fp, theta=-1.0)
+    with pytest.raises(ValueError, match="does not fit the population shape"):
+        AdaptiveLIF(shape=(2,), params=fp, theta=np.zeros(3))
+    with pytest.raises(ValueError, match="learn='no' must be True or False"):
+        AdaptiveLIF(shape=(2,), params=fp, learn="no")
+    with pytest.raises(ValueError, match="weights must be real numbers"):
+        STDPDense(weights=np.ones((2, 3), complex), params=STDPParams())
+    with pytest.raises(ValueError, match="learn='no' must be True or False"):
+        STDPDense(weights=np.ones((2, 3)) * 0.1, params=STDPParams(), learn="no")
+    assert AdaptiveLIF(shape=(2,), params=fp, learn=np.bool_(False)).learn.init == 0
+
+
+def test_processes_package_reexports():
+    import lavalab.processes as procs
+
+    assert procs.AdaptiveLIF is AdaptiveLIF and procs.STDPDense is STDPDense
+    assert {"AdaptiveLIF", "PoissonEncoder", "SpikeCounter", "STDPDense"} <= set(procs.__all__)
+
+
+def test_stock_run_config_gets_the_hint():
+    from lava.magma.compiler.exceptions import NoProcessModelFound
+    from lava.magma.core.run_configs import Loihi2SimCfg
+
+    p = AdaptiveLIF(shape=(2,), params=AdaptiveLIFParams(v_th=1.0, v_reset=0.0, tau_u_ms=0.0,
+                                                         tau_v_ms=10.0))
+    with pytest.raises(NoProcessModelFound, match="lavalab.run_configs.Loihi2SimCfg"):
+        p.compile(Loihi2SimCfg(select_tag="floating_pt"))
