@@ -7,7 +7,3 @@ Lava evaluation (:mod:`~lavalab.supervised.evaluate`). The lowering to the share
 design rules live in :mod:`lavalab.compile.supervised`.
 """
 
-# Lava's runtime calls multiprocessing.set_start_method("fork") when it is first imported,
-# which raises once anything has fixed the start method (a torch training run does):
-# import it before any training so evaluation on Lava works in the same process.
-import lava.magma.runtime.runtime  # noqa: E402, F401

@@ -19,6 +19,10 @@ over the T steps, is the class score.
 
 from __future__ import annotations
 
+# Lava's runtime calls multiprocessing.set_start_method("fork") when it is first imported,
+# which raises once anything has fixed the start method (tqdm's lock during training does):
+# import it before any training so evaluation on Lava works in the same process.
+import lava.magma.runtime.runtime  # noqa: F401, I001
 import numpy as np
 import torch
 
@@ -34,15 +38,19 @@ __all__ = ["SupervisedNet", "encode", "MRFWeightHook", "INIT_WEIGHT_SCALE"]
 INIT_WEIGHT_SCALE = 4
 
 
-class MRFWeightHook(torch.nn.Module):
-    """SLAYER weight hook ``w -> quantize_8bit(G @ w)`` (G: the MRF map of the layer)."""
+class MRFWeightHook:
+    """SLAYER weight hook ``w -> quantize_8bit(G @ w)`` (G: the MRF map of the layer).
+
+    A plain callable, not a ``torch.nn.Module``: a Module assigned to the synapse's
+    ``pre_hook_fx`` property would be registered as a submodule and never reach the
+    property's setter (the synapse would keep its unfolded hook).
+    """
 
     def __init__(self, g: np.ndarray, quantize):
-        super().__init__()
-        self.register_buffer("g", torch.tensor(g, dtype=torch.float32), persistent=False)
+        self.g = torch.tensor(g, dtype=torch.float32)
         self._quantize = quantize
 
-    def forward(self, w, descale: bool = False):
+    def __call__(self, w, descale: bool = False):
         folded = torch.einsum("oj,j...->o...", self.g, w)
         return self._quantize(folded, descale=descale)
 

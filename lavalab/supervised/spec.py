@@ -28,10 +28,14 @@ from lavalab import fixed
 from lavalab.loihi_spec import DECAY_UNITY, VTH_MAX
 
 __all__ = ["CubaParams", "MRFSpec", "SupervisedSpec", "ENCODINGS", "slayer_neuron_params",
-           "layer_thresholds", "spec_to_dict", "spec_from_dict", "READOUT_THRESHOLD"]
+           "layer_thresholds", "spec_to_dict", "spec_from_dict", "READOUT_THRESHOLD",
+           "METHODS"]
 
 #: Input encodings (module doc).
 ENCODINGS = ("direct", "rate")
+#: Network variants (:attr:`SupervisedSpec.method`): plain CUBA, seed 002 (MRF + Omega),
+#: MRF only (deployable), Omega only.
+METHODS = ("cuba", "seed002", "mrf", "omega")
 #: Threshold of the readout layer (SLAYER units): the largest whose Loihi mantissa
 #: (``threshold * 64``) fits 17 bits, so a readout neuron never fires in practice (it is a
 #: leaky integrator whose membrane potential is the class score, as in snnTorch / Norse
