@@ -545,6 +545,10 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--timesteps", type=_positive("--timesteps", 100000), default=350)
     pr.add_argument("--mu", type=float, default=10.0, help="memory weight of R (default 10)")
     pr.set_defaults(func=_cmd_study_precision)
+    from lavalab import cli_dl  # supervised path (issue 14): lavalab dl ..., study latency
+
+    cli_dl.add_study_parser(stsub)
+    cli_dl.add_parser(sub)
 
     from lavalab.loihi_spec import ENERGY_TABLES, TARGETS
 

@@ -249,25 +249,26 @@ def resolve_table(table) -> spec.EnergyTable:
                      "or an EnergyTable")
 
 
-def mean_events(events) -> dict:
-    """Per-sample mean counts by name from a mapping of :data:`EVENT_NAMES` to numbers,
-    or from the ``(S, 6)`` (or ``(6,)``) count array of a run (mean over samples)."""
+def mean_events(events, names: tuple[str, ...] = EVENT_NAMES) -> dict:
+    """Per-sample mean counts by name from a mapping of ``names`` (default the engine's
+    :data:`EVENT_NAMES`) to numbers, or from the ``(S, len(names))`` (or
+    ``(len(names),)``) count array of a run (mean over samples)."""
     if isinstance(events, Mapping):
-        unknown = set(events) - set(EVENT_NAMES)
-        missing = set(EVENT_NAMES) - set(events)
+        unknown = set(events) - set(names)
+        missing = set(names) - set(events)
         if unknown or missing:
-            raise ValueError(f"events keys must be exactly {EVENT_NAMES}: unknown "
+            raise ValueError(f"events keys must be exactly {names}: unknown "
                              f"{sorted(unknown)}, missing {sorted(missing)}")
-        out = {k: float(events[k]) for k in EVENT_NAMES}
+        out = {k: float(events[k]) for k in names}
     else:
         a = np.asarray(events)
         if a.ndim == 1:
             a = a[None, :]
-        if a.ndim != 2 or a.shape[1] != len(EVENT_NAMES) or a.shape[0] == 0:
+        if a.ndim != 2 or a.shape[1] != len(names) or a.shape[0] == 0:
             raise ValueError(f"events array of shape {np.shape(events)} is not (S, "
-                             f"{len(EVENT_NAMES)}) with S >= 1")
+                             f"{len(names)}) with S >= 1")
         m = a.astype(np.float64).mean(axis=0)
-        out = {k: float(v) for k, v in zip(EVENT_NAMES, m, strict=True)}
+        out = {k: float(v) for k, v in zip(names, m, strict=True)}
     for k, v in out.items():
         if not (math.isfinite(v) and v >= 0):
             raise ValueError(f"events[{k!r}]={v!r} must be a finite count >= 0")
@@ -276,11 +277,11 @@ def mean_events(events) -> dict:
 
 # --- the analysis --------------------------------------------------------------------------
 
-def _spike_event(pop: str) -> str:
+def _spike_event(pop: str, names: tuple[str, ...] = EVENT_NAMES) -> str:
     name = f"{pop}_spikes"
-    if name not in EVENT_NAMES:
+    if name not in names:
         raise ValueError(f"population {pop!r} has no spike counter ({name!r} is not one of "
-                         f"{EVENT_NAMES})")
+                         f"{names})")
     return name
 
 
@@ -318,7 +319,8 @@ def _routes(graph: LayerGraph, core_map: CoreMap, conn) -> dict:
 
 
 def estimate(graph: LayerGraph, core_map: CoreMap, events, sample_steps: int,
-             table="davies2018", learning: bool = False) -> EnergyReport:
+             table="davies2018", learning: bool = False,
+             event_names: tuple[str, ...] = EVENT_NAMES) -> EnergyReport:
     """Energy and latency of one sample (see the module doc for every count and assumption).
 
     graph, core_map : the network and its placement
@@ -327,9 +329,12 @@ def estimate(graph: LayerGraph, core_map: CoreMap, events, sample_steps: int,
     table : :class:`~lavalab.loihi_spec.EnergyTable` or its name (``"davies2018"``,
         ``"sana-fe"``)
     learning : on-chip learning: ``weight_updates`` are priced on the plastic connection
+    event_names : the counters in ``events`` (default the engine's :data:`EVENT_NAMES`);
+        another network family names its own: ``<population>_spikes`` for every
+        population, every connection's ``event``, and ``weight_updates``
     """
     tab = resolve_table(table)
-    ev = mean_events(events)
+    ev = mean_events(events, event_names)
     if not (isinstance(sample_steps, (int, np.integer)) and 1 <= sample_steps <= 10**9):
         raise ValueError(f"sample_steps={sample_steps!r} is outside 1..10**9")
     sample_steps = int(sample_steps)
@@ -340,7 +345,7 @@ def estimate(graph: LayerGraph, core_map: CoreMap, events, sample_steps: int,
         held = sum(c.n_neurons for c in core_map.cores_of(p.name))
         if held != p.size:
             raise ValueError(f"core_map holds {held} neurons of {p.name!r}, the graph {p.size}")
-    spikes = {p.name: ev[_spike_event(p.name)] for p in graph.populations}
+    spikes = {p.name: ev[_spike_event(p.name, event_names)] for p in graph.populations}
     for p in on_chip:
         if spikes[p.name] > p.size * sample_steps:
             raise ValueError(f"{p.name} spikes={spikes[p.name]} exceed neurons x steps = "
@@ -356,9 +361,9 @@ def estimate(graph: LayerGraph, core_map: CoreMap, events, sample_steps: int,
     ops = {}
     for c in graph.connections:
         if c.event:
-            if c.event not in EVENT_NAMES:
+            if c.event not in event_names:
                 raise ValueError(f"connection {c.name}: event={c.event!r} is not one of "
-                                 f"{EVENT_NAMES}")
+                                 f"{event_names}")
             ops[c.name] = ev[c.event]
         else:
             ops[c.name] = spikes[c.src] * c.fan_out

@@ -1,0 +1,259 @@
+"""CLI of the supervised (lava-dl SLAYER) path: ``lavalab dl train | evaluate | export``
+and ``lavalab study latency``. Registered by :mod:`lavalab.cli` (``add_parser`` and
+``add_study_parser``); errors are ValueError / ModelFileError, printed as one line, exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+
+__all__ = ["add_parser", "add_study_parser"]
+
+
+def _int_tuple(name: str, lo: int, hi: int):
+    def parse(text: str) -> tuple[int, ...]:
+        try:
+            vals = tuple(int(x) for x in text.split(",") if x.strip())
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{name} must be comma-separated integers, got {text!r}") from None
+        bad = [v for v in vals if not lo <= v <= hi]
+        if not vals or bad:
+            raise argparse.ArgumentTypeError(f"{name} values {bad or text!r} are outside "
+                                             f"{lo}..{hi}")
+        return vals
+    return parse
+
+
+def _int(name: str, lo: int, hi: int):
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be an integer, got {text!r}") \
+                from None
+        if not lo <= v <= hi:
+            raise argparse.ArgumentTypeError(f"{name}={v} is outside {lo}..{hi}")
+        return v
+    return parse
+
+
+def _real(name: str, lo: float, hi: float, allow_inf: bool = False):
+    def parse(text: str) -> float:
+        try:
+            v = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be a number, got {text!r}") \
+                from None
+        if math.isnan(v) or (math.isinf(v) and not allow_inf) or not lo <= v <= hi:
+            raise argparse.ArgumentTypeError(f"{name}={text} is outside [{lo}, {hi}]")
+        return v
+    return parse
+
+
+def _add_network_args(p: argparse.ArgumentParser, study: bool = False) -> None:
+    from lavalab.supervised.spec import ENCODINGS
+
+    p.add_argument("--hidden", type=_int_tuple("--hidden", 1, 4096),
+                   default=(256,) if study else (512, 512),
+                   help="hidden layer widths, e.g. 512,512")
+    p.add_argument("--encoding", choices=ENCODINGS, default="direct")
+    p.add_argument("--tau-u-ms", type=_real("--tau-u-ms", 1e-3, math.inf, True), default=1.0)
+    p.add_argument("--tau-v-ms", type=_real("--tau-v-ms", 1e-3, math.inf, True), default=1.0)
+    p.add_argument("--threshold", type=_real("--threshold", 1e-3, 1e3), default=1.0)
+    p.add_argument("--dt-ms", type=_real("--dt-ms", 1e-3, 1e3), default=1.0)
+    p.add_argument("--theta", type=_real("--theta", 1e-3, 3.0), default=0.5,
+                   help="Omega's radian factor (seed002 / omega)")
+    p.add_argument("--mrf-window", type=_int("--mrf-window", 1, 15), default=3)
+    p.add_argument("--mrf-dilations", type=_int_tuple("--mrf-dilations", 1, 64),
+                   default=(1, 2), help="one dilation per MRF group (default 1,2)")
+    p.add_argument("--epochs", type=_int("--epochs", 1, 1000), default=2 if study else 10)
+    p.add_argument("--batch-size", type=_int("--batch-size", 1, 4096), default=128)
+    p.add_argument("--lr", type=_real("--lr", 1e-8, 1.0), default=2e-3)
+    p.add_argument("--train-samples", type=_int("--train-samples", 1, 60000),
+                   default=10000 if study else 60000)
+    p.add_argument("--threads", type=_int("--threads", 1, 64), default=1,
+                   help="torch threads (default 1)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def add_parser(sub) -> None:
+    """``lavalab dl ...``."""
+    from lavalab.loihi_spec import ENERGY_TABLES, TARGETS
+    from lavalab.supervised.spec import METHODS
+
+    dl = sub.add_parser("dl", help="gradient-trained SNNs (lava-dl SLAYER; netx to Lava)")
+    dsub = dl.add_subparsers(dest="dl_command", metavar="DL_COMMAND")
+    dsub.required = True
+    tr = dsub.add_parser("train", help="train a SLAYER CUBA network (surrogate gradients)")
+    tr.add_argument("--out", required=True, help="model file to write (.npz)")
+    tr.add_argument("--method", choices=METHODS, default="cuba",
+                    help="cuba (plain), seed002 (MRF + Omega), mrf, omega")
+    tr.add_argument("--timesteps", type=_int("--timesteps", 1, 64), default=1)
+    tr.add_argument("--seed", type=_int("--seed", 0, 2**31 - 2), default=0)
+    tr.add_argument("--checkpoint", default=None,
+                    help="checkpoint file (default: OUT.ckpt); resumes if it exists")
+    _add_network_args(tr)
+    tr.set_defaults(func=_cmd_train)
+    ev = dsub.add_parser("evaluate", help="accuracy, spikes, energy of a trained model in "
+                         "torch and/or on Lava fixed_pt (netx)")
+    ev.add_argument("model")
+    ev.add_argument("--backend", choices=("torch", "lava", "both"), default="torch")
+    ev.add_argument("--samples", type=_int("--samples", 1, 10000), default=10000,
+                    help="MNIST test digits from the start (default 10000)")
+    ev.add_argument("--lava-samples", type=_int("--lava-samples", 1, 10000), default=None,
+                    help="with --backend both: the first N digits on Lava (default --samples)")
+    ev.add_argument("--no-omega", action="store_true",
+                    help="drop Omega (the deployable variant of a seed002 model)")
+    ev.add_argument("--energy-table", choices=tuple(ENERGY_TABLES), default="davies2018")
+    ev.add_argument("--target", choices=tuple(TARGETS), default="loihi2")
+    ev.add_argument("--json", default=None, help="also write the results to this file")
+    ev.add_argument("--quiet", action="store_true")
+    ev.set_defaults(func=_cmd_evaluate)
+    ex = dsub.add_parser("export", help="write the netx HDF5 of a trained model")
+    ex.add_argument("model")
+    ex.add_argument("--out", required=True, help="netx file to write (.net / .h5)")
+    ex.set_defaults(func=_cmd_export)
+
+
+def add_study_parser(stsub) -> None:
+    """``lavalab study latency``."""
+    from lavalab.loihi_spec import ENERGY_TABLES, TARGETS
+    from lavalab.supervised.spec import METHODS
+
+    la = stsub.add_parser("latency", help="accuracy, spikes, energy, latency vs T of SLAYER "
+                          "CUBA and seed-002 networks (MNIST)")
+    la.add_argument("--timesteps", type=_int_tuple("--timesteps", 1, 64), default=(1, 2, 4, 8))
+    la.add_argument("--methods", default="cuba,seed002,mrf",
+                    help=f"comma-separated, of {','.join(METHODS)} (default cuba,seed002,mrf)")
+    la.add_argument("--seeds", type=_int_tuple("--seeds", 0, 2**31 - 2), default=(0, 1, 2))
+    la.add_argument("--test-samples", type=_int("--test-samples", 1, 10000), default=10000)
+    la.add_argument("--energy-table", choices=tuple(ENERGY_TABLES), default="davies2018")
+    la.add_argument("--target", choices=tuple(TARGETS), default="loihi2")
+    la.add_argument("--out", default="runs/latency")
+    _add_network_args(la, study=True)
+    la.set_defaults(func=_cmd_study_latency)
+
+
+def _spec(args, method: str):
+    from lavalab.supervised.spec import CubaParams, MRFSpec, SupervisedSpec
+
+    mrf = (MRFSpec(args.mrf_window, args.mrf_dilations) if method in ("seed002", "mrf")
+           else None)
+    return SupervisedSpec(hidden=args.hidden, timesteps=args.timesteps, encoding=args.encoding,
+                          neuron=CubaParams(args.tau_u_ms, args.tau_v_ms, args.threshold,
+                                            args.dt_ms),
+                          mrf=mrf, omega_theta=args.theta if method in ("seed002", "omega")
+                          else None)
+
+
+def _cmd_train(args) -> int:
+    from dataclasses import asdict
+
+    from lavalab.data import load_dataset
+    from lavalab.supervised.train import TrainConfig, save_model, train
+
+    spec = _spec(args, args.method)
+    cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                      seed=args.seed, train_samples=args.train_samples, threads=args.threads)
+    tr = load_dataset("mnist", "train")
+    ck = args.checkpoint or f"{args.out}.ckpt"
+    net, hist = train(spec, cfg, tr.images, tr.labels, checkpoint=ck,
+                      progress=not args.quiet,
+                      log=lambda r: print(f"epoch {r['epoch']}: loss {r['loss']:.4f}, train "
+                                          f"accuracy {r['train_accuracy']:.2f} %, "
+                                          f"{r['seconds']:.0f} s", flush=True))
+    path = save_model(args.out, net, {"history": hist, "config": asdict(cfg),
+                                      "dataset": "mnist"})
+    print(f"wrote {path} ({spec.method}, hidden {list(spec.hidden)}, T={spec.timesteps})")
+    return 0
+
+
+def _cmd_evaluate(args) -> int:
+    from lavalab.compile.supervised import analyse_supervised, lower_supervised
+    from lavalab.data import load_dataset
+    from lavalab.supervised.evaluate import agreement, evaluate_lava, evaluate_torch
+    from lavalab.supervised.train import load_model
+
+    net, _ = load_model(args.model)
+    if args.no_omega and net.spec.omega_theta is not None:
+        from dataclasses import replace
+
+        from lavalab.supervised.model import SupervisedNet
+
+        state = net.state_dict()
+        net = SupervisedNet(replace(net.spec, omega_theta=None))
+        net.load_state_dict(state)
+        net.eval()
+    te = load_dataset("mnist", "test")
+    x, y = te.images[:args.samples], te.labels[:args.samples]
+    doc, res = {"model": args.model, "spec_method": net.spec.method}, {}
+    if args.backend in ("torch", "both"):
+        res["torch"] = evaluate_torch(net, x, y)
+    if args.backend in ("lava", "both"):
+        n = args.lava_samples or args.samples
+        res["lava"] = evaluate_lava(net, x[:n], y[:n], progress=not args.quiet)
+    for k, r in res.items():
+        doc[k] = r.summary()
+        print(f"{k}: accuracy {r.accuracy:.2f} % on {len(r.labels)} MNIST test digits, "
+              f"spikes/sample {r.spikes_per_sample()}, {r.seconds:.1f} s")
+    if len(res) == 2:
+        n = len(res["lava"].labels)
+        sub = evaluate_torch(net, x[:n], y[:n])
+        doc["agreement"] = agreement(sub, res["lava"])
+        print(f"torch vs lava on the first {n} digits: {doc['agreement']}")
+    first = res.get("torch") or res["lava"]
+    row, rep = analyse_supervised(lower_supervised(net), first.events, args.energy_table,
+                                  args.target)
+    doc["analysis"] = row
+    doc["energy_report"] = rep.to_dict()
+    print(f"per inference ({args.energy_table}, {args.target}): {row['energy_infer_uJ']:.4f} uJ, "
+          f"{row['latency_infer_us']:.2f} us ({row['sample_steps']} steps), "
+          f"{row['cores']} cores, {row['memory_kB']:.1f} kB; design rules: "
+          f"{'ok' if row['loihi_ok'] else row['loihi_rule']}")
+    if args.json:
+        from lavalab import model_io
+
+        model_io.write_json(args.json, json.loads(json.dumps(doc, default=float)))
+    return 0
+
+
+def _cmd_export(args) -> int:
+    from lavalab.supervised.evaluate import export_netx
+    from lavalab.supervised.train import load_model
+
+    net, _ = load_model(args.model)
+    path = export_netx(net, args.out)
+    print(f"wrote {path} (netx HDF5; load with lava.lib.dl.netx.hdf5.Network(..., "
+          f"input_message_bits={net.spec.input_message_bits}, "
+          f"reset_interval={net.spec.timesteps + len(net.spec.hidden) + 1}))")
+    return 0
+
+
+def _cmd_study_latency(args) -> int:
+    from lavalab.supervised.spec import CubaParams
+    from lavalab.supervised.study import METHODS, LatencySetup, latency_study
+
+    methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
+    bad = [m for m in methods if m not in METHODS]
+    if bad or not methods:
+        raise ValueError(f"--methods {bad or args.methods!r}: allowed {', '.join(METHODS)}")
+    setup = LatencySetup(hidden=args.hidden, encoding=args.encoding,
+                         neuron=CubaParams(args.tau_u_ms, args.tau_v_ms, args.threshold,
+                                           args.dt_ms),
+                         theta=args.theta, mrf_window=args.mrf_window,
+                         mrf_dilations=args.mrf_dilations, train_samples=args.train_samples,
+                         test_samples=args.test_samples, epochs=args.epochs,
+                         batch_size=args.batch_size, lr=args.lr,
+                         energy_table=args.energy_table, target=args.target,
+                         threads=args.threads)
+    summary = latency_study(setup, args.out, timesteps=args.timesteps, methods=methods,
+                            seeds=args.seeds, progress=not args.quiet)
+    for r in summary["by_method_and_T"]:
+        print(f"{r['method']:8s} T={r['timesteps']}: accuracy {r['accuracy_mean']:.2f} ± "
+              f"{r['accuracy_std']:.2f} % (seeds {r['seeds']}), energy "
+              f"{r['energy_infer_uJ_mean']:.3f} uJ, latency {r['latency_infer_us_mean']:.1f} us")
+    print(f"results in {args.out}/results.json, results.csv, latency.png")
+    return 0

@@ -1,0 +1,172 @@
+"""Surrogate-gradient training of a :class:`~lavalab.supervised.model.SupervisedNet` on CPU,
+with a progress bar, per-epoch checkpoints (resume after an interruption) and seeds; and
+the model file (``.npz``: spec + SLAYER state, no pickle).
+
+Loss: cross-entropy of the readout's membrane potential averaged over the T steps (the
+class score); Adam, cosine learning-rate schedule over the epochs. SLAYER's surrogate
+gradient (its default exponential spike-escape kernel) carries the gradient through the
+spikes.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from lavalab import fixed, model_io
+from lavalab.model_io import ModelFileError
+from lavalab.supervised.model import SupervisedNet, encode
+from lavalab.supervised.spec import SupervisedSpec, spec_from_dict, spec_to_dict
+
+__all__ = ["TrainConfig", "train", "save_model", "load_model", "MODEL_FORMAT",
+           "CHECKPOINT_FORMAT"]
+
+MODEL_FORMAT = "lavalab-supervised-model"
+CHECKPOINT_FORMAT = "lavalab-supervised-checkpoint"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """epochs 1..1000; batch_size 1..4096; lr (0, 1]; seed 0..2**31-2 (weights, shuffling,
+    rate encoding); train_samples 1..60000 from the start of the training split;
+    threads : torch intra-op threads (1..64)."""
+
+    epochs: int = 10
+    batch_size: int = 128
+    lr: float = 1e-3
+    seed: int = 0
+    train_samples: int = 60000
+    threads: int = 1
+
+    def __post_init__(self):
+        fixed.check_int_range("epochs", self.epochs, 1, 1000)
+        fixed.check_int_range("batch_size", self.batch_size, 1, 4096)
+        fixed.check_real("lr", self.lr, lo=1e-8, hi=1.0)
+        fixed.check_int_range("seed", self.seed, 0, 2**31 - 2)
+        fixed.check_int_range("train_samples", self.train_samples, 1, 10**7)
+        fixed.check_int_range("threads", self.threads, 1, 64)
+
+
+def _torch_bytes(obj) -> bytes:
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    return buf.getvalue()
+
+
+def _save_checkpoint(path: Path, state: dict) -> None:
+    data = _torch_bytes(state)
+    model_io._atomic_write(path, lambda f: f.write(data))
+
+
+def _load_checkpoint(path: Path, spec: SupervisedSpec, cfg: TrainConfig) -> dict:
+    try:
+        st = torch.load(path, map_location="cpu", weights_only=False)
+    except (OSError, RuntimeError, EOFError) as err:
+        raise ModelFileError(f"{path}: not a readable checkpoint ({err})") from err
+    if not isinstance(st, dict) or st.get("format") != CHECKPOINT_FORMAT:
+        raise ModelFileError(f"{path}: not a {CHECKPOINT_FORMAT} file")
+    if st["spec"] != spec_to_dict(spec) or st["config"] != asdict(cfg):
+        raise ValueError(f"checkpoint {path} belongs to another spec or training config; "
+                         "delete it or use another --checkpoint")
+    return st
+
+
+def train(spec: SupervisedSpec, cfg: TrainConfig, images: np.ndarray, labels: np.ndarray,
+          checkpoint=None, progress: bool = True, log=None) -> tuple[SupervisedNet, list]:
+    """Train a fresh network of ``spec`` on ``images`` (N, H, W uint8) / ``labels``.
+
+    checkpoint : path written after every epoch (atomically); if it exists and matches
+        ``spec`` and ``cfg``, training resumes after its last epoch
+    Returns the network (eval mode) and the per-epoch history
+    ``[{"epoch", "loss", "train_accuracy", "seconds"}, ...]``.
+    """
+    from tqdm import tqdm
+
+    torch.set_num_threads(cfg.threads)
+    n = min(cfg.train_samples, len(images))
+    images, labels = images[:n], np.asarray(labels[:n])
+    torch.manual_seed(cfg.seed)
+    net = SupervisedNet(spec)
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs)
+    history, start = [], 0
+    ck = Path(checkpoint) if checkpoint is not None else None
+    if ck is not None and ck.exists():
+        st = _load_checkpoint(ck, spec, cfg)
+        with torch.no_grad():  # shapes of SLAYER's lazily sized neuron states
+            net(encode(images[:1], spec, 0))
+        net.load_state_dict(st["model"])
+        opt.load_state_dict(st["optimizer"])
+        sched.load_state_dict(st["scheduler"])
+        history, start = st["history"], st["epoch"]
+    y_all = torch.tensor(labels, dtype=torch.long)
+    direct = encode(images, spec) if spec.encoding == "direct" else None
+    for epoch in range(start, cfg.epochs):
+        net.train()
+        g = torch.Generator().manual_seed(cfg.seed * 1000 + epoch)
+        order = torch.randperm(n, generator=g)
+        t0, tot, correct, seen = time.perf_counter(), 0.0, 0, 0
+        bar = tqdm(range(0, n, cfg.batch_size), desc=f"epoch {epoch + 1}/{cfg.epochs}",
+                   disable=not progress, leave=False)
+        for lo in bar:
+            idx = order[lo:lo + cfg.batch_size]
+            if direct is not None:
+                x = direct[idx]
+            else:
+                x = encode(images[idx.numpy()], spec, seed=cfg.seed * 10**6 + epoch * n + lo)
+            y = y_all[idx]
+            _, v = net(x)
+            score = v.mean(-1)
+            loss = torch.nn.functional.cross_entropy(score, y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            tot += float(loss) * len(idx)
+            correct += int((score.argmax(1) == y).sum())
+            seen += len(idx)
+            bar.set_postfix(loss=f"{tot / seen:.4f}", acc=f"{100 * correct / seen:.2f}")
+        sched.step()
+        rec = {"epoch": epoch + 1, "loss": tot / seen, "train_accuracy": 100 * correct / seen,
+               "seconds": time.perf_counter() - t0}
+        history.append(rec)
+        if log is not None:
+            log(rec)
+        if ck is not None:
+            _save_checkpoint(ck, {"format": CHECKPOINT_FORMAT, "spec": spec_to_dict(spec),
+                                  "config": asdict(cfg), "epoch": epoch + 1,
+                                  "model": net.state_dict(), "optimizer": opt.state_dict(),
+                                  "scheduler": sched.state_dict(), "history": history})
+    net.eval()
+    return net, history
+
+
+def save_model(path, net: SupervisedNet, meta: dict | None = None) -> Path:
+    """The trained network as ``.npz``: its spec and SLAYER state dict (float arrays)."""
+    arrays = {f"state/{k}": v.detach().cpu().numpy() for k, v in net.state_dict().items()}
+    m = {"spec": spec_to_dict(net.spec), **(meta or {})}
+    return model_io.save_npz(path, MODEL_FORMAT, m, arrays)
+
+
+def load_model(path) -> tuple[SupervisedNet, dict]:
+    """``(net, meta)`` from :func:`save_model`'s file (ModelFileError if it is not one)."""
+    meta, arrays = model_io.load_npz(path, MODEL_FORMAT)
+    try:
+        spec = spec_from_dict(meta["spec"])
+    except (KeyError, ValueError) as err:
+        raise ModelFileError(f"{path}: bad spec in the model file ({err})") from err
+    net = SupervisedNet(spec)
+    with torch.no_grad():
+        net(torch.zeros(1, spec.n_input, spec.timesteps))
+    state = {k[len("state/"):]: torch.tensor(v) for k, v in arrays.items()
+             if k.startswith("state/")}
+    try:
+        net.load_state_dict(state)
+    except RuntimeError as err:
+        raise ModelFileError(f"{path}: state does not fit its spec ({err})") from err
+    net.eval()
+    return net, meta
