@@ -4,7 +4,7 @@ requires
     spike times in seconds (any shape, ``inf`` = no spike).
 ensures
     :func:`to_grid` returns new arrays: every finite time delayed to the next multiple of
-    ``dt`` strictly after it, ``d(t) = (floor(t / dt) + 1) dt`` ``= t + dt - mod(t, dt)`` (seed 003 eq. 14: a discrete
+    ``dt`` strictly after it, ``d(t) = (floor(t / dt) + 1) dt = t + dt - mod(t, dt)`` (seed 003 eq. 14: a discrete
     system cannot emit a spike before its continuous crossing); ``dt = 0`` returns the
     times unchanged (continuous time). Nothing is mutated.
 

@@ -35,7 +35,7 @@ def init_weights(spec: ExactSpec, seed: int) -> list[np.ndarray]:
     """U(-weight_init, weight_init) weights, (n_out, n_in) per layer, from ``seed``."""
     rng = np.random.default_rng(seed)
     return [rng.uniform(-spec.weight_init, spec.weight_init, size=(n_out, n_in))
-            for n_in, n_out in zip(spec.sizes[:-1], spec.sizes[1:])]
+            for n_in, n_out in zip(spec.sizes[:-1], spec.sizes[1:], strict=True)]
 
 
 @dataclass

@@ -205,9 +205,10 @@ def plot_dt_study(rows: list[dict], summary: dict, out) -> list[Path]:
     acc = [d["test_accuracy_mean"] for d in per]
     spk = [d["spikes_total_mean"] for d in per]
     ax.scatter(spk, acc, c="tab:gray")
-    for d, a, s in zip(per, acc, spk):
+    for d, a, s in zip(per, acc, spk, strict=True):
         ax.annotate(f"{d['dt'] * 1e3:g} ms", (s, a), fontsize=7)
-    front = sorted((s, a) for d, a, s in zip(per, acc, spk) if d["dt"] in summary["pareto_dts"])
+    front = sorted((s, a) for d, a, s in zip(per, acc, spk, strict=True)
+                   if d["dt"] in summary["pareto_dts"])
     ax.plot([p[0] for p in front], [p[1] for p in front], "r-o", label="Pareto front")
     ax.set_xlabel("spikes per neuron (hidden + output)")
     ax.set_ylabel("test accuracy (%)")

@@ -75,7 +75,7 @@ class Adam:
         self.t += 1
         c1 = 1.0 - self.beta1 ** self.t
         c2 = 1.0 - self.beta2 ** self.t
-        for W, g, m, v in zip(weights, grads, self.m, self.v):
+        for W, g, m, v in zip(weights, grads, self.m, self.v, strict=True):
             m *= self.beta1
             m += (1.0 - self.beta1) * g
             v *= self.beta2

@@ -33,7 +33,7 @@ def _srm_reference(w, t_in, theta, tau_s, dt, duration, kmax=30):
 
     def u(t, resets):
         v = 0.0
-        for wi, ti in zip(w, t_in):
+        for wi, ti in zip(w, t_in, strict=True):
             if t > ti:
                 v += wi * fac * (math.exp(-(t - ti) / tau) - math.exp(-(t - ti) / tau_s))
         for tk in resets:
