@@ -71,9 +71,9 @@ def _add_net_args(sp) -> None:
     sp.add_argument("--tau-s", type=_bounded("--tau-s", float, 1e-6, 100.0), default=0.13)
     sp.add_argument("--max-spikes", type=_bounded("--max-spikes", int, 1, 1000), default=30)
     sp.add_argument("--train-samples", type=_bounded("--train-samples", int, 1, 10**7),
-                    default=60000)
+                    default=None, help="first n training images (default: all)")
     sp.add_argument("--test-samples", type=_bounded("--test-samples", int, 1, 10**7),
-                    default=10000)
+                    default=None, help="first n test images (default: all)")
     sp.add_argument("--epochs", type=_bounded("--epochs", int, 1, 1000), default=1)
     sp.add_argument("--batch-size", type=_bounded("--batch-size", int, 1, 10000), default=50)
     sp.add_argument("--lr", type=_bounded("--lr", float, 1e-12, 1.0), default=0.003)
@@ -142,6 +142,10 @@ def _data(args):
 
     tr = load_dataset(args.dataset, "train", args.data_root)
     te = load_dataset(args.dataset, "test", args.data_root)
+    if args.train_samples is None:
+        args.train_samples = len(tr.labels)
+    if args.test_samples is None:
+        args.test_samples = len(te.labels)
     if args.train_samples > len(tr.labels):
         raise ValueError(f"--train-samples={args.train_samples} exceeds the {len(tr.labels)} "
                          f"training images of {args.dataset}")
