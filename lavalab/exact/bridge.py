@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from scipy import sparse
 from tqdm import tqdm
 
 from lavalab import fixed, model_io
@@ -81,7 +82,7 @@ def simulate(low: ExactLowered, weights, images, window: float, variant: str = "
         src = [s_in[:, j, :]] + prev[:-1]
         new = []
         for li, lay in enumerate(low.layers):
-            a = src[li].astype(np.float64) @ Wf[li]
+            a = sparse.csr_matrix(src[li], dtype=np.float64) @ Wf[li]  # spikes are sparse
             if variant == "fixed":
                 a = np.rint(a).astype(np.int64)  # exact: integer sums < 2**53
                 a = a << lay.weight_exp if lay.weight_exp > 0 else a >> -lay.weight_exp
