@@ -182,6 +182,10 @@ def compare(spec, weights, images, labels, dt: float, lava_samples: int = 0,
             weight_bits: int = 8, progress: bool = False, batch: int = 100) -> dict:
     """Event-driven model at ``dt`` vs the four discrete variants (and Lava on the first
     ``lava_samples`` images): accuracy, agreement of predictions, spike counts."""
+    if lava_samples > 0:
+        # Lava fixes multiprocessing's start method ("fork") at import; tqdm's default lock
+        # would fix it first: import Lava before any progress bar
+        import lava.proc.dense.process  # noqa: F401
     budget = SpikeTimeBudget(dt_s=dt)
     low = lower_exact(spec, weights, budget, weight_bits=weight_bits)
     labels = np.asarray(labels)
