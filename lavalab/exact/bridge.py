@@ -28,7 +28,6 @@ from pathlib import Path
 
 import numpy as np
 from scipy import sparse
-from tqdm import tqdm
 
 from lavalab import fixed, model_io
 from lavalab import loihi_spec as ls
@@ -37,7 +36,7 @@ from lavalab.compile.lower_exact import ExactLowered, lower_exact
 from lavalab.compile.mapping import map_to_cores
 from lavalab.compile.spike_grid import SpikeTimeBudget
 from lavalab.exact import model
-from lavalab.exact.train import evaluate, load_network
+from lavalab.exact.train import _bar, evaluate, load_network
 
 __all__ = ["VARIANTS", "simulate", "run_lava", "compare", "compare_cli", "energy_report"]
 
@@ -205,7 +204,7 @@ def compare(spec, weights, images, labels, dt: float, lava_samples: int = 0,
     for variant in VARIANTS:
         t0 = time.time()
         cs = [np.zeros((n, k), np.int64) for k in spec.sizes[1:]]
-        for s in tqdm(range(0, n, batch), desc=variant, disable=not progress, leave=False):
+        for s in _bar(range(0, n, batch), desc=variant, disable=not progress, leave=False):
             c, _ = simulate(low, weights, images[s:s + batch], spec.input_window, variant)
             for li in range(len(cs)):
                 cs[li][s:s + batch] = c[li]

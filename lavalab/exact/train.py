@@ -15,6 +15,7 @@ the label neuron's first spike (samples without one are left out; their share is
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +35,13 @@ CHECKPOINT_FORMAT = "lavalab-exact-checkpoint"
 NETWORK_FORMAT = "lavalab-exact-network"
 #: Points of the prediction-confidence curve (fractions of the window).
 CONFIDENCE_POINTS = 20
+
+
+def _bar(*args, **kwargs) -> tqdm:
+    """A tqdm bar with a threading lock: tqdm's default multiprocessing lock would fix
+    multiprocessing's start method, which Lava sets ("fork") when it is imported later."""
+    tqdm.set_lock(threading.RLock())
+    return tqdm(*args, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -107,7 +115,7 @@ def evaluate(spec: ExactSpec, weights, images, labels, budget: SpikeTimeBudget,
     preds = np.empty(n, np.int64)
     out_counts = np.empty((n, spec.sizes[-1]), np.int64)
     it = range(0, n, batch_size)
-    for s in tqdm(it, desc="test", disable=not progress, leave=False):
+    for s in _bar(it, desc="test", disable=not progress, leave=False):
         x, y = images[s:s + batch_size], labels[s:s + batch_size]
         t, c = model.encode_images(x, spec.input_window)
         tr = model.forward(spec, weights, t, c, budget)
@@ -194,7 +202,7 @@ def train(spec: ExactSpec, cfg: TrainConfig, images, labels, checkpoint=None,
         opt.t, epoch, batch, history = meta["adam_t"], meta["epoch"], meta["batch"], \
             meta["history"]
         order = arr["order"]
-    bar = tqdm(total=cfg.epochs * nb, initial=epoch * nb + batch, desc=desc,
+    bar = _bar(total=cfg.epochs * nb, initial=epoch * nb + batch, desc=desc,
                disable=not progress, smoothing=0.05)
     while epoch < cfg.epochs:
         if order is None or len(order) != n:

@@ -1,6 +1,7 @@
 """Discrete-time CUBA LIF of a dt-trained network: Lava stock LIF + Dense bit-exact with the
 numpy 'fixed' simulation; the float soft-reset variant reproduces the event-driven grid."""
 
+import lava.proc.dense.process  # noqa: F401  (before any tqdm lock fixes the mp start method)
 import numpy as np
 
 from lavalab.compile.lower_exact import lower_exact
