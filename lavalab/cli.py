@@ -512,6 +512,9 @@ def build_parser() -> argparse.ArgumentParser:
     st = sub.add_parser("study", help="timestep (TopSpark) or precision (tinySNN) study")
     stsub = st.add_subparsers(dest="study", metavar="STUDY")
     stsub.required = True
+    from lavalab import cli_exact  # exact-spike-time networks (issue 15)
+    cli_exact.add_parser(sub)
+    cli_exact.add_study_parser(stsub)
     ts = stsub.add_parser("timesteps", help="accuracy, latency, energy vs timesteps per sample")
     _add_study_args(ts, KINDS, DATASETS)
     ts.add_argument("--timesteps", type=_int_list("--timesteps", 1, 100000),

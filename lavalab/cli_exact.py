@@ -1,0 +1,200 @@
+"""CLI of the exact-spike-time (BATS) networks: ``lavalab exact train|lava`` and
+``lavalab study dt``.
+
+Registered from :func:`lavalab.cli.build_parser` with :func:`add_parser` (top-level
+``exact``) and :func:`add_study_parser` (``study dt``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+
+__all__ = ["add_parser", "add_study_parser"]
+
+
+def _float_list(flag: str, lo: float, hi: float):
+    def parse(text: str) -> list[float]:
+        out = []
+        for part in text.split(","):
+            try:
+                v = float(part)
+            except ValueError:
+                raise argparse.ArgumentTypeError(
+                    f"{flag}: {part!r} is not a number (comma-separated values in "
+                    f"[{lo}, {hi}])") from None
+            if not (math.isfinite(v) and lo <= v <= hi):
+                raise argparse.ArgumentTypeError(f"{flag}: {v} is outside [{lo}, {hi}]")
+            out.append(v)
+        return out
+    return parse
+
+
+def _int_list(flag: str, lo: int, hi: int):
+    def parse(text: str) -> list[int]:
+        out = []
+        for part in text.split(","):
+            try:
+                v = int(part)
+            except ValueError:
+                raise argparse.ArgumentTypeError(
+                    f"{flag}: {part!r} is not an integer ({lo}..{hi})") from None
+            if not lo <= v <= hi:
+                raise argparse.ArgumentTypeError(f"{flag}: {v} is outside {lo}..{hi}")
+            out.append(v)
+        return out
+    return parse
+
+
+def _bounded(flag: str, kind, lo, hi):
+    def parse(text: str):
+        try:
+            v = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag}: {text!r} is not a valid "
+                                             f"{kind.__name__} ({lo}..{hi})") from None
+        if not (lo <= v <= hi) or (kind is float and not math.isfinite(v)):
+            raise argparse.ArgumentTypeError(f"{flag}: {v} is outside {lo}..{hi}")
+        return v
+    return parse
+
+
+def _add_net_args(sp) -> None:
+    sp.add_argument("--dataset", choices=("mnist", "fashion-mnist", "digits"),
+                    default="mnist")
+    sp.add_argument("--data-root", default=None)
+    sp.add_argument("--hidden", type=_int_list("--hidden", 1, 100000), default=[800],
+                    help="hidden layer sizes (default 800)")
+    sp.add_argument("--thresholds", type=_float_list("--thresholds", 1e-9, 1e6),
+                    default=None, help="theta per layer (default 0.2 per hidden, 1.3 output)")
+    sp.add_argument("--tau-s", type=_bounded("--tau-s", float, 1e-6, 100.0), default=0.13)
+    sp.add_argument("--max-spikes", type=_bounded("--max-spikes", int, 1, 1000), default=30)
+    sp.add_argument("--train-samples", type=_bounded("--train-samples", int, 1, 10**7),
+                    default=None, help="first n training images (default: all)")
+    sp.add_argument("--test-samples", type=_bounded("--test-samples", int, 1, 10**7),
+                    default=None, help="first n test images (default: all)")
+    sp.add_argument("--epochs", type=_bounded("--epochs", int, 1, 1000), default=1)
+    sp.add_argument("--batch-size", type=_bounded("--batch-size", int, 1, 10000), default=50)
+    sp.add_argument("--lr", type=_bounded("--lr", float, 1e-12, 1.0), default=0.003)
+    sp.add_argument("--quiet", action="store_true", help="no progress bar")
+    sp.add_argument("--out", required=True)
+
+
+def add_parser(sub) -> None:
+    """``lavalab exact train`` / ``lavalab exact lava``."""
+    ex = sub.add_parser("exact", help="exact-spike-time networks (BATS): train, run on Lava")
+    exsub = ex.add_subparsers(dest="exact", metavar="ACTION")
+    exsub.required = True
+    tr = exsub.add_parser("train", help="train (resumable) and test at one or more dt")
+    _add_net_args(tr)
+    tr.add_argument("--dt", type=_bounded("--dt", float, 0.0, 100.0), default=0.0,
+                    help="training grid step in s (0 = continuous)")
+    tr.add_argument("--test-dts", type=_float_list("--test-dts", 0.0, 100.0), default=None,
+                    help="grid steps to test at after each epoch (default: --dt)")
+    tr.add_argument("--seed", type=_bounded("--seed", int, 0, 2**31 - 1), default=0)
+    tr.set_defaults(func=_cmd_train)
+    lv = exsub.add_parser("lava", help="run a trained network as a discrete-time CUBA LIF "
+                          "(8-bit weights, Loihi integer decays) and compare with the "
+                          "event-driven model at the same dt")
+    lv.add_argument("--model", required=True, help="network.npz written by exact train")
+    lv.add_argument("--dt", type=_bounded("--dt", float, 1e-6, 100.0), required=True)
+    lv.add_argument("--samples", type=_bounded("--samples", int, 1, 10**6), default=500)
+    lv.add_argument("--lava-samples", type=_bounded("--lava-samples", int, 0, 10**4),
+                    default=5, help="of these, run on Lava (stock LIF+Dense, fixed_pt) and "
+                    "require bit-exact agreement with the numpy simulation (default 5)")
+    lv.add_argument("--weight-bits", type=_bounded("--weight-bits", int, 2, 8), default=8)
+    lv.add_argument("--dataset", choices=("mnist", "fashion-mnist", "digits"),
+                    default="mnist")
+    lv.add_argument("--data-root", default=None)
+    lv.add_argument("--quiet", action="store_true")
+    lv.add_argument("--out", required=True)
+    lv.set_defaults(func=_cmd_lava)
+
+
+def add_study_parser(stsub) -> None:
+    """``lavalab study dt``."""
+    sd = stsub.add_parser("dt", help="exact-spike-time network trained on a dt grid: "
+                          "accuracy, sparsity, latency vs dt (seed 003)")
+    _add_net_args(sd)
+    sd.add_argument("--dts", type=_float_list("--dts", 0.0, 100.0),
+                    default=[0.0, 0.0005, 0.001, 0.002, 0.003, 0.005, 0.008, 0.009, 0.01],
+                    help="grid steps in s (0 = continuous)")
+    sd.add_argument("--seeds", type=_int_list("--seeds", 0, 2**31 - 1), default=[0, 1, 2])
+    sd.set_defaults(func=_cmd_study_dt)
+
+
+def _spec(args, n_in: int):
+    from lavalab.exact.spec import ExactSpec
+
+    sizes = (n_in, *args.hidden, 10)
+    n = len(sizes) - 1
+    th = args.thresholds if args.thresholds is not None else [0.2] * (n - 1) + [1.3]
+    if len(th) != n:
+        raise ValueError(f"--thresholds: {len(th)} values for {n} layers "
+                         f"(sizes {list(sizes)})")
+    return ExactSpec(sizes=sizes, tau_s=args.tau_s, thresholds=tuple(th),
+                     max_spikes=(args.max_spikes,) * n)
+
+
+def _data(args):
+    from lavalab.data import load_dataset
+
+    tr = load_dataset(args.dataset, "train", args.data_root)
+    te = load_dataset(args.dataset, "test", args.data_root)
+    if args.train_samples is None:
+        args.train_samples = len(tr.labels)
+    if args.test_samples is None:
+        args.test_samples = len(te.labels)
+    if args.train_samples > len(tr.labels):
+        raise ValueError(f"--train-samples={args.train_samples} exceeds the {len(tr.labels)} "
+                         f"training images of {args.dataset}")
+    if args.test_samples > len(te.labels):
+        raise ValueError(f"--test-samples={args.test_samples} exceeds the {len(te.labels)} "
+                         f"test images of {args.dataset}")
+    return tr, te
+
+
+def _cmd_train(args) -> int:
+    from lavalab.exact import study
+
+    tr, te = _data(args)
+    spec = _spec(args, int(tr.images[0].size))
+    test_dts = args.test_dts if args.test_dts is not None else [args.dt]
+    res = study.train_run(spec, tr, te, Path(args.out), dt=args.dt, seed=args.seed,
+                          epochs=args.epochs, train_samples=args.train_samples,
+                          test_samples=args.test_samples, batch_size=args.batch_size,
+                          lr=args.lr, test_dts=test_dts, progress=not args.quiet)
+    for row in res:
+        print(f"epoch {row['epoch']} test dt={row['test_dt']:g}: "
+              f"{row['test_accuracy']:.2f} % ({row['test_samples']} samples), "
+              f"train {row['train_accuracy']:.2f} %")
+    print(f"wrote {args.out}/results.json, network.npz")
+    return 0
+
+
+def _cmd_study_dt(args) -> int:
+    from lavalab.exact import study
+
+    tr, te = _data(args)
+    spec = _spec(args, int(tr.images[0].size))
+    summary = study.dt_study(spec, tr, te, Path(args.out), dts=args.dts, seeds=args.seeds,
+                             epochs=args.epochs, train_samples=args.train_samples,
+                             test_samples=args.test_samples, batch_size=args.batch_size,
+                             lr=args.lr, progress=not args.quiet)
+    for r in summary["per_dt"]:
+        print(f"dt={r['dt']:g}: test {r['test_accuracy_mean']:.2f} +- "
+              f"{r['test_accuracy_std']:.2f} %, hidden {r['spikes_hidden_mean']:.3f} "
+              f"spikes/neuron, output {r['spikes_output_mean']:.3f}")
+    print(f"wrote {args.out}/results.json, results.csv, plots")
+    return 0
+
+
+def _cmd_lava(args) -> int:
+    from lavalab.exact import bridge
+
+    rep = bridge.compare_cli(args.model, args.dt, args.samples, args.lava_samples,
+                             args.weight_bits, args.dataset, args.data_root, Path(args.out),
+                             progress=not args.quiet)
+    print(rep)
+    return 0

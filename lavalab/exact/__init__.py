@@ -1,0 +1,1 @@
+"""Exact-spike-time networks (BATS): spec, event-driven forward/backward, training."""
