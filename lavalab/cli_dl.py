@@ -59,19 +59,28 @@ def _add_network_args(p: argparse.ArgumentParser, study: bool = False) -> None:
     p.add_argument("--hidden", type=_int_tuple("--hidden", 1, 4096),
                    default=(256,) if study else (512, 512),
                    help="hidden layer widths, e.g. 512,512")
-    p.add_argument("--encoding", choices=ENCODINGS, default="direct")
-    p.add_argument("--tau-u-ms", type=_real("--tau-u-ms", 1e-3, math.inf, True), default=1.0)
-    p.add_argument("--tau-v-ms", type=_real("--tau-v-ms", 1e-3, math.inf, True), default=1.0)
-    p.add_argument("--threshold", type=_real("--threshold", 1e-3, 1e3), default=1.0)
-    p.add_argument("--dt-ms", type=_real("--dt-ms", 1e-3, 1e3), default=1.0)
+    p.add_argument("--encoding", choices=ENCODINGS, default="direct",
+                   help="input encoding of the pixels")
+    p.add_argument("--tau-u-ms", type=_real("--tau-u-ms", 1e-3, math.inf, True), default=1.0,
+                   help="synaptic current time constant (ms)")
+    p.add_argument("--tau-v-ms", type=_real("--tau-v-ms", 1e-3, math.inf, True), default=1.0,
+                   help="membrane time constant (ms)")
+    p.add_argument("--threshold", type=_real("--threshold", 1e-3, 1e3), default=1.0,
+                   help="spike threshold of the CUBA neurons")
+    p.add_argument("--dt-ms", type=_real("--dt-ms", 1e-3, 1e3), default=1.0,
+                   help="step size (ms)")
     p.add_argument("--theta", type=_real("--theta", 1e-3, 3.0), default=0.5,
                    help="Omega's radian factor (seed002 / omega)")
-    p.add_argument("--mrf-window", type=_int("--mrf-window", 1, 15), default=3)
+    p.add_argument("--mrf-window", type=_int("--mrf-window", 1, 15), default=3,
+                   help="MRF window of neighbouring neurons (seed 002)")
     p.add_argument("--mrf-dilations", type=_int_tuple("--mrf-dilations", 1, 64),
                    default=(1, 2), help="one dilation per MRF group (default 1,2)")
-    p.add_argument("--epochs", type=_int("--epochs", 1, 1000), default=2 if study else 10)
-    p.add_argument("--batch-size", type=_int("--batch-size", 1, 4096), default=128)
-    p.add_argument("--lr", type=_real("--lr", 1e-8, 1.0), default=2e-3)
+    p.add_argument("--epochs", type=_int("--epochs", 1, 1000), default=2 if study else 10,
+                   help="training epochs")
+    p.add_argument("--batch-size", type=_int("--batch-size", 1, 4096), default=128,
+                   help="samples per Adam step")
+    p.add_argument("--lr", type=_real("--lr", 1e-8, 1.0), default=2e-3,
+                   help="Adam learning rate")
     p.add_argument("--train-samples", type=_int("--train-samples", 1, 60000),
                    default=10000 if study else 60000)
     p.add_argument("--threads", type=_int("--threads", 1, 64), default=1,
@@ -92,7 +101,8 @@ def add_parser(sub) -> None:
     tr.add_argument("--method", choices=METHODS, default="cuba",
                     help="cuba (plain), seed002 (MRF + Omega), mrf, omega")
     tr.add_argument("--timesteps", type=_int("--timesteps", 1, 64), default=1)
-    tr.add_argument("--seed", type=_int("--seed", 0, 2**31 - 2), default=0)
+    tr.add_argument("--seed", type=_int("--seed", 0, 2**31 - 2), default=0,
+                    help="seed of the weights and the batch order")
     tr.add_argument("--checkpoint", default=None,
                     help="checkpoint file (default: OUT.ckpt); resumes if it exists")
     _add_network_args(tr)
@@ -110,7 +120,7 @@ def add_parser(sub) -> None:
     ev.add_argument("--energy-table", choices=tuple(ENERGY_TABLES), default="davies2018")
     ev.add_argument("--target", choices=tuple(TARGETS), default="loihi2")
     ev.add_argument("--json", default=None, help="also write the results to this file")
-    ev.add_argument("--quiet", action="store_true")
+    ev.add_argument("--quiet", action="store_true", help="no progress bar")
     ev.set_defaults(func=_cmd_evaluate)
     ex = dsub.add_parser("export", help="write the netx HDF5 of a trained model")
     ex.add_argument("model")
@@ -128,7 +138,8 @@ def add_study_parser(stsub) -> None:
     la.add_argument("--timesteps", type=_int_tuple("--timesteps", 1, 64), default=(1, 2, 4, 8))
     la.add_argument("--methods", default="cuba,seed002,mrf",
                     help=f"comma-separated, of {','.join(METHODS)} (default cuba,seed002,mrf)")
-    la.add_argument("--seeds", type=_int_tuple("--seeds", 0, 2**31 - 2), default=(0, 1, 2))
+    la.add_argument("--seeds", type=_int_tuple("--seeds", 0, 2**31 - 2), default=(0, 1, 2),
+                    help="seeds, comma-separated")
     la.add_argument("--test-samples", type=_int("--test-samples", 1, 10000), default=10000)
     la.add_argument("--energy-table", choices=tuple(ENERGY_TABLES), default="davies2018")
     la.add_argument("--target", choices=tuple(TARGETS), default="loihi2")

@@ -68,15 +68,20 @@ def _add_net_args(sp) -> None:
                     help="hidden layer sizes (default 800)")
     sp.add_argument("--thresholds", type=_float_list("--thresholds", 1e-9, 1e6),
                     default=None, help="theta per layer (default 0.2 per hidden, 1.3 output)")
-    sp.add_argument("--tau-s", type=_bounded("--tau-s", float, 1e-6, 100.0), default=0.13)
-    sp.add_argument("--max-spikes", type=_bounded("--max-spikes", int, 1, 1000), default=30)
+    sp.add_argument("--tau-s", type=_bounded("--tau-s", float, 1e-6, 100.0), default=0.13,
+                    help="synaptic time constant tau_s in seconds (tau = 2 tau_s)")
+    sp.add_argument("--max-spikes", type=_bounded("--max-spikes", int, 1, 1000), default=30,
+                    help="cap on spikes per neuron per sample")
     sp.add_argument("--train-samples", type=_bounded("--train-samples", int, 1, 10**7),
                     default=None, help="first n training images (default: all)")
     sp.add_argument("--test-samples", type=_bounded("--test-samples", int, 1, 10**7),
                     default=None, help="first n test images (default: all)")
-    sp.add_argument("--epochs", type=_bounded("--epochs", int, 1, 1000), default=1)
-    sp.add_argument("--batch-size", type=_bounded("--batch-size", int, 1, 10000), default=50)
-    sp.add_argument("--lr", type=_bounded("--lr", float, 1e-12, 1.0), default=0.003)
+    sp.add_argument("--epochs", type=_bounded("--epochs", int, 1, 1000), default=1,
+                    help="training epochs")
+    sp.add_argument("--batch-size", type=_bounded("--batch-size", int, 1, 10000), default=50,
+                    help="samples per Adam step")
+    sp.add_argument("--lr", type=_bounded("--lr", float, 1e-12, 1.0), default=0.003,
+                    help="Adam learning rate")
     sp.add_argument("--quiet", action="store_true", help="no progress bar")
     sp.add_argument("--out", required=True)
 
@@ -92,22 +97,26 @@ def add_parser(sub) -> None:
                     help="training grid step in s (0 = continuous)")
     tr.add_argument("--test-dts", type=_float_list("--test-dts", 0.0, 100.0), default=None,
                     help="grid steps to test at after each epoch (default: --dt)")
-    tr.add_argument("--seed", type=_bounded("--seed", int, 0, 2**31 - 1), default=0)
+    tr.add_argument("--seed", type=_bounded("--seed", int, 0, 2**31 - 1), default=0,
+                    help="seed of the initial weights and the sample order")
     tr.set_defaults(func=_cmd_train)
     lv = exsub.add_parser("lava", help="run a trained network as a discrete-time CUBA LIF "
                           "(8-bit weights, Loihi integer decays) and compare with the "
                           "event-driven model at the same dt")
     lv.add_argument("--model", required=True, help="network.npz written by exact train")
-    lv.add_argument("--dt", type=_bounded("--dt", float, 1e-6, 100.0), required=True)
+    lv.add_argument("--dt", type=_bounded("--dt", float, 1e-6, 100.0), required=True,
+                    help="time step in seconds of the discrete-time network run on Lava")
     lv.add_argument("--samples", type=_bounded("--samples", int, 1, 10**6), default=500)
     lv.add_argument("--lava-samples", type=_bounded("--lava-samples", int, 0, 10**4),
                     default=5, help="of these, run on Lava (stock LIF+Dense, fixed_pt) and "
                     "require bit-exact agreement with the numpy simulation (default 5)")
-    lv.add_argument("--weight-bits", type=_bounded("--weight-bits", int, 2, 8), default=8)
+    lv.add_argument("--weight-bits", type=_bounded("--weight-bits", int, 2, 8), default=8,
+                    help="weight bits of the Loihi lowering (Lava Dense: 8)")
     lv.add_argument("--dataset", choices=("mnist", "fashion-mnist", "digits"),
                     default="mnist")
     lv.add_argument("--data-root", default=None)
-    lv.add_argument("--quiet", action="store_true")
+    lv.add_argument("--quiet", action="store_true",
+                    help="no progress bar")
     lv.add_argument("--out", required=True)
     lv.set_defaults(func=_cmd_lava)
 
@@ -120,7 +129,8 @@ def add_study_parser(stsub) -> None:
     sd.add_argument("--dts", type=_float_list("--dts", 0.0, 100.0),
                     default=[0.0, 0.0005, 0.001, 0.002, 0.003, 0.005, 0.008, 0.009, 0.01],
                     help="grid steps in s (0 = continuous)")
-    sd.add_argument("--seeds", type=_int_list("--seeds", 0, 2**31 - 1), default=[0, 1, 2])
+    sd.add_argument("--seeds", type=_int_list("--seeds", 0, 2**31 - 1), default=[0, 1, 2],
+                    help="seeds, comma-separated (each dt trains once per seed)")
     sd.set_defaults(func=_cmd_study_dt)
 
 

@@ -219,6 +219,13 @@ def _check_row(study: str, r) -> None:
     key = r.get("key")
     if not isinstance(key, str) or not key:
         raise ValueError(f"key={key!r} is not a name")
+    if study not in ("timesteps", "precision"):
+        # studies of other network families (exact-dt, latency, ...) keep their own
+        # columns: every number must at least be finite
+        for name, v in r.items():
+            if isinstance(v, float) and not np.isfinite(v):
+                raise ValueError(f"{name}={v!r} is not a finite number")
+        return
     _num(r, "accuracy", 0, 100)
     _num(r, "accuracy_proportion", 0, 100)
     _num(r, "energy_infer_uJ", 0)
