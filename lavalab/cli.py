@@ -103,6 +103,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from lavalab.experiment import evaluate, plot
 
+    if args.backend in ("lava-stock", "loihi"):  # stock Lava Processes (lavalab.deploy)
+        from lavalab.cli_export import cmd_evaluate_stock
+        return cmd_evaluate_stock(args)
     out = args.out or args.model
     rep = evaluate(args.model, samples=args.samples, backend=args.backend, out=out,
                    data_root=args.data_root)
@@ -383,7 +386,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("evaluate", help="classify test samples with a trained model")
     ev.add_argument("model", help="folder with model.npz")
     ev.add_argument("--samples", type=_positive("--samples", 10**7), default=10000)
-    ev.add_argument("--backend", choices=BACKENDS, default="engine")
+    ev.add_argument("--backend", choices=(*BACKENDS, "lava-stock"), default="engine",
+                    help="lava-stock / loihi: the model lowered to Lava's stock Processes")
     ev.add_argument("--data-root", default=None)
     ev.add_argument("--out", default=None, help="where eval.json and PNGs go (default: model)")
     ev.add_argument("--no-plots", action="store_true")

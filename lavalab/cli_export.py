@@ -1,0 +1,61 @@
+"""CLI of deployment: ``lavalab export`` (NIR, netx HDF5) and the stock-Process backends of
+``lavalab evaluate`` (``--backend lava-stock`` / ``loihi``)."""
+
+from __future__ import annotations
+
+import argparse
+
+__all__ = ["add_parser", "cmd_evaluate_stock", "cmd_export"]
+
+
+def cmd_evaluate_stock(args: argparse.Namespace) -> int:
+    """``evaluate --backend lava-stock|loihi``: stock network vs the engine, same digits."""
+    from lavalab.deploy import evaluate_stock
+
+    out = args.out or args.model
+    rep = evaluate_stock(args.model, samples=args.samples, backend=args.backend, out=out,
+                         data_root=args.data_root, progress=True)
+    ev, ee = rep["events"], rep["engine_events"]
+    print(f"{rep['backend']} ({rep['run_config']}): accuracy {rep['accuracy'] * 100:.2f} % "
+          f"(all activity) on {rep['samples']} test samples; engine on the same digits "
+          f"{rep['engine_accuracy'] * 100:.2f} %; difference "
+          f"{rep['accuracy_difference'] * 100:+.2f} points; predictions agree on "
+          f"{rep['prediction_agreement'] * 100:.2f} % of digits; identical spike counts on "
+          f"{rep['identical_spike_counts'] * 100:.2f} %")
+    for layer in ("exc", "inh"):
+        if layer in ev:
+            print(f"  {layer} spikes per sample: stock {ev[layer]['spikes']['per_sample']:.2f}, "
+                  f"engine {ee[layer]['spikes']['per_sample']:.2f}")
+    for name in ("synapses_input", "synapses_inhibition"):
+        print(f"  {name} synaptic events per sample: stock "
+              f"{ev[name]['synaptic_events']['per_sample']:.1f}, engine "
+              f"{ee[name]['synaptic_events']['per_sample']:.1f}")
+    print("  lowering: " + ("exact" if rep["exact_lowering"] else
+                            "approximations: " + "; ".join(rep["approximations"])))
+    print(f"wrote {out}/eval_{rep['backend']}.json")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """``lavalab export MODEL --format nir|netx --out FILE``."""
+    from lavalab.experiment import load_model
+    from lavalab.export import export_model
+
+    model = load_model(args.model)
+    info = export_model(model, args.format, args.out, netx_inhibition=args.netx_inhibition)
+    print(f"wrote {info['path']} ({args.format}, format version {info['version']})")
+    for note in info.get("notes", []):
+        print(f"  {note}")
+    return 0
+
+
+def add_parser(sub) -> None:
+    """Register ``lavalab export``."""
+    ex = sub.add_parser("export", help="export a trained model: NIR graph or lava-dl netx HDF5")
+    ex.add_argument("model", help="folder with model.npz (or the .npz)")
+    ex.add_argument("--format", choices=("nir", "netx"), required=True)
+    ex.add_argument("--out", required=True, help="output file (.nir / .h5)")
+    ex.add_argument("--netx-inhibition", choices=("refuse", "drop"), default="refuse",
+                    help="netx cannot hold recurrent inhibition: refuse (exit 2, default) or "
+                    "drop it (a named feed-forward inference approximation)")
+    ex.set_defaults(func=cmd_export)
