@@ -471,6 +471,9 @@ def build_parser() -> argparse.ArgumentParser:
     co.add_argument("--seed", type=int, default=0)
     co.add_argument("--data-root", default=None)
     co.set_defaults(func=_cmd_compile)
+    from lavalab.cli_export import add_parser as add_export_parser
+
+    add_export_parser(sub)
     return p
 
 

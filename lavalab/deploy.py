@@ -41,8 +41,7 @@ def evaluate_stock(model_dir, samples: int = 500, backend: str = "lava-stock", o
 
     ``copies`` digits run at once in as many copies of the network (block-diagonal
     weights, identical per copy); ``save_every`` digits (default ``copies``) per Lava run
-    and saved chunk: a fresh run per chunk starts from zero state, which is the per-sample
-    reset (within a run the host resets u and v with ``Var.set``, slower on Lava's CPU)."""
+    and saved chunk (the per-sample reset is on chip: stock ``LIFReset``)."""
     save_every = save_every or copies
     from lavalab.experiment import BackendUnavailable, event_summary, load_model
 

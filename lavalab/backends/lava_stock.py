@@ -6,8 +6,9 @@ Intel's lava-loihi).
 Around the network: a stock ``lava.proc.io.source.RingBuffer`` plays lavalab's own Poisson
 raster of each sample (precomputed, so the input equals the engine's bit for bit) and stock
 ``lava.proc.io.sink.RingBuffer`` processes record the excitatory (and inhibitory) spikes of
-the sample. Between samples the host sets u and v of every LIF to 0 (the per-sample reset)
-and loads the next sample's raster, all through ``Var.set`` while the network is paused.
+the sample. The per-sample reset runs on chip (stock ``LIFReset``) or, with
+``reset="host"``, the host sets u and v of every LIF to 0 between samples; the next
+sample's raster is loaded through ``Var.set`` while the network is paused.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ def stock_events(low: StockLowering, input_spikes, counts, inh_counts) -> np.nda
     ev = np.zeros((len(exc), len(EVENT_NAMES)), np.int64)
     ev[:, 0], ev[:, 1], ev[:, 2] = input_spikes, exc, inh
     ev[:, 3] = np.asarray(input_spikes) * n
-    ev[:, 4] = exc + inh * (n - 1) if low.inh is not None else exc * (n - 1)
+    ev[:, 4] = (exc + inh * (n - 1) if low.inh is not None else
+                exc * (n - 1) if low.w_lat is not None else 0)
     return ev
 
 
@@ -97,7 +99,7 @@ def simulate_stock(low: StockLowering, images, seed: int, max_rate_hz: float, dt
                 inh_counts[lo:hi] += s_inh
                 buf_ei = _dense(low.w_ei, s_exc, low.exp_ei)
                 buf_rec = _dense(low.w_ie, s_inh, low.exp_ie)
-            else:
+            elif low.w_lat is not None:
                 buf_rec = _dense(low.w_lat, s_exc, low.exp_lat)
             buf_in = _dense(low.w_in, s_in, low.exp_in)
     return dict(counts=counts, inh_counts=inh_counts,
@@ -105,7 +107,8 @@ def simulate_stock(low: StockLowering, images, seed: int, max_rate_hz: float, dt
 
 
 def run_stock(low: StockLowering, images, seed: int, max_rate_hz: float, dt_ms: float,
-              t0: int = 0, hardware: bool = False, copies: int = 1, progress=None) -> dict:
+              t0: int = 0, hardware: bool = False, copies: int = 1, reset: str = "chip",
+              progress=None) -> dict:
     """Spike counts of ``images`` on the stock network of ``low``.
 
     Sample ``k`` gets lavalab's Poisson raster for global step ``t0 + k * period`` with
@@ -122,7 +125,7 @@ def run_stock(low: StockLowering, images, seed: int, max_rate_hz: float, dt_ms: 
     n = len(x)
     period, n_in, n_out = low.sample_steps, low.n_input, low.n_exc
     copies = max(1, min(copies, n))
-    net = build_stock_network(low, copies=copies)
+    net = build_stock_network(low, copies=copies, reset=reset)
     src = Source(data=np.zeros((n_in * copies, period), np.int32))
     src.s_out.connect(net.s_in)
     sink = Sink(shape=(n_out * copies,), buffer=period)
@@ -158,9 +161,10 @@ def run_stock(low: StockLowering, images, seed: int, max_rate_hz: float, dt_ms: 
                 src.data.init = data
             else:
                 src.data.set(data)
-                for lif in net.lifs:  # per-sample reset (lavalab's neurons reset u, v)
-                    lif.u.set(zeros)
-                    lif.v.set(zeros)
+                if reset == "host":  # per-sample reset (lavalab's neurons reset u, v)
+                    for lif in net.lifs:
+                        lif.u.set(zeros)
+                        lif.v.set(zeros)
             src.run(condition=RunSteps(num_steps=period), run_cfg=cfg)
             started = True
             counts[lo:hi] = sink.data.get().reshape(copies, n_out, period).sum(2)[:hi - lo]

@@ -37,8 +37,11 @@ refractory        not expressible (stock fixed-point LIF has none): dropped, app
                   ``stock_lif_no_refractory``.
 reset != 0        stock LIF resets v to 0: approximation ``reset_to_zero``; ``exact=True``
                   refuses it (``stock_lif_reset_zero``).
-per-sample reset  lowered exactly by the host: u and v of both LIFs are set to 0 between
-                  samples (``Var.set`` while paused), as lavalab's models reset them.
+per-sample reset  lowered exactly, on chip: stock ``LIFReset`` (``reset_interval`` = the
+                  sample period, ``reset_offset = 1``: Lava's time starts at 1) zeroes u
+                  and v at each sample's first step before the update, as lavalab's
+                  neurons do; or (``reset="host"``) plain ``LIF`` whose u and v the host
+                  sets to 0 between samples (``Var.set`` while paused).
 v quantized       (``v_lsb > 0`` / ``v_bits < 24``, precision-study models) refused:
                   design rule ``neuron_state_fits``.
 ================= ==========================================================================
@@ -56,10 +59,11 @@ from lavalab.dynamics.adaptive_lif import AdaptiveLIFFixed
 from lavalab.networks.snn import FixedNetwork, NetworkSpec
 from lavalab.networks.wiring import dc_inhibition_weights, lateral_inhibition_weights
 
-__all__ = ["THETA_FOLDS", "StockLIF", "StockLowering", "StockNetwork", "lower_to_stock",
+__all__ = ["THETA_FOLDS", "RESETS", "StockLIF", "StockLowering", "StockNetwork", "lower_to_stock",
            "lower_model", "build_stock_network", "stock_process_modules"]
 
 THETA_FOLDS = ("scale", "none")
+RESETS = ("chip", "host")
 
 
 @dataclass(frozen=True)
@@ -106,7 +110,7 @@ class StockLowering:
     w_in, exp_in : input -> exc ``Dense`` (0..255, exponent)
     exc, inh : the LIF populations (``inh`` None for tinySNN)
     w_ei, w_ie, w_lat : E->I (1:1), I->E (all but self), tinySNN E->E (all but self)
-        ``Dense`` weights or None, with their exponents
+        ``Dense`` weights or None (none of them without inhibition), with their exponents
     present_steps, rest_steps : the sample schedule (host resets u, v between samples)
     approximations : names (with details) of what the stock Processes do not reproduce
         exactly; empty means bit-exact with the engine
@@ -172,12 +176,14 @@ def _stock_lif(name: str, p: AdaptiveLIFFixed, n: int, exact: bool, bias_scale=N
 
 
 def lower_to_stock(s: NetworkSpec, f: FixedNetwork, w, theta, theta_fold: str = "scale",
-                   exact: bool = False) -> StockLowering:
+                   exact: bool = False, inhibition: bool = True) -> StockLowering:
     """Lower a fixed-point network with frozen weights ``w`` (n_exc, n_input) and theta
     (n_exc,) to stock-Process Var values (see the module docstring).
 
     ``exact=True`` raises :class:`DesignRuleError` (rules ``stock_lif_no_refractory``,
     ``stock_lif_reset_zero``, ``stock_theta_exact``) instead of approximating.
+    ``inhibition=False`` drops the inhibition (a feed-forward network, what netx HDF5 can
+    hold), named as the approximation ``inhibition_dropped``.
     """
     if theta_fold not in THETA_FOLDS:
         raise ValueError(f"theta_fold={theta_fold!r} is not one of {THETA_FOLDS}")
@@ -211,7 +217,12 @@ def lower_to_stock(s: NetworkSpec, f: FixedNetwork, w, theta, theta_fold: str = 
     exc, a = _stock_lif("exc", f.exc, n, exact, scale)
     approx += a
     inh = w_ei = w_ie = w_lat = None
-    if s.has_inh:
+    if not inhibition:
+        if exact:
+            raise DesignRuleError("stock_inhibition_kept", "dropped", "kept",
+                                  "dropping the inhibition is not exact")
+        approx.append("inhibition_dropped: feed-forward input -> exc only")
+    elif s.has_inh:
         inh, a = _stock_lif("inh", f.inh, n, exact)
         approx += a
         m_ei, m_ie = dc_inhibition_weights(n, f.w_ei, f.w_ie)
@@ -221,6 +232,7 @@ def lower_to_stock(s: NetworkSpec, f: FixedNetwork, w, theta, theta_fold: str = 
         w_lat = np.rint(lateral_inhibition_weights(n, f.w_lat) * scale[:, None]).astype(np.int64)
     meta = {
         "lowering": "lavalab.compile.deploy", "kind": s.kind, "theta_fold": theta_fold,
+        "inhibition": inhibition,
         "theta_range_v_units": [int(theta.min()), int(theta.max())] if n else [0, 0],
         "weight_scale_range": [float(scale.min()), float(scale.max())],
         "vth_v_units": int(vth_eff), "approximations": list(approx),
@@ -233,12 +245,14 @@ def lower_to_stock(s: NetworkSpec, f: FixedNetwork, w, theta, theta_fold: str = 
         approximations=tuple(approx), metadata=meta)
 
 
-def lower_model(model, theta_fold: str = "scale", exact: bool = False) -> StockLowering:
+def lower_model(model, theta_fold: str = "scale", exact: bool = False,
+                inhibition: bool = True) -> StockLowering:
     """:func:`lower_to_stock` of a loaded model (:func:`lavalab.experiment.load_model`)."""
     if model.precision != "fixed":
         raise ValueError(f"model precision={model.precision!r}: deploying to Lava's stock "
                          "Processes needs a fixed-point model (train with --precision fixed)")
-    return lower_to_stock(model.spec, model.fixed, model.w, model.theta, theta_fold, exact)
+    return lower_to_stock(model.spec, model.fixed, model.w, model.theta, theta_fold, exact,
+                          inhibition)
 
 
 @dataclass(frozen=True, eq=False)
@@ -250,7 +264,9 @@ class StockNetwork:
     s_in : ``dense_in.s_in``, the input spikes (n_input,): connect your spike source here
     s_out : ``exc.s_out``, the excitatory spikes (n_exc,): the network's output
     inh_s_out : ``inh.s_out`` or None
-    lifs : the LIF processes whose u and v a host resets between samples
+    lifs : the LIF processes (``LIFReset`` with ``reset="chip"``)
+    reset : ``"chip"`` (LIFReset resets every sample period) or ``"host"`` (the caller
+        sets u and v of ``lifs`` to 0 between samples)
     copies : independent copies of the network side by side (block-diagonal weights): copy
         ``c`` owns inputs ``c*n_input..`` and neurons ``c*n_exc..``; 1 is the network itself
     """
@@ -262,10 +278,11 @@ class StockNetwork:
     inh_s_out: object | None
     lifs: tuple
     copies: int = 1
+    reset: str = "chip"
 
 
-def build_stock_network(low: StockLowering, name: str = "lavalab",
-                        copies: int = 1) -> StockNetwork:
+def build_stock_network(low: StockLowering, name: str = "lavalab", copies: int = 1,
+                        reset: str = "chip") -> StockNetwork:
     """The Lava Processes of ``low`` (all from ``lava.proc``), connected; the input port
     ``s_in`` and the output ports are left open for the caller.
 
@@ -274,11 +291,19 @@ def build_stock_network(low: StockLowering, name: str = "lavalab",
     spikes equal the single network's (Dense sums only the active inputs' columns).
     """
     from lava.proc.dense.process import Dense
-    from lava.proc.lif.process import LIF
+    from lava.proc.lif.process import LIF, LIFReset
 
     from lavalab.fixed import check_int_range
 
     check_int_range("copies", copies, 1, 1024)
+    if reset not in RESETS:
+        raise ValueError(f"reset={reset!r} is not one of {RESETS}")
+
+    def lif(p, tag):
+        if reset == "host":
+            return LIF(**p.kwargs(copies), name=f"{name}.{tag}")
+        return LIFReset(**p.kwargs(copies), reset_interval=low.sample_steps, reset_offset=1,
+                        name=f"{name}.{tag}")
 
     def dense(wts, exp, tag):
         wts = np.kron(np.eye(copies, dtype=np.int64), wts) if copies > 1 else wts
@@ -286,12 +311,12 @@ def build_stock_network(low: StockLowering, name: str = "lavalab",
                      weight_exp=exp, name=f"{name}.{tag}")
 
     procs = {"dense_in": dense(low.w_in, low.exp_in, "dense_in"),
-             "exc": LIF(**low.exc.kwargs(copies), name=f"{name}.exc")}
+             "exc": lif(low.exc, "exc")}
     procs["dense_in"].a_out.connect(procs["exc"].a_in)
     lifs = [procs["exc"]]
     inh_out = None
     if low.inh is not None:
-        procs["inh"] = LIF(**low.inh.kwargs(copies), name=f"{name}.inh")
+        procs["inh"] = lif(low.inh, "inh")
         procs["dense_ei"] = dense(low.w_ei, low.exp_ei, "dense_ei")
         procs["dense_ie"] = dense(low.w_ie, low.exp_ie, "dense_ie")
         procs["exc"].s_out.connect(procs["dense_ei"].s_in)
@@ -300,12 +325,12 @@ def build_stock_network(low: StockLowering, name: str = "lavalab",
         procs["dense_ie"].a_out.connect(procs["exc"].a_in)
         lifs.append(procs["inh"])
         inh_out = procs["inh"].s_out
-    else:
+    elif low.w_lat is not None:
         procs["dense_lat"] = dense(low.w_lat, low.exp_lat, "dense_lat")
         procs["exc"].s_out.connect(procs["dense_lat"].s_in)
         procs["dense_lat"].a_out.connect(procs["exc"].a_in)
     return StockNetwork(low, procs, procs["dense_in"].s_in, procs["exc"].s_out, inh_out,
-                        tuple(lifs), copies)
+                        tuple(lifs), copies, reset)
 
 
 def stock_process_modules(processes) -> dict[str, str]:

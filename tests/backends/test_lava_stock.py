@@ -37,6 +37,7 @@ def test_stock_network_holds_only_lava_processes_and_open_ports():
     net = build_stock_network(low)
     mods = stock_process_modules(net.processes.values())
     assert set(net.processes) == {"dense_in", "exc", "inh", "dense_ei", "dense_ie"}
+    assert type(net.processes["exc"]).__name__ == "LIFReset"
     assert all(mod.startswith("lava.proc.") for mod in mods.values()), mods
     assert not any("lavalab" in mod for mod in mods.values())
     assert isinstance(net.s_in, InPort) and net.s_in.shape == (9,)
@@ -64,10 +65,11 @@ def test_lava_stock_run_equals_engine_when_exact(kind):
     np.testing.assert_array_equal(r["events"][:, :5], events[:, :5])
 
 
-def test_lava_stock_run_equals_simulator_with_approximations():
+@pytest.mark.parametrize("reset", ["chip", "host"])
+def test_lava_stock_run_equals_simulator_with_approximations(reset):
     """A default D&C network (theta folded, refractory and reset dropped): Lava's run and
     the fast simulator used for the large measurements agree spike for spike, also when
-    the host resets u and v between samples inside one run (Var.set)."""
+    samples follow each other in one run (reset by LIFReset on chip, or by the host)."""
     from dataclasses import replace
 
     s = build("diehl-cook", 6, 16, present_steps=40, rest_steps=8)
@@ -79,7 +81,7 @@ def test_lava_stock_run_equals_simulator_with_approximations():
     low = lower_to_stock(s, f, w, theta)
     assert not low.exact
     sim = simulate_stock(low, imgs, 9, s.max_rate_hz, s.dt_ms)
-    lava = run_stock(low, imgs, 9, s.max_rate_hz, s.dt_ms, copies=1)
+    lava = run_stock(low, imgs, 9, s.max_rate_hz, s.dt_ms, copies=1, reset=reset)
     assert sim["counts"].sum() > 5 and sim["inh_counts"].sum() > 0
     np.testing.assert_array_equal(lava["counts"], sim["counts"])
     np.testing.assert_array_equal(lava["inh_counts"], sim["inh_counts"])
