@@ -230,14 +230,18 @@ def _cmd_compile(args: argparse.Namespace) -> int:
     print(f"lavalab compile: {what}, {budget.label}, "
           f"T={time.timesteps} dt={time.dt_ms} ms, target {args.target}, "
           f"{'on-chip learning' if args.learning else 'inference'}")
+    from lavalab.cli_export import apply_compile_overrides, report_all_violations
+
+    spec = apply_compile_overrides(spec, args)
     try:
         c = compile_network(spec, time, budget, args.target,
                             "none" if model else args.enhancement, learning=args.learning,
                             neurons_per_core=args.neurons_per_core, v_range_mv=v_range)
     except DesignRuleError as err:
-        print(f"lavalab compile: design rule violated: {err}", file=sys.stderr)
-        return 3
+        return report_all_violations(err, spec, time, budget, args, v_range, model)
     print(f"\ncore mapping: {c.core_map.cores_used} cores on {c.core_map.tiles_used} tiles")
+    for note in c.core_map.search:
+        print(f"  mapping search: {note}")
     _print_rows(c.core_map.table(), ("core", "tile", "population", "neurons", "synapses",
                                      "memory_bits", "fan_in", "fan_out"))
     fp = memory_footprint(c.graph)
@@ -462,6 +466,9 @@ def build_parser() -> argparse.ArgumentParser:
                     default=None, help="force this partition size (default: as few cores "
                     "as the limits allow)")
     co.add_argument("--learning", action="store_true", help="check on-chip learning too")
+    from lavalab.cli_export import add_compile_arguments
+
+    add_compile_arguments(co)
     co.add_argument("--energy-table", choices=tuple(ENERGY_TABLES), default="davies2018")
     co.add_argument("--samples", type=_positive("--samples", 10000), default=20,
                     help="MNIST test digits whose event counts price the energy (default 20)")
