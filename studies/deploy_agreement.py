@@ -38,7 +38,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("models", nargs="+")
     ap.add_argument("--samples", type=int, default=500)
-    ap.add_argument("--folds", default="scale,none")
+    ap.add_argument("--folds", default="scale,none",
+                    help="theta folds; '<fold>+noinh' drops the inhibition (netx's form)")
     ap.add_argument("--lava", type=int, default=0, help="also run the first N digits on "
                     "Lava's Loihi2SimCfg and check they equal the simulator")
     ap.add_argument("--out", required=True)
@@ -58,7 +59,9 @@ def main(argv=None) -> int:
                 ce, _ = infer(make_net(m.spec, "fixed", m.w, m.theta, seed=seed,
                                        fixed=m.fixed), test.images)
                 pe = predict_all_activity(ce, m.assignments)
-            low = lower_model(m, theta_fold=fold)
+            # "<fold>+noinh": without the inhibition (what netx HDF5 holds)
+            low = lower_model(m, theta_fold=fold.split("+")[0],
+                              inhibition=not fold.endswith("+noinh"))
             t0 = time.perf_counter()
             r = simulate_stock(low, test.images, seed, m.spec.max_rate_hz, m.spec.dt_ms,
                                chunk=500)

@@ -60,7 +60,8 @@ from lavalab.networks.snn import FixedNetwork, NetworkSpec
 from lavalab.networks.wiring import dc_inhibition_weights, lateral_inhibition_weights
 
 __all__ = ["THETA_FOLDS", "RESETS", "StockLIF", "StockLowering", "StockNetwork", "lower_to_stock",
-           "lower_model", "build_stock_network", "stock_process_modules"]
+           "lower_model", "build_stock_network", "stock_process_modules",
+           "stock_learning_rule"]
 
 THETA_FOLDS = ("scale", "none")
 RESETS = ("chip", "host")
@@ -281,14 +282,45 @@ class StockNetwork:
     reset: str = "chip"
 
 
+def stock_learning_rule(st, seed: int = 0):
+    """STDP1 (:class:`~lavalab.dynamics.stdp.STDPFixed`) as Lava's
+    ``Loihi2FLearningRule``: the product-of-traces string of
+    :func:`lavalab.dynamics.stdp.loihi_rule_string`, trace impulses and time constants
+    (``tau = -1 / ln(1 - decay / 4096)``), learning every step (``t_epoch = 1``).
+    Raises ``ValueError`` for STDP2 (no learning-engine form)."""
+    import math
+
+    from lava.magma.core.learning.learning_rule import Loihi2FLearningRule
+
+    from lavalab.dynamics.stdp import loihi_rule_string
+
+    rule = loihi_rule_string(st)
+
+    def tau(decay):
+        if decay >= spec.DECAY_UNITY:
+            raise ValueError(f"trace decay {decay} (the trace lives one step) has no Lava "
+                             "learning-rule time constant")
+        return -1.0 / math.log(1.0 - decay / spec.DECAY_UNITY) if decay else 2**16 - 1
+
+    return Loihi2FLearningRule(dw=rule, x1_impulse=st.impulse_pre, x1_tau=tau(st.decay_pre),
+                               y1_impulse=st.impulse_post, y1_tau=tau(st.decay_post),
+                               t_epoch=1, rng_seed=seed)
+
+
 def build_stock_network(low: StockLowering, name: str = "lavalab", copies: int = 1,
-                        reset: str = "chip") -> StockNetwork:
+                        reset: str = "chip", learning_rule=None) -> StockNetwork:
     """The Lava Processes of ``low`` (all from ``lava.proc``), connected; the input port
     ``s_in`` and the output ports are left open for the caller.
 
     ``copies > 1`` puts that many independent copies of the network into the same
     Processes (block-diagonal weights), to simulate several samples at once; each copy's
     spikes equal the single network's (Dense sums only the active inputs' columns).
+
+    ``learning_rule`` (e.g. :func:`stock_learning_rule` of the model's STDP1) makes the
+    input synapses a stock ``LearningDense`` fed back with the excitatory spikes: on-chip
+    STDP. Theta stays frozen (folded) and D&C's weight normalisation has no stock form:
+    both are named in ``StockLowering.approximations`` only for inference, so a learning
+    network's deviations are: no homeostasis, no normalisation.
     """
     from lava.proc.dense.process import Dense
     from lava.proc.lif.process import LIF, LIFReset
@@ -310,9 +342,21 @@ def build_stock_network(low: StockLowering, name: str = "lavalab", copies: int =
         return Dense(weights=np.asarray(wts, np.int32), num_weight_bits=spec.WEIGHT_BITS,
                      weight_exp=exp, name=f"{name}.{tag}")
 
-    procs = {"dense_in": dense(low.w_in, low.exp_in, "dense_in"),
-             "exc": lif(low.exc, "exc")}
+    if learning_rule is not None:
+        from lava.proc.dense.process import LearningDense
+        from lava.utils.weightutils import SignMode
+
+        if copies != 1:
+            raise ValueError("a learning network is built as one copy (copies=1)")
+        din = LearningDense(weights=np.asarray(low.w_in, float), learning_rule=learning_rule,
+                            sign_mode=SignMode.EXCITATORY, weight_exp=low.exp_in,
+                            name=f"{name}.dense_in")
+    else:
+        din = dense(low.w_in, low.exp_in, "dense_in")
+    procs = {"dense_in": din, "exc": lif(low.exc, "exc")}
     procs["dense_in"].a_out.connect(procs["exc"].a_in)
+    if learning_rule is not None:
+        procs["exc"].s_out.connect(procs["dense_in"].s_in_bap)
     lifs = [procs["exc"]]
     inh_out = None
     if low.inh is not None:

@@ -85,3 +85,38 @@ def test_lava_stock_run_equals_simulator_with_approximations(reset):
     assert sim["counts"].sum() > 5 and sim["inh_counts"].sum() > 0
     np.testing.assert_array_equal(lava["counts"], sim["counts"])
     np.testing.assert_array_equal(lava["inh_counts"], sim["inh_counts"])
+
+
+def test_stock_network_learns_with_lava_learning_dense():
+    """learning: the input synapses become a stock LearningDense running STDP1's rule
+    string, fed back with the excitatory spikes; on Lava's Loihi2SimCfg the weights
+    change (potentiation of active inputs of spiking neurons). STDP2 is refused."""
+    from dataclasses import replace
+
+    from lava.magma.core.run_conditions import RunSteps
+    from lava.magma.core.run_configs import Loihi2SimCfg
+    from lava.proc.io.source import RingBuffer
+
+    from lavalab.compile.deploy import stock_learning_rule
+
+    s = exact_spec("diehl-cook", present=40, rest=5)  # STDP1, rates the engine can hold:
+    s = replace(s, stdp=replace(s.stdp, eta_pre=3e-2, eta_post=2e-2))  # see compile hints
+    f = lower_network(s)
+    w, _ = data()
+    low = lower_to_stock(s, f, w, np.zeros(6, np.int64), exact=True)
+    net = build_stock_network(low, learning_rule=stock_learning_rule(f.stdp))
+    mods = stock_process_modules(net.processes.values())
+    assert all(m.startswith("lava.proc.") for m in mods.values())
+    assert type(net.processes["dense_in"]).__name__ == "LearningDense"
+    spikes = (np.random.default_rng(1).random((16, 45)) < 0.5).astype(np.int32)
+    src = RingBuffer(data=spikes)
+    src.s_out.connect(net.s_in)
+    try:
+        src.run(condition=RunSteps(num_steps=45), run_cfg=Loihi2SimCfg(select_tag="fixed_pt"))
+        w_after = np.rint(net.processes["dense_in"].weights.get())
+    finally:
+        src.stop()
+    assert not np.array_equal(w_after, w)
+    st2 = lower_network(build("tinysnn", 6, 16)).stdp
+    with pytest.raises(ValueError, match="STDP1"):
+        stock_learning_rule(st2)
