@@ -61,7 +61,7 @@ from lavalab.networks.wiring import dc_inhibition_weights, lateral_inhibition_we
 
 __all__ = ["THETA_FOLDS", "RESETS", "StockLIF", "StockLowering", "StockNetwork", "lower_to_stock",
            "lower_model", "build_stock_network", "stock_process_modules",
-           "stock_learning_rule"]
+           "stock_learning_rule", "stock_network"]
 
 THETA_FOLDS = ("scale", "none")
 RESETS = ("chip", "host")
@@ -375,6 +375,16 @@ def build_stock_network(low: StockLowering, name: str = "lavalab", copies: int =
         procs["dense_lat"].a_out.connect(procs["exc"].a_in)
     return StockNetwork(low, procs, procs["dense_in"].s_in, procs["exc"].s_out, inh_out,
                         tuple(lifs), copies, reset)
+
+
+def stock_network(model, theta_fold: str = "scale", reset: str = "chip",
+                  learning: bool = False) -> StockNetwork:
+    """One call for Lava users: a loaded model (:func:`lavalab.experiment.load_model`) as
+    connected stock Processes with open ports ``s_in`` / ``s_out`` (``learning``: the
+    input synapses learn STDP1 in a stock ``LearningDense``)."""
+    low = lower_model(model, theta_fold=theta_fold)
+    rule = stock_learning_rule(model.fixed.stdp, model.seed) if learning else None
+    return build_stock_network(low, reset=reset, learning_rule=rule)
 
 
 def stock_process_modules(processes) -> dict[str, str]:

@@ -120,3 +120,18 @@ def test_stock_network_learns_with_lava_learning_dense():
     st2 = lower_network(build("tinysnn", 6, 16)).stdp
     with pytest.raises(ValueError, match="STDP1"):
         stock_learning_rule(st2)
+
+
+def test_stock_network_one_call_from_a_model():
+    from lavalab.compile.deploy import stock_network
+    from lavalab.experiment import Model
+
+    s = build("tinysnn", 4, 9)
+    m = Model(s, "fixed", 0, np.full((4, 9), 9), np.arange(4) * 100, np.zeros(4, int),
+              np.ones((4, 10)) / 10, {})
+    net = stock_network(m)
+    assert net.s_in.shape == (9,) and net.s_out.shape == (4,)
+    assert set(net.processes) == {"dense_in", "exc", "dense_lat"}
+    with pytest.raises(ValueError, match="fixed-point"):
+        stock_network(Model(s, "float", 0, np.zeros((4, 9)), np.zeros(4), np.zeros(4, int),
+                            np.ones((4, 10)) / 10, {}))
