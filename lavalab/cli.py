@@ -109,6 +109,9 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
     from lavalab.experiment import evaluate, plot
 
+    if args.backend in ("lava-stock", "loihi"):  # stock Lava Processes (lavalab.deploy)
+        from lavalab.cli_export import cmd_evaluate_stock
+        return cmd_evaluate_stock(args)
     out = args.out or (Path(args.model).parent if args.model.endswith(".npz") else args.model)
     rep = evaluate(args.model, samples=args.samples, backend=args.backend, out=out,
                    data_root=args.data_root)
@@ -242,14 +245,18 @@ def _cmd_compile(args: argparse.Namespace) -> int:
     print(f"lavalab compile: {what}, {budget.label}, "
           f"T={time.timesteps} dt={time.dt_ms} ms, target {args.target}, "
           f"{'on-chip learning' if args.learning else 'inference'}")
+    from lavalab.cli_export import apply_compile_overrides, report_all_violations
+
+    spec = apply_compile_overrides(spec, args)
     try:
         c = compile_network(spec, time, budget, args.target,
                             "none" if model else args.enhancement, learning=args.learning,
                             neurons_per_core=args.neurons_per_core, v_range_mv=v_range)
     except DesignRuleError as err:
-        print(f"lavalab compile: design rule violated: {err}", file=sys.stderr)
-        return 3
+        return report_all_violations(err, spec, time, budget, args, v_range, model)
     print(f"\ncore mapping: {c.core_map.cores_used} cores on {c.core_map.tiles_used} tiles")
+    for note in c.core_map.search:
+        print(f"  mapping search: {note}")
     _print_rows(c.core_map.table(), ("core", "tile", "population", "neurons", "synapses",
                                      "memory_bits", "fan_in", "fan_out"))
     fp = memory_footprint(c.graph)
@@ -330,8 +337,9 @@ def _add_study_args(sp, kinds, datasets) -> None:
 
 def _add_one_spike(sp) -> None:
     sp.add_argument("--one-spike", action=argparse.BooleanOptionalAction, default=None,
-                    help="at most one excitatory spike per step (BindsNET's one_spike; not "
-                    "deployable on Loihi: design rule one_spike_not_on_chip). Default: the "
+                    help="while learning, at most one excitatory spike per step (BindsNET's "
+                    "one_spike; inference runs without it; no on-chip learning with it: "
+                    "design rule one_spike_not_on_chip). Default: the "
                     "network's (lavalab.networks.snn.DEFAULTS)")
 
 
@@ -491,8 +499,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("model", help="folder with model.npz")
     ev.add_argument("--samples", type=_positive("--samples", 10**7), default=None,
                     help="first test samples to classify (default: the whole test set of "
-                    "the model's dataset)")
-    ev.add_argument("--backend", choices=BACKENDS, default="engine")
+                    "the model's dataset; 500 for lava-stock / loihi, which simulate slowly)")
+    ev.add_argument("--backend", choices=(*BACKENDS, "lava-stock"), default="engine",
+                    help="lava-stock / loihi: the model lowered to Lava's stock Processes")
     ev.add_argument("--data-root", default=None)
     ev.add_argument("--out", default=None, help="where eval.json and PNGs go (default: model)")
     ev.add_argument("--no-plots", action="store_true")
@@ -576,6 +585,9 @@ def build_parser() -> argparse.ArgumentParser:
                     default=None, help="force this partition size (default: as few cores "
                     "as the limits allow)")
     co.add_argument("--learning", action="store_true", help="check on-chip learning too")
+    from lavalab.cli_export import add_compile_arguments
+
+    add_compile_arguments(co)
     co.add_argument("--energy-table", choices=tuple(ENERGY_TABLES), default="davies2018")
     co.add_argument("--samples", type=_positive("--samples", 10000), default=20,
                     help="MNIST test digits whose event counts price the energy (default 20)")
@@ -585,6 +597,9 @@ def build_parser() -> argparse.ArgumentParser:
     co.add_argument("--seed", type=_seed, default=0, help="seed of weights, encoder, rounding")
     co.add_argument("--data-root", default=None)
     co.set_defaults(func=_cmd_compile)
+    from lavalab.cli_export import add_parser as add_export_parser
+
+    add_export_parser(sub)
     _finish(p)
     return p
 

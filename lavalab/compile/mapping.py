@@ -15,8 +15,14 @@ the largest block of neurons that satisfies, on one core, (1) neurons <= neurons
 (2) stored synapse bits <= synapse_memory_bits_per_core and (3) fan-in (distinct input
 axons, i.e. presynaptic neurons feeding the core) <= fan_in_per_core; the neurons are
 then spread evenly over that many cores (sizes differ by at most one, which lowers the
-busiest core's load at the same core count). A limit no single neuron can meet (e.g.
-more than 4096 inputs) is left to the rules. ``neurons_per_core=k`` forces blocks of
+busiest core's load at the same core count). Then (4) fan-out: a core's output axons grow
+with its neurons and with the cores of its destinations, which are only known once every
+population is partitioned; so the partition is searched: while a population's cores
+exceed ``fan_out_per_core``, that population's block size shrinks (to the largest size
+whose worst core fits, re-partitioning and re-checking every time) until every core fits
+or one neuron per core still does not (no partition exists: ``CoreMap.search`` says why,
+and the rule ``fan_out_within_limit`` names the violation). A limit no single neuron can
+meet (e.g. more than 4096 inputs) is left to the rules. ``neurons_per_core=k`` forces blocks of
 ``k`` neurons (the last block holds the rest).
 
 Synaptic memory: stored synapses x weight bits, **weight bits only**. Loihi 1 packs
@@ -121,6 +127,8 @@ class CoreMap:
     capacity : ``((population, neurons), ...)``: the largest block one core may hold in the
         automatic partition, or the forced ``neurons_per_core``
     cores_per_tile, mesh_width : tile geometry used to place cores (tiles row-major)
+    search : what the automatic partition search did (one line per step, e.g. a block
+        size shrunk for fan-out, or why no partition exists); empty when nothing was needed
     """
 
     target: str
@@ -128,6 +136,7 @@ class CoreMap:
     capacity: tuple[tuple[str, int], ...]
     cores_per_tile: int
     mesh_width: int
+    search: tuple[str, ...] = ()
 
     @property
     def cores_used(self) -> int:
@@ -199,16 +208,54 @@ def map_to_cores(graph: LayerGraph, target="loihi1",
     if neurons_per_core is not None and not (
             isinstance(neurons_per_core, int) and 1 <= neurons_per_core <= 10**8):
         raise ValueError(f"neurons_per_core={neurons_per_core!r} is outside 1..10**8")
+    caps = {}
+    for p in graph.populations:
+        if p.on_chip:
+            caps[p.name] = (_capacity(graph, p.name, res) if neurons_per_core is None
+                            else neurons_per_core)
+    cmap = _place(graph, res, geo, caps, even=neurons_per_core is None)
+    if neurons_per_core is not None:
+        return cmap
+    notes = []
+    limit = res.fan_out_per_core
+    for _ in range(64):  # each round shrinks at least one block size; sizes are bounded
+        over = {}
+        for c in cmap.cores:
+            if c.fan_out > limit:
+                over[c.population] = max(over.get(c.population, 0), c.fan_out)
+        if not over:
+            break
+        changed = False
+        for pop, worst in over.items():
+            cap = caps[pop]
+            if cap == 1:
+                notes.append(f"no partition exists: one {pop} neuron per core still sends "
+                             f"{worst} fan-out axons, above {res.name}'s limit of {limit}")
+                continue
+            new = max(1, min(cap - 1, cap * limit // worst))
+            notes.append(f"{pop}: block size {cap} -> {new} (a core's fan-out {worst} > "
+                         f"{limit})")
+            caps[pop] = new
+            changed = True
+        if not changed:
+            break
+        cmap = _place(graph, res, geo, caps, even=True)
+    return CoreMap(cmap.target, cmap.cores, cmap.capacity, cmap.cores_per_tile,
+                   cmap.mesh_width, tuple(notes))
+
+
+def _place(graph: LayerGraph, res, geo, caps: dict, even: bool) -> CoreMap:
+    """Cores for block sizes ``caps`` (population -> largest block); ``even`` spreads a
+    population evenly over the fewest cores, else blocks of exactly ``cap``."""
     blocks, capacity = [], []
     for p in graph.populations:
         if not p.on_chip:
             continue
-        if neurons_per_core is None:
-            cap = _capacity(graph, p.name, res)
+        cap = caps[p.name]
+        if even:
             k = -(-p.size // cap)
             sizes = [p.size // k + (1 if j < p.size % k else 0) for j in range(k)]
         else:
-            cap = neurons_per_core
             sizes = [min(cap, p.size - s) for s in range(0, p.size, cap)]
         capacity.append((p.name, cap))
         start = 0

@@ -58,7 +58,7 @@ from lavalab.compile.mapping import CoreMap, resolve_target
 from lavalab.dynamics.stdp import W_FACTOR_SHIFT
 from lavalab.networks.snn import FixedNetwork
 
-__all__ = ["DesignRuleError", "Design", "check_rules", "RULES",
+__all__ = ["DesignRuleError", "Design", "check_rules", "check_all_rules", "RULES", "HINTS",
            "weights_fit_bits", "decays_fit_bits", "theta_decay_fits_bits",
            "threshold_fits_bits", "weight_exponent_in_range", "refractory_within_limit",
            "neuron_state_fits", "one_spike_not_on_chip", "learning_rule_expressible",
@@ -73,6 +73,11 @@ class DesignRuleError(ValueError):
     def __init__(self, rule: str, value, limit, detail: str):
         self.rule, self.value, self.limit = rule, value, limit
         super().__init__(f"{rule}: {detail}")
+
+    @property
+    def hint(self) -> str:
+        """The parameter that would fix this violation (:data:`HINTS`)."""
+        return HINTS.get(self.rule, "")
 
 
 @dataclass(frozen=True)
@@ -289,8 +294,15 @@ def fan_in_within_limit(d: Design) -> None:
 
 def fan_out_within_limit(d: Design) -> None:
     """Output axons per core <= target.fan_out_per_core."""
-    _per_core(d, "fan_out_within_limit", "fan_out", d.target.fan_out_per_core,
-              "fan-out axons")
+    try:
+        _per_core(d, "fan_out_within_limit", "fan_out", d.target.fan_out_per_core,
+                  "fan-out axons")
+    except DesignRuleError as err:
+        why = [n for n in d.core_map.search if n.startswith("no partition exists")]
+        if why:
+            raise DesignRuleError(err.rule, err.value, err.limit,
+                                  f"{str(err).split(': ', 1)[1]}; {why[0]}") from None
+        raise
 
 
 def cores_fit_chip(d: Design) -> None:
@@ -310,6 +322,46 @@ RULES = {f.__name__: f for f in (
     one_spike_not_on_chip, learning_rule_expressible, delays_within_limit, neurons_fit_core,
     synapses_fit_core_memory, fan_in_within_limit, fan_out_within_limit, cores_fit_chip,
 )}
+
+
+#: For each rule, the parameter(s) that fix a violation (``lavalab compile`` flags).
+HINTS = {
+    "weights_fit_bits": "lower --weight-bits to 8 or fewer (or the inhibition weights)",
+    "decays_fit_bits": "time constants (tau_v_ms, tau_u_ms, STDP traces) or --dt",
+    "theta_decay_fits_bits": "--tau-theta: a decay a 12-bit register holds (a few "
+                             "hundred steps, e.g. 200 ms at dt 1 ms) or inf (no decay)",
+    "threshold_fits_bits": "the threshold v_th (or input_gain) of the neurons",
+    "weight_exponent_in_range": "the inhibition weights (w_exc_inh, w_inh_exc, w_lateral)",
+    "refractory_within_limit": "t_ref_ms (at most 64 steps of --dt)",
+    "neuron_state_fits": "omit --neuron-bits (Loihi's v is 24 bits of unit resolution)",
+    "one_spike_not_on_chip": "--no-one-spike (one spike per step needs off-chip training)",
+    "learning_rule_expressible": "--rule stdp1 (STDP2 and the triplet rule have no "
+                                 "learning-engine form) and "
+                                 "--eta-pre / --eta-post whose exponents fit [-7, 8] "
+                                 "(e.g. 3e-2 / 2e-2)",
+    "delays_within_limit": "synaptic delays (at most 62 steps)",
+    "neurons_fit_core": "--neurons-per-core (or omit it: the automatic mapping fits)",
+    "synapses_fit_core_memory": "--neurons-per-core (or omit it), or --weight-bits",
+    "fan_in_within_limit": "--neurons-per-core (or omit it), or fewer inputs",
+    "fan_out_within_limit": "--neurons-per-core (or omit it: the automatic mapping "
+                            "searches block sizes for fan-out)",
+    "cores_fit_chip": "fewer --neurons, fewer --weight-bits, or --target loihi2",
+}
+
+
+def check_all_rules(graph: LayerGraph, fixed_net: FixedNetwork, core_map: CoreMap, target,
+                    learning: bool, delay_steps: int = spec.DENSE_DELAY_STEPS
+                    ) -> list[DesignRuleError]:
+    """Run every rule of :data:`RULES`; return **all** violations (empty: the design
+    passes), each with its :attr:`DesignRuleError.hint`."""
+    d = Design(graph, fixed_net, core_map, target, learning, delay_steps)
+    out = []
+    for rule in RULES.values():
+        try:
+            rule(d)
+        except DesignRuleError as err:
+            out.append(err)
+    return out
 
 
 def check_rules(graph: LayerGraph, fixed_net: FixedNetwork, core_map: CoreMap, target,

@@ -77,9 +77,12 @@ def test_fan_in_limits_a_one_to_one_block_on_loihi2():
                    (Connection("a->b", "a", "b", n, fan_in=1, fan_out=1, weight_bits=8,
                                pattern="one_to_one"),))
     m = map_to_cores(g, "loihi2")
-    assert dict(m.capacity) == {"a": n, "b": spec.LOIHI2.fan_in_per_core}
+    assert dict(m.capacity)["b"] == spec.LOIHI2.fan_in_per_core
     assert [c.n_neurons for c in m.cores_of("b")] == [2500, 2500]
-    assert [c.fan_out for c in m.cores_of("a")] == [n]
+    # one core of all 5000 "a" neurons would send 5000 axons (> 4096): the search splits it
+    assert sum(c.fan_out for c in m.cores_of("a")) == n
+    assert all(c.fan_out <= spec.LOIHI2.fan_out_per_core for c in m.cores_of("a"))
+    assert m.search and m.search[0].startswith("a: block size 5000 ->")
 
 
 def test_forced_partition_is_not_refused_here():
@@ -131,3 +134,17 @@ def test_bad_arguments():
                                pattern="one_to_one"),))
     with pytest.raises(ValueError, match="pattern='ring' is not one of"):
         Connection("a->b", "a", "b", 3, fan_in=1, fan_out=1, weight_bits=8, pattern="ring")
+
+
+def test_default_mapping_searches_a_valid_partition_for_dc1600():
+    """D&C-1600: packing the inhibitory population by memory and fan-in alone gives a core
+    of 1600 inh neurons each reaching every exc core (fan-out 32000 > 4096); the search
+    shrinks the inh blocks until every rule passes, on loihi2 and loihi1."""
+    from lavalab.compile.pipeline import compile_network
+    from lavalab.networks.snn import build
+
+    for target in ("loihi2", "loihi1"):
+        c = compile_network(build("diehl-cook", 1600, 784), target=target)  # rules pass
+        assert max(core.fan_out for core in c.core_map.cores) <= 4096
+        assert any(n.startswith("inh: block size") for n in c.core_map.search)
+

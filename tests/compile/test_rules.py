@@ -236,10 +236,17 @@ def test_fan_in_within_limit():
 
 
 def test_fan_out_within_limit():
-    # 1024 inh neurons on one core each feed all 9 exc cores: 9216 output axons
+    # 1024 inh neurons on one core would each feed all 9 exc cores: 9216 output axons.
+    # The automatic mapping searches smaller inh blocks (passes); the rule still names a
+    # map that keeps the big block.
     g, f = _dc(1024, n_input=10)
+    _check(g, f)
+    m = map_to_cores(g, "loihi1")
+    cores = tuple(dataclasses.replace(c, fan_out=9216) if c.population == "inh" else c
+                  for c in m.cores)
+    bad = dataclasses.replace(m, cores=cores)
     with pytest.raises(DesignRuleError, match="fan_out_within_limit: .*fan-out axons=9216"):
-        _check(g, f)
+        check_rules(g, f, bad, "loihi1", False)
 
 
 def test_cores_fit_chip():
@@ -261,3 +268,24 @@ def test_design_validation():
         check_rules(g, f, m, "loihi1", 1)
     with pytest.raises(ValueError, match="fixed_net="):
         check_rules(g, None, m, "loihi1", False)
+
+
+def test_check_all_rules_lists_every_violation_with_a_hint():
+    """tinySNN with on-chip learning breaks two rules at once (theta's 28-bit decay and
+    STDP2); check_all_rules returns both, each with the parameter that fixes it, and the
+    parameters exposed by `lavalab compile` reach a passing D&C configuration."""
+    from dataclasses import replace
+
+    from lavalab.compile.pipeline import compile_network
+    from lavalab.compile.rules import check_all_rules
+    from lavalab.networks.snn import build
+
+    c = compile_network(build("tinysnn", 20, 784), learning=True, check=False)
+    errs = check_all_rules(c.graph, c.fixed, c.core_map, "loihi1", True)
+    assert [e.rule for e in errs] == ["theta_decay_fits_bits", "learning_rule_expressible"]
+    assert "--tau-theta" in errs[0].hint and "--rule stdp1" in errs[1].hint
+    s = build("diehl-cook", 20, 784)
+    s = replace(s, exc=replace(s.exc, tau_theta_ms=200.0),
+                stdp=replace(s.stdp, eta_pre=3e-2, eta_post=2e-2))
+    c = compile_network(s, learning=True, check=False)
+    assert check_all_rules(c.graph, c.fixed, c.core_map, "loihi1", True) == []

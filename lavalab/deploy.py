@@ -1,0 +1,145 @@
+"""``lavalab evaluate --backend lava-stock | loihi``: a trained model's stock-Process network
+(:mod:`lavalab.compile.deploy`) on Lava's own run configuration, beside the engine.
+
+Writes ``eval_<backend>.json`` into ``out``: accuracy of the stock network and of the engine
+on the same test digits (same Poisson input, bit for bit), the agreement of their
+predictions, spike and event counts of both, and the lowering's approximations. The stock
+run is slow (Lava's CPU simulation, ~1 digit/s); finished digits are saved every few
+digits to ``stock_partial_<backend>.npz`` and a rerun with the same arguments resumes.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from lavalab import model_io
+
+__all__ = ["STOCK_BACKENDS", "evaluate_stock", "hardware_missing"]
+
+STOCK_BACKENDS = ("lava-stock", "loihi")
+PARTIAL_FORMAT = "lavalab-stock-partial"
+
+
+def hardware_missing() -> str | None:
+    """None when ``Loihi2HwCfg`` can run here, else what is missing (one line)."""
+    from lavalab.backends import INRC_HINT, loihi_available
+
+    if loihi_available():
+        return None
+    return ("backend 'loihi' runs the stock network with lava.magma.core.run_configs."
+            "Loihi2HwCfg, which needs Intel's lava-loihi package (module 'lava.utils.loihi' "
+            "reports it is not installed) and a Loihi 2 system: lava-loihi is " + INRC_HINT)
+
+
+def evaluate_stock(model_dir, samples: int = 500, backend: str = "lava-stock", out=None,
+                   theta_fold: str = "scale", data_root: str | None = None,
+                   progress: bool = True, copies: int = 10, save_every: int | None = None) -> dict:
+    """Evaluate a model's stock network on the first ``samples`` test digits (module doc).
+
+    ``copies`` digits run at once in as many copies of the network (block-diagonal
+    weights, identical per copy); ``save_every`` digits (default ``copies``) per Lava run
+    and saved chunk (the per-sample reset is on chip: stock ``LIFReset``)."""
+    save_every = save_every or copies
+    from lavalab.experiment import BackendUnavailable, event_summary, load_model
+
+    if backend not in STOCK_BACKENDS:
+        raise ValueError(f"backend={backend!r} is not one of {STOCK_BACKENDS}")
+    if backend == "loihi":
+        missing = hardware_missing()
+        if missing:
+            raise BackendUnavailable(missing)
+    import lava.magma.core.process.process  # noqa: F401  (Lava fixes the start method first)
+
+    from lavalab.backends.lava_stock import run_stock
+    from lavalab.compile.deploy import lower_model
+    from lavalab.data import load_dataset
+    from lavalab.engine import infer, make_net
+    from lavalab.protocol import (
+        TEST_SEED_OFFSET,
+        classification_report,
+        predict_all_activity,
+        predict_proportion,
+    )
+
+    model = load_model(model_dir)
+    low = lower_model(model, theta_fold=theta_fold)
+    out = Path(out) if out is not None else Path(model_dir)
+    test = load_dataset(model.meta.get("dataset", "mnist"), "test", data_root)
+    if not 1 <= samples <= len(test):
+        raise ValueError(f"samples={samples} is outside the allowed range 1..{len(test)}")
+    test = test.subset(samples)
+    seed = model.seed + TEST_SEED_OFFSET
+    s = model.spec
+    t0 = time.perf_counter()
+    e_counts, e_events = infer(make_net(s, "fixed", model.w, model.theta, seed=seed,
+                                        fixed=model.fixed), test.images)
+    engine_s = time.perf_counter() - t0
+
+    partial = out / f"stock_partial_{backend}.npz"
+    key = {"model": str(Path(model_dir).resolve()), "theta_fold": theta_fold, "seed": seed}
+    n_inh = s.n_exc if s.has_inh else 0
+    counts = np.zeros((samples, s.n_exc), np.int64)
+    inh_counts = np.zeros((samples, n_inh), np.int64)
+    events = np.zeros_like(e_events)
+    done = 0
+    if partial.exists():
+        meta, arr = model_io.load_npz(partial, PARTIAL_FORMAT)
+        if meta.get("key") == key:
+            done = min(int(meta["done"]), samples)
+            counts[:done], events[:done] = arr["counts"][:done], arr["events"][:done]
+            inh_counts[:done] = arr["inh_counts"][:done]
+    from tqdm import tqdm
+
+    bar = tqdm(total=samples, initial=done, unit="digit", disable=not progress,
+               desc=f"{s.kind}-{s.n_exc} [{backend}]")
+    t0 = time.perf_counter()
+    lo = done
+    while lo < samples:  # chunks: each a fresh Lava run, saved when finished
+        hi = min(samples, lo + save_every)
+        r = run_stock(low, test.images[lo:hi], seed, s.max_rate_hz, s.dt_ms,
+                      t0=lo * s.sample_steps, hardware=backend == "loihi",
+                      copies=copies, progress=bar.update)
+        counts[lo:hi], events[lo:hi] = r["counts"], r["events"]
+        if n_inh:
+            inh_counts[lo:hi] = r["inh_counts"]
+        lo = hi
+        model_io.save_npz(partial, PARTIAL_FORMAT, {"key": key, "done": lo},
+                          {"counts": counts[:lo], "inh_counts": inh_counts[:lo],
+                           "events": events[:lo]})
+    bar.close()
+    stock_s = time.perf_counter() - t0
+
+    def classify(c):
+        pa = predict_all_activity(c, model.assignments)
+        pp = predict_proportion(c, model.assignments, model.proportions)
+        return pa, pp
+
+    sa, sp = classify(counts)
+    ea, ep = classify(e_counts)
+    acc = lambda p: classification_report(p, test.labels)["accuracy"]  # noqa: E731
+    report = {
+        "model": str(model_dir), "backend": backend, "samples": samples,
+        "run_config": ("lava.magma.core.run_configs.Loihi2HwCfg" if backend == "loihi" else
+                       "lava.magma.core.run_configs.Loihi2SimCfg(select_tag='fixed_pt')"),
+        "seed": seed, "theta_fold": theta_fold,
+        "exact_lowering": low.exact, "approximations": list(low.approximations),
+        "accuracy": acc(sa), "accuracy_proportion_weighting": acc(sp),
+        "engine_accuracy": acc(ea), "engine_accuracy_proportion_weighting": acc(ep),
+        "accuracy_difference": acc(sa) - acc(ea),
+        "prediction_agreement": float(np.mean(sa == ea)),
+        "prediction_agreement_proportion_weighting": float(np.mean(sp == ep)),
+        "identical_spike_counts": float(np.mean((counts == e_counts).all(axis=1))),
+        "spikes_per_sample": {"exc": float(counts.sum(1).mean()),
+                              "exc_engine": float(e_counts.sum(1).mean())},
+        "events": event_summary(events, s), "engine_events": event_summary(e_events, s),
+        "wall_s": stock_s, "engine_wall_s": engine_s,
+        "samples_per_s": (samples - done) / stock_s if stock_s > 0 else None,
+        "resumed_from": done,
+    }
+    if n_inh:
+        report["spikes_per_sample"]["inh"] = float(inh_counts.sum(1).mean())
+    model_io.write_json(out / f"eval_{backend}.json", report)
+    return report

@@ -1,0 +1,32 @@
+"""Exports of trained models to standard formats (versioned, round-trip tested).
+
+- :mod:`lavalab.export.nir_graph`: NIR (Neuromorphic Intermediate Representation) graphs,
+  read by ``nir.read`` and by NIR importers of other libraries (Norse in the tests).
+- :mod:`lavalab.export.netx_h5`: lava-dl netx HDF5, loaded by
+  ``lava.lib.dl.netx.hdf5.Network``.
+
+:func:`export_model` dispatches on the format name.
+"""
+
+from __future__ import annotations
+
+__all__ = ["FORMATS", "EXPORT_VERSION", "export_model"]
+
+FORMATS = ("nir", "netx")
+EXPORT_VERSION = 1
+
+
+def export_model(model, fmt: str, path, netx_inhibition: str = "refuse") -> dict:
+    """Write ``model`` (:class:`lavalab.experiment.Model`) as ``fmt`` to ``path``.
+
+    Returns ``dict(path, version, notes)``; ``notes`` say what was folded or dropped.
+    """
+    if fmt == "nir":
+        from lavalab.export.nir_graph import write_nir
+
+        return write_nir(model, path)
+    if fmt == "netx":
+        from lavalab.export.netx_h5 import write_netx
+
+        return write_netx(model, path, inhibition=netx_inhibition)
+    raise ValueError(f"format={fmt!r} is not one of {FORMATS}")
