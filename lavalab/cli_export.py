@@ -114,7 +114,8 @@ def add_parser(sub) -> None:
     """Register ``lavalab export``."""
     ex = sub.add_parser("export", help="export a trained model: NIR graph or lava-dl netx HDF5")
     ex.add_argument("model", help="folder with model.npz (or the .npz)")
-    ex.add_argument("--format", choices=("nir", "netx"), required=True)
+    ex.add_argument("--format", choices=("nir", "netx"), required=True,
+                    help="nir: NIR graph (nir package); netx: lava-dl netx HDF5")
     ex.add_argument("--out", required=True, help="output file (.nir / .h5)")
     ex.add_argument("--netx-inhibition", choices=("refuse", "drop"), default="refuse",
                     help="netx cannot hold recurrent inhibition: refuse (exit 2, default) or "

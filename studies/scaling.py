@@ -83,6 +83,9 @@ def run_one(out: Path, network: str, n: int, seed: int, samples: int, mech: str,
         train(cfg, d, progress=progress)
         evaluate(d, samples=test_samples, out=d)
     tr, ev = load_json(d / "train.json"), load_json(ev_path)
+    if "accuracy_pct" not in ev:
+        raise SystemExit(f"scaling.py: error: {ev_path} has no accuracy_pct (written by an "
+                         "older lavalab): evaluate that model again")
     return {"network": network, "neurons": n, "mechanism": mech, "seed": seed,
             "samples": samples, "epochs": samples / MNIST_TRAIN,
             "accuracy": ev["accuracy_pct"],
