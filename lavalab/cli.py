@@ -344,16 +344,7 @@ def _add_one_spike(sp) -> None:
 
 
 def _positive(name: str, hi: int):
-    def parse(text: str) -> int:
-        try:
-            v = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"{name} must be an integer, got {text!r}") from None
-        if not 1 <= v <= hi:
-            raise argparse.ArgumentTypeError(f"{name}={v} is outside 1..{hi}")
-        return v
-    return parse
+    return _in_range(name, 1, hi)
 
 
 def _seed(text: str) -> int:
