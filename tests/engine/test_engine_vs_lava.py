@@ -23,10 +23,10 @@ def _net(kind, n=16, **kw):
     return build(n, present_steps=PRESENT, rest_steps=REST, **kw)
 
 
-@pytest.mark.parametrize("kind,rule", [("diehl-cook", "stdp1"), ("tinysnn", "stdp2"),
-                                       ("tinysnn", "stdp1")])
-def test_fixed_training_bit_exact(kind, rule, digits):
-    s = _net(kind, rule=rule) if kind == "tinysnn" else _net(kind)
+def _train_on_both(s, digits):
+    """Train ``s`` in fixed point on the engine and on Lava from the same weights; assert
+    that every spike, the weights, theta and the counts are identical. Returns
+    ``(net, w0, events, spikes)`` of the engine run."""
     fx = lower_network(s)
     w0 = np.rint(init_weights(s, 1) * fx.q).astype(np.int64)
     net = make_net(s, "fixed", w0, seed=7, fixed=fx)
@@ -36,6 +36,14 @@ def test_fixed_training_bit_exact(kind, rule, digits):
     np.testing.assert_array_equal(net.w, lava["w"])
     np.testing.assert_array_equal(net.theta, lava["theta"])
     np.testing.assert_array_equal(counts, lava["counts"])
+    return net, w0, events, spikes
+
+
+@pytest.mark.parametrize("kind,rule", [("diehl-cook", "stdp1"), ("tinysnn", "stdp2"),
+                                       ("tinysnn", "stdp1")])
+def test_fixed_training_bit_exact(kind, rule, digits):
+    s = _net(kind, rule=rule) if kind == "tinysnn" else _net(kind)
+    net, w0, events, spikes = _train_on_both(s, digits)
     assert spikes.sum() > 10 and np.abs(net.w - w0).sum() > 1000 and net.theta.max() > 0
     assert events[:, 1].sum() == spikes.sum() and events[:, 5].sum() > 0
 
@@ -179,15 +187,7 @@ def test_learning_mechanisms_bit_exact(kind, rule, one_spike, digits):
     both backends: every spike, weight and theta identical in fixed point."""
     s = _net(kind, rule=rule)
     s = _with_one_spike(s) if one_spike else s
-    fx = lower_network(s)
-    w0 = np.rint(init_weights(s, 1) * fx.q).astype(np.int64)
-    net = make_net(s, "fixed", w0, seed=7, fixed=fx)
-    counts, events, spikes = run(net, digits[:3], learn=True, record=True)
-    lava = run_lava(s, "fixed", w0, 0, digits[:3], seed=7, fixed=fx, record=True)
-    np.testing.assert_array_equal(spikes, lava["spikes"])
-    np.testing.assert_array_equal(net.w, lava["w"])
-    np.testing.assert_array_equal(net.theta, lava["theta"])
-    np.testing.assert_array_equal(counts, lava["counts"])
+    net, w0, _, spikes = _train_on_both(s, digits[:3])
     assert spikes.sum() > 5 and np.abs(net.w - w0).sum() > 100
     if one_spike:
         assert spikes.sum(axis=1).max() == 1  # never two excitatory spikes in one step
