@@ -9,6 +9,7 @@ import sys
 
 from lavalab.backends import INRC_HINT, loihi_available
 from lavalab.dynamics.stdp import RULES
+from lavalab.networks.snn import INITS
 
 __all__ = ["main", "build_parser", "backends"]
 
@@ -92,7 +93,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
                       precision=args.precision, seed=args.seed, dataset=args.dataset,
                       data_root=args.data_root, assign_samples=args.assign_samples,
                       checkpoint_every=args.checkpoint_every, input_gain=args.input_gain,
-                      one_spike=args.one_spike)
+                      one_spike=args.one_spike, w_init=args.init)
     rep = train(cfg, args.out, progress=not args.quiet, restart=args.restart,
                 force=args.force)
     print(f"trained {cfg.network}-{cfg.neurons} on {cfg.samples} {cfg.dataset} samples "
@@ -233,7 +234,8 @@ def _cmd_compile(args: argparse.Namespace) -> int:
     else:
         test = load_dataset("mnist", "test", args.data_root)
         spec = build(args.network, args.neurons, int(np.prod(test.shape)), rule=args.rule,
-                     one_spike=args.one_spike)
+                     one_spike=args.one_spike,
+                     **({} if args.init is None else {"w_init": args.init}))
         nb = args.neuron_bits
         budget = PrecisionBudget(weight_bits=args.weight_bits, neuron_bits=nb or 24,
                                  rounding=args.rounding, quantize_neurons=nb is not None)
@@ -264,7 +266,9 @@ def _cmd_compile(args: argparse.Namespace) -> int:
           f"{fp.neuron_bits} bits = {fp.bytes / 1024:.1f} kB")
     imgs = test.images[:args.samples]
     if model is None:
-        w0 = quantize_weights(init_weights(c.spec, args.seed), budget, args.seed)
+        starts = (load_dataset("mnist", "train", args.data_root).images
+                  if c.spec.w_init == "samples" else None)
+        w0 = quantize_weights(init_weights(c.spec, args.seed, starts), budget, args.seed)
         theta, weights = None, "untrained weights"
         net = make_net(c.spec, "fixed", w0, seed=args.seed, fixed=c.fixed)
         _, ev_train, _ = run(net, imgs, learn=True)
@@ -341,6 +345,14 @@ def _add_one_spike(sp) -> None:
                     "one_spike; inference runs without it; no on-chip learning with it: "
                     "design rule one_spike_not_on_chip). Default: the "
                     "network's (lavalab.networks.snn.DEFAULTS)")
+
+
+def _add_init(sp) -> None:
+    sp.add_argument("--init", choices=INITS, default=None,
+                    help="initial input weights: uniform in [0, 0.3] (Diehl & Cook) or "
+                    "samples (each neuron starts from a different training image; "
+                    "host-side, deployable). Default: the network's "
+                    "(lavalab.networks.snn.DEFAULTS)")
 
 
 def _positive(name: str, hi: int):
@@ -456,6 +468,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="learning rule (default: stdp1 for diehl-cook, stdp2 for tinysnn; "
                     "triplet = Diehl & Cook's own rule)")
     _add_one_spike(tr)
+    _add_init(tr)
     tr.add_argument("--timesteps", type=_positive("--timesteps", 100000), default=350,
                     help="presentation steps per sample (default 350)")
     tr.add_argument("--rest", type=_positive("--rest", 100000), default=150,
@@ -561,6 +574,7 @@ def build_parser() -> argparse.ArgumentParser:
     co.add_argument("--neurons", type=_positive("--neurons", 3600), default=100)
     co.add_argument("--rule", choices=RULES, default=None)
     _add_one_spike(co)
+    _add_init(co)
     co.add_argument("--weight-bits", type=_positive("--weight-bits", 32), default=8,
                     help="2..16, or 32 = float (default 8)")
     co.add_argument("--neuron-bits", type=_positive("--neuron-bits", 24), default=None,

@@ -21,6 +21,7 @@ from lavalab.data import DATASETS, load_dataset
 from lavalab.dynamics.stdp import RULES
 from lavalab.engine import EVENT_NAMES, infer, make_net, run
 from lavalab.networks.snn import (
+    INITS,
     KINDS,
     NetworkSpec,
     build,
@@ -66,6 +67,7 @@ class TrainConfig:
     assign_samples: int = 10000
     checkpoint_every: int = 1000
     one_spike: bool | None = None
+    w_init: str | None = None  # None: the network's default (lavalab.networks.snn.DEFAULTS)
     input_gain: float | None = None  # mV per unit input weight; None: the network's 0.5
 
     def __post_init__(self):
@@ -77,6 +79,8 @@ class TrainConfig:
             bad("rule", RULES)
         if self.one_spike not in (None, True, False):
             bad("one_spike", (None, True, False))
+        if self.w_init not in (None, *INITS):
+            bad("w_init", INITS)
         if self.backend not in BACKENDS:
             bad("backend", BACKENDS)
         if self.precision not in ("fixed", "float"):
@@ -96,6 +100,8 @@ class TrainConfig:
 
     def spec(self, n_input: int) -> NetworkSpec:
         extra = {} if self.input_gain is None else {"input_gain": self.input_gain}
+        if self.w_init is not None:
+            extra["w_init"] = self.w_init
         return build(self.network, self.neurons, n_input, rule=self.rule,
                      one_spike=self.one_spike, present_steps=self.timesteps,
                      rest_steps=self.rest, **extra)
@@ -227,7 +233,7 @@ def train(cfg: TrainConfig, out, progress: bool = True, restart: bool = False,
     out.mkdir(parents=True, exist_ok=True)
     model_io.remove_stale_temp(out)
     fixed = lower_network(spec, Q, EXP_IN) if cfg.precision == "fixed" else None
-    w0 = init_weights(spec, cfg.seed)
+    w0 = init_weights(spec, cfg.seed, data.images)
     w0 = np.rint(w0 * Q).astype(np.int64) if fixed is not None else w0
     net = make_net(spec, cfg.precision, w0, seed=cfg.seed, fixed=fixed)
     done = 0
@@ -301,6 +307,9 @@ def train(cfg: TrainConfig, out, progress: bool = True, restart: bool = False,
     report = {
         "warnings": warnings,
         "config": cfg_meta, "samples": cfg.samples, "wall_s": train_s,
+        # what the defaults resolved to (lavalab.networks.snn.DEFAULTS)
+        "mechanisms": {"rule": spec.stdp.rule, "one_spike": bool(spec.exc.one_spike),
+                       "w_init": spec.w_init},
         "resumed_from_sample": done_at_start, "samples_this_run": ran,
         "samples_per_s": ran / train_s if train_s > 0 and ran else None,
         "steps_per_s": ran * spec.sample_steps / train_s if train_s > 0 and ran else None,

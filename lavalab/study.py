@@ -456,7 +456,8 @@ def timestep_study(setup: StudySetup, out, timesteps=(350, 175, 100, 50),
         def job(bar):
             c = compile_network(base, TimeBudget(T, baseline_timesteps=t0),
                                 target=setup.target, enhancement=e, check=False)
-            w0 = np.rint(init_weights(c.spec, setup.seed) * c.fixed.q).astype(np.int64)
+            w0 = init_weights(c.spec, setup.seed, data.train_x)
+            w0 = np.rint(w0 * c.fixed.q).astype(np.int64)
             res = train_and_score(c.spec, "fixed", c.fixed, w0, data, setup, bar)
             save_model(store.out / "models" / f"T{T}-{e}.npz", c.spec, "fixed", setup.seed,
                        res, dataset=data.dataset, input_shape=data.shape)
@@ -620,7 +621,7 @@ def precision_study(setup: StudySetup, out, bits=(32, 16, 8, 6, 4),
     fp32 = {}
 
     def fp32_job(bar):
-        w0 = init_weights(base, setup.seed)
+        w0 = init_weights(base, setup.seed, data.train_x)
         res = train_and_score(base, "float", None, w0, data, setup, bar)
         fp32.update(res)
         had_row = store.done("fp32", store.out / "models" / "fp32.npz")
@@ -656,7 +657,8 @@ def precision_study(setup: StudySetup, out, bits=(32, 16, 8, 6, 4),
                            train_events=fp32["train_events"], train_s=0.0, w=w, theta=theta)
                 bar.update(setup.train_samples)
             else:
-                w0 = qz.quantize_weights(init_weights(base, setup.seed), b, setup.seed)
+                w0 = qz.quantize_weights(init_weights(base, setup.seed, data.train_x), b,
+                                         setup.seed)
                 res = train_and_score(base, "fixed", fixed, w0, data, setup, bar)
             save_model(store.out / "models" / f"{b.label.replace('/', '_')}.npz", base,
                        "fixed", setup.seed, res, b, v_range, dataset=data.dataset,

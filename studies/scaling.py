@@ -33,21 +33,44 @@ import numpy as np
 
 from lavalab.experiment import TrainConfig, evaluate, train
 from lavalab.model_io import load_json, write_json
+from lavalab.networks.snn import INITS, default_mechanisms
 
 FORMAT = "lavalab.scaling/1"
 MNIST_TRAIN = 60000
 
 
-def _mech(text: str) -> tuple[str | None, bool | None]:
+def _mech(text: str) -> tuple[str | None, bool | None, str | None]:
+    """``RULE[+one_spike|+no_one_spike][+uniform|+samples]`` or ``default`` -> (rule,
+    one_spike, w_init), None where the network's default applies."""
     if text == "default":
-        return None, None
+        return None, None, None
     parts = text.split("+")
     rule = parts[0] or None
-    if parts[1:] not in ([], ["one_spike"], ["no_one_spike"]):
-        raise SystemExit(f"scaling.py: error: --mechanisms value {text!r} is not "
-                         "'default' or 'RULE[+one_spike|+no_one_spike]'")
-    one = None if len(parts) == 1 else parts[1] == "one_spike"
-    return rule, one
+    one = init = None
+    for part in parts[1:]:
+        if part in ("one_spike", "no_one_spike") and one is None and init is None:
+            one = part == "one_spike"
+        elif part in INITS and init is None:
+            init = part
+        else:
+            raise SystemExit(f"scaling.py: error: --mechanisms value {text!r} is not "
+                             "'default' or 'RULE[+one_spike|+no_one_spike][+uniform|+samples]'")
+    return rule, one, init
+
+
+def _label(network: str, n: int, mech: str, used: dict | None = None) -> str:
+    """The mechanisms a run used, spelled out, so that runs made with and without
+    ``--mechanisms`` group together: ``used`` is train.json's ``mechanisms`` (what the
+    run resolved). Runs written before train.json had it all started from uniform weights
+    and resolve ``default`` with today's table (unchanged from N = 400, the only size
+    such runs used ``default`` at)."""
+    if used is None:
+        rule, one, _ = _mech(mech)
+        d_rule, d_one, _ = default_mechanisms(network, n)
+        used = {"rule": d_rule if rule is None else rule,
+                "one_spike": d_one if one is None else one, "w_init": "uniform"}
+    return (f"{used['rule']}+{'one_spike' if used['one_spike'] else 'no_one_spike'}"
+            + ("+samples" if used["w_init"] == "samples" else ""))
 
 
 def _run_dir(out: Path, network: str, n: int, mech: str, seed: int, samples: int) -> Path:
@@ -73,11 +96,11 @@ def collect(out: Path) -> list[dict]:
 def run_one(out: Path, network: str, n: int, seed: int, samples: int, mech: str,
             test_samples: int, progress: bool) -> dict:
     """Train and evaluate one configuration (skipped when its eval.json exists)."""
-    rule, one = _mech(mech)
+    rule, one, init = _mech(mech)
     d = _run_dir(out, network, n, mech, seed, samples)
     ev_path = d / "eval.json"
     if not ev_path.exists():
-        cfg = TrainConfig(network=network, neurons=n, rule=rule, one_spike=one,
+        cfg = TrainConfig(network=network, neurons=n, rule=rule, one_spike=one, w_init=init,
                           samples=samples, seed=seed, assign_samples=min(10000, samples),
                           checkpoint_every=2000)
         train(cfg, d, progress=progress)
@@ -86,7 +109,8 @@ def run_one(out: Path, network: str, n: int, seed: int, samples: int, mech: str,
     if "accuracy_pct" not in ev:
         raise SystemExit(f"scaling.py: error: {ev_path} has no accuracy_pct (written by an "
                          "older lavalab): evaluate that model again")
-    return {"network": network, "neurons": n, "mechanism": mech, "seed": seed,
+    return {"network": network, "neurons": n,
+            "mechanism": _label(network, n, mech, tr.get("mechanisms")), "seed": seed,
             "samples": samples, "epochs": samples / MNIST_TRAIN,
             "accuracy": ev["accuracy_pct"],
             "accuracy_proportion": ev["accuracy_proportion_weighting_pct"],

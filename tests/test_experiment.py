@@ -108,6 +108,7 @@ def test_cli_train_evaluate_plot(tmp_path, capsys):
     (["train", "--rest", "1", "--samples", "2", "--out", "x"], "rest=1 is outside the allowed"),
     (["train", "--backend", "loihi", "--samples", "2", "--out", "x"], "lava-loihi"),
     (["evaluate", "/nonexistent/model"], "no such file"),
+    (["train", "--init", "bogus", "--out", "x"], "argument --init: invalid choice: 'bogus'"),
 ])
 def test_cli_errors_are_clear(argv, msg, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
@@ -175,3 +176,16 @@ def test_train_warns_when_many_neurons_are_unassigned(tmp_path, capsys):
     err = capsys.readouterr().err
     assert any("more than 10%" in w for w in rep["warnings"])
     assert "warning" in err and "not assigned a class" in err
+
+
+def test_train_records_the_mechanisms_the_defaults_resolved_to(tmp_path):
+    """train.json names rule, one_spike and the initial weights actually used; --init
+    overrides the size default (samples below 400 neurons)."""
+    train(TrainConfig(**SMALL), tmp_path / "a", progress=False)
+    train(TrainConfig(**SMALL, w_init="uniform", rule="stdp2", one_spike=False),
+          tmp_path / "b", progress=False)
+    a = json.loads((tmp_path / "a" / "train.json").read_text())["mechanisms"]
+    b = json.loads((tmp_path / "b" / "train.json").read_text())["mechanisms"]
+    assert a == {"rule": "stdp1", "one_spike": True, "w_init": "samples"}
+    assert b == {"rule": "stdp2", "one_spike": False, "w_init": "uniform"}
+    assert load_model(tmp_path / "a" / "model.npz").spec.w_init == "samples"

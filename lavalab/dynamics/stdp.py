@@ -459,7 +459,7 @@ def stdp_float_kernel(w, x_pre, x_post, count, fired, pre_fired, x_post2, s_pre,
     n_upd = 0
     if start:
         if learn and norm_total > 0:
-            normalize_float_kernel(w, norm_total)
+            normalize_float_kernel(w, norm_total, w_max)
         count[:] = 0
         x_pre[:] = 0
         x_post[:] = 0
@@ -533,7 +533,9 @@ def normalize_fixed_kernel(w, total, w_max):
 
 
 @njit(cache=True)
-def normalize_float_kernel(w, total):
+def normalize_float_kernel(w, total, w_max):
+    """D&C normalisation of each row, in place, clipped to ``w_max`` as the integer one
+    (a sparse receptive field would otherwise be scaled above the weight range)."""
     n_post, n_pre = w.shape
     for i in range(n_post):
         s = 0.0
@@ -541,7 +543,7 @@ def normalize_float_kernel(w, total):
             s += w[i, j]
         if s > 0:
             for j in range(n_pre):
-                w[i, j] *= total / s
+                w[i, j] = min(w[i, j] * (total / s), w_max)
 
 
 def fixed_args(p: STDPFixed) -> tuple:
@@ -589,14 +591,15 @@ def step_stdp_fixed(st: STDPState, p: STDPFixed, s_pre, s_post, t: int, learn: b
                  return_updates)
 
 
-def normalize_float(w, total: float) -> np.ndarray:
-    """D&C normalisation: scale each post neuron's input weights (last axis) to sum ``total``.
+def normalize_float(w, total: float, w_max: float = np.inf) -> np.ndarray:
+    """D&C normalisation: scale each post neuron's input weights (last axis) to sum ``total``,
+    clipped to ``w_max`` (as the learning kernels do).
 
     Rows summing to zero are left as they are.
     """
     w = np.asarray(w, np.float64)
     s = w.sum(axis=-1, keepdims=True)
-    return np.where(s > 0, w * (total / np.where(s > 0, s, 1.0)), w)
+    return np.minimum(np.where(s > 0, w * (total / np.where(s > 0, s, 1.0)), w), w_max)
 
 
 def normalize_fixed(w, total: int, w_max: int, mode: str = "nearest", rand=None) -> np.ndarray:

@@ -32,35 +32,43 @@ from lavalab.dynamics.adaptive_lif import AdaptiveLIFFixed, AdaptiveLIFParams
 from lavalab.dynamics.stdp import RULES, STDPFixed, STDPParams
 from lavalab.fixed import check_real
 
-__all__ = ["KINDS", "DEFAULTS", "default_mechanisms", "NetworkSpec", "FixedNetwork",
+__all__ = ["KINDS", "INITS", "DEFAULTS", "default_mechanisms", "NetworkSpec", "FixedNetwork",
            "diehl_cook", "tinysnn", "build", "lower_network", "spec_to_dict", "spec_from_dict",
            "init_weights"]
 
 KINDS = ("diehl-cook", "tinysnn")
+#: Initial input weights: ``"uniform"`` in [0, w_init_max] (D&C, BindsNET), or
+#: ``"samples"``: each neuron starts from a different training image (see
+#: :func:`init_weights`).
+INITS = ("uniform", "samples")
 N_MIN, N_MAX = 1, 3600
 
 #: Each kind's default learning mechanisms by size (issue 9): rows ``(smallest n_exc,
-#: rule, one_spike)``, the last row whose size is reached applies; see
+#: rule, one_spike, w_init)``, the last row whose size is reached applies; see
 #: :func:`default_mechanisms`. Chosen by measurement (fixed point, engine, 1 epoch of MNIST,
 #: full test set, seeds 0-2 unless noted; studies/results/scaling): one spike per step while
 #: learning is what large networks need. D&C-400: STDP1 + one_spike 90.34 +- 0.31 %,
 #: triplet + one_spike 89.58 +- 0.56 %, STDP1 alone 65.47 % (seed 0), triplet alone
 #: 57.33 % (seed 0). tinySNN-400: STDP1 + one_spike 89.56 +- 0.45 %, triplet + one_spike
-#: 89.34 +- 0.82 %, STDP2 + one_spike 86.94 % (seed 0), STDP2 alone 74.94 % (seed 0). At
-#: N = 100 the plain rules stay (D&C-100: STDP1 84.56 +- 0.90 %; with triplet + one_spike
-#: 70.92 %, seed 0).
+#: 89.34 +- 0.82 %, STDP2 + one_spike 86.94 % (seed 0), STDP2 alone 74.94 % (seed 0).
+#: Below 400 neurons the same rule and one_spike start from training images
+#: (``w_init="samples"``): from uniform weights, N = 100 recruits its neurons one at a time
+#: and a freshly recruited low-theta neuron wins every test digit (training curve at
+#: 500..10000 samples, seeds 0-2: D&C-100 38 / 39 / 18 / 77 / 82 %, tinySNN-100 42 / 31 /
+#: 10 / 78 / 83 %); from samples: D&C-100 68 / 73 / 75 / 82 / 85 %, tinySNN-100 64 / 72 /
+#: 73 / 81 / 83 % (studies/results/curve-n100-*).
 DEFAULTS = {
-    "diehl-cook": ((1, "stdp1", False), (400, "stdp1", True)),
-    "tinysnn": ((1, "stdp2", False), (400, "stdp1", True)),
+    "diehl-cook": ((1, "stdp1", True, "samples"), (400, "stdp1", True, "uniform")),
+    "tinysnn": ((1, "stdp1", True, "samples"), (400, "stdp1", True, "uniform")),
 }
 
 
-def default_mechanisms(kind: str, n_exc: int) -> tuple[str, bool]:
-    """``(rule, one_spike)`` that ``build`` uses for ``kind`` at ``n_exc`` neurons."""
+def default_mechanisms(kind: str, n_exc: int) -> tuple[str, bool, str]:
+    """``(rule, one_spike, w_init)`` that ``build`` uses for ``kind`` at ``n_exc`` neurons."""
     if kind not in DEFAULTS:
         raise ValueError(f"kind={kind!r} is not one of {KINDS}")
     rows = [r for r in DEFAULTS[kind] if n_exc >= r[0]] or DEFAULTS[kind][:1]
-    return rows[-1][1], rows[-1][2]
+    return rows[-1][1:]
 
 
 def _exc_default() -> AdaptiveLIFParams:
@@ -83,6 +91,8 @@ class NetworkSpec:
     exc, inh : neuron parameters (``inh`` only for diehl-cook)
     stdp : learning rule of the input synapses (its schedule fields are set by the builder)
     w_init_max : initial input weights uniform in [0, w_init_max] (D&C: 0.3)
+    w_init : ``"uniform"`` (D&C) or ``"samples"`` (each neuron starts from a training image
+        scaled to the uniform start's mean total; see :func:`init_weights`)
     input_gain : mV of u per unit of input weight (default 0.5; 1 is BindsNET's current-based
         D&C nodes; D&C's conductance synapse gives 0.65 at rest, less near threshold)
     w_exc_inh, w_inh_exc : D&C E->I (1:1) and I->E (all but self) weights, mV
@@ -97,6 +107,7 @@ class NetworkSpec:
     inh: AdaptiveLIFParams | None = field(default_factory=_inh_default)
     stdp: STDPParams = field(default_factory=STDPParams)
     w_init_max: float = 0.3
+    w_init: str = "uniform"
     input_gain: float = 0.5
     w_exc_inh: float = 22.5
     w_inh_exc: float = 60.0
@@ -114,6 +125,8 @@ class NetworkSpec:
             v = getattr(self, name)
             if not (isinstance(v, (int, np.integer)) and lo <= v <= hi):
                 raise ValueError(f"{name}={v!r} is outside the allowed range {lo}..{hi}")
+        if self.w_init not in INITS:
+            raise ValueError(f"w_init={self.w_init!r} is not one of {INITS}")
         if self.kind == "diehl-cook" and self.inh is None:
             raise ValueError("kind='diehl-cook' needs inh (inhibitory neuron parameters)")
         check_real("input_gain", self.input_gain, 1e-12)
@@ -174,7 +187,8 @@ def build(kind: str, n_exc: int, n_input: int = 784, rule: str | None = None,
 
     ``rule`` picks the learning rule when ``stdp`` is not given and ``one_spike`` the
     excitatory population's one-spike-per-step choice while learning (ignored when ``exc``
-    is given); their defaults are :func:`default_mechanisms` ``(kind, n_exc)`` (STDP2 for
+    is given); their defaults, and ``w_init``'s, are :func:`default_mechanisms`
+    ``(kind, n_exc)`` (STDP2 for
     tinysnn: update window 10 steps, N_th = 3, the paper gives no values; ``"triplet"`` is
     D&C's own rule). The STDP schedule is
     filled in: the sample period and, when not set, the normalisation total
@@ -187,7 +201,8 @@ def build(kind: str, n_exc: int, n_input: int = 784, rule: str | None = None,
         raise ValueError(f"kind={kind!r} is not one of {KINDS}")
     if kind == "tinysnn":
         overrides.setdefault("inh", None)
-    d_rule, d_one = default_mechanisms(kind, n_exc)
+    d_rule, d_one, d_init = default_mechanisms(kind, n_exc)
+    overrides.setdefault("w_init", d_init)
     if "exc" not in overrides:
         overrides["exc"] = replace(_exc_default(), one_spike=d_one if one_spike is None
                                    else one_spike)
@@ -206,10 +221,34 @@ def build(kind: str, n_exc: int, n_input: int = 784, rule: str | None = None,
     return replace(base, stdp=st)
 
 
-def init_weights(spec_: NetworkSpec, seed: int) -> np.ndarray:
-    """Initial input weights (n_exc, n_input), uniform in [0, w_init_max] (float)."""
-    rng = np.random.default_rng(seed)
-    return rng.random((spec_.n_exc, spec_.n_input)) * spec_.w_init_max
+def init_weights(spec_: NetworkSpec, seed: int, images=None) -> np.ndarray:
+    """Initial input weights (n_exc, n_input) in [0, w_max] (float).
+
+    ``spec_.w_init == "uniform"``: uniform in [0, w_init_max] (D&C). ``"samples"``: neuron
+    ``k`` starts from training image ``images[i_k]`` (``i_k`` distinct, drawn with the seed;
+    pixel values / 255), scaled down when its total exceeds the uniform start's mean total
+    ``w_init_max / 2 * n_input``: every neuron then starts with a digit-like receptive
+    field, so all of them compete from the first sample instead of being recruited one by
+    one (which is what makes small networks collapse early in training, issue 9).
+    ``images`` (samples, ...) with ``n_input`` values per sample (uint8 0..255) is needed
+    for ``"samples"`` only.
+    """
+    if spec_.w_init == "uniform":
+        rng = np.random.default_rng(seed)
+        return rng.random((spec_.n_exc, spec_.n_input)) * spec_.w_init_max
+    if images is None or len(images) == 0:
+        raise ValueError("w_init='samples' needs the training images (images=None)")
+    x = np.asarray(images).reshape(len(images), -1)
+    if x.shape[1] != spec_.n_input:
+        raise ValueError(f"images have {x.shape[1]} values per sample; the network has "
+                         f"n_input={spec_.n_input}")
+    rng = np.random.default_rng([seed, 1])
+    idx = rng.choice(len(x), spec_.n_exc, replace=spec_.n_exc > len(x))
+    w = x[idx].astype(np.float64) / 255.0
+    target = spec_.w_init_max / 2 * spec_.n_input
+    total = w.sum(axis=1, keepdims=True)
+    scale = np.minimum(1.0, target / np.maximum(total, 1e-12))
+    return np.clip(w * scale, 0.0, spec_.stdp.w_max)
 
 
 @dataclass(frozen=True)

@@ -117,7 +117,7 @@ def test_stock_network_learns_with_lava_learning_dense():
     finally:
         src.stop()
     assert not np.array_equal(w_after, w)
-    st2 = lower_network(build("tinysnn", 6, 16)).stdp
+    st2 = lower_network(build("tinysnn", 6, 16, rule="stdp2")).stdp
     with pytest.raises(ValueError, match="STDP1"):
         stock_learning_rule(st2)
 

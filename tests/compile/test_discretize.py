@@ -24,7 +24,7 @@ def test_reduced_timesteps_scale_rest_and_schedule():
 
 
 def test_step_size_changes_every_time_constant_and_window():
-    s = build("tinysnn", 10, 16)  # STDP2, window 10 steps of 1 ms
+    s = build("tinysnn", 10, 16, rule="stdp2")  # window 10 steps of 1 ms
     d = discretize_time(s, TimeBudget(700, dt_ms=0.5, rest_steps=300))
     assert d.spec.dt_ms == d.spec.exc.dt_ms == d.spec.stdp.dt_ms == 0.5
     assert d.spec.stdp.window_steps == 20

@@ -27,7 +27,8 @@ def small_tinysnn():
     """tinySNN-10 on 8x8 digits, short samples (fast); row sums 20 (0.1 * 64 is too weak
     to make 64 inputs fire a neuron)."""
     return tinysnn(10, 64, present_steps=60, rest_steps=4, max_rate_hz=200.0,
-                   stdp=STDPParams(rule="stdp2", window_steps=10, n_th=3, norm_total=20.0))
+                   stdp=STDPParams(rule="stdp2", window_steps=10, n_th=3, norm_total=20.0),
+                   one_spike=False, w_init="uniform")
 
 
 @pytest.mark.parametrize("bits,q,exp_in,v_scale", [

@@ -19,6 +19,7 @@ from lavalab.networks.snn import diehl_cook, lower_network, tinysnn
 
 
 def _dc(n=100, n_input=784, weight_bits=8, **kw):
+    kw.setdefault("one_spike", False)  # learnable on chip
     s = diehl_cook(n, n_input=n_input, **kw)
     return layer_graph(s, weight_bits=weight_bits), lower_network(s)
 
@@ -160,7 +161,7 @@ def test_one_spike_not_on_chip():
 
 
 def test_learning_rule_expressible_refuses_triplet():
-    s = diehl_cook(100, rule="triplet")
+    s = diehl_cook(100, rule="triplet", one_spike=False)
     f = _expressible(lower_network(s))
     _check(layer_graph(s), f, learning=False)  # inference only: no learning engine
     with pytest.raises(DesignRuleError, match="learning_rule_expressible: rule='triplet'"):
@@ -168,7 +169,7 @@ def test_learning_rule_expressible_refuses_triplet():
 
 
 def test_learning_rule_expressible_refuses_stdp2():
-    s = tinysnn(100)
+    s = tinysnn(100, rule="stdp2", one_spike=False)
     f = lower_network(s)
     f = dataclasses.replace(f, exc=_force(f.exc, decay_theta=0))
     g = layer_graph(s)
@@ -280,11 +281,12 @@ def test_check_all_rules_lists_every_violation_with_a_hint():
     from lavalab.compile.rules import check_all_rules
     from lavalab.networks.snn import build
 
-    c = compile_network(build("tinysnn", 20, 784), learning=True, check=False)
+    c = compile_network(build("tinysnn", 20, 784, rule="stdp2", one_spike=False),
+                        learning=True, check=False)
     errs = check_all_rules(c.graph, c.fixed, c.core_map, "loihi1", True)
     assert [e.rule for e in errs] == ["theta_decay_fits_bits", "learning_rule_expressible"]
     assert "--tau-theta" in errs[0].hint and "--rule stdp1" in errs[1].hint
-    s = build("diehl-cook", 20, 784)
+    s = build("diehl-cook", 20, 784, one_spike=False)
     s = replace(s, exc=replace(s.exc, tau_theta_ms=200.0),
                 stdp=replace(s.stdp, eta_pre=3e-2, eta_post=2e-2))
     c = compile_network(s, learning=True, check=False)

@@ -14,6 +14,7 @@ from lavalab.dynamics.stdp import (
     loihi_rule_string,
     normalize_fixed,
     normalize_float,
+    normalize_float_kernel,
     step_stdp_fixed,
     step_stdp_float,
 )
@@ -158,6 +159,11 @@ def test_float_vs_fixed_weights_agree(mu):
 def test_normalize_float_and_fixed():
     w = np.array([[0.1, 0.3, 0.0], [0.0, 0.0, 0.0]])
     np.testing.assert_allclose(normalize_float(w, 2.0), [[0.5, 1.5, 0.0], [0, 0, 0]])
+    # clipped to w_max like the integer one, in the function and in the learning kernels
+    np.testing.assert_allclose(normalize_float(w, 2.0, 1.0), [[0.5, 1.0, 0.0], [0, 0, 0]])
+    wk = w.copy()
+    normalize_float_kernel(wk, 2.0, 1.0)
+    np.testing.assert_allclose(wk, [[0.5, 1.0, 0.0], [0, 0, 0]])
     wi = np.array([[1, 2, 3], [0, 0, 0], [1, 1, 1]])
     assert normalize_fixed(wi, 12, 255).tolist() == [[2, 4, 6], [0, 0, 0], [4, 4, 4]]
     assert normalize_fixed(np.array([[1, 1, 1]]), 10, 255, "nearest").tolist() == [[3, 3, 3]]

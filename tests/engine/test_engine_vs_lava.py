@@ -17,9 +17,12 @@ def digits():
 
 
 def _net(kind, n=16, **kw):
-    """Short samples and a strong input (gain 1) so that small networks spike a lot."""
+    """Short samples and a strong input (gain 1) so that small networks spike a lot; the
+    plain mechanisms (uniform start, no one_spike) unless ``kw`` asks for others."""
     build = diehl_cook if kind == "diehl-cook" else tinysnn
     kw.setdefault("input_gain", 1.0)
+    kw.setdefault("w_init", "uniform")
+    kw.setdefault("one_spike", False)
     return build(n, present_steps=PRESENT, rest_steps=REST, **kw)
 
 
@@ -144,11 +147,11 @@ def test_network_kinds_pick_their_rules():
     from lavalab.experiment import TrainConfig
     from lavalab.networks.snn import build
 
-    assert build("tinysnn", 10).stdp.rule == "stdp2"
+    assert build("tinysnn", 10).stdp.rule == "stdp1"  # the size defaults (DEFAULTS)
     assert build("diehl-cook", 10).stdp.rule == "stdp1"
-    assert build("tinysnn", 10, rule="stdp1").stdp.rule == "stdp1"
-    assert TrainConfig(network="tinysnn").spec(784).stdp.rule == "stdp2"
-    assert TrainConfig(network="tinysnn", rule="stdp1").spec(784).stdp.rule == "stdp1"
+    assert build("tinysnn", 10, rule="stdp2").stdp.rule == "stdp2"
+    assert TrainConfig(network="tinysnn").spec(784).stdp.rule == "stdp1"
+    assert TrainConfig(network="tinysnn", rule="stdp2").spec(784).stdp.rule == "stdp2"
     with pytest.raises(ValueError, match="rule='stdp3'"):
         build("tinysnn", 10, rule="stdp3")
 
