@@ -17,10 +17,11 @@ from lavalab import validate
 from lavalab.dynamics import adaptive_lif as lif
 from lavalab.dynamics import stdp
 from lavalab.dynamics.encoding import spike_thresholds
-from lavalab.engine.core import EVENT_NAMES, N_EVENTS, no_shift, simulate
+from lavalab.engine.core import EVENT_NAMES, N_EVENTS, PROFILE_SECTIONS, no_shift, simulate
 from lavalab.networks.snn import FixedNetwork, NetworkSpec, lower_network
 
-__all__ = ["EngineNet", "make_net", "run", "run_many", "infer", "EVENT_NAMES", "intensities"]
+__all__ = ["EngineNet", "make_net", "run", "run_many", "infer", "EVENT_NAMES", "intensities",
+           "PROFILE_SECTIONS"]
 
 
 def intensities(images) -> np.ndarray:
@@ -107,7 +108,10 @@ def _thresholds(spec: NetworkSpec, images) -> np.ndarray:
                                                  spec.dt_ms))
 
 
-def _simulate(net: EngineNet, thr, learn: bool, counts, events, rec) -> None:
+_NO_PROF = np.zeros(0, np.int64)
+
+
+def _simulate(net: EngineNet, thr, learn: bool, counts, events, rec, prof=_NO_PROF) -> None:
     s = net.spec
     k = _kernels(net)
     a = net.arrays
@@ -124,16 +128,22 @@ def _simulate(net: EngineNet, thr, learn: bool, counts, events, rec) -> None:
              k["lif_kernel"], k["exc_args"], s.has_inh, a["iu"], a["iv"], a["itheta"],
              a["iref"], k["inh_args"], k["w_ei"], k["exp_ei"], k["w_ie"], k["exp_ie"],
              s.kind == "tinysnn", k["w_lat"], k["exp_lat"], k["exp_in"], k["shift"],
-             bufs, counts, events, rec)
+             bufs, counts, events, rec, prof)
     net.t += len(thr) * s.sample_steps
 
 
-def run(net: EngineNet, images, learn: bool = True, record: bool = False):
+def run(net: EngineNet, images, learn: bool = True, record: bool = False,
+        profile: np.ndarray | None = None):
     """Continue ``net`` over ``images`` (one sample each), in place.
 
     Returns ``(counts (S, n_exc), events (S, len(EVENT_NAMES)), spikes)`` where ``spikes``
-    is the (S * period, n_exc) bool raster when ``record`` else None.
+    is the (S * period, n_exc) bool raster when ``record`` else None. ``profile``: an int64
+    array of ``len(PROFILE_SECTIONS)`` that receives the CPU cycles spent in each section
+    of the step (see :data:`lavalab.engine.core.PROFILE_SECTIONS`; ``bench/profile_engine.py``).
     """
+    if profile is not None and (not isinstance(profile, np.ndarray) or profile.dtype != np.int64
+                                or profile.shape != (len(PROFILE_SECTIONS),)):
+        raise ValueError(f"profile must be an int64 array of shape ({len(PROFILE_SECTIONS)},)")
     s = net.spec
     if net.t % s.sample_steps:
         raise ValueError(f"net.t={net.t} is not at a sample boundary (period {s.sample_steps})")
@@ -141,7 +151,7 @@ def run(net: EngineNet, images, learn: bool = True, record: bool = False):
     counts = np.zeros((len(thr), s.n_exc), np.int64)
     events = np.zeros((len(thr), N_EVENTS), np.int64)
     rec = np.zeros((len(thr) * s.sample_steps if record else 0, s.n_exc), bool)
-    _simulate(net, thr, learn, counts, events, rec)
+    _simulate(net, thr, learn, counts, events, rec, _NO_PROF if profile is None else profile)
     return counts, events, (rec if record else None)
 
 

@@ -17,12 +17,15 @@ Event counters per sample (columns of ``events``): see :data:`EVENT_NAMES`.
 
 from __future__ import annotations
 
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 from lavalab.dynamics.encoding import poisson_kernel
 from lavalab.dynamics.stdp import accumulate_kernel
 
-__all__ = ["EVENT_NAMES", "simulate", "no_shift", "N_EVENTS"]
+__all__ = ["EVENT_NAMES", "simulate", "no_shift", "N_EVENTS", "PROFILE_SECTIONS"]
 
 #: input spikes, excitatory spikes, inhibitory spikes, synaptic events of the input
 #: synapses (input spikes x n_exc), synaptic events of the inhibition connections,
@@ -30,6 +33,35 @@ __all__ = ["EVENT_NAMES", "simulate", "no_shift", "N_EVENTS"]
 EVENT_NAMES = ("input_spikes", "exc_spikes", "inh_spikes", "syn_events_input",
                "syn_events_inhibition", "weight_updates")
 N_EVENTS = len(EVENT_NAMES)
+
+#: Sections of one step timed by :func:`simulate` when given a ``prof`` array (CPU cycles
+#: of the time-stamp counter, summed over steps): encoder, excitatory neurons (with their
+#: input sum), inhibitory neurons, input synapses (event-driven accumulation), inhibition
+#: buffers, learning (steps inside a sample), learning at a sample start (the D&C weight
+#: normalisation), the inference fast-forward check, bookkeeping (counts, events, raster).
+PROFILE_SECTIONS = ("encode", "exc_neurons", "inh_neurons", "input_synapses",
+                    "inhibition_buffers", "learning", "learning_sample_start",
+                    "quiet_check", "bookkeeping")
+
+
+@intrinsic
+def _cycles(typingctx):
+    """The CPU's time-stamp counter (LLVM ``readcyclecounter``), for :data:`PROFILE_SECTIONS`."""
+    def codegen(context, builder, signature, args):
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.IntType(64), []),
+                                            "llvm.readcyclecounter")
+        return builder.call(fn, [])
+    return types.int64(), codegen
+
+
+@njit(cache=True, inline="always")
+def _lap(prof, section, tick):
+    """Add the cycles since ``tick`` to ``prof[section]`` (when profiling); the new tick."""
+    if prof.size == 0:
+        return tick
+    now = _cycles()
+    prof[section] += now - tick
+    return now
 
 
 @njit(cache=True, inline="always")
@@ -67,7 +99,7 @@ def simulate(thr, enc_seed, syn_seed, neuron_seed, t0, present, rest, learn,
              u, v, theta, ref, lif_kernel, exc_args,
              has_inh, iu, iv, itheta, iref, inh_args,
              w_ei, exp_ei, w_ie, exp_ie, has_lat, w_lat, exp_lat, exp_in, shift,
-             bufs, counts, events, record):
+             bufs, counts, events, record, prof):
     """Run samples ``thr`` (S, n_in) from global step ``t0`` (a multiple of the period).
 
     Seeds: encoder ``enc_seed``, learning synapses ``syn_seed``, excitatory neurons
@@ -79,7 +111,8 @@ def simulate(thr, enc_seed, syn_seed, neuron_seed, t0, present, rest, learn,
     connections' one-step delay across calls. ``record`` (steps, n_exc) receives the
     excitatory spikes of every step when it has rows (pass a (0, n_exc) array to skip).
     Without ``learn`` the learning synapses are not stepped (their traces do not influence
-    spikes or weights then).
+    spikes or weights then). ``prof`` (int64, ``len(PROFILE_SECTIONS)``) accumulates the
+    CPU cycles of each section when it has elements (pass an empty array to skip).
     """
     a_syn, a_ie, a_ei, a_lat, a_exc, s_in, s_exc, s_inh = bufs
     n_exc = u.size
@@ -89,12 +122,15 @@ def simulate(thr, enc_seed, syn_seed, neuron_seed, t0, present, rest, learn,
         for ph in range(period):
             t = t0 + k * period + ph
             reset = ph == 0
+            tick = _cycles() if prof.size else 0
             if ph < present:
                 poisson_kernel(thr[k], enc_seed, t, s_in)
             else:
                 s_in[:] = False
+            tick = _lap(prof, 0, tick)
             for i in range(n_exc):
                 a_exc[i] = a_syn[i] + a_ie[i] + a_lat[i]
+            tick = _lap(prof, 1, tick)
             if (not learn and ph > present and a_syn_zero
                     and _quiet(u, v, theta, exc_args[2], exc_args[4])
                     and (not has_inh or (_all_nonpositive(a_ei)
@@ -111,11 +147,15 @@ def simulate(thr, enc_seed, syn_seed, neuron_seed, t0, present, rest, learn,
                     s_exc[i] = False
                     s_inh[i] = False
                 s_in[:] = False
+                tick = _lap(prof, 7, tick)
                 break
+            tick = _lap(prof, 7, tick)
             lif_kernel(u, v, theta, ref, a_exc, s_exc, reset, learn, t, neuron_seed, *exc_args)
+            tick = _lap(prof, 1, tick)
             if has_inh:
                 lif_kernel(iu, iv, itheta, iref, a_ei, s_inh, reset, learn, t, neuron_seed + 1,
                            *inh_args)
+            tick = _lap(prof, 2, tick)
             # buffers for t + 1 (weights before this step's learning)
             n_in_spk = 0
             for j in range(s_in.size):
@@ -126,6 +166,7 @@ def simulate(thr, enc_seed, syn_seed, neuron_seed, t0, present, rest, learn,
                 accumulate_kernel(w, s_in, a_syn)
                 for i in range(n_exc):
                     a_syn[i] = shift(a_syn[i], exp_in)
+            tick = _lap(prof, 3, tick)
             n_exc_spk = 0
             for i in range(n_exc):
                 n_exc_spk += s_exc[i]
@@ -142,10 +183,12 @@ def simulate(thr, enc_seed, syn_seed, neuron_seed, t0, present, rest, learn,
                 for i in range(n_exc):
                     a_lat[i] = shift(-w_lat * (n_exc_spk - s_exc[i]), exp_lat)
                 syn_inh = n_exc_spk * (n_exc - 1)
+            tick = _lap(prof, 4, tick)
             n_upd = 0
             if learn:
                 n_upd = stdp_kernel(w, x_pre, x_post, cnt, fired, pre_fired, x_post2, s_in,
                                     s_exc, t, learn, syn_seed, *stdp_args)
+            tick = _lap(prof, 6 if reset else 5, tick)
             for i in range(n_exc):
                 counts[k, i] += s_exc[i]
             if record.shape[0]:
@@ -156,3 +199,4 @@ def simulate(thr, enc_seed, syn_seed, neuron_seed, t0, present, rest, learn,
             events[k, 3] += n_in_spk * n_exc
             events[k, 4] += syn_inh
             events[k, 5] += n_upd
+            tick = _lap(prof, 8, tick)
