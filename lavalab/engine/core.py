@@ -17,13 +17,14 @@ Event counters per sample (columns of ``events``): see :data:`EVENT_NAMES`.
 
 from __future__ import annotations
 
+import numpy as np
 from llvmlite import ir
 from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
 from lavalab.dynamics.encoding import poisson_kernel
-from lavalab.dynamics.stdp import accumulate_kernel
+from lavalab.dynamics.stdp import accumulate_rows_kernel
 
 __all__ = ["EVENT_NAMES", "simulate", "no_shift", "N_EVENTS", "PROFILE_SECTIONS"]
 
@@ -83,6 +84,18 @@ def _quiet(u, v, theta, vth, bias):
 
 
 @njit(cache=True, inline="always")
+def _settled(u, v, vth, bias):
+    """No element can spike again without positive input, whatever its theta (>= 0):
+    u <= 0, v <= the bare threshold, bias <= 0 (v' = decay(v) + u + bias <= max(v, 0))."""
+    if bias > 0:
+        return False
+    for k in range(u.size):
+        if u[k] > 0 or v[k] > vth:
+            return False
+    return True
+
+
+@njit(cache=True, inline="always")
 def _all_nonpositive(a):
     for k in range(a.size):
         if a[k] > 0:
@@ -95,12 +108,17 @@ def _all_nonpositive(a):
 # are cached, so compiling this loop takes a few seconds once per process and precision.
 @njit(cache=False, nogil=True)
 def simulate(thr, enc_seed, syn_seed, neuron_seed, t0, present, rest, learn,
-             w, x_pre, x_post, cnt, fired, pre_fired, x_post2, stdp_kernel, stdp_args,
+             wt, x_pre, x_post, cnt, fired, pre_fired, x_post2, stdp_kernel, stdp_args,
              u, v, theta, ref, lif_kernel, exc_args,
              has_inh, iu, iv, itheta, iref, inh_args,
              w_ei, exp_ei, w_ie, exp_ie, has_lat, w_lat, exp_lat, exp_in, shift,
-             bufs, counts, events, record, prof):
+             bufs, counts, events, record, prof, skip_quiet, skip_learn, theta_kernel,
+             exc_theta_args, inh_theta_args):
     """Run samples ``thr`` (S, n_in) from global step ``t0`` (a multiple of the period).
+
+    ``wt`` are the input weights transposed, (n_in, n_exc) C-contiguous (one row per input:
+    the accumulation of a spike reads one contiguous row); the learning kernel sees them as
+    ``wt.T``, the (n_exc, n_in) matrix of the Lava Var.
 
     Seeds: encoder ``enc_seed``, learning synapses ``syn_seed``, excitatory neurons
     ``neuron_seed`` and inhibitory ones ``neuron_seed + 1`` (as the Lava backend).
@@ -113,12 +131,23 @@ def simulate(thr, enc_seed, syn_seed, neuron_seed, t0, present, rest, learn,
     Without ``learn`` the learning synapses are not stepped (their traces do not influence
     spikes or weights then). ``prof`` (int64, ``len(PROFILE_SECTIONS)``) accumulates the
     CPU cycles of each section when it has elements (pass an empty array to skip).
+
+    ``skip_quiet`` ends a sample early once nothing can happen until its end (exact, see
+    the comments below); ``skip_learn`` allows it while learning (the caller checks that
+    the rule has no update window and that the learning synapses reset at each sample
+    start); ``theta_kernel`` with ``exc_theta_args`` / ``inh_theta_args`` then carries the
+    theta decay of the skipped steps.
     """
     a_syn, a_ie, a_ei, a_lat, a_exc, s_in, s_exc, s_inh = bufs
     n_exc = u.size
+    w = wt.T
+    in_idx = np.empty(s_in.size, np.int64)
     period = present + rest
-    for k in range(thr.shape[0]):
+    n_samples = thr.shape[0]
+    for k in range(n_samples):
         a_syn_zero = False
+        last_exc = 1  # spikes of the previous step (none known yet)
+        last_inh = 1
         for ph in range(period):
             t = t0 + k * period + ph
             reset = ph == 0
@@ -131,7 +160,7 @@ def simulate(thr, enc_seed, syn_seed, neuron_seed, t0, present, rest, learn,
             for i in range(n_exc):
                 a_exc[i] = a_syn[i] + a_ie[i] + a_lat[i]
             tick = _lap(prof, 1, tick)
-            if (not learn and ph > present and a_syn_zero
+            if (skip_quiet and not learn and ph > present and a_syn_zero
                     and _quiet(u, v, theta, exc_args[2], exc_args[4])
                     and (not has_inh or (_all_nonpositive(a_ei)
                                          and _quiet(iu, iv, itheta, inh_args[2], inh_args[4])))):
@@ -149,6 +178,28 @@ def simulate(thr, enc_seed, syn_seed, neuron_seed, t0, present, rest, learn,
                 s_in[:] = False
                 tick = _lap(prof, 7, tick)
                 break
+            if (skip_quiet and learn and skip_learn and ph >= present and k < n_samples - 1
+                    and a_syn_zero and last_exc == 0 and last_inh == 0
+                    and _settled(u, v, exc_args[2], exc_args[4])
+                    and (not has_inh or _settled(iu, iv, inh_args[2], inh_args[4]))):
+                # Training fast-forward (exact): no input from now to the sample's end, no
+                # spike in flight (every buffer is empty), and no neuron can reach its
+                # threshold without input (u <= 0, v <= the threshold without theta, which
+                # is >= 0, bias <= 0: v never rises). So no spike, no synaptic event and no
+                # weight update (no pre and no post spike) until the next sample, which
+                # resets u, v, the refractory counters and the learning synapses' traces
+                # and counts. What remains is theta's decay of the skipped steps (its
+                # random stream is keyed by step and neuron, so nothing else moves). Never
+                # on a call's last sample, so the state a call returns is the full one.
+                if learn and exc_theta_args[0] != 0:
+                    for tt in range(t, t0 + (k + 1) * period):
+                        theta_kernel(theta, tt, neuron_seed, *exc_theta_args)
+                if learn and has_inh and inh_theta_args[0] != 0:
+                    for tt in range(t, t0 + (k + 1) * period):
+                        theta_kernel(itheta, tt, neuron_seed + 1, *inh_theta_args)
+                s_in[:] = False
+                tick = _lap(prof, 7, tick)
+                break
             tick = _lap(prof, 7, tick)
             lif_kernel(u, v, theta, ref, a_exc, s_exc, reset, learn, t, neuron_seed, *exc_args)
             tick = _lap(prof, 1, tick)
@@ -159,11 +210,13 @@ def simulate(thr, enc_seed, syn_seed, neuron_seed, t0, present, rest, learn,
             # buffers for t + 1 (weights before this step's learning)
             n_in_spk = 0
             for j in range(s_in.size):
-                n_in_spk += s_in[j]
+                if s_in[j]:
+                    in_idx[n_in_spk] = j
+                    n_in_spk += 1
             a_syn[:] = 0
             a_syn_zero = n_in_spk == 0
             if n_in_spk:
-                accumulate_kernel(w, s_in, a_syn)
+                accumulate_rows_kernel(wt, in_idx, n_in_spk, a_syn)
                 for i in range(n_exc):
                     a_syn[i] = shift(a_syn[i], exp_in)
             tick = _lap(prof, 3, tick)
@@ -199,4 +252,6 @@ def simulate(thr, enc_seed, syn_seed, neuron_seed, t0, present, rest, learn,
             events[k, 3] += n_in_spk * n_exc
             events[k, 4] += syn_inh
             events[k, 5] += n_upd
+            last_exc = n_exc_spk
+            last_inh = n_inh_spk
             tick = _lap(prof, 8, tick)
