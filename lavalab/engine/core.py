@@ -23,7 +23,7 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from lavalab.dynamics.encoding import poisson_kernel
+from lavalab.dynamics.encoding import poisson_active_kernel
 from lavalab.dynamics.stdp import accumulate_rows_kernel
 
 __all__ = ["EVENT_NAMES", "simulate", "no_shift", "N_EVENTS", "PROFILE_SECTIONS"]
@@ -144,7 +144,12 @@ def simulate(thr, enc_seed, syn_seed, neuron_seed, t0, present, rest, learn,
     in_idx = np.empty(s_in.size, np.int64)
     period = present + rest
     n_samples = thr.shape[0]
+    active = np.empty(s_in.size, np.int64)
     for k in range(n_samples):
+        n_active = 0  # the inputs that can spike in this sample (threshold > 0)
+        for j in range(s_in.size):
+            active[n_active] = j
+            n_active += thr[k, j] > 0
         a_syn_zero = False
         last_exc = 1  # spikes of the previous step (none known yet)
         last_inh = 1
@@ -152,10 +157,12 @@ def simulate(thr, enc_seed, syn_seed, neuron_seed, t0, present, rest, learn,
             t = t0 + k * period + ph
             reset = ph == 0
             tick = _cycles() if prof.size else 0
-            if ph < present:
-                poisson_kernel(thr[k], enc_seed, t, s_in)
-            else:
+            n_in_spk = 0
+            if ph == 0 or ph == present:
                 s_in[:] = False
+            if ph < present:
+                n_in_spk = poisson_active_kernel(thr[k], active[:n_active], enc_seed, t, s_in,
+                                                 in_idx)
             tick = _lap(prof, 0, tick)
             for i in range(n_exc):
                 a_exc[i] = a_syn[i] + a_ie[i] + a_lat[i]
@@ -208,11 +215,6 @@ def simulate(thr, enc_seed, syn_seed, neuron_seed, t0, present, rest, learn,
                            *inh_args)
             tick = _lap(prof, 2, tick)
             # buffers for t + 1 (weights before this step's learning)
-            n_in_spk = 0
-            for j in range(s_in.size):
-                if s_in[j]:
-                    in_idx[n_in_spk] = j
-                    n_in_spk += 1
             a_syn[:] = 0
             a_syn_zero = n_in_spk == 0
             if n_in_spk:
