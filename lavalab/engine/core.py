@@ -26,7 +26,8 @@ from numba.extending import intrinsic
 from lavalab.dynamics.encoding import poisson_active_kernel
 from lavalab.dynamics.stdp import accumulate_rows_kernel
 
-__all__ = ["EVENT_NAMES", "simulate", "no_shift", "N_EVENTS", "PROFILE_SECTIONS"]
+__all__ = ["EVENT_NAMES", "simulate", "no_shift", "N_EVENTS", "PROFILE_SECTIONS",
+           "cycle_counter"]
 
 #: input spikes, excitatory spikes, inhibitory spikes, synaptic events of the input
 #: synapses (input spikes x n_exc), synaptic events of the inhibition connections,
@@ -53,6 +54,12 @@ def _cycles(typingctx):
                                             "llvm.readcyclecounter")
         return builder.call(fn, [])
     return types.int64(), codegen
+
+
+@njit(cache=True)
+def cycle_counter():
+    """The time-stamp counter now (for calibrating :data:`PROFILE_SECTIONS` cycles)."""
+    return _cycles()
 
 
 @njit(cache=True, inline="always")
