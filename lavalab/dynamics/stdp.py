@@ -115,7 +115,8 @@ __all__ = [
     "step_stdp_float", "step_stdp_fixed", "normalize_float", "normalize_fixed",
     "loihi_rule_string", "synapse_output_float", "synapse_output_fixed", "accumulate_kernel",
     "accumulate_rows_kernel",
-    "stdp_fixed_kernel", "stdp_float_kernel", "fixed_args", "float_args",
+    "stdp_fixed_kernel", "stdp_float_kernel", "stdp_fixed_step", "stdp_float_step",
+    "fixed_args", "float_args",
     "weight_exp_s", "W_MAX_ENGINE", "NORM_TOTAL_MAX",
 ]
 
@@ -375,6 +376,25 @@ def stdp_fixed_kernel(w, x_pre, x_post, count, fired, pre_fired, x_post2, s_pre,
     ``acc_max`` = 2**(acc_bits - 1) - 1 bounds the accumulator; ``w_mode`` is the weight
     rounding (0 truncate = floor, 1 nearest = +half LSB, 2 stochastic)."""
     n_post, n_pre = w.shape
+    scratch = np.empty(n_post + n_pre + 2, np.int64)
+    return stdp_fixed_step(w, x_pre, x_post, count, fired, pre_fired, x_post2, s_pre, s_post, t,
+                           learn, seed, scratch, -1, decay_pre, decay_post, impulse_pre,
+                           impulse_post, eta_pre_mant, eta_pre_exp, eta_post_mant, eta_post_exp,
+                           w_max, mu, stdp2, n_th, norm_total, sample_steps, window_steps,
+                           frac_bits, acc_max, w_mode, triplet, decay_post2)
+
+
+@njit(cache=True)
+def stdp_fixed_step(w, x_pre, x_post, count, fired, pre_fired, x_post2, s_pre, s_post, t, learn,
+                    seed, scratch, n_pre_spikes, decay_pre, decay_post, impulse_pre, impulse_post,
+                    eta_pre_mant, eta_pre_exp, eta_post_mant, eta_post_exp, w_max, mu, stdp2, n_th,
+                    norm_total, sample_steps, window_steps, frac_bits, acc_max, w_mode, triplet,
+                    decay_post2):
+    """:func:`stdp_fixed_kernel` with caller-owned working memory, for a step loop:
+    ``scratch`` int64 of ``n_post + n_pre + 2``; ``n_pre_spikes >= 0`` says that
+    ``scratch[n_post + 1:][:n_pre_spikes]`` already lists the pre spikes ``s_pre``
+    (increasing indices), as the engine's encoder writes them (-1: not given)."""
+    n_post, n_pre = w.shape
     start, window_end = schedule_flags_s(t, sample_steps, stdp2, window_steps)
     n_upd = 0
     if start:
@@ -420,9 +440,11 @@ def stdp_fixed_kernel(w, x_pre, x_post, count, fired, pre_fired, x_post2, s_pre,
         if triplet:
             sh_p -= TRACE_FRAC
         sh_d = eta_pre_exp + frac_bits
-        n_g_pre = 0
-        for j in range(n_pre):
-            n_g_pre += g_pre[j]
+        listed = n_pre_spikes >= 0 and not stdp2
+        n_g_pre = n_pre_spikes if listed else 0
+        if not listed:
+            for j in range(n_pre):
+                n_g_pre += g_pre[j]
         has_pre = np.int64(n_g_pre > 0)
         # Rows with an event: a post spike (potentiation), or a nonzero depression and a pre
         # spike. Every other synapse keeps its weight (see above), so only these rows are
@@ -432,17 +454,18 @@ def stdp_fixed_kernel(w, x_pre, x_post, count, fired, pre_fired, x_post2, s_pre,
             dep_nz = np.int64(_shift_s(np.int64(x_post[i]) * eta_pre_mant, sh_d) != 0)
             n_rows += np.int64(g_post[i]) | (dep_nz & has_pre)
         if n_rows:
-            idx = np.empty(n_post + n_pre + 2, np.int64)
+            idx = scratch
             q = 0
             for i in range(n_post):
                 dep_nz = np.int64(_shift_s(np.int64(x_post[i]) * eta_pre_mant, sh_d) != 0)
                 idx[q] = i
                 q += np.int64(g_post[i]) | (dep_nz & has_pre)
             pre_idx = idx[n_post + 1:]
-            q = 0
-            for j in range(n_pre):
-                pre_idx[q] = j
-                q += g_pre[j]
+            if not listed:
+                q = 0
+                for j in range(n_pre):
+                    pre_idx[q] = j
+                    q += g_pre[j]
             pre_idx = pre_idx[:n_g_pre]
             wkey = fixed.step_key_s(seed, WEIGHT_STREAM, t)
             half = np.int64(1) << (frac_bits - 1)
@@ -479,6 +502,19 @@ def stdp_fixed_kernel(w, x_pre, x_post, count, fired, pre_fired, x_post2, s_pre,
         fired[:] = False
         pre_fired[:] = False
     return n_upd
+
+
+@njit(cache=True)
+def stdp_float_step(w, x_pre, x_post, count, fired, pre_fired, x_post2, s_pre, s_post, t, learn,
+                    seed, scratch, n_pre_spikes, decay_pre, decay_post, impulse_pre, impulse_post,
+                    eta_pre, eta_post, w_max, mu, stdp2, n_th, norm_total, sample_steps,
+                    window_steps, triplet, decay_post2):
+    """:func:`stdp_float_kernel` with the signature of :func:`stdp_fixed_step` (``scratch``
+    and ``n_pre_spikes`` are not needed: nothing is allocated per step that matters)."""
+    return stdp_float_kernel(w, x_pre, x_post, count, fired, pre_fired, x_post2, s_pre, s_post, t,
+                             learn, seed, decay_pre, decay_post, impulse_pre, impulse_post, eta_pre,
+                             eta_post, w_max, mu, stdp2, n_th, norm_total, sample_steps,
+                             window_steps, triplet, decay_post2)
 
 
 @njit(cache=True)

@@ -97,7 +97,7 @@ def _kernels(net: EngineNet):
         exc = lif.fixed_args(f.exc)
         inh = lif.fixed_args(f.inh) if f.inh is not None else exc
         inh_p = f.inh if f.inh is not None else f.exc
-        return dict(stdp_kernel=stdp.stdp_fixed_kernel, stdp_args=stdp.fixed_args(f.stdp),
+        return dict(stdp_kernel=stdp.stdp_fixed_step, stdp_args=stdp.fixed_args(f.stdp),
                     lif_kernel=lif.lif_fixed_kernel, exc_args=exc, inh_args=inh,
                     theta_kernel=lif.theta_decay_fixed_kernel,
                     exc_theta_args=lif.theta_args(f.exc), inh_theta_args=lif.theta_args(inh_p),
@@ -108,7 +108,7 @@ def _kernels(net: EngineNet):
     exc_f = exc_p.per_step()
     inh_f = inh_p.per_step() if inh_p is not None else exc_f
     exc, inh = lif.float_args(exc_f), lif.float_args(inh_f)
-    return dict(stdp_kernel=stdp.stdp_float_kernel, stdp_args=stdp.float_args(s.stdp.per_step()),
+    return dict(stdp_kernel=stdp.stdp_float_step, stdp_args=stdp.float_args(s.stdp.per_step()),
                 lif_kernel=lif.lif_float_kernel, exc_args=exc, inh_args=inh,
                 theta_kernel=lif.theta_decay_float_kernel,
                 exc_theta_args=lif.theta_args(exc_f), inh_theta_args=lif.theta_args(inh_f),

@@ -148,7 +148,9 @@ def simulate(thr, enc_seed, syn_seed, neuron_seed, t0, present, rest, learn,
     a_syn, a_ie, a_ei, a_lat, a_exc, s_in, s_exc, s_inh = bufs
     n_exc = u.size
     w = wt.T
-    in_idx = np.empty(s_in.size, np.int64)
+    # working memory of the learning step; the encoder lists the input spikes in its tail
+    scratch = np.empty(n_exc + s_in.size + 2, np.int64)
+    in_idx = scratch[n_exc + 1:]
     period = present + rest
     n_samples = thr.shape[0]
     active = np.empty(s_in.size, np.int64)
@@ -249,7 +251,7 @@ def simulate(thr, enc_seed, syn_seed, neuron_seed, t0, present, rest, learn,
             n_upd = 0
             if learn:
                 n_upd = stdp_kernel(w, x_pre, x_post, cnt, fired, pre_fired, x_post2, s_in,
-                                    s_exc, t, learn, syn_seed, *stdp_args)
+                                    s_exc, t, learn, syn_seed, scratch, n_in_spk, *stdp_args)
             tick = _lap(prof, 6 if reset else 5, tick)
             for i in range(n_exc):
                 counts[k, i] += s_exc[i]
