@@ -40,6 +40,8 @@ class EngineNet:
     seed: int
     t: int
     arrays: dict
+    #: steps the quiet fast-forward skipped so far (see :func:`run`); diagnostics only
+    skipped_steps: int = 0
 
     def __getattr__(self, name):
         arrays = self.__dict__.get("arrays", {})
@@ -151,15 +153,16 @@ def _simulate(net: EngineNet, thr, learn: bool, counts, events, rec, prof=_NO_PR
     bufs = tuple(a[n] for n in ("a_syn", "a_ie", "a_ei", "a_lat", "a_exc", "s_in", "s_exc",
                                 "s_inh"))
     wt = _transposed(net)
-    simulate(thr, net.seed, net.seed + 1, net.seed + 2, net.t, s.present_steps, s.rest_steps,
-             bool(learn),
-             wt, a["x_pre"], a["x_post"], a["cnt"], a["fired"], a["pre_fired"], a["x_post2"],
-             k["stdp_kernel"], k["stdp_args"], a["u"], a["v"], a["theta"], a["ref"],
-             k["lif_kernel"], k["exc_args"], s.has_inh, a["iu"], a["iv"], a["itheta"],
-             a["iref"], k["inh_args"], k["w_ei"], k["exp_ei"], k["w_ie"], k["exp_ie"],
-             s.kind == "tinysnn", k["w_lat"], k["exp_lat"], k["exp_in"], k["shift"],
-             bufs, counts, events, rec, prof, bool(skip_quiet), k["skip_learn"],
-             k["theta_kernel"], k["exc_theta_args"], k["inh_theta_args"])
+    net.skipped_steps += simulate(
+        thr, net.seed, net.seed + 1, net.seed + 2, net.t, s.present_steps, s.rest_steps,
+        bool(learn),
+        wt, a["x_pre"], a["x_post"], a["cnt"], a["fired"], a["pre_fired"], a["x_post2"],
+        k["stdp_kernel"], k["stdp_args"], a["u"], a["v"], a["theta"], a["ref"],
+        k["lif_kernel"], k["exc_args"], s.has_inh, a["iu"], a["iv"], a["itheta"],
+        a["iref"], k["inh_args"], k["w_ei"], k["exp_ei"], k["w_ie"], k["exp_ie"],
+        s.kind == "tinysnn", k["w_lat"], k["exp_lat"], k["exp_in"], k["shift"],
+        bufs, counts, events, rec, prof, bool(skip_quiet), k["skip_learn"],
+        k["theta_kernel"], k["exc_theta_args"], k["inh_theta_args"])
     if learn:
         a["w"][...] = wt.T
     net.t += len(thr) * s.sample_steps

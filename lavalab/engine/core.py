@@ -143,7 +143,7 @@ def simulate(thr, enc_seed, syn_seed, neuron_seed, t0, present, rest, learn,
     the comments below); ``skip_learn`` allows it while learning (the caller checks that
     the rule has no update window and that the learning synapses reset at each sample
     start); ``theta_kernel`` with ``exc_theta_args`` / ``inh_theta_args`` then carries the
-    theta decay of the skipped steps.
+    theta decay of the skipped steps. Returns the number of steps skipped.
     """
     a_syn, a_ie, a_ei, a_lat, a_exc, s_in, s_exc, s_inh = bufs
     n_exc = u.size
@@ -153,6 +153,7 @@ def simulate(thr, enc_seed, syn_seed, neuron_seed, t0, present, rest, learn,
     in_idx = scratch[n_exc + 1:]
     period = present + rest
     n_samples = thr.shape[0]
+    n_skipped = 0
     active = np.empty(s_in.size, np.int64)
     for k in range(n_samples):
         n_active = 0  # the inputs that can spike in this sample (threshold > 0)
@@ -192,6 +193,7 @@ def simulate(thr, enc_seed, syn_seed, neuron_seed, t0, present, rest, learn,
                     s_exc[i] = False
                     s_inh[i] = False
                 s_in[:] = False
+                n_skipped += period - ph
                 tick = _lap(prof, 7, tick)
                 break
             if (skip_quiet and learn and skip_learn and ph >= present and k < n_samples - 1
@@ -214,6 +216,7 @@ def simulate(thr, enc_seed, syn_seed, neuron_seed, t0, present, rest, learn,
                     for tt in range(t, t0 + (k + 1) * period):
                         theta_kernel(itheta, tt, neuron_seed + 1, *inh_theta_args)
                 s_in[:] = False
+                n_skipped += period - ph
                 tick = _lap(prof, 7, tick)
                 break
             tick = _lap(prof, 7, tick)
@@ -266,3 +269,4 @@ def simulate(thr, enc_seed, syn_seed, neuron_seed, t0, present, rest, learn,
             last_exc = n_exc_spk
             last_inh = n_inh_spk
             tick = _lap(prof, 8, tick)
+    return n_skipped
