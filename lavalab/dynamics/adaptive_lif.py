@@ -91,7 +91,7 @@ __all__ = [
     "AdaptiveLIFParams", "AdaptiveLIFFloat", "AdaptiveLIFFixed", "LIFState",
     "init_state", "step_float", "step_fixed", "lif_float_kernel", "lif_fixed_kernel",
     "float_args", "fixed_args", "theta_decay_fixed_kernel", "theta_decay_float_kernel",
-    "theta_args",
+    "theta_args", "lif_fixed_live_kernel", "live_args",
 ]
 
 
@@ -393,6 +393,61 @@ def _theta_spike_s(th, k, theta_plus, theta_max, v_lsb, v_mode, tqkey, round_v, 
         r = fixed.uniform_s(tqkey, k, v_lsb) if stoch else np.int64(0)
         tp = fixed.round_shift_s(tp, v_lsb, v_mode, r) << v_lsb
     return min(tp, theta_max)
+
+
+@njit(cache=True, inline="always")
+def _lif_fixed_elem(k, u, v, theta, ref, a_in, s, learn, round_v, stoch, qkey, tqkey, decay_u,
+                    decay_v, vth_eff, v_reset, bias, theta_plus, theta_max, v_lim, v_lsb,
+                    v_mode, ref_steps):
+    """The loops of :func:`lif_fixed_kernel` after theta's decay, for element ``k``."""
+    a = np.int64(a_in[k]) << spec.ACT_SHIFT
+    uu = fixed.wrap_once_s(fixed.decay_s(np.int64(u[k]), decay_u) + a, spec.UV_BITS)
+    u[k] = uu
+    rf = np.int64(ref[k])
+    vv, sp = _v_step_s(np.int64(v[k]), uu, np.int64(theta[k]), rf, k, decay_v, bias, v_lsb,
+                       v_mode, qkey, round_v, stoch, v_lim, vth_eff)
+    v[k] = v_reset if sp else vv
+    s[k] = sp
+    ref[k] = rf - 1 if rf > 0 else (ref_steps if sp else rf)
+    if learn and sp:
+        theta[k] = _theta_spike_s(np.int64(theta[k]), k, theta_plus, theta_max, v_lsb, v_mode,
+                                  tqkey, round_v, stoch)
+
+
+@njit(cache=True)
+def lif_fixed_live_kernel(live, n_live, u, v, theta, ref, a_in, s, learn, t, seed, decay_u,
+                          decay_v, vth_eff, v_reset, bias, theta_plus, theta_max, v_lim, v_lsb,
+                          v_mode, ref_steps):
+    """:func:`lif_fixed_kernel` (no reset) stepping only the elements ``live[:n_live]``.
+
+    Exact when every other element is at rest (u = v = r = 0) without input and did not
+    spike in the previous step, ``bias = 0``, theta does not decay in this step and there
+    is no one-spike choice: such an element stays at rest and does not spike (v stays 0
+    in every rounding mode; ``0 > vth + theta`` is false for theta >= 0), and its ``s``
+    stays False. Steps the live elements with the arithmetic and element indices of
+    :func:`lif_fixed_kernel`, then keeps in ``live`` those not at rest or that spiked;
+    returns their number.
+    """
+    round_v = v_lsb > 0
+    stoch = round_v and v_mode == 2
+    qkey = fixed.step_key_s(seed, QUANTIZE_STREAM, t) if stoch else np.uint64(0)
+    tqkey = fixed.step_key_s(seed, THETA_QUANTIZE_STREAM, t) if stoch else np.uint64(0)
+    n = 0
+    for q in range(n_live):
+        k = live[q]
+        _lif_fixed_elem(k, u, v, theta, ref, a_in, s, learn, round_v, stoch, qkey, tqkey,
+                        decay_u, decay_v, vth_eff, v_reset, bias, theta_plus, theta_max, v_lim,
+                        v_lsb, v_mode, ref_steps)
+        live[n] = k
+        n += (u[k] != 0) | (v[k] != 0) | (ref[k] != 0) | s[k]
+    return n
+
+
+def live_args(p: AdaptiveLIFFixed) -> tuple:
+    """Arguments of :func:`lif_fixed_live_kernel` (after ``learn, t, seed``)."""
+    return (p.decay_u, p.decay_v, p.vth << spec.VTH_SHIFT, p.v_reset,
+            p.bias_mant << p.bias_exp, p.theta_plus, p.theta_max, p.v_max, p.v_lsb,
+            fixed.rounding_code(p.v_rounding), p.ref_steps)
 
 
 @njit(cache=True)

@@ -27,7 +27,7 @@ from lavalab.dynamics.encoding import poisson_active_kernel
 from lavalab.dynamics.stdp import accumulate_rows_kernel
 
 __all__ = ["EVENT_NAMES", "simulate", "no_shift", "N_EVENTS", "PROFILE_SECTIONS",
-           "cycle_counter"]
+           "cycle_counter", "no_live_kernel"]
 
 #: input spikes, excitatory spikes, inhibitory spikes, synaptic events of the input
 #: synapses (input spikes x n_exc), synaptic events of the inhibition connections,
@@ -90,6 +90,12 @@ def _quiet(u, v, theta, vth, bias):
     return True
 
 
+@njit(cache=True)
+def no_live_kernel(live, n_live, u, v, theta, ref, a_in, s, learn, t, seed, *args):
+    """Placeholder for the float precision (which has no live-element kernel)."""
+    return n_live
+
+
 @njit(cache=True, inline="always")
 def _settled(u, v, vth, bias):
     """No element can spike again without positive input, whatever its theta (>= 0):
@@ -120,7 +126,7 @@ def simulate(thr, enc_seed, syn_seed, neuron_seed, t0, present, rest, learn,
              has_inh, iu, iv, itheta, iref, inh_args,
              w_ei, exp_ei, w_ie, exp_ie, has_lat, w_lat, exp_lat, exp_in, shift,
              bufs, counts, events, record, prof, skip_quiet, skip_learn, theta_kernel,
-             exc_theta_args, inh_theta_args):
+             exc_theta_args, inh_theta_args, inh_live_ok, live_kernel, inh_live_args):
     """Run samples ``thr`` (S, n_in) from global step ``t0`` (a multiple of the period).
 
     ``wt`` are the input weights transposed, (n_in, n_exc) C-contiguous (one row per input:
@@ -143,7 +149,9 @@ def simulate(thr, enc_seed, syn_seed, neuron_seed, t0, present, rest, learn,
     the comments below); ``skip_learn`` allows it while learning (the caller checks that
     the rule has no update window and that the learning synapses reset at each sample
     start); ``theta_kernel`` with ``exc_theta_args`` / ``inh_theta_args`` then carries the
-    theta decay of the skipped steps. Returns the number of steps skipped.
+    theta decay of the skipped steps. ``inh_live_ok`` (the caller checks the conditions
+    of ``live_kernel``, :func:`lavalab.dynamics.adaptive_lif.lif_fixed_live_kernel`) steps
+    only the inhibitory neurons not at rest. Returns the number of steps skipped.
     """
     a_syn, a_ie, a_ei, a_lat, a_exc, s_in, s_exc, s_inh = bufs
     n_exc = u.size
@@ -155,6 +163,8 @@ def simulate(thr, enc_seed, syn_seed, neuron_seed, t0, present, rest, learn,
     n_samples = thr.shape[0]
     n_skipped = 0
     active = np.empty(s_in.size, np.int64)
+    inh_live = np.empty(n_exc + 1, np.int64)  # inhibitory neurons not at rest
+    n_inh_live = 0
     for k in range(n_samples):
         n_active = 0  # the inputs that can spike in this sample (threshold > 0)
         for j in range(s_in.size):
@@ -222,9 +232,25 @@ def simulate(thr, enc_seed, syn_seed, neuron_seed, t0, present, rest, learn,
             tick = _lap(prof, 7, tick)
             lif_kernel(u, v, theta, ref, a_exc, s_exc, reset, learn, t, neuron_seed, *exc_args)
             tick = _lap(prof, 1, tick)
-            if has_inh:
+            if has_inh and inh_live_ok and not reset:
+                if last_exc:  # a_ei is nonzero only where an excitatory neuron spiked
+                    for i in range(n_exc):
+                        if a_ei[i] != 0:
+                            listed = False
+                            for q in range(n_inh_live):
+                                listed |= inh_live[q] == i
+                            if not listed:
+                                inh_live[n_inh_live] = i
+                                n_inh_live += 1
+                n_inh_live = live_kernel(inh_live, n_inh_live, iu, iv, itheta, iref, a_ei, s_inh,
+                                         learn, t, neuron_seed + 1, *inh_live_args)
+            elif has_inh:
                 lif_kernel(iu, iv, itheta, iref, a_ei, s_inh, reset, learn, t, neuron_seed + 1,
                            *inh_args)
+                n_inh_live = 0
+                for i in range(n_exc):
+                    inh_live[n_inh_live] = i
+                    n_inh_live += (iu[i] != 0) | (iv[i] != 0) | (iref[i] != 0) | s_inh[i]
             tick = _lap(prof, 2, tick)
             # buffers for t + 1 (weights before this step's learning)
             a_syn[:] = 0
