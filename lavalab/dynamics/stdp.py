@@ -114,7 +114,9 @@ __all__ = [
     "RULES", "STDPParams", "STDPFloat", "STDPFixed", "STDPState", "init_stdp_state",
     "step_stdp_float", "step_stdp_fixed", "normalize_float", "normalize_fixed",
     "loihi_rule_string", "synapse_output_float", "synapse_output_fixed", "accumulate_kernel",
-    "stdp_fixed_kernel", "stdp_float_kernel", "fixed_args", "float_args",
+    "accumulate_rows_kernel",
+    "stdp_fixed_kernel", "stdp_float_kernel", "stdp_fixed_step", "stdp_float_step",
+    "fixed_args", "float_args",
     "weight_exp_s", "W_MAX_ENGINE", "NORM_TOTAL_MAX",
 ]
 
@@ -337,6 +339,20 @@ def schedule_flags_s(t, sample_steps, stdp2, window_steps):
 
 
 @njit(cache=True, inline="always")
+def _trace_decay_s(x, decay, key, index):
+    """A 7-bit trace's decay ``x * (4096 - decay) / 4096``, rounded stochastically with 12
+    random bits of element ``index`` under the step's ``key``."""
+    return (x * (spec.DECAY_UNITY - decay)
+            + fixed.uniform_s(key, index, spec.DECAY_SHIFT)) >> spec.DECAY_SHIFT
+
+
+@njit(cache=True, inline="always")
+def _shift_s(x, sh):
+    """``x * 2**sh`` for integer ``sh``: a left shift, or a right shift (floor) if negative."""
+    return (x << sh) if sh >= 0 else (x >> -sh)
+
+
+@njit(cache=True, inline="always")
 def _round_offset_s(w_mode, wkey, index, frac_bits, half):
     """What is added to the accumulator before ``>> frac_bits``: 0 (truncate: floor),
     half an LSB (nearest) or ``frac_bits`` random bits (stochastic)."""
@@ -360,6 +376,25 @@ def stdp_fixed_kernel(w, x_pre, x_post, count, fired, pre_fired, x_post2, s_pre,
     ``acc_max`` = 2**(acc_bits - 1) - 1 bounds the accumulator; ``w_mode`` is the weight
     rounding (0 truncate = floor, 1 nearest = +half LSB, 2 stochastic)."""
     n_post, n_pre = w.shape
+    scratch = np.empty(n_post + n_pre + 2, np.int64)
+    return stdp_fixed_step(w, x_pre, x_post, count, fired, pre_fired, x_post2, s_pre, s_post, t,
+                           learn, seed, scratch, -1, decay_pre, decay_post, impulse_pre,
+                           impulse_post, eta_pre_mant, eta_pre_exp, eta_post_mant, eta_post_exp,
+                           w_max, mu, stdp2, n_th, norm_total, sample_steps, window_steps,
+                           frac_bits, acc_max, w_mode, triplet, decay_post2)
+
+
+@njit(cache=True)
+def stdp_fixed_step(w, x_pre, x_post, count, fired, pre_fired, x_post2, s_pre, s_post, t, learn,
+                    seed, scratch, n_pre_spikes, decay_pre, decay_post, impulse_pre, impulse_post,
+                    eta_pre_mant, eta_pre_exp, eta_post_mant, eta_post_exp, w_max, mu, stdp2, n_th,
+                    norm_total, sample_steps, window_steps, frac_bits, acc_max, w_mode, triplet,
+                    decay_post2):
+    """:func:`stdp_fixed_kernel` with caller-owned working memory, for a step loop:
+    ``scratch`` int64 of ``n_post + n_pre + 2``; ``n_pre_spikes >= 0`` says that
+    ``scratch[n_post + 1:][:n_pre_spikes]`` already lists the pre spikes ``s_pre``
+    (increasing indices), as the engine's encoder writes them (-1: not given)."""
+    n_post, n_pre = w.shape
     start, window_end = schedule_flags_s(t, sample_steps, stdp2, window_steps)
     n_upd = 0
     if start:
@@ -370,31 +405,26 @@ def stdp_fixed_kernel(w, x_pre, x_post, count, fired, pre_fired, x_post2, s_pre,
         x_post[:] = 0
         x_post2[:] = 0
     key = fixed.step_key_s(seed, TRACE_STREAM, t)
+    # Traces: stochastic decay, then the spike's impulse (saturating). A zero trace stays
+    # zero ((0 + r) >> 12 = 0), so no element is tested; selects instead of branches, so
+    # the loops vectorise.
     for j in range(n_pre):
-        if x_pre[j] != 0:
-            x_pre[j] = (np.int64(x_pre[j]) * (spec.DECAY_UNITY - decay_pre)
-                        + fixed.uniform_s(key, j, spec.DECAY_SHIFT)) >> spec.DECAY_SHIFT
+        x = _trace_decay_s(np.int64(x_pre[j]), decay_pre, key, j)
+        x_pre[j] = min(x + impulse_pre, spec.TRACE_MAX) if s_pre[j] else x
     for i in range(n_post):
-        if x_post[i] != 0:
-            x_post[i] = (np.int64(x_post[i]) * (spec.DECAY_UNITY - decay_post)
-                         + fixed.uniform_s(key, n_pre + i, spec.DECAY_SHIFT)) >> spec.DECAY_SHIFT
+        x = _trace_decay_s(np.int64(x_post[i]), decay_post, key, n_pre + i)
+        x_post[i] = min(x + impulse_post, spec.TRACE_MAX) if s_post[i] else x
     if triplet:
         for i in range(n_post):
-            if x_post2[i] != 0:
-                x_post2[i] = (np.int64(x_post2[i]) * (spec.DECAY_UNITY - decay_post2)
-                              + fixed.uniform_s(key, n_pre + n_post + i, spec.DECAY_SHIFT)
-                              ) >> spec.DECAY_SHIFT
-    for j in range(n_pre):
-        if s_pre[j]:
-            x_pre[j] = min(np.int64(x_pre[j]) + impulse_pre, spec.TRACE_MAX)
-            if stdp2:
-                pre_fired[j] = True
+            x_post2[i] = _trace_decay_s(np.int64(x_post2[i]), decay_post2, key,
+                                        n_pre + n_post + i)
     for i in range(n_post):
-        if s_post[i]:
-            x_post[i] = min(np.int64(x_post[i]) + impulse_post, spec.TRACE_MAX)
-            count[i] += 1
-            if stdp2:
-                fired[i] = True
+        count[i] += s_post[i]
+    if stdp2:
+        for j in range(n_pre):
+            pre_fired[j] |= s_pre[j]
+        for i in range(n_post):
+            fired[i] |= s_post[i]
     if learn and window_end:
         k = np.int64(1)
         if stdp2:
@@ -404,40 +434,66 @@ def stdp_fixed_kernel(w, x_pre, x_post, count, fired, pre_fired, x_post2, s_pre,
             k = (max_n + n_th - 1) // n_th
         g_pre = pre_fired if stdp2 else s_pre
         g_post = fired if stdp2 else s_post
-        pre_idx = np.nonzero(g_pre)[0]
         # Loihi's engine shifts a product with the 9-bit w factor right by 5 (floor) before
         # scaling: sum of factor widths 7 + 9 + 4 - 15 (LOIHI.md 2d); compensated by +5 here.
         sh_p = eta_post_exp + frac_bits + (W_FACTOR_SHIFT if mu else 0)
         if triplet:
             sh_p -= TRACE_FRAC
         sh_d = eta_pre_exp + frac_bits
-        wkey = fixed.step_key_s(seed, WEIGHT_STREAM, t)
-        half = np.int64(1) << (frac_bits - 1)
+        listed = n_pre_spikes >= 0 and not stdp2
+        n_g_pre = n_pre_spikes if listed else 0
+        if not listed:
+            for j in range(n_pre):
+                n_g_pre += g_pre[j]
+        has_pre = np.int64(n_g_pre > 0)
+        # Rows with an event: a post spike (potentiation), or a nonzero depression and a pre
+        # spike. Every other synapse keeps its weight (see above), so only these rows are
+        # visited; found by a branch-free compaction (idx: rows, then the pre spikes).
+        n_rows = 0
         for i in range(n_post):
-            dep = np.int64(x_post[i]) * eta_pre_mant
-            dep = (dep << sh_d) if sh_d >= 0 else (dep >> -sh_d)
-            if g_post[i]:
-                k_i = k * np.int64(x_post2[i]) if triplet else k
+            dep_nz = np.int64(_shift_s(np.int64(x_post[i]) * eta_pre_mant, sh_d) != 0)
+            n_rows += np.int64(g_post[i]) | (dep_nz & has_pre)
+        if n_rows:
+            idx = scratch
+            q = 0
+            for i in range(n_post):
+                dep_nz = np.int64(_shift_s(np.int64(x_post[i]) * eta_pre_mant, sh_d) != 0)
+                idx[q] = i
+                q += np.int64(g_post[i]) | (dep_nz & has_pre)
+            pre_idx = idx[n_post + 1:]
+            if not listed:
+                q = 0
                 for j in range(n_pre):
-                    pot = k_i * np.int64(x_pre[j]) * eta_post_mant
-                    if mu:
-                        pot = (pot * (w_max - np.int64(w[i, j]))) >> W_FACTOR_SHIFT
-                    pot = (pot << sh_p) if sh_p >= 0 else (pot >> -sh_p)
-                    d = dep if g_pre[j] else np.int64(0)
-                    if pot != 0 or d != 0:
-                        n_upd += 1
-                        acc = fixed.clip_s((np.int64(w[i, j]) << frac_bits) + pot,
+                    pre_idx[q] = j
+                    q += g_pre[j]
+            pre_idx = pre_idx[:n_g_pre]
+            wkey = fixed.step_key_s(seed, WEIGHT_STREAM, t)
+            half = np.int64(1) << (frac_bits - 1)
+            for r_ in range(n_rows):
+                i = idx[r_]
+                dep = _shift_s(np.int64(x_post[i]) * eta_pre_mant, sh_d)
+                if g_post[i]:
+                    k_i = k * np.int64(x_post2[i]) if triplet else k
+                    for j in range(n_pre):
+                        pot = k_i * np.int64(x_pre[j]) * eta_post_mant
+                        if mu:
+                            pot = (pot * (w_max - np.int64(w[i, j]))) >> W_FACTOR_SHIFT
+                        pot = _shift_s(pot, sh_p)
+                        d = dep if g_pre[j] else np.int64(0)
+                        if pot != 0 or d != 0:
+                            n_upd += 1
+                            acc = fixed.clip_s((np.int64(w[i, j]) << frac_bits) + pot,
+                                               -acc_max - 1, acc_max)
+                            acc = fixed.clip_s(acc - d, -acc_max - 1, acc_max)
+                            r = _round_offset_s(w_mode, wkey, i * n_pre + j, frac_bits, half)
+                            w[i, j] = fixed.clip_s((acc + r) >> frac_bits, 0, w_max)
+                elif dep != 0:
+                    n_upd += n_g_pre
+                    for j in pre_idx:
+                        acc = fixed.clip_s((np.int64(w[i, j]) << frac_bits) - dep,
                                            -acc_max - 1, acc_max)
-                        acc = fixed.clip_s(acc - d, -acc_max - 1, acc_max)
                         r = _round_offset_s(w_mode, wkey, i * n_pre + j, frac_bits, half)
                         w[i, j] = fixed.clip_s((acc + r) >> frac_bits, 0, w_max)
-            elif dep != 0:
-                n_upd += pre_idx.size
-                for j in pre_idx:
-                    acc = fixed.clip_s((np.int64(w[i, j]) << frac_bits) - dep,
-                                       -acc_max - 1, acc_max)
-                    r = _round_offset_s(w_mode, wkey, i * n_pre + j, frac_bits, half)
-                    w[i, j] = fixed.clip_s((acc + r) >> frac_bits, 0, w_max)
     if triplet:  # the second post trace's impulse comes after learning ("post2before")
         for i in range(n_post):
             if s_post[i]:
@@ -446,6 +502,19 @@ def stdp_fixed_kernel(w, x_pre, x_post, count, fired, pre_fired, x_post2, s_pre,
         fired[:] = False
         pre_fired[:] = False
     return n_upd
+
+
+@njit(cache=True)
+def stdp_float_step(w, x_pre, x_post, count, fired, pre_fired, x_post2, s_pre, s_post, t, learn,
+                    seed, scratch, n_pre_spikes, decay_pre, decay_post, impulse_pre, impulse_post,
+                    eta_pre, eta_post, w_max, mu, stdp2, n_th, norm_total, sample_steps,
+                    window_steps, triplet, decay_post2):
+    """:func:`stdp_float_kernel` with the signature of :func:`stdp_fixed_step` (``scratch``
+    and ``n_pre_spikes`` are not needed: nothing is allocated per step that matters)."""
+    return stdp_float_kernel(w, x_pre, x_post, count, fired, pre_fired, x_post2, s_pre, s_post, t,
+                             learn, seed, decay_pre, decay_post, impulse_pre, impulse_post, eta_pre,
+                             eta_post, w_max, mu, stdp2, n_th, norm_total, sample_steps,
+                             window_steps, triplet, decay_post2)
 
 
 @njit(cache=True)
@@ -521,15 +590,54 @@ def stdp_float_kernel(w, x_pre, x_post, count, fired, pre_fired, x_post2, s_pre,
 
 @njit(cache=True)
 def normalize_fixed_kernel(w, total, w_max):
-    """Nearest-rounded integer D&C normalisation of each row, in place (zero rows kept)."""
+    """Nearest-rounded integer D&C normalisation of each row, in place (zero rows kept):
+    ``w <- min(floor((2 w total + s) / (2 s)), w_max)`` with ``s`` the row sum.
+
+    The floor division is computed exactly without a division per weight: an estimate
+    from the row's float reciprocal is off by less than 1 (the quotient is below 2**41,
+    so its float error is below 2**-10) and one integer correction each way makes it
+    the floor. ``w`` may be a transposed view (the engine keeps weights column-major);
+    the loops follow the memory order.
+    """
     n_post, n_pre = w.shape
-    for i in range(n_post):
-        s = np.int64(0)
+    sums = np.zeros(n_post, np.int64)
+    by_col = w.strides[0] < w.strides[1]
+    if by_col:
         for j in range(n_pre):
-            s += w[i, j]
-        if s > 0:
+            for i in range(n_post):
+                sums[i] += w[i, j]
+    else:
+        for i in range(n_post):
+            s = np.int64(0)
             for j in range(n_pre):
-                w[i, j] = min((2 * np.int64(w[i, j]) * total + s) // (2 * s), w_max)
+                s += w[i, j]
+            sums[i] = s
+    dens = 2 * sums
+    invs = np.empty(n_post, np.float64)
+    for i in range(n_post):
+        invs[i] = 1.0 / dens[i] if dens[i] > 0 else 0.0
+    if by_col:
+        for j in range(n_pre):
+            for i in range(n_post):
+                if dens[i] > 0:
+                    w[i, j] = _norm_one(np.int64(w[i, j]), total, sums[i], dens[i], invs[i],
+                                        w_max)
+    else:
+        for i in range(n_post):
+            s, den, inv = sums[i], dens[i], invs[i]
+            if den > 0:
+                for j in range(n_pre):
+                    w[i, j] = _norm_one(np.int64(w[i, j]), total, s, den, inv, w_max)
+
+
+@njit(cache=True, inline="always")
+def _norm_one(wij, total, s, den, inv, w_max):
+    """``min((2 wij total + s) // den, w_max)`` for ``den = 2 s > 0``, ``inv = 1 / den``."""
+    num = 2 * wij * total + s
+    q = np.int64(num * inv)
+    q -= np.int64(q * den > num)
+    q += np.int64((q + 1) * den <= num)
+    return min(q, w_max)
 
 
 @njit(cache=True)
@@ -650,6 +758,17 @@ def accumulate_kernel(w, s, out):
         if s[j]:
             for i in range(n_post):
                 out[i] += w[i, j]
+
+
+@njit(cache=True)
+def accumulate_rows_kernel(wt, idx, n_idx, out):
+    """:func:`accumulate_kernel` on the transposed weights ``wt`` (n_pre, n_post) for the
+    ``n_idx`` spikes ``idx[:n_idx]`` (increasing): ``out[i] += wt[j, i]``, one contiguous
+    row per spike, summed in the same order (so float sums are identical too)."""
+    for q in range(n_idx):
+        row = wt[idx[q]]
+        for i in range(out.size):
+            out[i] += row[i]
 
 
 @njit(cache=True, inline="always")

@@ -17,10 +17,18 @@ from lavalab import validate
 from lavalab.dynamics import adaptive_lif as lif
 from lavalab.dynamics import stdp
 from lavalab.dynamics.encoding import spike_thresholds
-from lavalab.engine.core import EVENT_NAMES, N_EVENTS, no_shift, simulate
+from lavalab.engine.core import (
+    EVENT_NAMES,
+    N_EVENTS,
+    PROFILE_SECTIONS,
+    no_live_kernel,
+    no_shift,
+    simulate,
+)
 from lavalab.networks.snn import FixedNetwork, NetworkSpec, lower_network
 
-__all__ = ["EngineNet", "make_net", "run", "run_many", "infer", "EVENT_NAMES", "intensities"]
+__all__ = ["EngineNet", "make_net", "run", "run_many", "infer", "EVENT_NAMES", "intensities",
+           "PROFILE_SECTIONS"]
 
 
 def intensities(images) -> np.ndarray:
@@ -39,6 +47,8 @@ class EngineNet:
     seed: int
     t: int
     arrays: dict
+    #: steps the quiet fast-forward skipped so far (see :func:`run`); diagnostics only
+    skipped_steps: int = 0
 
     def __getattr__(self, name):
         arrays = self.__dict__.get("arrays", {})
@@ -82,21 +92,40 @@ def make_net(spec: NetworkSpec, precision: str, w, theta=None, seed: int = 0,
     return EngineNet(spec, precision, fixed, int(seed), int(t), arrays)
 
 
+def _can_skip_learning(s: NetworkSpec, rule: str, sample_steps) -> bool:
+    """Whether training may end a quiet sample early: every step is a learning step (no
+    STDP2 window whose flags outlive the input) and the learning synapses reset at every
+    sample start (their schedule is the network's)."""
+    return rule != "stdp2" and sample_steps == s.sample_steps
+
+
 def _kernels(net: EngineNet):
     s = net.spec
     if net.precision == "fixed":
         f = net.fixed
         exc = lif.fixed_args(f.exc)
         inh = lif.fixed_args(f.inh) if f.inh is not None else exc
-        return dict(stdp_kernel=stdp.stdp_fixed_kernel, stdp_args=stdp.fixed_args(f.stdp),
+        inh_p = f.inh if f.inh is not None else f.exc
+        return dict(stdp_kernel=stdp.stdp_fixed_step, stdp_args=stdp.fixed_args(f.stdp),
                     lif_kernel=lif.lif_fixed_kernel, exc_args=exc, inh_args=inh,
+                    theta_kernel=lif.theta_decay_fixed_kernel,
+                    exc_theta_args=lif.theta_args(f.exc), inh_theta_args=lif.theta_args(inh_p),
+                    skip_learn=_can_skip_learning(s, f.stdp.rule, f.stdp.sample_steps),
+                    inh_live_ok=(f.inh is not None and f.inh.bias_mant == 0
+                                 and f.inh.decay_theta == 0 and not f.inh.one_spike),
+                    live_kernel=lif.lif_fixed_live_kernel, inh_live_args=lif.live_args(inh_p),
                     w_ei=f.w_ei, exp_ei=f.exp_ei, w_ie=f.w_ie, exp_ie=f.exp_ie,
                     w_lat=f.w_lat, exp_lat=f.exp_lat, exp_in=f.exp_in, shift=stdp.weight_exp_s)
     exc_p, inh_p, w_ei, w_ie, w_lat = s.in_weight_units()
-    exc = lif.float_args(exc_p.per_step())
-    inh = lif.float_args(inh_p.per_step()) if inh_p is not None else exc
-    return dict(stdp_kernel=stdp.stdp_float_kernel, stdp_args=stdp.float_args(s.stdp.per_step()),
+    exc_f = exc_p.per_step()
+    inh_f = inh_p.per_step() if inh_p is not None else exc_f
+    exc, inh = lif.float_args(exc_f), lif.float_args(inh_f)
+    return dict(stdp_kernel=stdp.stdp_float_step, stdp_args=stdp.float_args(s.stdp.per_step()),
                 lif_kernel=lif.lif_float_kernel, exc_args=exc, inh_args=inh,
+                theta_kernel=lif.theta_decay_float_kernel,
+                exc_theta_args=lif.theta_args(exc_f), inh_theta_args=lif.theta_args(inh_f),
+                skip_learn=_can_skip_learning(s, s.stdp.rule, s.stdp.sample_steps),
+                inh_live_ok=False, live_kernel=no_live_kernel, inh_live_args=(0,),
                 w_ei=float(w_ei), exp_ei=0, w_ie=float(w_ie), exp_ie=0,
                 w_lat=float(w_lat), exp_lat=0, exp_in=0, shift=no_shift)
 
@@ -107,7 +136,24 @@ def _thresholds(spec: NetworkSpec, images) -> np.ndarray:
                                                  spec.dt_ms))
 
 
-def _simulate(net: EngineNet, thr, learn: bool, counts, events, rec) -> None:
+_NO_PROF = np.zeros(0, np.int64)
+
+
+def _transposed(net: EngineNet) -> np.ndarray:
+    """The input weights as the step loop keeps them: (n_input, n_exc), C order; int32 in
+    fixed point (weights are 0..w_max <= 65535, checked here), float64 in float."""
+    w = net.arrays["w"]
+    if net.precision == "float":
+        return np.ascontiguousarray(w.T)
+    w_max = int(net.fixed.stdp.w_max)
+    if w.size and (w.min() < 0 or w.max() > w_max):
+        raise ValueError(f"net.w spans {w.min()}..{w.max()}, outside the allowed range "
+                         f"0..{w_max}")
+    return np.ascontiguousarray(w.T, dtype=np.int32)
+
+
+def _simulate(net: EngineNet, thr, learn: bool, counts, events, rec, prof=_NO_PROF,
+              skip_quiet: bool = True) -> None:
     s = net.spec
     k = _kernels(net)
     a = net.arrays
@@ -117,23 +163,41 @@ def _simulate(net: EngineNet, thr, learn: bool, counts, events, rec) -> None:
                              f"{a[name].dtype}, expected {shape} {np.dtype(net.dtype)}")
     bufs = tuple(a[n] for n in ("a_syn", "a_ie", "a_ei", "a_lat", "a_exc", "s_in", "s_exc",
                                 "s_inh"))
-    simulate(thr, net.seed, net.seed + 1, net.seed + 2, net.t, s.present_steps, s.rest_steps,
-             bool(learn),
-             a["w"], a["x_pre"], a["x_post"], a["cnt"], a["fired"], a["pre_fired"], a["x_post2"],
-             k["stdp_kernel"], k["stdp_args"], a["u"], a["v"], a["theta"], a["ref"],
-             k["lif_kernel"], k["exc_args"], s.has_inh, a["iu"], a["iv"], a["itheta"],
-             a["iref"], k["inh_args"], k["w_ei"], k["exp_ei"], k["w_ie"], k["exp_ie"],
-             s.kind == "tinysnn", k["w_lat"], k["exp_lat"], k["exp_in"], k["shift"],
-             bufs, counts, events, rec)
+    wt = _transposed(net)
+    net.skipped_steps += simulate(
+        thr, net.seed, net.seed + 1, net.seed + 2, net.t, s.present_steps, s.rest_steps,
+        bool(learn),
+        wt, a["x_pre"], a["x_post"], a["cnt"], a["fired"], a["pre_fired"], a["x_post2"],
+        k["stdp_kernel"], k["stdp_args"], a["u"], a["v"], a["theta"], a["ref"],
+        k["lif_kernel"], k["exc_args"], s.has_inh, a["iu"], a["iv"], a["itheta"],
+        a["iref"], k["inh_args"], k["w_ei"], k["exp_ei"], k["w_ie"], k["exp_ie"],
+        s.kind == "tinysnn", k["w_lat"], k["exp_lat"], k["exp_in"], k["shift"],
+        bufs, counts, events, rec, prof, bool(skip_quiet), k["skip_learn"],
+        k["theta_kernel"], k["exc_theta_args"], k["inh_theta_args"], k["inh_live_ok"],
+        k["live_kernel"], k["inh_live_args"])
+    if learn:
+        a["w"][...] = wt.T
     net.t += len(thr) * s.sample_steps
 
 
-def run(net: EngineNet, images, learn: bool = True, record: bool = False):
+def run(net: EngineNet, images, learn: bool = True, record: bool = False,
+        profile: np.ndarray | None = None, skip_quiet: bool = True):
     """Continue ``net`` over ``images`` (one sample each), in place.
 
     Returns ``(counts (S, n_exc), events (S, len(EVENT_NAMES)), spikes)`` where ``spikes``
-    is the (S * period, n_exc) bool raster when ``record`` else None.
+    is the (S * period, n_exc) bool raster when ``record`` else None. ``profile``: an int64
+    array of ``len(PROFILE_SECTIONS)`` that receives the CPU cycles spent in each section
+    of the step (see :data:`lavalab.engine.core.PROFILE_SECTIONS`; ``bench/profile_engine.py``).
+
+    ``skip_quiet`` (default) ends a sample early once provably nothing can happen until
+    its end: the counts, events, raster, weights and theta are those of the full
+    simulation (tested), and so is the state the call ends in (a call's last sample is
+    never cut short while learning; in inference the skipped steps leave u and v as they
+    were, which the next sample resets). ``False`` simulates every step.
     """
+    if profile is not None and (not isinstance(profile, np.ndarray) or profile.dtype != np.int64
+                                or profile.shape != (len(PROFILE_SECTIONS),)):
+        raise ValueError(f"profile must be an int64 array of shape ({len(PROFILE_SECTIONS)},)")
     s = net.spec
     if net.t % s.sample_steps:
         raise ValueError(f"net.t={net.t} is not at a sample boundary (period {s.sample_steps})")
@@ -141,7 +205,8 @@ def run(net: EngineNet, images, learn: bool = True, record: bool = False):
     counts = np.zeros((len(thr), s.n_exc), np.int64)
     events = np.zeros((len(thr), N_EVENTS), np.int64)
     rec = np.zeros((len(thr) * s.sample_steps if record else 0, s.n_exc), bool)
-    _simulate(net, thr, learn, counts, events, rec)
+    _simulate(net, thr, learn, counts, events, rec, _NO_PROF if profile is None else profile,
+              skip_quiet)
     return counts, events, (rec if record else None)
 
 

@@ -371,3 +371,51 @@ def test_one_spike_is_validated_and_lowered():
         AdaptiveLIFParams(one_spike="no")
     fx = lower_adaptive_lif(AdaptiveLIFParams(one_spike=True), 64.0 * 255)
     assert fx.one_spike and fixed_args(fx)[-1] is True
+
+
+@pytest.mark.parametrize("v_lsb,v_rounding,learn", [(0, "truncate", True),
+                                                     (0, "truncate", False),
+                                                     (3, "stochastic", True),
+                                                     (2, "nearest", True)])
+def test_live_kernel_equals_the_full_kernel_on_a_mostly_resting_population(v_lsb, v_rounding,
+                                                                           learn):
+    """Stepping only the elements not at rest (the engine's inhibitory population) gives
+    the full kernel's states and spikes, element for element (same random streams)."""
+    from lavalab.dynamics.adaptive_lif import lif_fixed_kernel, lif_fixed_live_kernel, live_args
+
+    p = AdaptiveLIFFixed(decay_u=3000, decay_v=1500, vth=160, v_reset=-(16 << v_lsb),
+                         theta_plus=40 << v_lsb, ref_steps=2, v_lsb=v_lsb,
+                         v_bits=24 - v_lsb, theta_bits=20 - v_lsb, v_rounding=v_rounding)
+    n, rng = 200, np.random.default_rng(5)
+    full = [np.zeros(n, np.int64) for _ in range(4)]
+    full[2][:] = rng.integers(0, 50, n) << v_lsb  # theta (constant while it does not decay)
+    part = [x.copy() for x in full]
+    s_full, s_part = np.zeros(n, bool), np.zeros(n, bool)
+    live, n_live = np.zeros(n + 1, np.int64), 0
+    spikes = 0
+    for t in range(300):
+        a = np.zeros(n, np.int64)
+        if t % 3 == 0:
+            hit = rng.choice(n, 4, replace=False)
+            a[hit] = rng.integers(-50, 400, 4)
+        lif_fixed_kernel(*full, a, s_full, t == 0, learn, t, 9, *fixed_args(p))
+        if t == 0:
+            lif_fixed_kernel(*part, a, s_part, True, learn, t, 9, *fixed_args(p))
+            n_live = 0
+            for k in range(n):
+                if full[0][k] or full[1][k] or full[3][k] or s_full[k]:
+                    live[n_live] = k
+                    n_live += 1
+        else:
+            for k in np.flatnonzero(a):
+                if k not in live[:n_live]:
+                    live[n_live] = k
+                    n_live += 1
+            n_live = lif_fixed_live_kernel(live, n_live, *part, a, s_part, learn, t, 9,
+                                           *live_args(p))
+        assert n_live < n  # some elements stay at rest (and are not stepped)
+        spikes += s_full.sum()
+        np.testing.assert_array_equal(s_part, s_full)
+        for x, y in zip(part, full, strict=True):
+            np.testing.assert_array_equal(x, y)
+    assert spikes > 20

@@ -347,3 +347,28 @@ def test_triplet_float_and_fixed_agree_statistically():
 def test_triplet_is_not_a_loihi_rule():
     with pytest.raises(ValueError, match="triplet"):
         loihi_rule_string(fixed_params(rule="triplet"))
+
+
+def test_normalize_kernel_is_exact_without_a_division_per_weight():
+    """The kernel (float reciprocal and one integer correction each way) equals the exact
+    integer normalisation for any row-major or transposed layout, over the whole range of
+    weights (to 65535) and totals (to 2**40 - 1), including exact halves and zero rows."""
+    from lavalab.dynamics.stdp import NORM_TOTAL_MAX, normalize_fixed_kernel
+
+    rng = np.random.default_rng(11)
+    for trial in range(200):
+        n, m = int(rng.integers(1, 40)), int(rng.integers(1, 50))
+        w_max = int(rng.choice([1, 3, 255, 65535]))
+        total = int(rng.choice([1, 2, 19992, NORM_TOTAL_MAX, rng.integers(1, NORM_TOTAL_MAX)]))
+        w = rng.integers(0, w_max + 1, (n, m))
+        w[rng.random((n, m)) < 0.3] = 0
+        w[0] = 0 if trial % 5 == 0 else w[0]
+        if trial % 7 == 0:  # rows of equal weights: quotients at exact halves
+            w[-1] = w_max
+        want = normalize_fixed(w, total, w_max, "nearest")
+        got = w.copy()
+        normalize_fixed_kernel(got, total, w_max)
+        np.testing.assert_array_equal(got, want)
+        got_t = np.ascontiguousarray(w.T).astype(np.int32)  # the engine's layout
+        normalize_fixed_kernel(got_t.T, total, w_max)
+        np.testing.assert_array_equal(got_t.T, want)
