@@ -46,10 +46,11 @@ def one(backend: str, n: int, mode: str, samples: int, seed: int = 0) -> dict:
     from lavalab.engine import infer, make_net, run
     from lavalab.networks.snn import diehl_cook, init_weights, lower_network
 
-    spec = diehl_cook(n)
+    spec = diehl_cook(n)  # the size's default mechanisms
     fx = lower_network(spec)
-    w0 = np.rint(init_weights(spec, seed) * fx.q).astype(np.int64)
-    images = load_mnist("train").images[:samples + 1]
+    train = load_mnist("train").images
+    w0 = np.rint(init_weights(spec, seed, train) * fx.q).astype(np.int64)
+    images = train[:samples + 1]
     learn = mode == "train"
     if backend == "engine":
         net = make_net(spec, "fixed", w0, seed=seed, fixed=fx)
@@ -81,8 +82,9 @@ def check_bit_exact(samples: int, n: int = 100) -> dict:
 
     spec = diehl_cook(n)
     fx = lower_network(spec)
-    w0 = np.rint(init_weights(spec, 0) * fx.q).astype(np.int64)
-    images = load_mnist("train").images[:samples]
+    train = load_mnist("train").images
+    w0 = np.rint(init_weights(spec, 0, train) * fx.q).astype(np.int64)
+    images = train[:samples]
     net = make_net(spec, "fixed", w0, seed=0, fixed=fx)
     _, _, spikes = run(net, images, learn=True, record=True)
     lava = run_lava(spec, "fixed", w0, 0, images, seed=0, fixed=fx, record=True)

@@ -43,8 +43,9 @@ def breakdown(n: int = 400, samples: int = 100, seed: int = 0, kind: str = "dieh
 
     spec = build(kind, n)
     fx = lower_network(spec)
-    w0 = np.rint(init_weights(spec, seed) * fx.q).astype(np.int64)
-    images = load_dataset("mnist", "train").images[:samples + 1]
+    train = load_dataset("mnist", "train").images
+    w0 = np.rint(init_weights(spec, seed, train) * fx.q).astype(np.int64)
+    images = train[:samples + 1]
     out = {"network": f"{kind}-{n}", "samples": samples, "seed": seed, "repeat": repeat}
     hz = _counter_hz()
     for mode in ("train", "infer"):

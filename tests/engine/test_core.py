@@ -17,7 +17,8 @@ def digits():
 
 
 def _factory(kind, precision, rule=None, n=30, seed=3):
-    spec = build(kind, n, rule=rule, present_steps=PRESENT, rest_steps=REST, input_gain=1.0)
+    spec = build(kind, n, rule=rule, present_steps=PRESENT, rest_steps=REST, input_gain=1.0,
+                 w_init="uniform")
     fx = lower_network(spec) if precision == "fixed" else None
     w = init_weights(spec, seed)
     w = np.rint(w * fx.q).astype(np.int64) if fx is not None else w
