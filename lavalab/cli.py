@@ -321,13 +321,16 @@ def _cmd_compile(args: argparse.Namespace) -> int:
                       imgs)
     for name, ev, learn in [("inference", ev_inf, False), *phases]:
         rep = estimate(c.graph, c.core_map, ev, c.spec.sample_steps, args.energy_table,
-                       learning=learn)
+                       learning=learn, input_steps=c.spec.present_steps)
         print(f"\n{name} energy per sample ({rep.table_name}; events: mean of "
               f"{len(imgs)} {dataset} test samples, {weights}): {rep.energy_uj:.3f} uJ, "
               f"latency {rep.latency_sample_us:.1f} us/sample "
               f"({rep.latency_step_ns:.0f} ns/step)")
-        _print_rows(rep.table(), ("name", "syn_ops", "neuron_updates", "spikes",
-                                  "learning_updates", "energy_uj"))
+        _print_rows(rep.table(), ("name", "syn_ops", "neuron_updates", "active_updates",
+                                  "spikes", "learning_updates", "energy_uj"))
+        if rep.static_energy_uj is not None:
+            print(f"  static energy (chip static power {rep.static_power_w * 1e3:.0f} mW x "
+                  f"latency, not in the total): {rep.static_energy_uj:.3f} uJ/sample")
     return 0
 
 

@@ -69,7 +69,9 @@ UNITS = {"accuracy": "percent", "accuracy_proportion": "percent",
          "energy_train_uJ": "microjoule per sample", "energy_infer_uJ": "microjoule per sample",
          "latency_infer_us": "microsecond per sample",
          "latency_train_us": "microsecond per sample", "memory_kB": "kibibyte",
-         "memory_bits": "bit", "accuracy_std": "percentage points (sample std over seeds)",
+         "memory_bits": "bit", "static_energy_infer_uJ": "microjoule per sample",
+         "energy_infer_layers_uJ": "microjoule per sample", "energy_train_layers_uJ":
+         "microjoule per sample", "accuracy_std": "percentage points (sample std over seeds)",
          "accuracy_delta": "percentage points"}
 
 
@@ -239,6 +241,9 @@ def aggregate_runs(runs: list[dict]) -> dict:
             row[k] = all(bool(v) for v in vals)
         elif all(isinstance(v, numbers.Real) for v in vals):
             row[k] = float(np.mean(vals))
+        elif all(isinstance(v, dict) for v in vals) and all(v.keys() == v0.keys()
+                                                            for v in vals):
+            row[k] = {n: float(np.mean([v[n] for v in vals])) for n in v0}  # per layer
         elif all(v is None or isinstance(v, str) for v in vals):
             row[k] = "; ".join(validate.unique(v for v in vals if v))
         else:
@@ -549,8 +554,8 @@ TIMESTEP_COLUMNS = ("key", "timesteps", "infer_timesteps", "rest_steps", "enhanc
                     "accuracy_proportion", "energy_train_uJ", "energy_infer_uJ",
                     "latency_infer_us", "latency_train_us", "Ln", "En", "S",
                     "exc_spikes_train", "exc_spikes_test", "synops_infer", "cores",
-                    "neurons_assigned", "deployable", "train_wall_s", "test_wall_s",
-                    "warnings")
+                    "neurons_assigned", "deployable", "active_update_fraction_infer",
+                    "static_energy_infer_uJ", "train_wall_s", "test_wall_s", "warnings")
 #: A configuration whose mean accuracy is below this many times chance (100 / classes %)
 #: has collapsed; a collapsed baseline withholds the study's choice.
 COLLAPSE_FACTOR = 2.0
@@ -723,8 +728,9 @@ def _infer_only_job(store: SeededResultStore, base, t0: int, Ti: int, policy: st
                "timesteps": t0, "infer_timesteps": Ti,
                "rest_steps": spec.rest_steps, "enhancement": f"{policy}, inference only",
                "warnings": _run_warnings(spec, res), **_row(c, ss, res)}
+        # training happened at T0
         for k in ("energy_train_uJ", "latency_train_us", "weight_updates_train",
-                  "exc_spikes_train", "train_wall_s"):  # training happened at T0
+                  "energy_train_layers_uJ", "exc_spikes_train", "train_wall_s"):
             row[k] = base_run.get(k)
         store.add_run(row)
         bar.update(1)
