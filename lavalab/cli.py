@@ -602,6 +602,8 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--timesteps", type=_positive("--timesteps", 100000), default=350)
     pr.add_argument("--mu", type=float, default=10.0, help="memory weight of R (default 10)")
     pr.set_defaults(func=_cmd_study_precision)
+    from lavalab import cli_search  # TopSpark's enhancement search (issue 13)
+    cli_search.add_study_parser(stsub)
     from lavalab import cli_dl  # supervised path (issue 14): lavalab dl ..., study latency
 
     cli_dl.add_study_parser(stsub)

@@ -215,8 +215,8 @@ class ResultStore:
 
 
 #: Columns of a seeded study whose rows carry ``<col>_std`` and ``<col>_seeds``.
-SPREAD_COLUMNS = ("accuracy", "accuracy_proportion", "energy_train_uJ", "energy_infer_uJ",
-                  "latency_infer_us", "latency_train_us", "exc_spikes_train",
+SPREAD_COLUMNS = ("accuracy", "val_accuracy", "accuracy_proportion", "energy_train_uJ",
+                  "energy_infer_uJ", "latency_infer_us", "latency_train_us", "exc_spikes_train",
                   "exc_spikes_test", "neurons_assigned")
 #: Fields of a run that are about the run, not the configuration (not aggregated).
 _RUN_ONLY = ("seed", "model", "warnings")
