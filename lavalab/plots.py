@@ -184,6 +184,11 @@ def precision_study(rows: list[dict], summary: dict, out, title: str = "") -> li
                 mew=1.5, label=f"chosen by R ({ch['key']})"
                 + (", deployable only" if summary.get("deployable_only") else ""))
     ax.set_xscale("log")
+    from matplotlib.ticker import LogLocator, NullFormatter, StrMethodFormatter
+
+    ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(StrMethodFormatter("{x:g}"))  # plain kB, not 2x10^1
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("memory footprint M (kB)")
     ax.set_ylabel("accuracy (%)")
     ax.grid(alpha=0.3, which="both")
