@@ -73,7 +73,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
                        "latency_infer_us", "S"))
     sm = res["summary"]
     print(f"chosen by S = A - ({sm['tau']:g} Ln + {sm['eps']:g} En): {sm['chosen']}; fewest "
-          f"timesteps within 2 % of T0: {sm['fewest_timesteps_within_2pct']}")
+          f"timesteps within 2 points of T0: {sm.get('fewest_timesteps_within_2pct')}")
+    _report_study(sm, "demo")
     print(format_check(res["lava_check"]))
     c = res["lava_check"]
     if not (c["identical_spike_counts"] and c["identical_event_counts"]):
@@ -166,6 +167,25 @@ def _grid_rows(out, summary: dict) -> list[dict]:
     return [r for r in load_json(Path(out) / "results.json")["rows"] if r["key"] in keys]
 
 
+def _report_study(summary: dict, command: str) -> None:
+    """A study's warnings on stderr; the choice (or why it is withheld) and the model
+    hand-off on stdout."""
+    for w in summary.get("warnings", []):
+        print(f"lavalab {command}: warning: {w}", file=sys.stderr)
+    if summary.get("chosen") is None:
+        print(f"lavalab {command}: warning: no configuration chosen: "
+              f"{summary.get('withheld', 'withheld')}", file=sys.stderr)
+    elif summary.get("compile_command"):
+        print(f"chosen model: {summary['chosen_model']}\n  compile for Loihi: "
+              f"{summary['compile_command']}\n  run on Lava's stock processes: "
+              f"{summary['deploy_command']}")
+
+
+def _seeds_text(summary: dict) -> str:
+    seeds = summary.get("seeds", [])
+    return f"mean ± std over {len(seeds)} seed(s) {','.join(map(str, seeds))}"
+
+
 def _cmd_study_timesteps(args: argparse.Namespace) -> int:
     from lavalab.study import timestep_study
 
@@ -173,18 +193,33 @@ def _cmd_study_timesteps(args: argparse.Namespace) -> int:
                              enhancements=args.enhancement, baseline=args.baseline,
                              tau=args.tau, eps=args.eps, workers=args.workers,
                              progress=not args.quiet, infer_timesteps=args.infer_timesteps,
-                             infer_enhancement=args.infer_enhancement)
+                             infer_enhancement=args.infer_enhancement,
+                             seeds=args.seeds or [args.seed],
+                             deployable_only=args.deployable_only)
     rows = _grid_rows(args.out, summary)
     rows.sort(key=lambda r: (-r["timesteps"], -r["infer_timesteps"], r["enhancement"]))
-    _print_rows(rows, ("key", "accuracy", "energy_train_uJ", "energy_infer_uJ",
-                       "latency_infer_us", "Ln", "En", "S"))
-    print(f"chosen by S = A - ({args.tau:g} Ln + {args.eps:g} En): {summary['chosen']}")
+    print(f"accuracy in %, {_seeds_text(summary)}; d acc in percentage points vs T0")
+    _print_rows(rows, ("key", "accuracy", "accuracy_std", "accuracy_delta",
+                       "energy_train_uJ", "energy_infer_uJ", "latency_infer_us", "Ln", "En",
+                       "S", "deployable"))
+    head = f"chosen by S = A - ({args.tau:g} Ln + {args.eps:g} En)"
+    if summary["chosen"] is not None:
+        print(f"{head}: {summary['chosen']} ({summary['chosen_accuracy']:.2f} ± "
+              f"{summary['chosen_accuracy_std']:.2f} %)")
+    else:
+        print(f"{head}: none (withheld: {summary['withheld']})")
     for sfx, what in (("", "training and inference at T"),
                       ("_inference_only", "training at T0, inference at T")):
         if f"fewest_timesteps_within_2pct{sfx}" in summary:
-            print(f"fewest timesteps within 2 % of T0 ({what}): "
+            print(f"fewest timesteps within 2 points of T0 ({what}): "
                   f"{summary['fewest_timesteps_within_2pct' + sfx]} "
-                  f"({summary['timestep_reduction_within_2pct' + sfx]:.2f}x fewer)")
+                  f"({summary['timestep_reduction_within_2pct' + sfx]:.2f}x fewer; "
+                  f"{summary['accuracy_within_2pct' + sfx]:.2f} ± "
+                  f"{summary['accuracy_std_within_2pct' + sfx]:.2f} % vs T0 "
+                  f"{summary['baseline_accuracy']:.2f} ± "
+                  f"{summary['baseline_accuracy_std']:.2f} %, "
+                  f"{summary['accuracy_delta_points_within_2pct' + sfx]:+.2f} points)")
+    _report_study(summary, "study timesteps")
     print(f"wrote {args.out}/results.json, results.csv, timesteps.png")
     return 0
 
@@ -195,12 +230,23 @@ def _cmd_study_precision(args: argparse.Namespace) -> int:
     summary = precision_study(_setup(args), args.out, bits=args.bits, schemes=args.schemes,
                               roundings=args.roundings, params=args.params,
                               timesteps=args.timesteps, mu=args.mu, workers=args.workers,
-                              progress=not args.quiet)
+                              progress=not args.quiet, seeds=args.seeds or [args.seed],
+                              deployable_only=args.deployable_only)
     rows = _grid_rows(args.out, summary)
     rows.sort(key=lambda r: (-r["weight_bits"], r["scheme"], r["rounding"], r["params"]))
-    _print_rows(rows, ("key", "accuracy", "memory_kB", "M_norm", "R", "pareto", "loihi_ok"))
-    print(f"chosen by R = acc - {args.mu:g} M_norm: {summary['chosen']}; Pareto front: "
-          + ", ".join(summary["pareto"]))
+    print(f"accuracy in %, {_seeds_text(summary)}; d acc in percentage points vs FP32")
+    _print_rows(rows, ("key", "accuracy", "accuracy_std", "accuracy_delta", "memory_kB",
+                       "M_norm", "R", "pareto", "deployable"))
+    among = " among deployable configurations" if args.deployable_only else ""
+    head = f"chosen by R = acc - {args.mu:g} M_norm{among}"
+    if summary["chosen"] is not None:
+        print(f"{head}: {summary['chosen']} ({summary['chosen_accuracy']:.2f} ± "
+              f"{summary['chosen_accuracy_std']:.2f} %, "
+              f"{'deployable' if summary['chosen_deployable'] else 'NOT deployable on Loihi'})")
+    else:
+        print(f"{head}: none (withheld: {summary['withheld']})")
+    print("Pareto front: " + ", ".join(summary["pareto"]))
+    _report_study(summary, "study precision")
     print(f"wrote {args.out}/results.json, results.csv, precision_pareto.png, "
           "precision_bits.png")
     return 0
@@ -279,13 +325,16 @@ def _cmd_compile(args: argparse.Namespace) -> int:
                       imgs)
     for name, ev, learn in [("inference", ev_inf, False), *phases]:
         rep = estimate(c.graph, c.core_map, ev, c.spec.sample_steps, args.energy_table,
-                       learning=learn)
+                       learning=learn, input_steps=c.spec.present_steps)
         print(f"\n{name} energy per sample ({rep.table_name}; events: mean of "
               f"{len(imgs)} {dataset} test samples, {weights}): {rep.energy_uj:.3f} uJ, "
               f"latency {rep.latency_sample_us:.1f} us/sample "
               f"({rep.latency_step_ns:.0f} ns/step)")
-        _print_rows(rep.table(), ("name", "syn_ops", "neuron_updates", "spikes",
-                                  "learning_updates", "energy_uj"))
+        _print_rows(rep.table(), ("name", "syn_ops", "neuron_updates", "active_updates",
+                                  "spikes", "learning_updates", "energy_uj"))
+        if rep.static_energy_uj is not None:
+            print(f"  static energy (chip static power {rep.static_power_w * 1e3:.0f} mW x "
+                  f"latency, not in the total): {rep.static_energy_uj:.3f} uJ/sample")
     return 0
 
 
@@ -329,6 +378,11 @@ def _add_study_args(sp, kinds, datasets) -> None:
                     default=2000, help="last training samples used to assign labels "
                     "(default 2000, at most --train-samples)")
     sp.add_argument("--seed", type=_seed, default=0, help="seed of weights, encoder, rounding")
+    sp.add_argument("--seeds", type=_int_list("--seeds", 0, 2**31 - 2), default=None,
+                    help="train and test every configuration once per seed, e.g. 0,1,2: "
+                    "rows give mean, std and per-seed values (default: --seed)")
+    sp.add_argument("--deployable-only", action="store_true",
+                    help="choose among configurations the Loihi design rules accept")
     sp.add_argument("--dataset", choices=datasets, default="mnist")
     sp.add_argument("--data-root", default=None)
     sp.add_argument("--target", choices=tuple(TARGETS), default="loihi1")
@@ -561,6 +615,8 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--timesteps", type=_positive("--timesteps", 100000), default=350)
     pr.add_argument("--mu", type=float, default=10.0, help="memory weight of R (default 10)")
     pr.set_defaults(func=_cmd_study_precision)
+    from lavalab import cli_search  # TopSpark's enhancement search (issue 13)
+    cli_search.add_study_parser(stsub)
     from lavalab import cli_dl  # supervised path (issue 14): lavalab dl ..., study latency
 
     cli_dl.add_study_parser(stsub)

@@ -279,3 +279,11 @@ SANAFE = EnergyTable(
 )
 
 ENERGY_TABLES = {"davies2018": DAVIES2018, "sana-fe": SANAFE}
+
+# --- static power (LOIHI.md 1a, derived figures) -------------------------------------------
+#: Static power of one chip, W, by target. Loihi 1: about 104 mW per chip, from Frady et al.
+#: NICE 2020 (Pohoiki Springs: 3.34 W static over 32 chips; supply voltage not stated) [V2].
+#: No Loihi 2 figure has been published (LOIHI.md 1c): absent, so no static energy is given.
+STATIC_POWER_W = {"loihi1": 3.34 / 32}
+STATIC_POWER_SOURCE = ("Frady et al., NICE 2020 (Pohoiki Springs), 3.34 W static over 32 "
+                       "Loihi 1 chips, via LOIHI.md 1a [V2]")

@@ -22,11 +22,12 @@ Trade-offs:
 from __future__ import annotations
 
 import csv
+import numbers
 import threading
 import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -39,12 +40,13 @@ from lavalab.compile.ir import FLOAT_BITS, PrecisionBudget, TimeBudget
 from lavalab.compile.pipeline import compile_network
 from lavalab.data import DATASETS, load_dataset
 from lavalab.engine import EVENT_NAMES, infer, make_net, run
-from lavalab.experiment import load_model
+from lavalab.experiment import UNASSIGNED_WARN, load_model
 from lavalab.fixed import ROUNDING_MODES
 from lavalab.loihi_spec import ENERGY_TABLES, TARGETS
 from lavalab.networks.snn import KINDS, build, init_weights, spec_to_dict
 from lavalab.protocol import (
     ASSIGN_SEED_OFFSET,
+    N_CLASSES,
     TEST_SEED_OFFSET,
     assign_labels,
     predict_all_activity,
@@ -57,14 +59,20 @@ __all__ = ["StudySetup", "ResultStore", "timestep_study", "precision_study",
 RESULTS_FORMAT = "lavalab-study"
 #: 2: the file stores the grid of each run (``grid``) and the units of its columns;
 #: version-1 files (no grid) are still read and rewritten as version 2.
-RESULTS_VERSION = 2
-READABLE_VERSIONS = (1, 2)
+#: 3: timestep / precision studies keep one run per (configuration, seed) in ``runs``;
+#: ``rows`` are their aggregates over the run's seeds (mean, ``<col>_std``, ``<col>_seeds``).
+#: Version-1/2 files (one seed, ``setup.seed``) are read as the runs of that seed.
+RESULTS_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
 #: Units of the result columns (ASCII names: uJ = microjoule, us = microsecond).
 UNITS = {"accuracy": "percent", "accuracy_proportion": "percent",
          "energy_train_uJ": "microjoule per sample", "energy_infer_uJ": "microjoule per sample",
          "latency_infer_us": "microsecond per sample",
          "latency_train_us": "microsecond per sample", "memory_kB": "kibibyte",
-         "memory_bits": "bit"}
+         "memory_bits": "bit", "static_energy_infer_uJ": "microjoule per sample",
+         "energy_infer_layers_uJ": "microjoule per sample", "energy_train_layers_uJ":
+         "microjoule per sample", "accuracy_std": "percentage points (sample std over seeds)",
+         "accuracy_delta": "percentage points"}
 
 
 @dataclass(frozen=True)
@@ -142,7 +150,12 @@ class ResultStore:
         model_io.remove_stale_temp(self.out)
 
     def _read(self, study: str, setup: dict) -> dict[str, dict]:
-        old = model_io.load_json(self.path)
+        return self._rows_of(model_io.load_json(self.path), study, setup)
+
+    def _rows_of(self, old: dict, study: str, setup: dict) -> dict[str, dict]:
+        """The checked rows of the loaded document ``old`` of ``self.path``."""
+        if not isinstance(old, dict):
+            raise model_io.ModelFileError(f"{self.path}: damaged: not a JSON object")
         if old.get("format") != RESULTS_FORMAT or old.get("study") != study:
             raise ValueError(f"{self.path} is not a '{study}' study result; use another "
                              "--out")
@@ -188,6 +201,7 @@ class ResultStore:
         doc = {"format": RESULTS_FORMAT, "version": RESULTS_VERSION, "study": self.study,
                "setup": self.setup, "grid": self.grid, "units": UNITS,
                "rows": list(self.rows.values())}
+        doc.update(getattr(self, "extra", {}))
         if summary is not None:
             doc["summary"] = summary
         model_io.write_json(self.path, doc)
@@ -198,6 +212,152 @@ class ResultStore:
             for r in self.rows.values():
                 wr.writerow({k: _fmt(r.get(k)) for k in self.columns})
         tmp.replace(self.out / "results.csv")
+
+
+#: Columns of a seeded study whose rows carry ``<col>_std`` and ``<col>_seeds``.
+SPREAD_COLUMNS = ("accuracy", "val_accuracy", "accuracy_proportion", "energy_train_uJ",
+                  "energy_infer_uJ", "latency_infer_us", "latency_train_us", "exc_spikes_train",
+                  "exc_spikes_test", "neurons_assigned")
+#: Fields of a run that are about the run, not the configuration (not aggregated).
+_RUN_ONLY = ("seed", "model", "warnings")
+
+
+def aggregate_runs(runs: list[dict]) -> dict:
+    """One row from the runs (one per seed) of a configuration: fields equal in every run
+    as they are; other numbers as their mean; for :data:`SPREAD_COLUMNS` also
+    ``<col>_std`` (sample standard deviation, ddof = 1; 0 for one seed) and ``<col>_seeds``
+    (the per-seed values, in the order of ``seeds``); ``loihi_ok`` / ``deployable`` only if
+    every run is; ``warnings`` prefixed by their seed."""
+    if not runs:
+        raise ValueError("no runs to aggregate")
+    row: dict = {}
+    for k, v0 in runs[0].items():
+        if k in _RUN_ONLY:
+            continue
+        vals = [r.get(k) for r in runs]
+        if all(v == v0 for v in vals):
+            row[k] = v0
+        elif isinstance(v0, (bool, np.bool_)):
+            row[k] = all(bool(v) for v in vals)
+        elif all(isinstance(v, numbers.Real) for v in vals):
+            row[k] = float(np.mean(vals))
+        elif all(isinstance(v, dict) for v in vals) and all(v.keys() == v0.keys()
+                                                            for v in vals):
+            row[k] = {n: float(np.mean([v[n] for v in vals])) for n in v0}  # per layer
+        elif all(v is None or isinstance(v, str) for v in vals):
+            row[k] = "; ".join(validate.unique(v for v in vals if v))
+        else:
+            row[k] = None  # mixed (a number in one seed, None in another)
+    for k in SPREAD_COLUMNS:
+        vals = [r.get(k) for r in runs]
+        if k in row and all(isinstance(v, numbers.Real) for v in vals):
+            row[f"{k}_std"] = float(np.std(vals, ddof=1)) if len(vals) > 1 else 0.0
+            row[f"{k}_seeds"] = [float(v) for v in vals]
+    row["seeds"] = [int(r["seed"]) for r in runs]
+    row["n_seeds"] = len(runs)
+    row["models"] = [r.get("model") for r in runs]
+    row["warnings"] = [f"seed {r['seed']}: {w}" for r in runs for w in r.get("warnings", [])]
+    return row
+
+
+class SeededResultStore(ResultStore):
+    """A :class:`ResultStore` of one run per (configuration ``key``, ``seed``) (``runs``);
+    ``rows`` are the aggregates (:func:`aggregate_runs`) over ``seeds``, the seeds of this
+    run, rebuilt from the runs whenever one is added. The seed is not part of ``setup``: a
+    rerun with more seeds computes only the runs it lacks. A run names its model file
+    (``model``, relative to ``out``); a run whose model file is gone is recomputed.
+
+    Files of versions 1 and 2 (one seed, ``setup["seed"]``, models in ``models/<key>.npz``)
+    are read as the runs of that seed."""
+
+    def __init__(self, out, study: str, setup: dict, columns: tuple[str, ...],
+                 grid: dict | None = None, seeds=(0,)):
+        self.seeds = list(seeds)
+        self.runs: dict[tuple[str, int], dict] = {}
+        super().__init__(out, study, setup, columns, {**(grid or {}), "seeds": self.seeds})
+
+    def _read(self, study: str, setup: dict) -> dict[str, dict]:
+        old = model_io.load_json(self.path)
+        version = old.get("version") if isinstance(old, dict) else None
+        if version == RESULTS_VERSION:
+            stored_setup = old.get("setup")
+            if not isinstance(stored_setup, dict) or "seed" in stored_setup:
+                raise model_io.ModelFileError(f"{self.path}: damaged: version {version} "
+                                              "'setup' must be an object without 'seed'")
+            # format, study, setup checked; rows are derived from the runs (not read)
+            self._rows_of({**old, "rows": []}, study, setup)
+            runs = old.get("runs")
+            if not isinstance(runs, list):
+                raise model_io.ModelFileError(f"{self.path}: damaged: 'runs' is not a list")
+        else:  # version 1 / 2: the rows are the runs of setup["seed"]
+            stored_setup = old.get("setup") if isinstance(old, dict) else None
+            legacy = dict(stored_setup) if isinstance(stored_setup, dict) else {}
+            seed = legacy.pop("seed", None)
+            doc = dict(old) if isinstance(old, dict) else {}
+            doc["setup"] = legacy
+            super_rows = self._rows_of(doc, study, setup)
+            runs = [{**r, "seed": seed, "model": None if "@" in r["key"]
+                     else f"models/{r['key'].replace('/', '_')}.npz",
+                     "warnings": []} for r in super_rows.values()]
+        for i, r in enumerate(runs):
+            try:
+                _check_row(study, r)
+                validate.integer("seed", r.get("seed"), 0, 2**31 - 2)
+                m = r.get("model")
+                if m is not None and (not isinstance(m, str) or m.startswith("/")
+                                      or ".." in Path(m).parts):
+                    raise ValueError(f"model={m!r} is not a path inside the study folder")
+                w = r.get("warnings", [])
+                if not (isinstance(w, list) and all(isinstance(x, str) for x in w)):
+                    raise ValueError(f"warnings={w!r} is not a list of texts")
+            except (ValueError, TypeError) as err:
+                raise model_io.ModelFileError(
+                    f"{self.path}: run {i} is invalid ({err}); delete the run (it is "
+                    "recomputed) or use another --out") from None
+            k = (r["key"], int(r["seed"]))
+            if k in self.runs:
+                raise model_io.ModelFileError(f"{self.path}: run {k} appears twice; delete "
+                                              "one or use another --out")
+            self.runs[k] = r
+        return self._aggregate_all()
+
+    def _aggregate_all(self) -> dict[str, dict]:
+        keys = validate.unique(k for k, _ in self.runs)
+        out = {}
+        for key in keys:
+            runs = [self.runs[(key, s)] for s in self.seeds if (key, s) in self.runs]
+            if runs:
+                out[key] = aggregate_runs(runs)
+        return out
+
+    def done_run(self, key: str, seed: int) -> bool:
+        """Whether ``key`` has a run for ``seed`` (and its model file, if it names one)."""
+        r = self.runs.get((key, seed))
+        return r is not None and (r.get("model") is None
+                                  or (self.out / r["model"]).is_file())
+
+    def model_path(self, key: str, seed: int) -> Path:
+        """Where the model of ``key`` for ``seed`` is (or goes)."""
+        r = self.runs.get((key, seed))
+        if r is not None and r.get("model"):
+            return self.out / r["model"]
+        return self.out / "models" / f"seed{seed}" / f"{key.replace('/', '_')}.npz"
+
+    def add_run(self, run: dict, summary: dict | None = None) -> None:
+        with self._lock:
+            self.runs[(run["key"], int(run["seed"]))] = run
+            runs = [self.runs[(run["key"], s)] for s in self.seeds
+                    if (run["key"], s) in self.runs]
+            self.rows[run["key"]] = aggregate_runs(runs)
+            self.write(summary)
+
+    def complete(self, keys) -> list[str]:
+        """The ``keys`` that lack a run for one of :attr:`seeds`."""
+        return [k for k in keys if any((k, s) not in self.runs for s in self.seeds)]
+
+    def write(self, summary: dict | None = None) -> None:
+        self.extra = {"runs": list(self.runs.values())}
+        super().write(summary)
 
 
 def _num(row: dict, name: str, lo: float = -np.inf, hi: float = np.inf,
@@ -252,6 +412,8 @@ def _check_row(study: str, r) -> None:
 
 
 def _fmt(v):
+    if isinstance(v, (list, tuple)):  # per-seed values, warnings
+        return " | ".join(str(_fmt(x)) for x in v)
     if isinstance(v, float):
         return f"{v:.6g}"
     return "" if v is None else v
@@ -342,6 +504,7 @@ def save_model(path, spec, precision: str, seed: int, res: dict, budget=None,
     if budget is not None:
         meta["precision_budget"] = asdict(budget)
         meta["v_range_mv"] = v_range_mv
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     return model_io.save_npz(path, model_io.MODEL_FORMAT, meta,
                              {"w": res["w"], "theta": res["theta"],
                               "assignments": res["assignments"],
@@ -354,13 +517,14 @@ def _row(c, setup: StudySetup, res: dict) -> dict:
     ``train_events`` (no training run) leaves the training columns to the caller."""
     ev_tr, ev_te = res.get("train_events"), res["test_events"]
     i_exc = EVENT_NAMES.index("exc_spikes")
+    a = analyse(c, setup.energy_table, ev_tr, ev_te)
     return dict(accuracy=100 * res["accuracy"],
                 accuracy_proportion=100 * res["accuracy_proportion"],
                 exc_spikes_train=None if ev_tr is None else float(ev_tr[:, i_exc].mean()),
                 exc_spikes_test=float(ev_te[:, i_exc].mean()),
                 neurons_assigned=res["neurons_assigned"],
                 train_wall_s=res.get("train_s"), test_wall_s=res["test_s"],
-                **analyse(c, setup.energy_table, ev_tr, ev_te))
+                **a, deployable=a["loihi_ok"])
 
 
 def _run_parallel(jobs, workers: int, desc: str, total_samples: int, progress: bool,
@@ -386,11 +550,15 @@ def _run_parallel(jobs, workers: int, desc: str, total_samples: int, progress: b
 # --- timestep study (TopSpark) ----------------------------------------------------------
 
 TIMESTEP_COLUMNS = ("key", "timesteps", "infer_timesteps", "rest_steps", "enhancement",
-                    "accuracy",
+                    "accuracy", "accuracy_std", "accuracy_seeds", "accuracy_delta", "seeds",
                     "accuracy_proportion", "energy_train_uJ", "energy_infer_uJ",
                     "latency_infer_us", "latency_train_us", "Ln", "En", "S",
                     "exc_spikes_train", "exc_spikes_test", "synops_infer", "cores",
-                    "neurons_assigned", "train_wall_s", "test_wall_s")
+                    "neurons_assigned", "deployable", "active_update_fraction_infer",
+                    "static_energy_infer_uJ", "train_wall_s", "test_wall_s", "warnings")
+#: A configuration whose mean accuracy is below this many times chance (100 / classes %)
+#: has collapsed; a collapsed baseline withholds the study's choice.
+COLLAPSE_FACTOR = 2.0
 
 
 def tradeoff_s(accuracy_pct: float, ln: float, en: float, tau: float, eps: float) -> float:
@@ -398,20 +566,71 @@ def tradeoff_s(accuracy_pct: float, ln: float, en: float, tau: float, eps: float
     return accuracy_pct - (tau * ln + eps * en)
 
 
+def _seed_list(seeds, setup: StudySetup) -> list[int]:
+    """``seeds`` checked (default: ``[setup.seed]``)."""
+    if seeds is None:
+        return [setup.seed]
+    vals = [validate.integer("seeds", s, 0, 2**31 - 2) for s in seeds]
+    if not vals:
+        raise ValueError("seeds is empty: give at least one seed")
+    if len(set(vals)) != len(vals):
+        raise ValueError(f"seeds={vals} repeats a seed")
+    return vals
+
+
+def _setup_dict(setup: StudySetup) -> dict:
+    """The stored setup of a seeded study: every field but the seed."""
+    d = asdict(setup)
+    d.pop("seed")
+    return d
+
+
+def _run_warnings(spec, res: dict, accuracy_pct: float | None = None) -> list[str]:
+    """What is wrong with one trained run: no spikes, too many unassigned neurons, a theta
+    that never moved, an accuracy near chance."""
+    out = []
+    i_exc = EVENT_NAMES.index("exc_spikes")
+    ev = res.get("train_events")
+    trained = ev is not None and res.get("train_s", 0.0) > 0
+    if trained and int(np.asarray(ev)[:, i_exc].sum()) == 0:
+        out.append("no excitatory neuron fired during training: the model cannot classify")
+    n = spec.n_exc
+    unassigned = n - int(res["neurons_assigned"])
+    if unassigned > UNASSIGNED_WARN * n:
+        out.append(f"{unassigned} of {n} neurons ({unassigned / n:.0%}, more than "
+                   f"{UNASSIGNED_WARN:.0%}) never fired on the assignment samples and are "
+                   "unassigned")
+    if (trained and spec.exc.theta_plus > 0 and int(np.asarray(ev)[:, i_exc].sum()) > 0
+            and float(np.max(res["theta"])) == 0.0):
+        out.append("theta is frozen: the adaptive threshold never grew during training "
+                   "(theta_plus is lost to rounding, or no neuron spiked while learning)")
+    if accuracy_pct is None:
+        accuracy_pct = 100 * res["accuracy"]
+    chance = 100.0 / N_CLASSES
+    if accuracy_pct < COLLAPSE_FACTOR * chance:
+        out.append(f"accuracy {accuracy_pct:.2f} % is near chance ({chance:g} %): collapsed")
+    return out
+
+
 def timestep_study(setup: StudySetup, out, timesteps=(350, 175, 100, 50),
                    enhancements=("none", "linear", "proportional"), baseline: int | None = None,
                    tau: float = 5.0, eps: float = 5.0, workers: int = 2,
                    progress: bool = True, infer_timesteps=(),
-                   infer_enhancement: str = "linear") -> dict:
+                   infer_enhancement: str = "linear", seeds=None,
+                   deployable_only: bool = False) -> dict:
     """TopSpark's study: train and test at every ``T`` in ``timesteps`` with each
     enhancement policy (``lavalab.compile.enhance.POLICIES``); the baseline ``T0``
-    (default: the largest T) is run once, unenhanced. Returns the summary (the chosen T
-    by the trade-off ``S``) and writes results into ``out``.
+    (default: the largest T) is run once, unenhanced. Every configuration is trained and
+    tested once per seed in ``seeds`` (default ``[setup.seed]``); rows carry the mean over
+    seeds, ``<col>_std`` and ``<col>_seeds``, and every decision (``S``, within 2 points
+    of T0) is made on the means. Returns the summary (the chosen T by the trade-off ``S``;
+    withheld when the baseline collapsed) and writes results into ``out``.
 
     ``infer_timesteps``: also test the T0 model at these reduced presentation times
     (training stays at T0): ``infer_enhancement`` is applied with ``r = T / T0`` and the
     learned theta is scaled like the threshold gap. These rows (``T0-none@T-policy``)
-    carry the T0 training figures."""
+    carry the T0 training figures. ``deployable_only``: choose among configurations the
+    Loihi design rules accept."""
     validate.out_dir(out)  # before any work; created only once the data loaded
     timesteps = sorted({validate.integer("timesteps", t, 1, 100000) for t in timesteps},
                        reverse=True)
@@ -429,6 +648,8 @@ def timestep_study(setup: StudySetup, out, timesteps=(350, 175, 100, 50),
     infer_timesteps = sorted({validate.integer("infer_timesteps", t, 1, 100000)
                               for t in infer_timesteps}, reverse=True)
     workers = validate.integer("workers", workers, 1, 64)
+    seeds = _seed_list(seeds, setup)
+    deployable_only = validate.flag("deployable_only", deployable_only)
     for T in infer_timesteps:
         if not 1 <= T < t0:
             raise ValueError(f"infer_timesteps T={T} is outside the allowed range 1..{t0 - 1}")
@@ -443,68 +664,99 @@ def timestep_study(setup: StudySetup, out, timesteps=(350, 175, 100, 50),
             raise ValueError(f"timesteps T={T} exceed the baseline T0={t0}")
         for e in (["none"] if T == t0 else list(enhancements)):
             configs.append((T, e))
-    setup_d = {**asdict(setup), "baseline": t0}
+    setup_d = {**_setup_dict(setup), "baseline": t0}
     grid = {"timesteps": timesteps, "enhancements": enhancements,
             "infer_timesteps": infer_timesteps, "infer_enhancement": infer_enhancement}
-    store = ResultStore(out, "timesteps", setup_d, TIMESTEP_COLUMNS, grid)
+    store = SeededResultStore(out, "timesteps", setup_d, TIMESTEP_COLUMNS, grid, seeds)
     keys = [f"T{T}-{e}" for T, e in configs] + [f"T{t0}-none@{Ti}-{infer_enhancement}"
                                                    for Ti in infer_timesteps]
-    todo = [(T, e) for T, e in configs
-            if not store.done(f"T{T}-{e}", store.out / "models" / f"T{T}-{e}.npz")]
+    todo = [(T, e, s) for s in seeds for T, e in configs
+            if not store.done_run(f"T{T}-{e}", s)]
 
-    def job_for(T, e):
+    def job_for(T, e, s):
         def job(bar):
+            key, ss = f"T{T}-{e}", replace(setup, seed=s)
             c = compile_network(base, TimeBudget(T, baseline_timesteps=t0),
                                 target=setup.target, enhancement=e, check=False)
-            w0 = init_weights(c.spec, setup.seed, data.train_x)
+            w0 = init_weights(c.spec, s, data.train_x)
             w0 = np.rint(w0 * c.fixed.q).astype(np.int64)
-            res = train_and_score(c.spec, "fixed", c.fixed, w0, data, setup, bar)
-            save_model(store.out / "models" / f"T{T}-{e}.npz", c.spec, "fixed", setup.seed,
-                       res, dataset=data.dataset, input_shape=data.shape)
-            store.add({"key": f"T{T}-{e}", "timesteps": T, "infer_timesteps": T,
-                       "rest_steps": c.spec.rest_steps, "enhancement": e,
-                       **_row(c, setup, res)})
+            res = train_and_score(c.spec, "fixed", c.fixed, w0, data, ss, bar)
+            path = store.model_path(key, s)
+            save_model(path, c.spec, "fixed", s, res, dataset=data.dataset,
+                       input_shape=data.shape)
+            store.add_run({"key": key, "seed": s, "model": path.relative_to(store.out)
+                           .as_posix(), "timesteps": T, "infer_timesteps": T,
+                           "rest_steps": c.spec.rest_steps, "enhancement": e,
+                           "warnings": _run_warnings(c.spec, res), **_row(c, ss, res)})
         return job
 
-    _run_parallel([job_for(T, e) for T, e in todo], workers, "timestep study",
+    _run_parallel([job_for(T, e, s) for T, e, s in todo], workers, "timestep study",
                   len(todo) * setup.train_samples, progress)
-    jobs = [_infer_only_job(store, base, t0, Ti, infer_enhancement, data, setup)
-            for Ti in infer_timesteps if not store.done(f"T{t0}-none@{Ti}-{infer_enhancement}")]
+    jobs = [_infer_only_job(store, base, t0, Ti, infer_enhancement, data, setup, s)
+            for s in seeds for Ti in infer_timesteps
+            if not store.done_run(f"T{t0}-none@{Ti}-{infer_enhancement}", s)]
     _run_parallel(jobs, workers, "reduced-T inference", len(jobs), progress, unit="config")
-    summary = _timestep_summary(store, t0, tau, eps, keys)
+    summary = _timestep_summary(store, t0, tau, eps, keys, deployable_only)
     store.write(summary)
-    plots.timestep_study([store.rows[k] for k in keys], summary, store.out)
+    plots.timestep_study([store.rows[k] for k in keys], summary, store.out,
+                         _plot_title(setup, seeds))
     return summary
 
 
-def _infer_only_job(store: ResultStore, base, t0: int, Ti: int, policy: str, data: _Data,
-                    setup: StudySetup):
-    """Test the T0 model at ``Ti`` presentation steps (enhanced by ``policy``); ``base`` is
-    the study's network before discretisation (so the schedule equals a model trained at
-    ``Ti``)."""
+def _plot_title(setup: StudySetup, seeds) -> str:
+    """Network, N, seeds and samples of a study, for its plots' titles."""
+    return (f"{setup.network}-{setup.neurons}, {setup.dataset}, seeds "
+            f"{','.join(map(str, seeds))} (n = {len(seeds)}), {setup.train_samples} train / "
+            f"{setup.test_samples} test samples")
+
+
+def _infer_only_job(store: SeededResultStore, base, t0: int, Ti: int, policy: str,
+                    data: _Data, setup: StudySetup, seed: int):
+    """Test the T0 model of ``seed`` at ``Ti`` presentation steps (enhanced by ``policy``);
+    ``base`` is the study's network before discretisation (so the schedule equals a model
+    trained at ``Ti``)."""
     def job(bar):
-        base_row = store.rows[f"T{t0}-none"]
-        model = load_model(store.out / "models" / f"T{t0}-none.npz")
+        base_run = store.runs[(f"T{t0}-none", seed)]
+        model = load_model(store.model_path(f"T{t0}-none", seed))
         c = compile_network(base, TimeBudget(Ti, baseline_timesteps=t0),
                             target=setup.target, enhancement=policy, check=False)
         spec = c.spec
         gap = (spec.exc.v_th - spec.exc.v_reset) / (model.spec.exc.v_th - model.spec.exc.v_reset)
         theta = np.rint(np.asarray(model.theta, np.float64) * gap).astype(np.int64)
-        res = score(spec, "fixed", c.fixed, model.w, theta, data, setup)
-        row = {"key": f"T{t0}-none@{Ti}-{policy}", "timesteps": t0, "infer_timesteps": Ti,
+        ss = replace(setup, seed=seed)
+        res = score(spec, "fixed", c.fixed, model.w, theta, data, ss)
+        row = {"key": f"T{t0}-none@{Ti}-{policy}", "seed": seed, "model": None,
+               "timesteps": t0, "infer_timesteps": Ti,
                "rest_steps": spec.rest_steps, "enhancement": f"{policy}, inference only",
-               **_row(c, setup, res)}
+               "warnings": _run_warnings(spec, res), **_row(c, ss, res)}
+        # training happened at T0
         for k in ("energy_train_uJ", "latency_train_us", "weight_updates_train",
-                  "exc_spikes_train", "train_wall_s"):  # training happened at T0
-            row[k] = base_row.get(k)
-        store.add(row)
+                  "energy_train_layers_uJ", "exc_spikes_train", "train_wall_s"):
+            row[k] = base_run.get(k)
+        store.add_run(row)
         bar.update(1)
     return job
 
 
-def _timestep_summary(store: ResultStore, t0: int, tau: float, eps: float,
-                      keys: list[str]) -> dict:
-    """The summary over the rows ``keys`` (this run's grid) only."""
+def _baseline_check(base: dict, what: str) -> str:
+    """Why the baseline row ``base`` cannot anchor a choice ('' when it can)."""
+    chance = 100.0 / N_CLASSES
+    if base["accuracy"] < COLLAPSE_FACTOR * chance:
+        return (f"the baseline {what} collapsed: mean accuracy {base['accuracy']:.2f} % is "
+                f"below {COLLAPSE_FACTOR:g} x chance ({chance:g} %); train on more samples "
+                "or check the configuration")
+    return ""
+
+
+def _spread(r: dict) -> str:
+    """``mean ± std % (n seeds)`` of a row's accuracy."""
+    return (f"{r['accuracy']:.2f} ± {r.get('accuracy_std', 0.0):.2f} % "
+            f"(n = {r.get('n_seeds', 1)})")
+
+
+def _timestep_summary(store: SeededResultStore, t0: int, tau: float, eps: float,
+                      keys: list[str], deployable_only: bool = False) -> dict:
+    """The summary over the rows ``keys`` (this run's grid) only, decided on means."""
     rows = [store.rows[k] for k in keys]
     base = store.rows.get(f"T{t0}-none")
     if base is None:
@@ -514,23 +766,47 @@ def _timestep_summary(store: ResultStore, t0: int, tau: float, eps: float,
         r["Ln"] = r["latency_infer_us"] / base["latency_infer_us"]
         r["En"] = r["energy_infer_uJ"] / base["energy_infer_uJ"]
         r["S"] = tradeoff_s(r["accuracy"], r["Ln"], r["En"], tau, eps)
-    best = max(rows, key=lambda r: (r["S"], -r["infer_timesteps"], -r["timesteps"]))
-    out = {"baseline": base["key"], "tau": tau, "eps": eps, "rows": list(keys),
-           "chosen": best["key"],
-           "chosen_timesteps": best["timesteps"],
-           "chosen_infer_timesteps": best["infer_timesteps"],
-           "chosen_enhancement": best["enhancement"]}
-    # fewest timesteps within 2 % of T0: training and inference at T (TopSpark's setting),
-    # and, when inference-only rows exist, training at T0 and inference at T
-    for name, group in (("", [r for r in rows if r["timesteps"] == r["infer_timesteps"]]),
+        r["accuracy_delta"] = r["accuracy"] - base["accuracy"]
+        r["deployable"] = bool(r.get("loihi_ok"))
+    broken = _baseline_check(base, f"T0 = {t0}")
+    warnings_ = ([broken] if broken else []) + [f"{r['key']}, {w}" for r in rows
+                                                for w in r.get("warnings", [])]
+    out = {"baseline": base["key"], "baseline_accuracy": base["accuracy"],
+           "baseline_accuracy_std": base.get("accuracy_std", 0.0),
+           "seeds": list(store.seeds), "tau": tau, "eps": eps, "rows": list(keys),
+           "criterion": "mean accuracy over seeds >= mean T0 accuracy - 2 percentage points",
+           "deployable_only": deployable_only, "baseline_ok": not broken,
+           "warnings": warnings_, "chosen": None}
+    pool = [r for r in rows if r["deployable"] or not deployable_only]
+    if broken:
+        out["withheld"] = broken
+    elif not pool:
+        out["withheld"] = "no configuration passes the Loihi design rules (--deployable-only)"
+    else:
+        best = max(pool, key=lambda r: (r["S"], -r["infer_timesteps"], -r["timesteps"]))
+        out.update({"chosen": best["key"],
+                    "chosen_timesteps": best["timesteps"],
+                    "chosen_infer_timesteps": best["infer_timesteps"],
+                    "chosen_enhancement": best["enhancement"],
+                    "chosen_accuracy": best["accuracy"],
+                    "chosen_accuracy_std": best.get("accuracy_std", 0.0),
+                    **_model_handoff(store, best)})
+    if broken:
+        return out
+    # fewest timesteps within 2 points of T0: training and inference at T (TopSpark's
+    # setting), and, when inference-only rows exist, training at T0 and inference at T
+    for name, group in (("", [r for r in pool if r["timesteps"] == r["infer_timesteps"]]),
                         ("_inference_only",
-                         [r for r in rows if r["timesteps"] != r["infer_timesteps"]])):
+                         [r for r in pool if r["timesteps"] != r["infer_timesteps"]])):
         within2 = [r for r in group if r["accuracy"] >= base["accuracy"] - 2.0]
         if not within2:
             continue
         f = min(within2, key=lambda r: (r["infer_timesteps"], r["timesteps"], -r["accuracy"]))
         out.update({
             f"fewest_timesteps_within_2pct{name}": f["key"],
+            f"accuracy_within_2pct{name}": f["accuracy"],
+            f"accuracy_std_within_2pct{name}": f.get("accuracy_std", 0.0),
+            f"accuracy_delta_points_within_2pct{name}": f["accuracy"] - base["accuracy"],
             f"timestep_reduction_within_2pct{name}": t0 / f["infer_timesteps"],
             f"energy_ratio_train_within_2pct{name}": base["energy_train_uJ"]
             / f["energy_train_uJ"],
@@ -541,13 +817,28 @@ def _timestep_summary(store: ResultStore, t0: int, tau: float, eps: float,
     return out
 
 
+def _model_handoff(store: SeededResultStore, row: dict) -> dict:
+    """The chosen row's model file (its first seed's; every seed's in ``chosen_models``)
+    and the command that compiles it for Loihi."""
+    models = [m for m in row.get("models", []) if m]
+    if not models:  # an inference-only row: its model is the T0 model, retimed
+        return {"chosen_model": None, "chosen_models": [], "compile_command": None}
+    path = store.out / models[0]
+    return {"chosen_model": str(path), "chosen_models": [str(store.out / m) for m in models],
+            "compile_command": f"lavalab compile --model {path} --target "
+                               f"{store.setup['target']}",
+            "deploy_command": f"lavalab evaluate {path} --backend lava-stock"}
+
+
 # --- precision study (tinySNN) ------------------------------------------------------------
 
 PRECISION_COLUMNS = ("key", "scheme", "weight_bits", "neuron_bits", "rounding", "params",
                      "accuracy", "accuracy_proportion", "memory_bits", "memory_kB",
                      "M_norm", "R", "pareto", "energy_train_uJ", "energy_infer_uJ",
                      "loihi_ok", "loihi_rule", "exc_spikes_train", "exc_spikes_test",
-                     "neurons_assigned", "train_wall_s", "test_wall_s", "notes")
+                     "neurons_assigned", "train_wall_s", "test_wall_s", "notes",
+                     "accuracy_std", "accuracy_seeds", "accuracy_delta", "seeds",
+                     "deployable", "warnings")
 
 
 def reward_r(accuracy_pct: float, m_norm: float, mu: float) -> float:
@@ -570,12 +861,17 @@ def pareto_front(points) -> list[int]:
 def precision_study(setup: StudySetup, out, bits=(32, 16, 8, 6, 4),
                     schemes=("ptq", "itq"), roundings=ROUNDING_MODES,
                     params=("w", "wn"), timesteps: int = 350, mu: float = 10.0,
-                    workers: int = 2, progress: bool = True) -> dict:
+                    workers: int = 2, progress: bool = True, seeds=None,
+                    deployable_only: bool = False) -> dict:
     """tinySNN's study: the FP32 model (float engine) and, for every weight precision in
     ``bits`` (2..16), scheme (PTQ: quantize the trained FP32 model; ITQ: train in the
     quantized integer arithmetic), rounding and quantized parameters (``w``: weights only;
     ``wn``: weights and neuron parameters v, v_th, theta at the same bit width), accuracy,
-    memory footprint ``M``, reward ``R`` and the Pareto front. Returns the summary."""
+    memory footprint ``M``, reward ``R`` and the Pareto front. Every configuration runs
+    once per seed in ``seeds`` (default ``[setup.seed]``; PTQ quantizes the FP32 model of
+    the same seed); decisions are made on the means over seeds. ``deployable_only``: the
+    model is chosen among configurations the Loihi design rules accept (``deployable``).
+    Returns the summary."""
     validate.out_dir(out)  # before any work; created only once the data loaded
     bits = sorted({validate.integer("bits", b, 2, FLOAT_BITS) for b in bits}, reverse=True)
     for b in bits:
@@ -589,6 +885,8 @@ def precision_study(setup: StudySetup, out, bits=(32, 16, 8, 6, 4),
             raise ValueError(f"{name} is empty: give at least one value")
     timesteps = validate.integer("timesteps", timesteps, 1, 100000)
     workers = validate.integer("workers", workers, 1, 64)
+    seeds = _seed_list(seeds, setup)
+    deployable_only = validate.flag("deployable_only", deployable_only)
     for s in schemes:
         if s not in ("ptq", "itq"):
             raise ValueError(f"scheme={s!r} is not one of ('ptq', 'itq')")
@@ -604,89 +902,107 @@ def precision_study(setup: StudySetup, out, bits=(32, 16, 8, 6, 4),
     net = build(setup.network, setup.neurons, data.n_input, rule=setup.rule)
     time_budget = TimeBudget(timesteps)
 
-    def compiled(b: PrecisionBudget, v_range=None):
+    def compiled(b: PrecisionBudget, seed: int, v_range=None):
         return compile_network(net, time_budget, b, setup.target, v_range_mv=v_range,
-                               seed=setup.seed, check=False)
+                               seed=seed, check=False)
 
-    c32 = compiled(PrecisionBudget(weight_bits=FLOAT_BITS, neuron_bits=FLOAT_BITS))
+    c32 = compiled(PrecisionBudget(weight_bits=FLOAT_BITS, neuron_bits=FLOAT_BITS),
+                   setup.seed)
     base = c32.spec
     budgets = [PrecisionBudget(weight_bits=b, neuron_bits=b if (p == "wn" and b <= 24) else 24,
                                rounding=r, scheme=s, quantize_neurons=p == "wn")
                for b in bits if b != FLOAT_BITS for s in schemes for r in roundings
                for p in params]
-    setup_d = {**asdict(setup), "timesteps": timesteps}
+    setup_d = {**_setup_dict(setup), "timesteps": timesteps}
     grid = {"bits": bits, "schemes": schemes, "roundings": roundings, "params": params}
-    store = ResultStore(out, "precision", setup_d, PRECISION_COLUMNS, grid)
+    store = SeededResultStore(out, "precision", setup_d, PRECISION_COLUMNS, grid, seeds)
     keys = ["fp32"] + [b.label for b in budgets]
-    fp32 = {}
+    fp32: dict[int, dict] = {}
 
-    def fp32_job(bar):
-        w0 = init_weights(base, setup.seed, data.train_x)
-        res = train_and_score(base, "float", None, w0, data, setup, bar)
-        fp32.update(res)
-        had_row = store.done("fp32", store.out / "models" / "fp32.npz")
-        save_model(store.out / "models" / "fp32.npz", base, "float", setup.seed, res,
-                   dataset=data.dataset, input_shape=data.shape)
-        if not had_row:
-            store.add({"key": "fp32", "scheme": "float", "weight_bits": 32,
-                       "neuron_bits": 32, "rounding": "", "params": "w",
-                       **_row(c32, setup, res)})
-
-    # the FP32 model is needed by PTQ and for the calibration of neuron ranges: train it
-    # first (again when resuming, unless nothing needs it)
-    todo = [b for b in budgets if not store.done(b.label, store.out / "models"
-                                                   / f"{b.label.replace('/', '_')}.npz")]
-    need_fp32 = not store.done("fp32", store.out / "models" / "fp32.npz") or any(
-        b.scheme == "ptq" or b.quantize_neurons for b in todo)
-    if need_fp32:
-        _run_parallel([fp32_job], 1, "precision study: fp32", setup.train_samples, progress)
-
-    def job_for(b: PrecisionBudget):
+    def fp32_job(seed: int):
         def job(bar):
+            ss = replace(setup, seed=seed)
+            w0 = init_weights(base, seed, data.train_x)
+            res = train_and_score(base, "float", None, w0, data, ss, bar)
+            fp32[seed] = res
+            had_run = store.done_run("fp32", seed)
+            path = store.model_path("fp32", seed)
+            save_model(path, base, "float", seed, res, dataset=data.dataset,
+                       input_shape=data.shape)
+            if not had_run:
+                store.add_run({"key": "fp32", "seed": seed,
+                               "model": path.relative_to(store.out).as_posix(),
+                               "scheme": "float", "weight_bits": 32, "neuron_bits": 32,
+                               "rounding": "", "params": "w", "notes": "",
+                               "warnings": _run_warnings(base, res),
+                               **_row(compiled(PrecisionBudget(weight_bits=FLOAT_BITS,
+                                                               neuron_bits=FLOAT_BITS), seed),
+                                      ss, res)})
+        return job
+
+    # the FP32 model of a seed is needed by PTQ and for the calibration of neuron ranges:
+    # train it first (again when resuming, unless nothing of that seed needs it)
+    todo = [(b, s) for s in seeds for b in budgets if not store.done_run(b.label, s)]
+    need = [s for s in seeds if not store.done_run("fp32", s) or any(
+        b.scheme == "ptq" or b.quantize_neurons for b, s2 in todo if s2 == s)]
+    if need:
+        _run_parallel([fp32_job(s) for s in need], workers, "precision study: fp32",
+                      len(need) * setup.train_samples, progress)
+
+    def job_for(b: PrecisionBudget, seed: int):
+        def job(bar):
+            ss = replace(setup, seed=seed)
             # range of v for qWN: threshold + the largest adaptive threshold the FP32
             # model learned (its theta is in input-weight units: x input_gain = mV)
-            v_range = (qz.default_v_range_mv(base, float(np.max(fp32["theta"]))
+            v_range = (qz.default_v_range_mv(base, float(np.max(fp32[seed]["theta"]))
                                              * base.input_gain)
                        if b.quantize_neurons else None)
-            c = compiled(b, v_range)
+            c = compiled(b, seed, v_range)
             fixed = c.fixed
             if b.scheme == "ptq":  # quantize the trained FP32 model; no training
-                w = qz.quantize_weights(fp32["w"], b, setup.seed)
-                theta = qz.quantize_theta(fp32["theta"], fixed, b, setup.seed)
-                res = dict(score(base, "fixed", fixed, w, theta, data, setup),
-                           train_events=fp32["train_events"], train_s=0.0, w=w, theta=theta)
+                w = qz.quantize_weights(fp32[seed]["w"], b, seed)
+                theta = qz.quantize_theta(fp32[seed]["theta"], fixed, b, seed)
+                res = dict(score(base, "fixed", fixed, w, theta, data, ss),
+                           train_events=fp32[seed]["train_events"], train_s=0.0, w=w,
+                           theta=theta)
                 bar.update(setup.train_samples)
             else:
-                w0 = qz.quantize_weights(init_weights(base, setup.seed, data.train_x), b,
-                                         setup.seed)
-                res = train_and_score(base, "fixed", fixed, w0, data, setup, bar)
-            save_model(store.out / "models" / f"{b.label.replace('/', '_')}.npz", base,
-                       "fixed", setup.seed, res, b, v_range, dataset=data.dataset,
+                w0 = qz.quantize_weights(init_weights(base, seed, data.train_x), b, seed)
+                res = train_and_score(base, "fixed", fixed, w0, data, ss, bar)
+            path = store.model_path(b.label, seed)
+            save_model(path, base, "fixed", seed, res, b, v_range, dataset=data.dataset,
                        input_shape=data.shape)
             notes = []
             if fixed.exc.theta_plus and qz.theta_frozen(fixed.exc.theta_plus,
                                                         fixed.exc.v_lsb, b.rounding):
                 notes.append(f"theta_plus below what {b.rounding} rounding keeps on the "
                              "neuron grid: theta is frozen")
-            row = {"key": b.label, "scheme": b.scheme, "weight_bits": b.weight_bits,
+            warn = _run_warnings(base, res)
+            if notes and not any("theta is frozen" in w for w in warn):
+                warn.append(notes[0])
+            row = {"key": b.label, "seed": seed,
+                   "model": path.relative_to(store.out).as_posix(), "scheme": b.scheme,
+                   "weight_bits": b.weight_bits,
                    "neuron_bits": b.neuron_bits if b.quantize_neurons else 24,
-                   "rounding": b.rounding, "notes": "; ".join(notes),
-                   "params": "wn" if b.quantize_neurons else "w", **_row(c, setup, res)}
-            store.add(row)
+                   "rounding": b.rounding, "notes": "; ".join(notes), "warnings": warn,
+                   "params": "wn" if b.quantize_neurons else "w", **_row(c, ss, res)}
+            store.add_run(row)
         return job
 
     with warnings.catch_warnings():  # recorded per row instead (the "notes" column)
         warnings.simplefilter("ignore", qz.QuantizationWarning)
-        _run_parallel([job_for(b) for b in todo], workers, "precision study",
+        _run_parallel([job_for(b, s) for b, s in todo], workers, "precision study",
                       len(todo) * setup.train_samples, progress)
-    summary = _precision_summary(store, mu, keys)
+    summary = _precision_summary(store, mu, keys, deployable_only)
     store.write(summary)
-    plots.precision_study([store.rows[k] for k in keys], summary, store.out)
+    plots.precision_study([store.rows[k] for k in keys], summary, store.out,
+                          _plot_title(setup, seeds))
     return summary
 
 
-def _precision_summary(store: ResultStore, mu: float, keys: list[str]) -> dict:
-    """The summary over the rows ``keys`` (this run's grid) only."""
+def _precision_summary(store: SeededResultStore, mu: float, keys: list[str],
+                       deployable_only: bool = False) -> dict:
+    """The summary over the rows ``keys`` (this run's grid) only, decided on means."""
     rows = [store.rows[k] for k in keys]
     base = store.rows.get("fp32")
     if base is None:
@@ -694,15 +1010,33 @@ def _precision_summary(store: ResultStore, mu: float, keys: list[str]) -> dict:
     for r in rows:
         r["M_norm"] = r["memory_bits"] / base["memory_bits"]
         r["R"] = reward_r(r["accuracy"], r["M_norm"], mu)
+        r["accuracy_delta"] = r["accuracy"] - base["accuracy"]
+        r["deployable"] = bool(r.get("deployable", r.get("loihi_ok")))
     front = pareto_front([(r["accuracy"], r["memory_bits"]) for r in rows])
     for i, r in enumerate(rows):
         r["pareto"] = i in front
-    best = max(rows, key=lambda r: (r["R"], -r["memory_bits"]))
+    broken = _baseline_check(base, "FP32")
     no_loss = [r for r in rows if r["accuracy"] >= base["accuracy"] and r["key"] != "fp32"]
-    return {"baseline": "fp32", "baseline_accuracy": base["accuracy"], "mu": mu,
-            "rows": list(keys),
-            "chosen": best["key"], "chosen_accuracy": best["accuracy"],
-            "chosen_memory_kB": best["memory_kB"],
-            "pareto": [rows[i]["key"] for i in front],
-            "no_loss_vs_fp32": sorted(r["key"] for r in no_loss)}
-
+    out = {"baseline": "fp32", "baseline_accuracy": base["accuracy"],
+           "baseline_accuracy_std": base.get("accuracy_std", 0.0),
+           "seeds": list(store.seeds), "mu": mu, "rows": list(keys),
+           "deployable_only": deployable_only, "baseline_ok": not broken,
+           "warnings": ([broken] if broken else []) + [f"{r['key']}, {w}" for r in rows
+                                                       for w in r.get("warnings", [])],
+           "chosen": None,
+           "pareto": [rows[i]["key"] for i in front],
+           "deployable": [r["key"] for r in rows if r["deployable"]],
+           "no_loss_vs_fp32": sorted(r["key"] for r in no_loss)}
+    pool = [r for r in rows if r["deployable"] or not deployable_only]
+    if broken:
+        out["withheld"] = broken
+    elif not pool:
+        out["withheld"] = "no configuration passes the Loihi design rules (--deployable-only)"
+    else:
+        best = max(pool, key=lambda r: (r["R"], -r["memory_bits"]))
+        out.update({"chosen": best["key"], "chosen_accuracy": best["accuracy"],
+                    "chosen_accuracy_std": best.get("accuracy_std", 0.0),
+                    "chosen_memory_kB": best["memory_kB"],
+                    "chosen_deployable": best["deployable"],
+                    **_model_handoff(store, best)})
+    return out

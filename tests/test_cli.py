@@ -42,8 +42,8 @@ def test_study_commands(capsys, tmp_path):
                      "--out", str(tmp_path / "t")]) == 0
     text = capsys.readouterr().out
     assert "T15-linear" in text and "S = A - (2 Ln + 0 En)" in text
-    assert cli.main(["compile", "--model", str(tmp_path / "t" / "models" / "T15-linear.npz"),
-                     "--samples", "3"]) == 0
+    model = tmp_path / "t" / "models" / "seed0" / "T15-linear.npz"
+    assert cli.main(["compile", "--model", str(model), "--samples", "3"]) == 0
     text = capsys.readouterr().out
     assert "tinysnn-10" in text and "T=15" in text and "the trained model" in text
     assert cli.main(["study", "precision", *common, "--bits", "32,6", "--schemes", "itq",

@@ -8,8 +8,12 @@ import pytest
 from lavalab import study
 from lavalab.study import StudySetup, pareto_front, precision_study, reward_r, timestep_study
 
+#: Too little training: the network collapses to chance (the warnings' test case).
 TINY = StudySetup(network="tinysnn", neurons=10, train_samples=60, test_samples=40,
                   assign_samples=40)
+#: The smallest setup that learns above chance (about 30-45 %): studies choose here.
+LEARNS = StudySetup(network="diehl-cook", neurons=10, train_samples=400, test_samples=100,
+                    assign_samples=200)
 
 
 def test_tradeoff_functions_by_hand():
@@ -20,32 +24,69 @@ def test_tradeoff_functions_by_hand():
     assert pareto_front(pts) == [0, 1, 3, 5]
 
 
-def test_timestep_study_writes_rows_and_resumes(tmp_path, monkeypatch):
+def test_aggregate_runs_by_hand():
+    runs = [{"key": "T5-none", "seed": 0, "model": "m0", "timesteps": 5, "accuracy": 80.0,
+             "loihi_ok": True, "notes": "", "warnings": ["w"]},
+            {"key": "T5-none", "seed": 2, "model": "m2", "timesteps": 5, "accuracy": 84.0,
+             "loihi_ok": False, "notes": "n", "warnings": []}]
+    row = study.aggregate_runs(runs)
+    assert row["timesteps"] == 5 and row["accuracy"] == 82.0
+    assert row["accuracy_std"] == pytest.approx(2 ** 0.5 * 2)  # sample std: sqrt(8)
+    assert row["accuracy_seeds"] == [80.0, 84.0] and row["seeds"] == [0, 2]
+    assert row["models"] == ["m0", "m2"] and row["loihi_ok"] is False
+    assert row["warnings"] == ["seed 0: w"] and row["notes"] == "n"
+    assert study.aggregate_runs(runs[:1])["accuracy_std"] == 0.0
+
+
+def test_timestep_study_seeds_rows_and_resumes(tmp_path, monkeypatch):
     out = tmp_path / "ts"
-    s1 = timestep_study(TINY, out, timesteps=[40], workers=1, progress=False)
-    assert s1["chosen"] == "T40-none"
-    first = json.loads((out / "results.json").read_text())["rows"][0]
-    s2 = timestep_study(TINY, out, timesteps=[40, 20], workers=2, progress=False,
-                        infer_timesteps=[20])
+    s1 = timestep_study(LEARNS, out, timesteps=[350], workers=1, progress=False)
+    assert s1["chosen"] == "T350-none" and s1["baseline_ok"] and s1["seeds"] == [0]
+    first = json.loads((out / "results.json").read_text())["runs"][0]
+    calls = []
+    real = study.train_and_score
+    monkeypatch.setattr(study, "train_and_score",
+                        lambda *a, **k: calls.append(a[5].seed) or real(*a, **k))
+    s2 = timestep_study(LEARNS, out, timesteps=[350, 175], workers=2, progress=False,
+                        infer_timesteps=[175], seeds=[0, 1])
+    # seed 0 of T0 was not trained again; everything else once per seed
+    assert sorted(calls) == [0, 0, 0, 1, 1, 1, 1]
     doc = json.loads((out / "results.json").read_text())
+    assert doc["version"] == 3 and "seed" not in doc["setup"]
+    assert doc["grid"]["seeds"] == [0, 1]
     rows = {r["key"]: r for r in doc["rows"]}
-    assert set(rows) == {"T40-none", "T20-none", "T20-linear", "T20-proportional",
-                         "T40-none@20-linear"}
-    inf = rows["T40-none@20-linear"]  # the T0 model, tested at T = 20 (gap, theta x 0.5)
-    assert (inf["timesteps"], inf["infer_timesteps"], inf["rest_steps"]) == (40, 20, 9)
-    assert inf["energy_train_uJ"] == rows["T40-none"]["energy_train_uJ"]
-    assert inf["energy_infer_uJ"] == pytest.approx(rows["T20-linear"]["energy_infer_uJ"],
-                                                   rel=0.2)
-    assert rows["T40-none"]["train_wall_s"] == first["train_wall_s"]  # not redone
-    assert rows["T20-none"]["rest_steps"] == 9  # round(150 * 20 / 350)
-    assert rows["T40-none"]["Ln"] == 1.0 and rows["T40-none"]["En"] == 1.0
-    for r in rows.values():
+    runs = {(r["key"], r["seed"]): r for r in doc["runs"]}
+    assert set(rows) == {"T350-none", "T175-none", "T175-linear", "T175-proportional",
+                         "T350-none@175-linear"}
+    assert len(runs) == 10
+    assert runs[("T350-none", 0)]["train_wall_s"] == first["train_wall_s"]  # not redone
+    for key, r in rows.items():
+        accs = [runs[(key, s)]["accuracy"] for s in (0, 1)]
+        assert r["accuracy_seeds"] == accs and r["seeds"] == [0, 1]
+        assert r["accuracy"] == pytest.approx(np.mean(accs))
+        assert r["accuracy_std"] == pytest.approx(np.std(accs, ddof=1))
+        assert r["accuracy_delta"] == pytest.approx(r["accuracy"] - rows["T350-none"][
+            "accuracy"])
         assert r["S"] == pytest.approx(r["accuracy"] - 5 * r["Ln"] - 5 * r["En"])
-        assert r["energy_infer_uJ"] > 0 and r["latency_infer_us"] > 0
+        assert r["deployable"] is True
+    inf = rows["T350-none@175-linear"]  # the T0 model, tested at T = 175
+    assert (inf["timesteps"], inf["infer_timesteps"], inf["rest_steps"]) == (350, 175, 75)
+    assert inf["energy_train_uJ"] == rows["T350-none"]["energy_train_uJ"]
+    assert rows["T350-none"]["Ln"] == 1.0 and rows["T350-none"]["En"] == 1.0
     # half the steps per sample: about half the latency (barrier + per-step work)
-    assert rows["T20-none"]["Ln"] == pytest.approx(29 / 57, rel=0.05)
-    assert s2["chosen"] in rows
-    for f in ("results.csv", "timesteps.png", "models/T20-linear.npz"):
+    assert rows["T175-none"]["Ln"] == pytest.approx(0.5, rel=0.05)
+    # decisions on the means: the chosen row has the largest mean S
+    best = max((rows[k] for k in s2["rows"]), key=lambda r: r["S"])
+    assert s2["chosen"] == best["key"]
+    assert s2["chosen_accuracy"] == best["accuracy"]
+    within = [r for r in rows.values() if r["timesteps"] == r["infer_timesteps"]
+              and r["accuracy"] >= rows["T350-none"]["accuracy"] - 2]
+    assert s2["fewest_timesteps_within_2pct"] == min(
+        within, key=lambda r: (r["infer_timesteps"], -r["accuracy"]))["key"]
+    if best["models"][0]:
+        assert s2["chosen_model"] == str(out / best["models"][0])
+        assert (out / best["models"][0]).is_file()
+    for f in ("results.csv", "timesteps.png", "models/seed1/T175-linear.npz"):
         assert (out / f).exists()
     csv_lines = (out / "results.csv").read_text().splitlines()
     assert len(csv_lines) == 6 and csv_lines[0].startswith("key,timesteps,infer_timesteps")
@@ -54,11 +95,64 @@ def test_timestep_study_writes_rows_and_resumes(tmp_path, monkeypatch):
         raise AssertionError("a finished configuration was trained again")
     monkeypatch.setattr(study, "train_and_score", boom)
     monkeypatch.setattr(study, "score", boom)
-    assert timestep_study(TINY, out, timesteps=[40, 20], workers=2, progress=False,
-                          infer_timesteps=[20])["chosen"] == s2["chosen"]
+    assert timestep_study(LEARNS, out, timesteps=[350, 175], workers=2, progress=False,
+                          infer_timesteps=[175], seeds=[1, 0])["chosen"] == s2["chosen"]
     with pytest.raises(ValueError, match="another setup"):
-        timestep_study(StudySetup(network="tinysnn", neurons=12, train_samples=60,
-                                  test_samples=40, assign_samples=40), out, timesteps=[40])
+        timestep_study(StudySetup(network="diehl-cook", neurons=12, train_samples=400,
+                                  test_samples=100, assign_samples=200), out,
+                       timesteps=[350])
+
+
+def test_version2_file_is_read_as_runs_of_its_seed(tmp_path, monkeypatch):
+    """A results.json of lavalab <= 0.x (version 2: one seed in the setup, models in
+    models/<key>.npz) resumes: its rows are the runs of that seed."""
+    out = tmp_path / "old"
+    timestep_study(LEARNS, out, timesteps=[350], workers=1, progress=False, seeds=[3])
+    doc = json.loads((out / "results.json").read_text())
+    (out / "models" / "seed3" / "T350-none.npz").rename(out / "models" / "T350-none.npz")
+    old = {"format": doc["format"], "version": 2, "study": "timesteps",
+           "setup": {**doc["setup"], "seed": 3}, "grid": {"timesteps": [350]},
+           "units": doc["units"], "rows": [{k: v for k, v in r.items()
+                                            if k not in ("seed", "model", "warnings")}
+                                           for r in doc["runs"]]}
+    (out / "results.json").write_text(json.dumps(old))
+
+    def boom(*a, **k):
+        raise AssertionError("the version-2 row was trained again")
+    monkeypatch.setattr(study, "train_and_score", boom)
+    s = timestep_study(LEARNS, out, timesteps=[350], workers=1, progress=False, seeds=[3])
+    assert s["chosen"] == "T350-none" and s["baseline_accuracy"] == old["rows"][0]["accuracy"]
+    assert s["chosen_model"] == str(out / "models" / "T350-none.npz")
+    doc = json.loads((out / "results.json").read_text())
+    assert doc["version"] == 3 and doc["runs"][0]["seed"] == 3
+    (out / "results.json").write_text(json.dumps({**old, "version": 9}))
+    with pytest.raises(study.model_io.ModelFileError, match="version 9"):
+        timestep_study(LEARNS, out, timesteps=[350], progress=False, seeds=[3])
+
+
+def test_collapsed_baseline_withholds_the_choice(tmp_path, capsys):
+    """TINY learns nothing (accuracy near chance, neurons unassigned): every place says so
+    and nothing is chosen."""
+    from lavalab.cli import main
+
+    out = tmp_path / "collapse"
+    rc = main(["study", "timesteps", "--network", "tinysnn", "--neurons", "10",
+               "--train-samples", "60", "--test-samples", "40", "--assign-samples", "40",
+               "--timesteps", "40,20", "--enhancement", "linear", "--seeds", "0,1",
+               "--quiet", "--out", str(out)])
+    assert rc == 0
+    err = capsys.readouterr().err
+    assert "warning: the baseline T0 = 40 collapsed" in err
+    assert "never fired on the assignment samples" in err
+    assert "no configuration chosen" in err
+    doc = json.loads((out / "results.json").read_text())
+    sm = doc["summary"]
+    assert sm["chosen"] is None and not sm["baseline_ok"] and "collapsed" in sm["withheld"]
+    assert "fewest_timesteps_within_2pct" not in sm
+    base = next(r for r in doc["rows"] if r["key"] == "T40-none")
+    assert base["accuracy"] < 20 and any("near chance" in w for w in base["warnings"])
+    assert any(w.startswith("seed 1: ") for w in base["warnings"])
+    assert "near chance" in (out / "results.csv").read_text()
 
 
 def test_timestep_study_refuses_bad_input(tmp_path):
@@ -88,22 +182,51 @@ def test_precision_study_rows_memory_and_pareto(tmp_path):
     assert rows["itq-4b-nearest-qW"]["memory_bits"] == n * m * 4 + n * (n - 1) * 8 + n * 3 * 24
     assert rows["itq-4/4b-nearest-qWN"]["memory_bits"] == n * m * 4 + n * (n - 1) * 8 + n * 3 * 4
     assert rows["fp32"]["M_norm"] == 1.0 and not rows["fp32"]["loihi_ok"]
+    assert not rows["fp32"]["deployable"]
     assert "weights_fit_bits" in rows["fp32"]["loihi_rule"]
-    assert rows["itq-4b-nearest-qW"]["loihi_ok"]
+    assert rows["itq-4b-nearest-qW"]["loihi_ok"] and rows["itq-4b-nearest-qW"]["deployable"]
     assert "neuron_state_fits" in rows["itq-4/4b-nearest-qWN"]["loihi_rule"]
     for r in rows.values():
         assert r["R"] == pytest.approx(r["accuracy"] - 10.0 * r["M_norm"])
     front = [k for k, r in rows.items() if r["pareto"]]
     assert sorted(front) == sorted(summary["pareto"])
-    best = max(rows.values(), key=lambda r: r["R"])
-    assert summary["chosen"] == best["key"]
+    # TINY collapses: the FP32 baseline is near chance, the choice is withheld
+    assert summary["chosen"] is None and "FP32 collapsed" in summary["withheld"]
     # PTQ models are the FP32 model quantized: their training events are FP32's
     assert rows["ptq-4b-nearest-qW"]["energy_train_uJ"] != rows["itq-4b-nearest-qW"][
         "energy_train_uJ"]
     assert (out / "precision_pareto.png").exists() and (out / "precision_bits.png").exists()
     from lavalab.experiment import load_model
-    mdl = load_model(out / "models" / "itq-4b-nearest-qW.npz")
+    mdl = load_model(out / "models" / "seed0" / "itq-4b-nearest-qW.npz")
     assert mdl.fixed.stdp.w_max == 15 and int(np.max(mdl.w)) <= 15
+
+
+def test_precision_study_deployable_only_hands_the_model_to_compile(tmp_path, capsys):
+    from lavalab.cli import main
+
+    out = tmp_path / "pr"
+    args = ["study", "precision", "--network", "diehl-cook", "--neurons", "10",
+            "--train-samples", "400", "--test-samples", "100", "--assign-samples", "200",
+            "--bits", "32,8", "--schemes", "ptq", "--roundings", "nearest", "--params",
+            "w,wn", "--timesteps", "350", "--seeds", "0,1", "--quiet", "--out", str(out)]
+    assert main(args + ["--mu", "0"]) == 0
+    sm = json.loads((out / "results.json").read_text())["summary"]
+    rows = {r["key"]: r for r in json.loads((out / "results.json").read_text())["rows"]}
+    assert sm["seeds"] == [0, 1] and sm["baseline_ok"]
+    # mu = 0: R is the mean accuracy
+    assert sm["chosen"] == max(rows.values(), key=lambda r: (r["accuracy"],
+                                                             -r["memory_bits"]))["key"]
+    capsys.readouterr()
+    assert main(args + ["--mu", "0", "--deployable-only"]) == 0
+    text = capsys.readouterr().out
+    sm = json.loads((out / "results.json").read_text())["summary"]
+    assert sm["deployable_only"] and sm["chosen"] == "ptq-8b-nearest-qW"
+    assert sm["deployable"] == ["ptq-8b-nearest-qW"]  # fp32 and qWN break a design rule
+    assert sm["chosen_model"] == str(out / "models" / "seed0" / "ptq-8b-nearest-qW.npz")
+    assert sm["compile_command"] in text
+    cmd = sm["compile_command"].split()
+    assert cmd[:2] == ["lavalab", "compile"]
+    assert main(cmd[1:] + ["--samples", "5"]) == 0  # Loihi design rules accept it
 
 
 def test_precision_study_refuses_bad_bits(tmp_path):

@@ -25,12 +25,16 @@ def analyse(c: CompiledNetwork, table: str, train_events, test_events) -> dict:
     """Flat dict of a compiled configuration's figures (per sample unless named otherwise):
     energy and latency of training (``train_events``; ``None``: no training figures,
     priced with learning) and inference (``test_events``, without learning), cores, memory,
-    and whether the design rules accept it for inference (``loihi_ok``, ``loihi_rule``)."""
+    and whether the design rules accept it for inference (``loihi_ok``, ``loihi_rule``).
+    Also the share of neuron updates priced active, the static energy of one inference
+    (chip static power x latency; None where unpublished) and the dynamic energy per
+    population and connection (``energy_*_layers_uJ``, uJ per sample)."""
+    steps, present = c.spec.sample_steps, c.spec.present_steps
     e_tr = (None if train_events is None else
-            estimate(c.graph, c.core_map, train_events, c.spec.sample_steps, table,
-                     learning=True))
-    e_te = estimate(c.graph, c.core_map, test_events, c.spec.sample_steps, table,
-                    learning=False)
+            estimate(c.graph, c.core_map, train_events, steps, table, learning=True,
+                     input_steps=present))
+    e_te = estimate(c.graph, c.core_map, test_events, steps, table, learning=False,
+                    input_steps=present)
     fp = memory_footprint(c.graph)
     try:
         check_rules(c.graph, c.fixed, c.core_map, c.target, learning=False)
@@ -49,4 +53,14 @@ def analyse(c: CompiledNetwork, table: str, train_events, test_events) -> dict:
         else None,
         cores=c.core_map.cores_used, tiles=c.core_map.tiles_used,
         memory_bits=fp.bits, memory_kB=fp.bytes / 1024, loihi_ok=ok, loihi_rule=rule,
+        active_update_fraction_infer=_active_fraction(e_te),
+        static_energy_infer_uJ=e_te.static_energy_uj,
+        energy_infer_layers_uJ=e_te.energy_by_layer_uj(),
+        energy_train_layers_uJ=e_tr.energy_by_layer_uj() if trained else None,
     )
+
+
+def _active_fraction(rep) -> float:
+    """Share of the on-chip neuron updates priced active (spiking included)."""
+    upd = sum(r.neuron_updates for r in rep.rows)
+    return sum(r.active_updates for r in rep.rows) / upd if upd else 0.0

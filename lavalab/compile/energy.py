@@ -17,10 +17,25 @@ Counts per sample (``events`` are per-sample means)
   ``exc_spikes * (n - 1)``). These derived counts must add up to the engine's
   ``syn_events_inhibition`` (checked). Every synaptic event costs one ``syn_op``.
 - **neuron updates**: every on-chip neuron is updated every step (``size * sample_steps``).
-  The counts cannot tell an *inactive* update (idle compartment) from an *active* one, so
-  none is priced as inactive: the population's spikes are priced as spiking updates and
-  the rest as active ones, an **upper bound** (inactive updates are cheaper in both tables).
-  The off-chip input population has no neuron updates.
+  An update is **active** when the neuron receives synaptic input in that step (Davies 2018
+  Table 2 prices active and inactive updates apart, 81 vs 52 pJ; an update with no input
+  only decays the state and is priced *inactive*: our reading of the table, which does
+  not define the two cases further). The engine counts events per sample, not per
+  (neuron, step), so the active updates of a population are bounded from the counts of
+  each incoming connection ``c``:
+
+  - ``dense`` (every source spike reaches every destination neuron): ``size x min(source
+    spikes, steps in which the source can spike)`` (an off-chip input spikes only during
+    the ``input_steps`` of presentation; an on-chip source in any of ``sample_steps``);
+  - ``all_but_self``: ``min(syn_ops, size x min(source spikes, sample_steps))``;
+  - otherwise (``one_to_one``): its synaptic events ``syn_ops``;
+
+  summed over connections and capped at ``size x sample_steps`` (a neuron-step with input
+  from two connections is counted twice: an **upper bound** on active updates, so energy
+  stays an upper bound, now a tighter one). Spiking updates count among the active ones
+  (at least the population's spikes are active); spikes are priced as spiking updates,
+  the rest of the active ones as active, the remaining updates as inactive. The off-chip
+  input population has no neuron updates.
 - **spike messages**: a spike is sent once to every core holding one of its destinations
   (:func:`~lavalab.compile.mapping.reached_cores`). A message costs ``spike_out`` at an
   on-chip source core, then ``spike_tile`` if source and destination share a tile, else
@@ -38,7 +53,11 @@ of that connection's synapses), times the time per operation, averaged over the 
 steps. A step takes the busiest core's time plus the barrier for the tiles in use
 (``table.barrier_ns``). Message flight time (2.1 ns within a tile, 4.1-6.5 ns per hop) is
 taken to overlap with core work and is not added; the max of per-step means is a lower
-bound of the mean of per-step maxima when activity is bursty. Static power is not counted.
+bound of the mean of per-step maxima when activity is bursty.
+
+Static power (optional, not in ``energy_uj``): ``static_energy_uj`` = the chip's static
+power (:data:`lavalab.loihi_spec.STATIC_POWER_W`, per whole chip, whatever the cores used)
+x the modelled latency per sample; it grows with the steps per sample, not with activity.
 
 NeuroBench (``shared/LOIHI.md`` 5), per sample: binary spikes make every synaptic event an
 accumulate (AC; MACs 0); dense synaptic ops = stored synapses x steps; activation sparsity
@@ -116,6 +135,8 @@ class EnergyRow:
 
     kind : ``"population"`` (neuron updates, spikes) or ``"connection"`` (synaptic ops,
         spike messages, learning updates; ``spikes`` repeats the source's spike count)
+    active_updates : neuron updates with synaptic input (upper bound, spiking ones
+        included); ``neuron_updates - active_updates`` are priced inactive
     e_syn_pj, e_neuron_pj, e_spike_pj, e_learn_pj : energy by category, pJ
     """
 
@@ -123,6 +144,7 @@ class EnergyRow:
     kind: str
     syn_ops: float = 0.0
     neuron_updates: float = 0.0
+    active_updates: float = 0.0
     spikes: float = 0.0
     spike_messages: float = 0.0
     learning_updates: float = 0.0
@@ -180,6 +202,19 @@ class EnergyReport:
     tiles_used: int
     neurobench: NeuroBenchFigures
     footprint: Footprint
+    static_power_w: float | None = None
+
+    @property
+    def static_energy_uj(self) -> float | None:
+        """Static energy of one sample: the chip's static power x the sample's latency, uJ
+        (not part of :attr:`energy_uj`); None where no static power is published."""
+        if self.static_power_w is None:
+            return None
+        return self.static_power_w * self.latency_sample_us
+
+    def energy_by_layer_uj(self) -> dict:
+        """Dynamic energy per population and connection, uJ per sample."""
+        return {r.name: r.energy_uj for r in self.rows}
 
     @property
     def energy_pj(self) -> float:
@@ -213,7 +248,8 @@ class EnergyReport:
         """One dict per row plus a ``total`` row, for printing."""
         out = [r.to_dict() for r in self.rows]
         tot = {"name": "total", "kind": "total"}
-        for k in ("syn_ops", "neuron_updates", "spikes", "spike_messages", "learning_updates",
+        for k in ("syn_ops", "neuron_updates", "active_updates", "spikes", "spike_messages",
+                  "learning_updates",
                   "e_syn_pj", "e_neuron_pj", "e_spike_pj", "e_learn_pj", "energy_pj",
                   "energy_uj"):
             # a connection row repeats its source's spikes: count spikes on populations only
@@ -234,6 +270,7 @@ class EnergyReport:
             "latency_step_ns": self.latency_step_ns,
             "latency_sample_us": self.latency_sample_us,
             "neurobench": self.neurobench.to_dict(), "footprint": self.footprint.to_dict(),
+            "static_power_w": self.static_power_w, "static_energy_uj": self.static_energy_uj,
         }
 
 
@@ -320,7 +357,8 @@ def _routes(graph: LayerGraph, core_map: CoreMap, conn) -> dict:
 
 def estimate(graph: LayerGraph, core_map: CoreMap, events, sample_steps: int,
              table="davies2018", learning: bool = False,
-             event_names: tuple[str, ...] = EVENT_NAMES) -> EnergyReport:
+             event_names: tuple[str, ...] = EVENT_NAMES,
+             input_steps: int | None = None) -> EnergyReport:
     """Energy and latency of one sample (see the module doc for every count and assumption).
 
     graph, core_map : the network and its placement
@@ -332,12 +370,18 @@ def estimate(graph: LayerGraph, core_map: CoreMap, events, sample_steps: int,
     event_names : the counters in ``events`` (default the engine's :data:`EVENT_NAMES`);
         another network family names its own: ``<population>_spikes`` for every
         population, every connection's ``event``, and ``weight_updates``
+    input_steps : steps per sample in which the off-chip input can spike (the
+        presentation; default ``sample_steps``): bounds the active neuron updates
     """
     tab = resolve_table(table)
     ev = mean_events(events, event_names)
     if not (isinstance(sample_steps, (int, np.integer)) and 1 <= sample_steps <= 10**9):
         raise ValueError(f"sample_steps={sample_steps!r} is outside 1..10**9")
     sample_steps = int(sample_steps)
+    input_steps = sample_steps if input_steps is None else input_steps
+    if not (isinstance(input_steps, (int, np.integer)) and 1 <= input_steps <= sample_steps):
+        raise ValueError(f"input_steps={input_steps!r} is outside 1..{sample_steps} "
+                         "(sample_steps)")
     if not isinstance(learning, bool):
         raise ValueError(f"learning={learning!r} must be a bool")
     on_chip = [p for p in graph.populations if p.on_chip]
@@ -383,13 +427,17 @@ def estimate(graph: LayerGraph, core_map: CoreMap, events, sample_steps: int,
             rows.append(EnergyRow(p.name, "population", spikes=s))
             continue
         upd = p.size * sample_steps
-        rows.append(EnergyRow(p.name, "population", neuron_updates=float(upd), spikes=s,
+        act = _active_updates(graph, p, ops, spikes, sample_steps, input_steps)
+        rows.append(EnergyRow(p.name, "population", neuron_updates=float(upd),
+                              active_updates=act, spikes=s,
                               e_neuron_pj=s * tab.neuron_spiking_pj
-                              + (upd - s) * tab.neuron_active_pj))
+                              + (act - s) * tab.neuron_active_pj
+                              + (upd - act) * tab.neuron_inactive_pj))
         for core in core_map.cores_of(p.name):
             f = core.n_neurons / p.size
-            core_ns[core.index] += (f * s * tab.neuron_spiking_ns
-                                    + f * (upd - s) * tab.neuron_active_ns)
+            core_ns[core.index] += f * (s * tab.neuron_spiking_ns
+                                        + (act - s) * tab.neuron_active_ns
+                                        + (upd - act) * tab.neuron_inactive_ns)
     # connections: synaptic ops, messages, learning
     for c in graph.connections:
         src = graph.population(c.src)
@@ -429,4 +477,22 @@ def estimate(graph: LayerGraph, core_map: CoreMap, events, sample_steps: int,
         table_name=tab.name, table_source=tab.source, sample_steps=sample_steps, learning=learning,
         rows=tuple(rows), core_step_ns=step_ns, barrier_ns=tab.barrier_ns(core_map.tiles_used),
         tiles_used=core_map.tiles_used, neurobench=nb, footprint=fp,
+        static_power_w=spec.STATIC_POWER_W.get(core_map.target),
     )
+
+
+def _active_updates(graph: LayerGraph, p, ops: dict, spikes: dict, sample_steps: int,
+                    input_steps: int) -> float:
+    """Upper bound of the updates of population ``p`` with synaptic input, per sample (see
+    the module doc), at least its spikes and at most ``size x sample_steps``."""
+    bound = 0.0
+    for c in graph.inputs_of(p.name):
+        src = graph.population(c.src)
+        steps = sample_steps if src.on_chip else input_steps
+        if c.pattern == "dense":
+            bound += p.size * min(spikes[c.src], steps)
+        elif c.pattern == "all_but_self":
+            bound += min(ops[c.name], p.size * min(spikes[c.src], sample_steps))
+        else:
+            bound += ops[c.name]
+    return float(min(p.size * sample_steps, max(bound, spikes[p.name])))

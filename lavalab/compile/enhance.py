@@ -51,7 +51,7 @@ from dataclasses import dataclass, replace
 from lavalab import fixed
 
 __all__ = ["LinearScaling", "NoEnhancement", "NO_ENHANCEMENT", "enhance", "Policy",
-           "POLICIES", "policy_from_name"]
+           "POLICIES", "policy_from_name", "TunedScaling", "TUNED_PARAMS"]
 
 Policy = Callable[[object, float], object]  # (NetworkSpec, ratio) -> NetworkSpec
 
@@ -104,6 +104,52 @@ class LinearScaling:
         return kind + "(" + ",".join(parts) + ")"
 
 
+#: Parameters a :class:`TunedScaling` multiplies (on top of the linear rule).
+TUNED_PARAMS = ("vth", "tref", "theta", "inh", "lr")
+
+
+@dataclass(frozen=True)
+class TunedScaling:
+    """TopSpark's linear rule (:class:`LinearScaling`, the paper's baseline) times a factor
+    per parameter, as found by a search on a validation split
+    (:func:`lavalab.policy_search.search_enhancement`):
+
+    vth : the threshold gap ``V_th' - V_reset`` (after the linear rule) x ``vth``
+    tref : the refractory period x ``tref``
+    theta : the adaptive threshold increment ``theta_+`` x ``theta``
+    inh : the inhibitory weights (D&C I->E, tinySNN lateral E->E) x ``inh``
+    lr : the STDP rates ``eta_pre``, ``eta_post`` x ``lr``
+
+    Every factor is in [1/16, 16]; all 1 is the linear rule. Its :attr:`name`
+    (``tuned(vth=0.5,tref=1,theta=2,inh=1,lr=1)``) is read back by
+    :func:`policy_from_name`.
+    """
+
+    vth: float = 1.0
+    tref: float = 1.0
+    theta: float = 1.0
+    inh: float = 1.0
+    lr: float = 1.0
+
+    def __post_init__(self):
+        for n in TUNED_PARAMS:
+            fixed.check_real(n, getattr(self, n), lo=1.0 / 16, hi=16.0)
+
+    def __call__(self, spec, ratio: float):
+        s = LinearScaling()(spec, ratio)
+        p = s.exc
+        exc = replace(p, v_th=p.v_reset + self.vth * (p.v_th - p.v_reset),
+                      t_ref_ms=p.t_ref_ms * self.tref, theta_plus=p.theta_plus * self.theta)
+        stdp = replace(s.stdp, eta_pre=s.stdp.eta_pre * self.lr,
+                       eta_post=s.stdp.eta_post * self.lr)
+        return replace(s, exc=exc, stdp=stdp, w_inh_exc=s.w_inh_exc * self.inh,
+                       w_lateral=s.w_lateral * self.inh)
+
+    @property
+    def name(self) -> str:
+        return "tuned(" + ",".join(f"{n}={getattr(self, n):g}" for n in TUNED_PARAMS) + ")"
+
+
 @dataclass(frozen=True)
 class NoEnhancement:
     """Leave the parameters as they are (the "without enhancement" arm of a study)."""
@@ -149,7 +195,22 @@ POLICIES = {
 
 def policy_from_name(name: str) -> Policy:
     """A policy of :data:`POLICIES` by name (``"none"``, ``"linear"``, ``"proportional"``,
-    ``"sqrt"``)."""
+    ``"sqrt"``), or a :class:`TunedScaling` by its name ``tuned(vth=..,tref=..,...)``
+    (parameters of :data:`TUNED_PARAMS`; omitted ones are 1)."""
+    if isinstance(name, str) and name.startswith("tuned(") and name.endswith(")"):
+        factors = {}
+        for part in filter(None, name[len("tuned("):-1].split(",")):
+            key, _, val = part.partition("=")
+            if key not in TUNED_PARAMS or key in factors:
+                raise ValueError(f"enhancement={name!r}: {key!r} is not one of "
+                                 f"{TUNED_PARAMS} (each once)")
+            try:
+                factors[key] = float(val)
+            except ValueError:
+                raise ValueError(f"enhancement={name!r}: {key}={val!r} is not a "
+                                 "number") from None
+        return TunedScaling(**factors)
     if name not in POLICIES:
-        raise ValueError(f"enhancement={name!r} is not one of {tuple(POLICIES)}")
+        raise ValueError(f"enhancement={name!r} is not one of {tuple(POLICIES)} or "
+                         "tuned(vth=..,tref=..,theta=..,inh=..,lr=..)")
     return POLICIES[name]

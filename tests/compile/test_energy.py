@@ -37,8 +37,11 @@ def test_tiny_energy_by_hand(t):
     assert [(c.population, c.tile) for c in m.cores] == [("exc", 0), ("inh", 0)]
     rep = estimate(g, m, TINY_EV, STEPS, t, learning=True)
     syn = (20 + 3 + 2) * t.syn_op_pj
-    # exc: 2 neurons x 5 steps, 3 spiking; inh: 10 updates, 2 spiking
-    neuron = (3 + 2) * t.neuron_spiking_pj + (7 + 8) * t.neuron_active_pj
+    # exc: 2 neurons x 5 steps, 3 spiking, all with input (10 dense input spikes reach
+    # both neurons in up to 5 steps); inh: 10 updates, input only from 3 E->I events
+    # (1:1): 2 spiking, 1 active, 7 inactive
+    neuron = ((3 + 2) * t.neuron_spiking_pj + (7 + 1) * t.neuron_active_pj
+              + 7 * t.neuron_inactive_pj)
     learn = 7 * t.syn_update_pj
     # one message per spike, all within tile 0; input enters off-chip (no spike_out)
     spike = 10 * t.spike_tile_pj + (3 + 2) * (t.spike_out_pj + t.spike_tile_pj)
@@ -54,9 +57,42 @@ def test_tiny_energy_by_hand(t):
     assert (r.syn_ops, r.spike_messages) == (2, 2)
     assert r.e_spike_pj == pytest.approx(2 * (t.spike_out_pj + t.spike_tile_pj), rel=REL)
     r = _row(rep, "exc")
-    assert (r.neuron_updates, r.spikes) == (10, 3)
+    assert (r.neuron_updates, r.active_updates, r.spikes) == (10, 10, 3)
     assert r.e_neuron_pj == pytest.approx(3 * t.neuron_spiking_pj + 7 * t.neuron_active_pj,
                                           rel=REL)
+    assert _row(rep, "inh").active_updates == 3
+    assert rep.energy_by_layer_uj()["inh"] == pytest.approx(_row(rep, "inh").energy_uj)
+
+
+def test_active_updates_follow_activity_by_hand():
+    """Input only during the first 2 of 5 steps: exc gets input in at most 2 x 2 + 2
+    (I->E events) neuron-steps; fewer spikes, less energy at the same number of steps."""
+    t = spec.DAVIES2018
+    g, m = _tiny()
+    rep = estimate(g, m, TINY_EV, STEPS, t, learning=True, input_steps=2)
+    r = _row(rep, "exc")
+    assert r.active_updates == 2 * 2 + 2
+    assert r.e_neuron_pj == pytest.approx(3 * t.neuron_spiking_pj + 3 * t.neuron_active_pj
+                                          + 4 * t.neuron_inactive_pj, rel=REL)
+    quiet = dict(TINY_EV, input_spikes=1, syn_events_input=2, exc_spikes=1, inh_spikes=0,
+                 syn_events_inhibition=1)
+    r = _row(estimate(g, m, quiet, STEPS, t, learning=True), "exc")
+    assert (r.active_updates, r.spikes) == (2, 1)  # one input spike reaches 2 neurons
+    assert r.e_neuron_pj == pytest.approx(1 * t.neuron_spiking_pj + 1 * t.neuron_active_pj
+                                          + 8 * t.neuron_inactive_pj, rel=REL)
+    with pytest.raises(ValueError, match="input_steps=6 is outside 1..5"):
+        estimate(g, m, TINY_EV, STEPS, t, learning=True, input_steps=6)
+
+
+def test_static_energy_is_chip_power_times_latency():
+    g, m = _tiny()
+    rep = estimate(g, m, TINY_EV, STEPS, spec.DAVIES2018, learning=True)
+    assert rep.static_power_w == pytest.approx(3.34 / 32)  # Frady et al. 2020, per chip
+    assert rep.static_energy_uj == pytest.approx(3.34 / 32 * rep.latency_sample_us)
+    assert rep.to_dict()["static_energy_uj"] == rep.static_energy_uj
+    m2 = map_to_cores(g, "loihi2")
+    assert estimate(g, m2, TINY_EV, STEPS, spec.DAVIES2018,
+                    learning=True).static_energy_uj is None  # no published figure
 
 
 @pytest.mark.parametrize("t", TABLES, ids=lambda t: t.name)
@@ -65,8 +101,8 @@ def test_tiny_latency_by_hand(t):
     rep = estimate(g, m, TINY_EV, STEPS, t, learning=True)
     exc = (3 * t.neuron_spiking_ns + 7 * t.neuron_active_ns
            + (20 + 2) * t.syn_op_ns + 7 * t.syn_update_ns + 3 * t.spike_out_ns) / STEPS
-    inh = (2 * t.neuron_spiking_ns + 8 * t.neuron_active_ns + 3 * t.syn_op_ns
-           + 2 * t.spike_out_ns) / STEPS
+    inh = (2 * t.neuron_spiking_ns + 1 * t.neuron_active_ns + 7 * t.neuron_inactive_ns
+           + 3 * t.syn_op_ns + 2 * t.spike_out_ns) / STEPS
     assert rep.core_step_ns == pytest.approx((exc, inh), rel=REL)
     assert rep.barrier_ns == t.barrier_min_ns  # one tile
     assert rep.latency_step_ns == pytest.approx(max(exc, inh) + t.barrier_min_ns, rel=REL)

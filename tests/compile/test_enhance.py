@@ -6,6 +6,7 @@ from lavalab.compile.discretize import discretize_time
 from lavalab.compile.enhance import (
     NO_ENHANCEMENT,
     LinearScaling,
+    TunedScaling,
     enhance,
     policy_from_name,
 )
@@ -80,3 +81,24 @@ def test_bad_input_is_refused():
         policy_from_name("cubic")
     with pytest.raises(ValueError, match="exponent=-1"):
         LinearScaling(exponent=-1)
+
+
+def test_tuned_scaling_is_linear_times_factors_by_hand():
+    s = _at(175)
+    lin = enhance(s, 350, policy_from_name("linear"))
+    t = policy_from_name("tuned(vth=0.5,theta=2,inh=0.25,lr=4)")
+    assert isinstance(t, TunedScaling) and t.tref == 1.0
+    assert t.name == "tuned(vth=0.5,tref=1,theta=2,inh=0.25,lr=4)"
+    assert policy_from_name(t.name) == t  # the name reads back
+    e = enhance(s, 350, t)
+    p, q = lin.exc, e.exc
+    assert q.v_th - q.v_reset == pytest.approx(0.5 * (p.v_th - p.v_reset))
+    assert (q.t_ref_ms, q.theta_plus) == (p.t_ref_ms, pytest.approx(2 * p.theta_plus))
+    assert e.w_inh_exc == pytest.approx(0.25 * lin.w_inh_exc)
+    assert (e.stdp.eta_pre, e.stdp.eta_post) == (pytest.approx(4 * lin.stdp.eta_pre),
+                                                 pytest.approx(4 * lin.stdp.eta_post))
+    assert enhance(s, 350, TunedScaling()) == lin  # all factors 1: the paper's linear rule
+    with pytest.raises(ValueError, match="'gain' is not one of"):
+        policy_from_name("tuned(gain=2)")
+    with pytest.raises(ValueError, match="vth=32"):
+        TunedScaling(vth=32)

@@ -55,8 +55,12 @@ def test_energy_is_counts_times_table_by_hand(net):
     spikes_on = h0 + h1
     # messages: every source neuron reaches the one core of its destination, same tile
     msgs = inp + h0 + h1
+    # updates with input (dense: size x min(source spikes, steps)): h0 6 x 5, h1 4 x 4,
+    # out 3 x 1; the others are inactive
+    active = 6 * 5 + 4 * 4 + 3 * 1
     want_pj = (syn * t.syn_op_pj + spikes_on * t.neuron_spiking_pj
-               + (upd - spikes_on) * t.neuron_active_pj + msgs * t.spike_tile_pj)
+               + (active - spikes_on) * t.neuron_active_pj
+               + (upd - active) * t.neuron_inactive_pj + msgs * t.spike_tile_pj)
     assert rep.energy_pj == pytest.approx(want_pj)
     assert rep.neurobench.synaptic_acs == pytest.approx(syn)
     # latency: busiest core per step (h0's: its updates, spikes and input syn ops) + barrier

@@ -1,0 +1,75 @@
+"""``lavalab study enhancement-search``: TopSpark's parameter-sensitivity analysis and a
+per-T enhancement search on a validation split (:mod:`lavalab.policy_search`)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+__all__ = ["add_study_parser"]
+
+
+def add_study_parser(stsub) -> None:
+    from lavalab.cli import _add_study_args, _int_list, _positive
+    from lavalab.compile.enhance import TUNED_PARAMS
+    from lavalab.data import DATASETS
+    from lavalab.networks.snn import KINDS
+
+    sp = stsub.add_parser("enhancement-search", help="which neuron parameters matter at "
+                          "reduced T, and their enhancement per T, searched on a validation "
+                          "split (TopSpark's methodology; linear = the paper's baseline)")
+    _add_study_args(sp, KINDS, DATASETS)
+    sp.add_argument("--timesteps", type=_int_list("--timesteps", 1, 100000),
+                    default=[175, 88], help="reduced T values (default 175,88)")
+    sp.add_argument("--baseline", type=_positive("--baseline", 100000), default=350,
+                    help="T0 (default 350)")
+    sp.add_argument("--factors", default="0.5,2",
+                    help="factors tried per parameter on top of the linear rule (default "
+                    "0.5,2)")
+    sp.add_argument("--params", default=",".join(TUNED_PARAMS),
+                    help=f"parameters searched (default {','.join(TUNED_PARAMS)})")
+    sp.add_argument("--val-samples", type=_positive("--val-samples", 10**6),
+                    default=1000, help="held-out training images used to select "
+                    "(after --train-samples; default 1000)")
+    sp.add_argument("--min-effect", type=float, default=1.0,
+                    help="percentage points a parameter must move the mean validation "
+                    "accuracy by to count as significant (default 1)")
+    sp.set_defaults(func=_cmd)
+
+
+def _floats(flag: str, text: str) -> list[float]:
+    try:
+        return [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise ValueError(f"{flag} must be comma-separated numbers, got {text!r}") from None
+
+
+def _cmd(args: argparse.Namespace) -> int:
+    from lavalab.cli import _setup
+    from lavalab.policy_search import search_enhancement
+
+    s = search_enhancement(_setup(args), args.out, timesteps=args.timesteps,
+                           baseline=args.baseline,
+                           factors=_floats("--factors", args.factors),
+                           params=[p for p in args.params.split(",") if p],
+                           val_samples=args.val_samples, min_effect=args.min_effect,
+                           seeds=args.seeds or [args.seed], workers=args.workers,
+                           progress=not args.quiet)
+    n = len(s["seeds"])
+    print(f"T0 = {args.baseline}: validation {s['baseline_val_accuracy']:.2f} %, test "
+          f"{s['baseline_test_accuracy']:.2f} % (means over {n} seed(s))")
+    for T, r in s["per_T"].items():
+        eff = ", ".join(f"{p} {v:.2f}" for p, v in sorted(r["effect_points"].items(),
+                                                           key=lambda kv: -kv[1]))
+        print(f"T = {T}: effect on validation accuracy (points): {eff}; significant "
+              f"(> {args.min_effect:g}): {', '.join(r['significant']) or 'none'}")
+        print(f"  linear (paper's baseline): validation {r['linear_val_accuracy']:.2f} ± "
+              f"{r['linear_val_accuracy_std']:.2f} %, test {r['linear_test_accuracy']:.2f} %")
+        print(f"  selected {r['selected']}: validation {r['selected_val_accuracy']:.2f} ± "
+              f"{r['selected_val_accuracy_std']:.2f} %, test "
+              f"{r['selected_test_accuracy']:.2f} ± {r['selected_test_accuracy_std']:.2f} % "
+              f"({r['candidates_tried']} candidates)")
+    for w in s["warnings"]:
+        print(f"lavalab study enhancement-search: warning: {w}", file=sys.stderr)
+    print(f"wrote {args.out}/results.json, results.csv")
+    return 0
