@@ -189,3 +189,25 @@ def test_train_records_the_mechanisms_the_defaults_resolved_to(tmp_path):
     assert a == {"rule": "stdp1", "one_spike": True, "w_init": "samples"}
     assert b == {"rule": "stdp2", "one_spike": False, "w_init": "uniform"}
     assert load_model(tmp_path / "a" / "model.npz").spec.w_init == "samples"
+
+
+def test_train_warns_when_one_class_takes_most_neurons(tmp_path, monkeypatch):
+    """A model whose neurons all answer to one class is reported (stderr and train.json)."""
+    import lavalab.experiment as ex
+
+    real = ex.assign_labels
+
+    def fake(classes):
+        def assign(counts, labels, *a, **k):
+            asg, prop, rest = real(counts, labels, *a, **k)
+            return classes(np.arange(len(asg))), prop, rest
+        return assign
+
+    monkeypatch.setattr(ex, "assign_labels", fake(np.zeros_like))  # all on class 0
+    train(TrainConfig(**SMALL), tmp_path, progress=False)
+    rep = json.loads((tmp_path / "train.json").read_text())
+    assert any("12 of 12 assigned neurons" in w and "class 0" in w for w in rep["warnings"])
+    monkeypatch.setattr(ex, "assign_labels", fake(lambda k: k % 10))  # 2 at most per class
+    train(TrainConfig(**SMALL), tmp_path / "b", progress=False)
+    rep = json.loads((tmp_path / "b" / "train.json").read_text())
+    assert not any("assigned neurons" in w for w in rep["warnings"])
