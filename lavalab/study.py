@@ -561,6 +561,17 @@ TIMESTEP_COLUMNS = ("key", "timesteps", "infer_timesteps", "rest_steps", "enhanc
 COLLAPSE_FACTOR = 2.0
 
 
+def _pick(pool: list[dict], broken: str | None, key):
+    """A study's choice: the row of ``pool`` (the rows allowed to be chosen) with the
+    largest ``key``, or ``(None, why)`` when the baseline is ``broken`` or ``pool`` is
+    empty."""
+    if broken:
+        return None, broken
+    if not pool:
+        return None, "no configuration passes the Loihi design rules (--deployable-only)"
+    return max(pool, key=key), None
+
+
 def tradeoff_s(accuracy_pct: float, ln: float, en: float, tau: float, eps: float) -> float:
     """TopSpark's ``S = A - (tau * Ln + eps * En)`` (A in percent)."""
     return accuracy_pct - (tau * ln + eps * en)
@@ -778,12 +789,11 @@ def _timestep_summary(store: SeededResultStore, t0: int, tau: float, eps: float,
            "deployable_only": deployable_only, "baseline_ok": not broken,
            "warnings": warnings_, "chosen": None}
     pool = [r for r in rows if r["deployable"] or not deployable_only]
-    if broken:
-        out["withheld"] = broken
-    elif not pool:
-        out["withheld"] = "no configuration passes the Loihi design rules (--deployable-only)"
+    best, why = _pick(pool, broken, key=lambda r: (r["S"], -r["infer_timesteps"],
+                                                    -r["timesteps"]))
+    if why:
+        out["withheld"] = why
     else:
-        best = max(pool, key=lambda r: (r["S"], -r["infer_timesteps"], -r["timesteps"]))
         out.update({"chosen": best["key"],
                     "chosen_timesteps": best["timesteps"],
                     "chosen_infer_timesteps": best["infer_timesteps"],
@@ -1027,13 +1037,11 @@ def _precision_summary(store: SeededResultStore, mu: float, keys: list[str],
            "pareto": [rows[i]["key"] for i in front],
            "deployable": [r["key"] for r in rows if r["deployable"]],
            "no_loss_vs_fp32": sorted(r["key"] for r in no_loss)}
-    pool = [r for r in rows if r["deployable"] or not deployable_only]
-    if broken:
-        out["withheld"] = broken
-    elif not pool:
-        out["withheld"] = "no configuration passes the Loihi design rules (--deployable-only)"
+    best, why = _pick([r for r in rows if r["deployable"] or not deployable_only], broken,
+                      key=lambda r: (r["R"], -r["memory_bits"]))
+    if why:
+        out["withheld"] = why
     else:
-        best = max(pool, key=lambda r: (r["R"], -r["memory_bits"]))
         out.update({"chosen": best["key"], "chosen_accuracy": best["accuracy"],
                     "chosen_accuracy_std": best.get("accuracy_std", 0.0),
                     "chosen_memory_kB": best["memory_kB"],
