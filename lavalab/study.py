@@ -8,7 +8,9 @@ samples and analyses its event counts (energy, latency, memory). Results go to
 it finishes) and ``out/results.csv``; a rerun with the same setup skips finished rows, so
 an interrupted study resumes where it stopped (a configuration is the unit of work: one
 that was running is redone). Configurations run in parallel threads (the engine's compiled
-loop releases the GIL).
+loop releases the GIL) or, with ``executor=ExecutorSpec("dask", ...)``, one Dask task each on a
+cluster (:mod:`lavalab.executor`): a task returns its row and model bytes and this process
+writes them, so the files, resume and summary are the same as after a local run.
 
 Trade-offs:
 
@@ -22,10 +24,12 @@ Trade-offs:
 from __future__ import annotations
 
 import csv
+import functools
+import io
+import tempfile
 import threading
 import time
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -39,6 +43,7 @@ from lavalab.compile.ir import FLOAT_BITS, PrecisionBudget, TimeBudget
 from lavalab.compile.pipeline import compile_network
 from lavalab.data import DATASETS, load_dataset
 from lavalab.engine import EVENT_NAMES, infer, make_net, run
+from lavalab.executor import ExecutorSpec, Task, open_executor
 from lavalab.experiment import load_model
 from lavalab.fixed import ROUNDING_MODES
 from lavalab.loihi_spec import ENERGY_TABLES, TARGETS
@@ -278,14 +283,26 @@ class _Data:
 
 
 def _load(setup: StudySetup) -> _Data:
-    tr = load_dataset(setup.dataset, "train", setup.data_root)
-    te = load_dataset(setup.dataset, "test", setup.data_root)
-    for name, n, d in (("train_samples", setup.train_samples, tr),
-                       ("test_samples", setup.test_samples, te)):
+    """The study's samples. Loaded once per process (tasks of a study, on threads or on a
+    Dask worker, share them; the arrays are read-only)."""
+    return _load_cached(setup.dataset, setup.data_root, setup.train_samples,
+                        setup.test_samples)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_cached(dataset: str, root: str | None, train_samples: int, test_samples: int
+                 ) -> _Data:
+    tr = load_dataset(dataset, "train", root)
+    te = load_dataset(dataset, "test", root)
+    for name, n, d in (("train_samples", train_samples, tr),
+                       ("test_samples", test_samples, te)):
         if n > len(d):
-            raise ValueError(f"{name}={n} exceeds the {len(d)} samples of {setup.dataset}")
-    return _Data(tr.images[:setup.train_samples], tr.labels[:setup.train_samples],
-                 te.images[:setup.test_samples], te.labels[:setup.test_samples], setup.dataset)
+            raise ValueError(f"{name}={n} exceeds the {len(d)} samples of {dataset}")
+    arrays = [np.array(a) for a in (tr.images[:train_samples], tr.labels[:train_samples],
+                                    te.images[:test_samples], te.labels[:test_samples])]
+    for a in arrays:
+        a.setflags(write=False)
+    return _Data(*arrays, dataset)
 
 
 def train_and_score(spec, precision: str, fixed, w0, data: _Data, setup: StudySetup,
@@ -363,24 +380,50 @@ def _row(c, setup: StudySetup, res: dict) -> dict:
                 **analyse(c, setup.energy_table, ev_tr, ev_te))
 
 
-def _run_parallel(jobs, workers: int, desc: str, total_samples: int, progress: bool,
-                  unit: str = "sample"):
-    """Run ``jobs`` (callables taking a tqdm bar) on ``workers`` threads."""
-    from tqdm import tqdm
+def _model_bytes(*args, **kwargs) -> bytes:
+    """:func:`save_model`'s file as bytes (a task returns them; the client writes them)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        return save_model(Path(tmp) / "model.npz", *args, **kwargs).read_bytes()
 
-    tqdm.set_lock(threading.RLock())  # not a multiprocessing lock (Lava fixes "fork")
-    errors = []
-    with tqdm(total=total_samples, unit=unit, desc=desc, disable=not progress,
-              smoothing=0.05) as bar:
-        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            futures = [pool.submit(job, bar) for job in jobs]
-            for f in futures:
-                try:
-                    f.result()
-                except Exception as err:  # noqa: BLE001 - re-raised below, after the others
-                    errors.append(err)
-    if errors:
-        raise errors[0]
+
+def _model_from_bytes(data: bytes):
+    """A model file's bytes (:func:`_model_bytes`) read back by ``load_model``."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "model.npz"
+        path.write_bytes(data)
+        return load_model(path)
+
+
+def _arrays_bytes(**arrays) -> bytes:
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+def _arrays_from_bytes(data: bytes) -> dict[str, np.ndarray]:
+    with np.load(io.BytesIO(data), allow_pickle=False) as z:
+        return {k: z[k] for k in z.files}
+
+
+def _store_result(store: ResultStore, keep_row: bool = True):
+    """``on_result`` of a study's tasks: write the task's files (atomically) into the
+    study folder, then add its row (a row whose model file exists counts as done)."""
+    def on_result(task: Task, res: dict) -> None:
+        for rel, data in res.get("files", {}).items():
+            path = Path(rel)
+            if path.is_absolute() or ".." in path.parts:
+                raise ValueError(f"task {task.key}: file {rel!r} is outside the study folder")
+            model_io.write_bytes(store.out / path, data)
+        if keep_row and res.get("row") is not None:
+            store.add(res["row"])
+    return on_result
+
+
+def _run_parallel(ex, tasks: list[Task], on_result, desc: str, progress: bool,
+                  unit: str = "sample") -> None:
+    """Run ``tasks`` on the executor ``ex`` (:mod:`lavalab.executor`); each result goes to
+    ``on_result`` in this thread as soon as its task finishes."""
+    ex.run(tasks, on_result, desc, progress, unit)
 
 
 # --- timestep study (TopSpark) ----------------------------------------------------------
@@ -402,7 +445,8 @@ def timestep_study(setup: StudySetup, out, timesteps=(350, 175, 100, 50),
                    enhancements=("none", "linear", "proportional"), baseline: int | None = None,
                    tau: float = 5.0, eps: float = 5.0, workers: int = 2,
                    progress: bool = True, infer_timesteps=(),
-                   infer_enhancement: str = "linear") -> dict:
+                   infer_enhancement: str = "linear",
+                   executor: ExecutorSpec | None = None) -> dict:
     """TopSpark's study: train and test at every ``T`` in ``timesteps`` with each
     enhancement policy (``lavalab.compile.enhance.POLICIES``); the baseline ``T0``
     (default: the largest T) is run once, unenhanced. Returns the summary (the chosen T
@@ -411,8 +455,18 @@ def timestep_study(setup: StudySetup, out, timesteps=(350, 175, 100, 50),
     ``infer_timesteps``: also test the T0 model at these reduced presentation times
     (training stays at T0): ``infer_enhancement`` is applied with ``r = T / T0`` and the
     learned theta is scaled like the threshold gap. These rows (``T0-none@T-policy``)
-    carry the T0 training figures."""
+    carry the T0 training figures.
+
+    ``executor``: where the configurations run (:mod:`lavalab.executor`; an
+    :class:`ExecutorSpec`, or an open executor); None: ``workers`` threads."""
     validate.out_dir(out)  # before any work; created only once the data loaded
+    with open_executor(executor, workers) as ex:
+        return _timestep_study(ex, setup, out, timesteps, enhancements, baseline, tau, eps,
+                               workers, progress, infer_timesteps, infer_enhancement)
+
+
+def _timestep_study(ex, setup: StudySetup, out, timesteps, enhancements, baseline, tau, eps,
+                    workers, progress, infer_timesteps, infer_enhancement) -> dict:
     timesteps = sorted({validate.integer("timesteps", t, 1, 100000) for t in timesteps},
                        reverse=True)
     if not timesteps:
@@ -435,8 +489,7 @@ def timestep_study(setup: StudySetup, out, timesteps=(350, 175, 100, 50),
     for name, v in (("tau", tau), ("eps", eps)):
         if not (np.isfinite(v) and v >= 0):
             raise ValueError(f"{name}={v} must be a finite number >= 0")
-    data = _load(setup)
-    base = build(setup.network, setup.neurons, data.n_input, rule=setup.rule)
+    _load(setup)  # refuses a wrong data setup before any task starts
     configs = []
     for T in timesteps:
         if T > t0:
@@ -452,53 +505,68 @@ def timestep_study(setup: StudySetup, out, timesteps=(350, 175, 100, 50),
     todo = [(T, e) for T, e in configs
             if not store.done(f"T{T}-{e}", store.out / "models" / f"T{T}-{e}.npz")]
 
-    def job_for(T, e):
-        def job(bar):
-            c = compile_network(base, TimeBudget(T, baseline_timesteps=t0),
-                                target=setup.target, enhancement=e, check=False)
-            w0 = np.rint(init_weights(c.spec, setup.seed) * c.fixed.q).astype(np.int64)
-            res = train_and_score(c.spec, "fixed", c.fixed, w0, data, setup, bar)
-            save_model(store.out / "models" / f"T{T}-{e}.npz", c.spec, "fixed", setup.seed,
-                       res, dataset=data.dataset, input_shape=data.shape)
-            store.add({"key": f"T{T}-{e}", "timesteps": T, "infer_timesteps": T,
-                       "rest_steps": c.spec.rest_steps, "enhancement": e,
-                       **_row(c, setup, res)})
-        return job
-
-    _run_parallel([job_for(T, e) for T, e in todo], workers, "timestep study",
-                  len(todo) * setup.train_samples, progress)
-    jobs = [_infer_only_job(store, base, t0, Ti, infer_enhancement, data, setup)
-            for Ti in infer_timesteps if not store.done(f"T{t0}-none@{Ti}-{infer_enhancement}")]
-    _run_parallel(jobs, workers, "reduced-T inference", len(jobs), progress, unit="config")
+    tasks = [Task(f"T{T}-{e}", _timestep_task, (setup, t0, T, e), setup.train_samples)
+             for T, e in todo]
+    _run_parallel(ex, tasks, _store_result(store), "timestep study", progress)
+    todo_infer = [Ti for Ti in infer_timesteps
+                  if not store.done(f"T{t0}-none@{Ti}-{infer_enhancement}")]
+    if todo_infer:
+        base_row = store.rows[f"T{t0}-none"]
+        trained = {k: base_row.get(k) for k in _TRAIN_COLUMNS}  # training happened at T0
+        model = ex.share((store.out / "models" / f"T{t0}-none.npz").read_bytes())
+        tasks = [Task(f"T{t0}-none@{Ti}-{infer_enhancement}", _infer_only_task,
+                      (setup, t0, Ti, infer_enhancement, model, trained)) for Ti in todo_infer]
+        _run_parallel(ex, tasks, _store_result(store), "reduced-T inference", progress,
+                      unit="config")
     summary = _timestep_summary(store, t0, tau, eps, keys)
     store.write(summary)
     plots.timestep_study([store.rows[k] for k in keys], summary, store.out)
     return summary
 
 
-def _infer_only_job(store: ResultStore, base, t0: int, Ti: int, policy: str, data: _Data,
-                    setup: StudySetup):
-    """Test the T0 model at ``Ti`` presentation steps (enhanced by ``policy``); ``base`` is
-    the study's network before discretisation (so the schedule equals a model trained at
-    ``Ti``)."""
-    def job(bar):
-        base_row = store.rows[f"T{t0}-none"]
-        model = load_model(store.out / "models" / f"T{t0}-none.npz")
-        c = compile_network(base, TimeBudget(Ti, baseline_timesteps=t0),
-                            target=setup.target, enhancement=policy, check=False)
-        spec = c.spec
-        gap = (spec.exc.v_th - spec.exc.v_reset) / (model.spec.exc.v_th - model.spec.exc.v_reset)
-        theta = np.rint(np.asarray(model.theta, np.float64) * gap).astype(np.int64)
-        res = score(spec, "fixed", c.fixed, model.w, theta, data, setup)
-        row = {"key": f"T{t0}-none@{Ti}-{policy}", "timesteps": t0, "infer_timesteps": Ti,
-               "rest_steps": spec.rest_steps, "enhancement": f"{policy}, inference only",
-               **_row(c, setup, res)}
-        for k in ("energy_train_uJ", "latency_train_us", "weight_updates_train",
-                  "exc_spikes_train", "train_wall_s"):  # training happened at T0
-            row[k] = base_row.get(k)
-        store.add(row)
+def _timestep_task(setup: StudySetup, t0: int, T: int, e: str, bar=None) -> dict:
+    """One configuration of the timestep study (a task): the network compiled at ``T``
+    presentation steps with policy ``e``, trained and tested; its row and model bytes."""
+    data = _load(setup)
+    base = build(setup.network, setup.neurons, data.n_input, rule=setup.rule)
+    c = compile_network(base, TimeBudget(T, baseline_timesteps=t0),
+                        target=setup.target, enhancement=e, check=False)
+    w0 = np.rint(init_weights(c.spec, setup.seed) * c.fixed.q).astype(np.int64)
+    res = train_and_score(c.spec, "fixed", c.fixed, w0, data, setup, bar)
+    model = _model_bytes(c.spec, "fixed", setup.seed, res, dataset=data.dataset,
+                         input_shape=data.shape)
+    return {"row": {"key": f"T{T}-{e}", "timesteps": T, "infer_timesteps": T,
+                    "rest_steps": c.spec.rest_steps, "enhancement": e,
+                    **_row(c, setup, res)},
+            "files": {f"models/T{T}-{e}.npz": model}}
+
+
+#: Columns an inference-only row takes from the T0 row it tests.
+_TRAIN_COLUMNS = ("energy_train_uJ", "latency_train_us", "weight_updates_train",
+                  "exc_spikes_train", "train_wall_s")
+
+
+def _infer_only_task(setup: StudySetup, t0: int, Ti: int, policy: str, model_bytes: bytes,
+                     trained: dict, bar=None) -> dict:
+    """Test the T0 model (its file's bytes) at ``Ti`` presentation steps (enhanced by
+    ``policy``), discretising the study's network from scratch (so the schedule equals a
+    model trained at ``Ti``); ``trained``: the T0 row's training columns."""
+    data = _load(setup)
+    base = build(setup.network, setup.neurons, data.n_input, rule=setup.rule)
+    model = _model_from_bytes(model_bytes)
+    c = compile_network(base, TimeBudget(Ti, baseline_timesteps=t0),
+                        target=setup.target, enhancement=policy, check=False)
+    spec = c.spec
+    gap = (spec.exc.v_th - spec.exc.v_reset) / (model.spec.exc.v_th - model.spec.exc.v_reset)
+    theta = np.rint(np.asarray(model.theta, np.float64) * gap).astype(np.int64)
+    res = score(spec, "fixed", c.fixed, model.w, theta, data, setup)
+    row = {"key": f"T{t0}-none@{Ti}-{policy}", "timesteps": t0, "infer_timesteps": Ti,
+           "rest_steps": spec.rest_steps, "enhancement": f"{policy}, inference only",
+           **_row(c, setup, res)}
+    row.update(trained)
+    if bar is not None:
         bar.update(1)
-    return job
+    return {"row": row, "files": {}}
 
 
 def _timestep_summary(store: ResultStore, t0: int, tau: float, eps: float,
@@ -569,13 +637,24 @@ def pareto_front(points) -> list[int]:
 def precision_study(setup: StudySetup, out, bits=(32, 16, 8, 6, 4),
                     schemes=("ptq", "itq"), roundings=ROUNDING_MODES,
                     params=("w", "wn"), timesteps: int = 350, mu: float = 10.0,
-                    workers: int = 2, progress: bool = True) -> dict:
+                    workers: int = 2, progress: bool = True,
+                    executor: ExecutorSpec | None = None) -> dict:
     """tinySNN's study: the FP32 model (float engine) and, for every weight precision in
     ``bits`` (2..16), scheme (PTQ: quantize the trained FP32 model; ITQ: train in the
     quantized integer arithmetic), rounding and quantized parameters (``w``: weights only;
     ``wn``: weights and neuron parameters v, v_th, theta at the same bit width), accuracy,
-    memory footprint ``M``, reward ``R`` and the Pareto front. Returns the summary."""
+    memory footprint ``M``, reward ``R`` and the Pareto front. Returns the summary.
+
+    ``executor``: where the configurations run (:mod:`lavalab.executor`; an
+    :class:`ExecutorSpec`, or an open executor); None: ``workers`` threads."""
     validate.out_dir(out)  # before any work; created only once the data loaded
+    with open_executor(executor, workers) as ex:
+        return _precision_study(ex, setup, out, bits, schemes, roundings, params, timesteps,
+                                mu, workers, progress)
+
+
+def _precision_study(ex, setup: StudySetup, out, bits, schemes, roundings, params,
+                     timesteps, mu, workers, progress) -> dict:
     bits = sorted({validate.integer("bits", b, 2, FLOAT_BITS) for b in bits}, reverse=True)
     for b in bits:
         if b != FLOAT_BITS and not 2 <= b <= 16:
@@ -599,16 +678,7 @@ def precision_study(setup: StudySetup, out, bits=(32, 16, 8, 6, 4),
             raise ValueError(f"params={p!r} is not one of ('w', 'wn')")
     if not (np.isfinite(mu) and mu >= 0):
         raise ValueError(f"mu={mu} must be a finite number >= 0")
-    data = _load(setup)
-    net = build(setup.network, setup.neurons, data.n_input, rule=setup.rule)
-    time_budget = TimeBudget(timesteps)
-
-    def compiled(b: PrecisionBudget, v_range=None):
-        return compile_network(net, time_budget, b, setup.target, v_range_mv=v_range,
-                               seed=setup.seed, check=False)
-
-    c32 = compiled(PrecisionBudget(weight_bits=FLOAT_BITS, neuron_bits=FLOAT_BITS))
-    base = c32.spec
+    _load(setup)  # refuses a wrong data setup before any task starts
     budgets = [PrecisionBudget(weight_bits=b, neuron_bits=b if (p == "wn" and b <= 24) else 24,
                                rounding=r, scheme=s, quantize_neurons=p == "wn")
                for b in bits if b != FLOAT_BITS for s in schemes for r in roundings
@@ -617,19 +687,7 @@ def precision_study(setup: StudySetup, out, bits=(32, 16, 8, 6, 4),
     grid = {"bits": bits, "schemes": schemes, "roundings": roundings, "params": params}
     store = ResultStore(out, "precision", setup_d, PRECISION_COLUMNS, grid)
     keys = ["fp32"] + [b.label for b in budgets]
-    fp32 = {}
-
-    def fp32_job(bar):
-        w0 = init_weights(base, setup.seed)
-        res = train_and_score(base, "float", None, w0, data, setup, bar)
-        fp32.update(res)
-        had_row = store.done("fp32", store.out / "models" / "fp32.npz")
-        save_model(store.out / "models" / "fp32.npz", base, "float", setup.seed, res,
-                   dataset=data.dataset, input_shape=data.shape)
-        if not had_row:
-            store.add({"key": "fp32", "scheme": "float", "weight_bits": 32,
-                       "neuron_bits": 32, "rounding": "", "params": "w",
-                       **_row(c32, setup, res)})
+    fp32 = []  # the FP32 model's w, theta and training events (bytes)
 
     # the FP32 model is needed by PTQ and for the calibration of neuron ranges: train it
     # first (again when resuming, unless nothing needs it)
@@ -638,49 +696,92 @@ def precision_study(setup: StudySetup, out, bits=(32, 16, 8, 6, 4),
     need_fp32 = not store.done("fp32", store.out / "models" / "fp32.npz") or any(
         b.scheme == "ptq" or b.quantize_neurons for b in todo)
     if need_fp32:
-        _run_parallel([fp32_job], 1, "precision study: fp32", setup.train_samples, progress)
+        had_row = store.done("fp32", store.out / "models" / "fp32.npz")
+        write = _store_result(store, keep_row=not had_row)
 
-    def job_for(b: PrecisionBudget):
-        def job(bar):
-            # range of v for qWN: threshold + the largest adaptive threshold the FP32
-            # model learned (its theta is in input-weight units: x input_gain = mV)
-            v_range = (qz.default_v_range_mv(base, float(np.max(fp32["theta"]))
-                                             * base.input_gain)
-                       if b.quantize_neurons else None)
-            c = compiled(b, v_range)
-            fixed = c.fixed
-            if b.scheme == "ptq":  # quantize the trained FP32 model; no training
-                w = qz.quantize_weights(fp32["w"], b, setup.seed)
-                theta = qz.quantize_theta(fp32["theta"], fixed, b, setup.seed)
-                res = dict(score(base, "fixed", fixed, w, theta, data, setup),
-                           train_events=fp32["train_events"], train_s=0.0, w=w, theta=theta)
-                bar.update(setup.train_samples)
-            else:
-                w0 = qz.quantize_weights(init_weights(base, setup.seed), b, setup.seed)
-                res = train_and_score(base, "fixed", fixed, w0, data, setup, bar)
-            save_model(store.out / "models" / f"{b.label.replace('/', '_')}.npz", base,
-                       "fixed", setup.seed, res, b, v_range, dataset=data.dataset,
-                       input_shape=data.shape)
-            notes = []
-            if fixed.exc.theta_plus and qz.theta_frozen(fixed.exc.theta_plus,
-                                                        fixed.exc.v_lsb, b.rounding):
-                notes.append(f"theta_plus below what {b.rounding} rounding keeps on the "
-                             "neuron grid: theta is frozen")
-            row = {"key": b.label, "scheme": b.scheme, "weight_bits": b.weight_bits,
-                   "neuron_bits": b.neuron_bits if b.quantize_neurons else 24,
-                   "rounding": b.rounding, "notes": "; ".join(notes),
-                   "params": "wn" if b.quantize_neurons else "w", **_row(c, setup, res)}
-            store.add(row)
-        return job
-
+        def on_fp32(task: Task, res: dict) -> None:
+            fp32.append(res["fp32"])
+            write(task, res)
+        _run_parallel(ex, [Task("fp32", _fp32_task, (setup, timesteps), setup.train_samples)],
+                      on_fp32, "precision study: fp32", progress)
+    shared = ex.share(fp32[0]) if fp32 and todo else None
+    tasks = [Task(b.label, _precision_task, (setup, timesteps, b, shared), setup.train_samples)
+             for b in todo]
     with warnings.catch_warnings():  # recorded per row instead (the "notes" column)
         warnings.simplefilter("ignore", qz.QuantizationWarning)
-        _run_parallel([job_for(b) for b in todo], workers, "precision study",
-                      len(todo) * setup.train_samples, progress)
+        _run_parallel(ex, tasks, _store_result(store), "precision study", progress)
     summary = _precision_summary(store, mu, keys)
     store.write(summary)
     plots.precision_study([store.rows[k] for k in keys], summary, store.out)
     return summary
+
+
+def _precision_compiled(setup: StudySetup, timesteps: int, b: PrecisionBudget,
+                        v_range=None):
+    data = _load(setup)
+    net = build(setup.network, setup.neurons, data.n_input, rule=setup.rule)
+    return compile_network(net, TimeBudget(timesteps), b, setup.target, v_range_mv=v_range,
+                           seed=setup.seed, check=False)
+
+
+def _fp32_task(setup: StudySetup, timesteps: int, bar=None) -> dict:
+    """The precision study's FP32 model (a task): trained on the float engine; its row,
+    model bytes and (``fp32``) the bytes of its w, theta and training events."""
+    data = _load(setup)
+    c32 = _precision_compiled(setup, timesteps,
+                              PrecisionBudget(weight_bits=FLOAT_BITS, neuron_bits=FLOAT_BITS))
+    base = c32.spec
+    w0 = init_weights(base, setup.seed)
+    res = train_and_score(base, "float", None, w0, data, setup, bar)
+    model = _model_bytes(base, "float", setup.seed, res, dataset=data.dataset,
+                         input_shape=data.shape)
+    return {"row": {"key": "fp32", "scheme": "float", "weight_bits": 32,
+                    "neuron_bits": 32, "rounding": "", "params": "w",
+                    **_row(c32, setup, res)},
+            "files": {"models/fp32.npz": model},
+            "fp32": _arrays_bytes(w=res["w"], theta=res["theta"],
+                                  train_events=res["train_events"])}
+
+
+def _precision_task(setup: StudySetup, timesteps: int, b: PrecisionBudget,
+                    fp32_bytes: bytes | None, bar=None) -> dict:
+    """One quantized configuration of the precision study (a task); ``fp32_bytes``: the
+    FP32 model's arrays (:func:`_fp32_task`), needed by PTQ and by ``wn``."""
+    data = _load(setup)
+    fp32 = {} if fp32_bytes is None else _arrays_from_bytes(fp32_bytes)
+    with warnings.catch_warnings():  # recorded per row instead (the "notes" column)
+        warnings.simplefilter("ignore", qz.QuantizationWarning)
+        base = _precision_compiled(setup, timesteps, PrecisionBudget(
+            weight_bits=FLOAT_BITS, neuron_bits=FLOAT_BITS)).spec
+        # range of v for qWN: threshold + the largest adaptive threshold the FP32
+        # model learned (its theta is in input-weight units: x input_gain = mV)
+        v_range = (qz.default_v_range_mv(base, float(np.max(fp32["theta"]))
+                                         * base.input_gain)
+                   if b.quantize_neurons else None)
+        c = _precision_compiled(setup, timesteps, b, v_range)
+        fixed = c.fixed
+        if b.scheme == "ptq":  # quantize the trained FP32 model; no training
+            w = qz.quantize_weights(fp32["w"], b, setup.seed)
+            theta = qz.quantize_theta(fp32["theta"], fixed, b, setup.seed)
+            res = dict(score(base, "fixed", fixed, w, theta, data, setup),
+                       train_events=fp32["train_events"], train_s=0.0, w=w, theta=theta)
+            if bar is not None:
+                bar.update(setup.train_samples)
+        else:
+            w0 = qz.quantize_weights(init_weights(base, setup.seed), b, setup.seed)
+            res = train_and_score(base, "fixed", fixed, w0, data, setup, bar)
+    model = _model_bytes(base, "fixed", setup.seed, res, b, v_range, dataset=data.dataset,
+                         input_shape=data.shape)
+    notes = []
+    if fixed.exc.theta_plus and qz.theta_frozen(fixed.exc.theta_plus,
+                                                fixed.exc.v_lsb, b.rounding):
+        notes.append(f"theta_plus below what {b.rounding} rounding keeps on the "
+                     "neuron grid: theta is frozen")
+    row = {"key": b.label, "scheme": b.scheme, "weight_bits": b.weight_bits,
+           "neuron_bits": b.neuron_bits if b.quantize_neurons else 24,
+           "rounding": b.rounding, "notes": "; ".join(notes),
+           "params": "wn" if b.quantize_neurons else "w", **_row(c, setup, res)}
+    return {"row": row, "files": {f"models/{b.label.replace('/', '_')}.npz": model}}
 
 
 def _precision_summary(store: ResultStore, mu: float, keys: list[str]) -> dict:
