@@ -271,14 +271,28 @@ class DaskExecutor:
         if not tasks:
             return
         tag = uuid.uuid4().hex[:8]
-        futures = {self.client.submit(t.fn, *t.args, key=f"{t.key}-{tag}", pure=False): t
-                   for t in tasks}
+        waiting = list(reversed(tasks))
+        futures = {}
+        running = dask_completed([], loop=self.client.loop)
+
+        def fill() -> None:
+            # as many tasks in flight as the cluster has worker threads (asked each time:
+            # workers may join or leave): none waits on a worker behind another, so a
+            # worker that dies holds only the configurations it was running
+            slots = max(1, sum(self.client.nthreads().values()))
+            while waiting and running.count() < slots:
+                t = waiting.pop()
+                f = self.client.submit(t.fn, *t.args, key=f"{t.key}-{tag}", pure=False)
+                futures[f] = t
+                running.add(f)
+
         out = _Outcome()
         try:
             with tqdm(total=len(tasks), unit="config", desc=desc, disable=not progress,
                       smoothing=0.0) as bar:
-                for f in dask_completed(futures):
-                    t = futures[f]
+                fill()
+                for f in running:
+                    t = futures.pop(f)
                     try:
                         res = f.result()
                     except Exception as err:  # noqa: BLE001 - sorted below
@@ -292,6 +306,7 @@ class DaskExecutor:
                         out.finished += 1
                     f.release()
                     bar.update(1)
+                    fill()
         except BaseException:
             self.client.cancel(list(futures))
             raise
@@ -364,6 +379,9 @@ def add_arguments(parser, default_workers: int = DEFAULT_WORKERS) -> None:
     parser.add_argument("--threads-per-worker", type=_threads, default=1,
                         help="threads per LocalCluster worker (with --executor dask; "
                         "default 1)")
+    parser.add_argument("--connect-timeout", type=_seconds, default=5.0, metavar="SECONDS",
+                        help="how long to wait for the scheduler and a first worker "
+                        "(default 5)")
 
 
 def _int_arg(name: str, lo: int, hi: int):
@@ -385,7 +403,21 @@ _workers = _int_arg("--workers", 1, 64)
 _threads = _int_arg("--threads-per-worker", 1, 64)
 
 
+def _seconds(text: str) -> float:
+    import argparse
+
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--connect-timeout must be a number of seconds, "
+                                         f"got {text!r}") from None
+    if not 0.1 <= v <= 3600:
+        raise argparse.ArgumentTypeError(f"--connect-timeout={text} is outside 0.1..3600")
+    return v
+
+
 def spec_from_args(args) -> ExecutorSpec:
     """The :class:`ExecutorSpec` of parsed ``args`` (ValueError naming a wrong flag)."""
     return ExecutorSpec(kind=args.executor, workers=args.workers, scheduler=args.scheduler,
-                        threads_per_worker=args.threads_per_worker)
+                        threads_per_worker=args.threads_per_worker,
+                        connect_timeout_s=args.connect_timeout)
