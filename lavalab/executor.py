@@ -42,7 +42,8 @@ from urllib.parse import urlsplit
 from lavalab import validate
 
 __all__ = ["EXECUTORS", "ExecutorSpec", "Task", "StudyIncomplete", "ThreadExecutor",
-           "DaskExecutor", "open_executor", "add_arguments", "spec_from_args"]
+           "DaskExecutor", "open_executor", "folder_task", "write_files", "add_arguments",
+           "spec_from_args"]
 
 EXECUTORS = ("threads", "dask")
 #: Address schemes of Dask's communication layer accepted for ``scheduler``.
@@ -341,6 +342,44 @@ def _lost_reason(err: BaseException) -> str | None:
     if isinstance(err, (CommClosedError, CancelledError)):
         return f"the connection to the cluster failed ({type(err).__name__})"
     return None
+
+
+def folder_task(fn: Callable, args: tuple, inputs: dict[str, bytes] | None = None,
+                bar=None) -> dict:
+    """Run ``fn(folder, *args)`` in a fresh scratch folder holding ``inputs`` ({relative
+    path: bytes}, e.g. a checkpoint to resume from) and return every file it left there as
+    ``{"row": None, "files": {relative path: bytes}}``: how a task that writes a folder
+    (``lavalab.experiment.train`` / ``evaluate``) runs on a worker without the client's
+    file system. Temporary files (``*.tmp``) are not returned."""
+    import tempfile
+    from pathlib import Path
+
+    from lavalab.model_io import TMP_SUFFIX
+
+    with tempfile.TemporaryDirectory(prefix="lavalab-task-") as tmp:
+        root = Path(tmp) / "run"
+        write_files(root, inputs or {})
+        root.mkdir(parents=True, exist_ok=True)
+        fn(str(root), *args)
+        files = {p.relative_to(root).as_posix(): p.read_bytes()
+                 for p in sorted(root.rglob("*"))
+                 if p.is_file() and not p.name.endswith(TMP_SUFFIX)}
+    return {"row": None, "files": files}
+
+
+def write_files(folder, files: dict[str, bytes], last: tuple[str, ...] = ()) -> None:
+    """Write ``files`` ({path relative to ``folder``: bytes}) atomically, those named in
+    ``last`` after all others (e.g. the file whose presence marks the work done)."""
+    from pathlib import Path
+
+    from lavalab.model_io import write_bytes
+
+    folder = Path(folder)
+    for rel in sorted(files, key=lambda r: (r in last, r)):
+        path = Path(rel)
+        if path.is_absolute() or ".." in path.parts or not path.parts:
+            raise ValueError(f"file {rel!r} is outside the folder {folder}")
+        write_bytes(folder / path, files[rel])
 
 
 @contextmanager

@@ -43,7 +43,7 @@ from lavalab.compile.ir import FLOAT_BITS, PrecisionBudget, TimeBudget
 from lavalab.compile.pipeline import compile_network
 from lavalab.data import DATASETS, load_dataset
 from lavalab.engine import EVENT_NAMES, infer, make_net, run
-from lavalab.executor import ExecutorSpec, Task, open_executor
+from lavalab.executor import ExecutorSpec, Task, open_executor, write_files
 from lavalab.experiment import load_model
 from lavalab.fixed import ROUNDING_MODES
 from lavalab.loihi_spec import ENERGY_TABLES, TARGETS
@@ -409,11 +409,7 @@ def _store_result(store: ResultStore, keep_row: bool = True):
     """``on_result`` of a study's tasks: write the task's files (atomically) into the
     study folder, then add its row (a row whose model file exists counts as done)."""
     def on_result(task: Task, res: dict) -> None:
-        for rel, data in res.get("files", {}).items():
-            path = Path(rel)
-            if path.is_absolute() or ".." in path.parts:
-                raise ValueError(f"task {task.key}: file {rel!r} is outside the study folder")
-            model_io.write_bytes(store.out / path, data)
+        write_files(store.out, res.get("files", {}))
         if keep_row and res.get("row") is not None:
             store.add(res["row"])
     return on_result
