@@ -87,6 +87,10 @@ class ExecutorSpec:
                 raise ValueError(f"--workers {self.workers} sizes a local pool or LocalCluster; "
                                  f"with --scheduler {self.scheduler} the cluster's own workers "
                                  "run the tasks (start more with `dask worker`)")
+            if self.threads_per_worker != 1:
+                raise ValueError(f"--threads-per-worker {self.threads_per_worker} sizes a "
+                                 f"LocalCluster; with --scheduler {self.scheduler} the "
+                                 "workers' own --nthreads apply")
             object.__setattr__(self, "scheduler", scheduler_address(self.scheduler))
         elif self.kind != "dask" and self.threads_per_worker != 1:
             raise ValueError("--threads-per-worker needs --executor dask")
@@ -229,7 +233,7 @@ class DaskExecutor:
         if spec.scheduler is None:
             self.cluster = LocalCluster(n_workers=spec.n_workers,
                                         threads_per_worker=spec.threads_per_worker,
-                                        processes=True, dashboard_address=None,
+                                        processes=True, dashboard_address=":0",
                                         silence_logs=logging.ERROR)
             address = self.cluster.scheduler_address
         else:

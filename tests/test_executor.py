@@ -50,7 +50,7 @@ def cluster():
 
     with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
         lc = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                      dashboard_address=None, silence_logs=logging.CRITICAL)
+                                      dashboard_address=":0", silence_logs=logging.CRITICAL)
     yield lc
     lc.close()
 
@@ -73,6 +73,8 @@ def test_spec_refuses_bad_input():
         with pytest.raises(ValueError, match="is not an address like tcp://HOST:PORT"):
             ExecutorSpec("dask", scheduler=bad)
     assert ExecutorSpec("dask", scheduler="h.example:8786").scheduler == "tcp://h.example:8786"
+    with pytest.raises(ValueError, match="--threads-per-worker 2 sizes a LocalCluster"):
+        ExecutorSpec("dask", scheduler="tcp://h:1", threads_per_worker=2)
     with pytest.raises(ValueError, match="executor='slurm' is not one of"):
         ExecutorSpec("slurm")
     with pytest.raises(ValueError, match="workers=0"):
