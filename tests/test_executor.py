@@ -14,7 +14,15 @@ import pytest
 
 from lavalab import cli, study
 from lavalab.data import write_idx
-from lavalab.executor import DaskExecutor, ExecutorSpec, StudyIncomplete, Task, ThreadExecutor
+from lavalab.executor import (
+    DaskExecutor,
+    ExecutorSpec,
+    StudyIncomplete,
+    Task,
+    ThreadExecutor,
+    folder_task,
+    write_files,
+)
 from lavalab.study import StudySetup, precision_study, timestep_study
 
 WALL = ("train_wall_s", "test_wall_s")
@@ -96,6 +104,33 @@ def test_thread_executor_hands_every_result_then_raises_the_task_error():
         ThreadExecutor(2).run(tasks, lambda t, r: got.update({t.key: r["row"]["y"]}), "t",
                               progress=False)
     assert got == {"0": 0, "1": 1, "2": 4, "4": 16, "5": 25}  # the others all finished
+
+
+def _writes_folder(folder, text):
+    from pathlib import Path
+
+    folder = Path(folder)
+    assert (folder / "checkpoint.npz").read_bytes() == b"ck"  # the inputs are there
+    (folder / "sub").mkdir()
+    (folder / "sub" / "a.json").write_text(text)
+    (folder / "model.npz.x1.tmp").write_bytes(b"half")  # a temporary file: not returned
+
+
+def test_folder_task_returns_the_files_and_write_files_puts_them_back(tmp_path, monkeypatch):
+    res = folder_task(_writes_folder, ("hi",), {"checkpoint.npz": b"ck"})
+    assert res == {"row": None, "files": {"checkpoint.npz": b"ck", "sub/a.json": b"hi"}}
+    order = []
+    import lavalab.model_io as mio
+
+    real = mio.write_bytes
+    monkeypatch.setattr(mio, "write_bytes", lambda p, d: order.append(p.name) or real(p, d))
+    write_files(tmp_path, {"eval.json": b"e", "model.npz": b"m", "a.json": b"a"},
+                last=("eval.json",))
+    assert order == ["a.json", "model.npz", "eval.json"]  # eval.json marks it done: last
+    assert (tmp_path / "model.npz").read_bytes() == b"m"
+    for bad in ("../x", "/etc/x"):
+        with pytest.raises(ValueError, match="is outside the folder"):
+            write_files(tmp_path, {bad: b""})
 
 
 def test_cli_refuses_scheduler_flags(tmp_path, capsys):
