@@ -135,6 +135,8 @@ def run_all(out: Path, jobs: list[tuple], test_samples: int, spec: xq.ExecutorSp
     executor of ``spec``; each is written (and reported) the moment it finishes."""
     todo = [j for j in jobs if not (_run_dir(out, j[0], j[1], j[4], j[2], j[3])
                                     / "eval.json").exists()]
+    if not todo:
+        return
     t0, done = time.time(), [0]
     by_key = {f"{net}-{n}-{m}-s{s}-{c}": (net, n, s, c, m) for net, n, s, c, m in todo}
 
@@ -233,7 +235,8 @@ def main() -> None:
                                threads_per_worker=a.threads_per_worker,
                                connect_timeout_s=a.connect_timeout)
     except ValueError as err:
-        raise SystemExit(f"scaling.py: error: {err}") from None
+        print(f"scaling.py: error: {err}", file=sys.stderr)
+        raise SystemExit(2) from None
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     nets = a.networks.split(",")
