@@ -231,6 +231,11 @@ class DaskExecutor:
         self.spec = spec
         self.cluster = None
         if spec.scheduler is None:
+            # starting a process fixes multiprocessing's default start method (the standard
+            # library's spawn asks for it); Lava must set it ("fork") at import: import it
+            # first, so Lava still loads in this process afterwards
+            import lava.magma.core.process.process  # noqa: F401
+
             self.cluster = LocalCluster(n_workers=spec.n_workers,
                                         threads_per_worker=spec.threads_per_worker,
                                         processes=True, dashboard_address=":0",

@@ -56,6 +56,8 @@ def cluster():
     distributed = pytest.importorskip("distributed")
     import logging
 
+    import lava.magma.core.process.process  # noqa: F401 - sets "fork" before spawn asks
+
     with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
         lc = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                       dashboard_address=":0", silence_logs=logging.CRITICAL)
