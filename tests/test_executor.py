@@ -152,6 +152,14 @@ def test_cli_refuses_scheduler_flags(tmp_path, capsys):
     assert err == [f"lavalab study: error: --scheduler {addr} needs --executor dask "
                    "(executor is 'threads')"]
     assert not (tmp_path / "o").exists()
+    # the enhancement search's steps depend on each other: local threads only
+    assert cli.main(["study", "enhancement-search", "--out", str(tmp_path / "o"),
+                     "--executor", "dask"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["lavalab study: error: --executor dask: study enhancement-search runs on "
+                   "local threads only (each step depends on the previous step's results); "
+                   "use --executor threads"]
+    assert not (tmp_path / "o").exists()
 
 
 def test_dask_study_rows_equal_local_rows(setup, cluster, tmp_path):
@@ -169,13 +177,21 @@ def test_dask_study_rows_equal_local_rows(setup, cluster, tmp_path):
         b = np.load(tmp_path / "dask" / "models" / "seed0" / f"{k}.npz")
         for name in ("w", "theta", "assignments", "proportions", "meta"):
             assert np.array_equal(a[name], b[name])
-    # PTQ and qWN need the FP32 model's arrays: they travel to the workers as bytes
+    # PTQ and qWN need the FP32 model's arrays of their seed: they travel to the workers
+    # as bytes (one task per configuration and seed)
     grid = dict(bits=[32, 4], schemes=["ptq"], roundings=["nearest"], params=["wn"],
-                timesteps=30, progress=False)
+                timesteps=30, progress=False, seeds=[0, 1])
     precision_study(setup, tmp_path / "plocal", workers=2, **grid)
     precision_study(setup, tmp_path / "pdask", executor=spec, **grid)
     assert _rows(tmp_path / "pdask") == _rows(tmp_path / "plocal")
     assert set(_rows(tmp_path / "pdask")) == {"fp32", "ptq-4/4b-nearest-qWN"}
+    for r in _rows(tmp_path / "pdask").values():
+        assert r["seeds"] == [0, 1] and len(r["accuracy_seeds"]) == 2
+        assert r["models"] == [f"models/seed{s}/{r['key'].replace('/', '_')}.npz"
+                               for s in (0, 1)]
+        for m in r["models"]:
+            assert (tmp_path / "pdask" / m).read_bytes() == (tmp_path / "plocal" / m
+                                                              ).read_bytes()
     assert _summary(tmp_path / "pdask") == _summary(tmp_path / "plocal")
 
 
