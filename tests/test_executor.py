@@ -177,8 +177,13 @@ def test_dask_study_rows_equal_local_rows(setup, cluster, tmp_path):
         b = np.load(tmp_path / "dask" / "models" / "seed0" / f"{k}.npz")
         for name in ("w", "theta", "assignments", "proportions", "meta"):
             assert np.array_equal(a[name], b[name])
-    # PTQ and qWN need the FP32 model's arrays of their seed: they travel to the workers
-    # as bytes (one task per configuration and seed)
+
+
+@pytest.mark.slow  # compiles the float engine in a worker too
+def test_dask_precision_study_rows_equal_local_rows(setup, cluster, tmp_path):
+    """PTQ and qWN need the FP32 model's arrays of their seed: they travel to the workers
+    as bytes (one task per configuration and seed)."""
+    spec = ExecutorSpec("dask", scheduler=cluster.scheduler_address)
     grid = dict(bits=[32, 4], schemes=["ptq"], roundings=["nearest"], params=["wn"],
                 timesteps=30, progress=False, seeds=[0, 1])
     precision_study(setup, tmp_path / "plocal", workers=2, **grid)
