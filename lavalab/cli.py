@@ -187,11 +187,12 @@ def _seeds_text(summary: dict) -> str:
 
 
 def _cmd_study_timesteps(args: argparse.Namespace) -> int:
+    from lavalab.executor import spec_from_args
     from lavalab.study import timestep_study
 
     summary = timestep_study(_setup(args), args.out, timesteps=args.timesteps,
                              enhancements=args.enhancement, baseline=args.baseline,
-                             tau=args.tau, eps=args.eps, workers=args.workers,
+                             tau=args.tau, eps=args.eps, executor=spec_from_args(args),
                              progress=not args.quiet, infer_timesteps=args.infer_timesteps,
                              infer_enhancement=args.infer_enhancement,
                              seeds=args.seeds or [args.seed],
@@ -225,11 +226,13 @@ def _cmd_study_timesteps(args: argparse.Namespace) -> int:
 
 
 def _cmd_study_precision(args: argparse.Namespace) -> int:
+    from lavalab.executor import spec_from_args
     from lavalab.study import precision_study
 
     summary = precision_study(_setup(args), args.out, bits=args.bits, schemes=args.schemes,
                               roundings=args.roundings, params=args.params,
-                              timesteps=args.timesteps, mu=args.mu, workers=args.workers,
+                              timesteps=args.timesteps, mu=args.mu,
+                              executor=spec_from_args(args),
                               progress=not args.quiet, seeds=args.seeds or [args.seed],
                               deployable_only=args.deployable_only)
     rows = _grid_rows(args.out, summary)
@@ -387,8 +390,12 @@ def _add_study_args(sp, kinds, datasets) -> None:
     sp.add_argument("--data-root", default=None)
     sp.add_argument("--target", choices=tuple(TARGETS), default="loihi1")
     sp.add_argument("--energy-table", choices=tuple(ENERGY_TABLES), default="davies2018")
-    sp.add_argument("--workers", type=_positive("--workers", 64), default=2,
-                    help="configurations run in parallel (default 2)")
+    sp.add_argument("--workers", type=_positive("--workers", 64), default=None,
+                    help="configurations run in parallel: threads, or LocalCluster worker "
+                    "processes with --executor dask (default 2; not with --scheduler)")
+    from lavalab.executor import add_arguments as add_executor_arguments
+
+    add_executor_arguments(sp)  # --executor threads|dask, --scheduler, --threads-per-worker
     sp.add_argument("--quiet", action="store_true", help="no progress bar")
     sp.add_argument("--out", required=True)
 
@@ -671,6 +678,7 @@ def main(argv: list[str] | None = None) -> int:
     import threading
 
     from lavalab.data import DataError
+    from lavalab.executor import StudyIncomplete
     from lavalab.experiment import BackendUnavailable
     from lavalab.model_io import ModelFileError
 
@@ -679,7 +687,8 @@ def main(argv: list[str] | None = None) -> int:
     old = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
     try:
         return args.func(args)
-    except (ValueError, DataError, ModelFileError, BackendUnavailable, OSError) as err:
+    except (ValueError, DataError, ModelFileError, BackendUnavailable, OSError,
+            StudyIncomplete) as err:
         # OSError: --out on a full disk, a vanished folder, ... (named by the message)
         msg = " ".join(str(err).split())
         print(f"lavalab {args.command}: error: {msg}", file=sys.stderr)

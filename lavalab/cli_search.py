@@ -46,14 +46,20 @@ def _floats(flag: str, text: str) -> list[float]:
 
 def _cmd(args: argparse.Namespace) -> int:
     from lavalab.cli import _setup
+    from lavalab.executor import spec_from_args
     from lavalab.policy_search import search_enhancement
 
+    spec = spec_from_args(args)
+    if spec.kind != "threads":
+        raise ValueError(f"--executor {spec.kind}: study enhancement-search runs on local "
+                         "threads only (each step depends on the previous step's results); "
+                         "use --executor threads")
     s = search_enhancement(_setup(args), args.out, timesteps=args.timesteps,
                            baseline=args.baseline,
                            factors=_floats("--factors", args.factors),
                            params=[p for p in args.params.split(",") if p],
                            val_samples=args.val_samples, min_effect=args.min_effect,
-                           seeds=args.seeds or [args.seed], workers=args.workers,
+                           seeds=args.seeds or [args.seed], workers=spec.n_workers,
                            progress=not args.quiet)
     n = len(s["seeds"])
     print(f"T0 = {args.baseline}: validation {s['baseline_val_accuracy']:.2f} %, test "

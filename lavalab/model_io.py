@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["MODEL_FORMAT", "CHECKPOINT_FORMAT", "VERSION", "save_npz", "load_npz", "load_json",
-           "write_json", "ModelFileError", "remove_stale_temp"]
+           "write_json", "write_bytes", "ModelFileError", "remove_stale_temp"]
 
 MODEL_FORMAT = "lavalab-model"
 CHECKPOINT_FORMAT = "lavalab-checkpoint"
@@ -129,6 +129,13 @@ def remove_stale_temp(folder) -> list[Path]:
             f.unlink(missing_ok=True)
             gone.append(f)
     return gone
+
+
+def write_bytes(path, data: bytes) -> Path:
+    """Write ``data`` (e.g. a model file received from a worker) to ``path`` atomically."""
+    path = Path(path)
+    _atomic_write(path, lambda f: f.write(data))
+    return path
 
 
 def write_json(path, obj) -> Path:

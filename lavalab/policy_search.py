@@ -40,6 +40,7 @@ from lavalab.compile.enhance import TUNED_PARAMS, TunedScaling
 from lavalab.compile.ir import TimeBudget
 from lavalab.compile.pipeline import compile_network
 from lavalab.data import load_dataset
+from lavalab.executor import Task, ThreadExecutor
 from lavalab.networks.snn import build, init_weights
 from lavalab.study import (
     SeededResultStore,
@@ -49,6 +50,8 @@ from lavalab.study import (
     _run_warnings,
     _seed_list,
     _setup_dict,
+    _store_result,
+    _task_key,
     score,
     train_and_score,
 )
@@ -134,15 +137,20 @@ def search_enhancement(setup: StudySetup, out, timesteps=(175, 88), baseline: in
             if with_test:  # reported only; selection never reads it
                 t = score(c.spec, "fixed", c.fixed, res["w"], res["theta"], test, ss)
                 row["accuracy"] = 100 * t["accuracy"]
-            store.add_run(row)
+            return {"row": row, "files": {}}
         return job
 
+    # the steps depend on each other's results and the runs are closures over this
+    # study's data: local threads (lavalab.executor.ThreadExecutor)
+    ex = ThreadExecutor(workers)
+
     def evaluate(cands: list[tuple[int, str, str]], with_test: bool = False) -> None:
-        jobs = [job_for(T, p, st, s, with_test) for T, p, st in cands for s in seeds
-                if (key(T, p), s) not in store.runs
-                or (with_test and "accuracy" not in store.runs[(key(T, p), s)])]
-        _run_parallel(jobs, workers, "enhancement search",
-                      len(jobs) * setup.train_samples, progress)
+        tasks = [Task(_task_key(key(T, p), s), job_for(T, p, st, s, with_test), (),
+                      setup.train_samples)
+                 for T, p, st in cands for s in seeds
+                 if (key(T, p), s) not in store.runs
+                 or (with_test and "accuracy" not in store.runs[(key(T, p), s)])]
+        _run_parallel(ex, tasks, _store_result(store), "enhancement search", progress)
 
     def val_acc(T: int, policy: str) -> float:
         return store.rows[key(T, policy)]["val_accuracy"]

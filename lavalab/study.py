@@ -8,7 +8,10 @@ samples and analyses its event counts (energy, latency, memory). Results go to
 it finishes) and ``out/results.csv``; a rerun with the same setup skips finished rows, so
 an interrupted study resumes where it stopped (a configuration is the unit of work: one
 that was running is redone). Configurations run in parallel threads (the engine's compiled
-loop releases the GIL).
+loop releases the GIL) or, with ``executor=ExecutorSpec("dask", ...)``, one Dask task each on a
+cluster (:mod:`lavalab.executor`): a task (one configuration and seed) returns its run's row
+and model bytes and this process writes them, so the files, resume and summary are the same
+as after a local run.
 
 Trade-offs:
 
@@ -22,11 +25,13 @@ Trade-offs:
 from __future__ import annotations
 
 import csv
+import functools
+import io
 import numbers
+import tempfile
 import threading
 import time
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -40,6 +45,7 @@ from lavalab.compile.ir import FLOAT_BITS, PrecisionBudget, TimeBudget
 from lavalab.compile.pipeline import compile_network
 from lavalab.data import DATASETS, load_dataset
 from lavalab.engine import EVENT_NAMES, infer, make_net, run
+from lavalab.executor import ExecutorSpec, Task, open_executor, write_files
 from lavalab.experiment import UNASSIGNED_WARN, load_model
 from lavalab.fixed import ROUNDING_MODES
 from lavalab.loihi_spec import ENERGY_TABLES, TARGETS
@@ -341,7 +347,7 @@ class SeededResultStore(ResultStore):
         r = self.runs.get((key, seed))
         if r is not None and r.get("model"):
             return self.out / r["model"]
-        return self.out / "models" / f"seed{seed}" / f"{key.replace('/', '_')}.npz"
+        return self.out / _model_relpath(key, seed)
 
     def add_run(self, run: dict, summary: dict | None = None) -> None:
         with self._lock:
@@ -358,6 +364,11 @@ class SeededResultStore(ResultStore):
     def write(self, summary: dict | None = None) -> None:
         self.extra = {"runs": list(self.runs.values())}
         super().write(summary)
+
+
+def _model_relpath(key: str, seed: int) -> str:
+    """Where a new run's model file goes, relative to the study folder."""
+    return f"models/seed{seed}/{key.replace('/', '_')}.npz"
 
 
 def _num(row: dict, name: str, lo: float = -np.inf, hi: float = np.inf,
@@ -440,14 +451,26 @@ class _Data:
 
 
 def _load(setup: StudySetup) -> _Data:
-    tr = load_dataset(setup.dataset, "train", setup.data_root)
-    te = load_dataset(setup.dataset, "test", setup.data_root)
-    for name, n, d in (("train_samples", setup.train_samples, tr),
-                       ("test_samples", setup.test_samples, te)):
+    """The study's samples. Loaded once per process (tasks of a study, on threads or on a
+    Dask worker, share them; the arrays are read-only)."""
+    return _load_cached(setup.dataset, setup.data_root, setup.train_samples,
+                        setup.test_samples)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_cached(dataset: str, root: str | None, train_samples: int, test_samples: int
+                 ) -> _Data:
+    tr = load_dataset(dataset, "train", root)
+    te = load_dataset(dataset, "test", root)
+    for name, n, d in (("train_samples", train_samples, tr),
+                       ("test_samples", test_samples, te)):
         if n > len(d):
-            raise ValueError(f"{name}={n} exceeds the {len(d)} samples of {setup.dataset}")
-    return _Data(tr.images[:setup.train_samples], tr.labels[:setup.train_samples],
-                 te.images[:setup.test_samples], te.labels[:setup.test_samples], setup.dataset)
+            raise ValueError(f"{name}={n} exceeds the {len(d)} samples of {dataset}")
+    arrays = [np.array(a) for a in (tr.images[:train_samples], tr.labels[:train_samples],
+                                    te.images[:test_samples], te.labels[:test_samples])]
+    for a in arrays:
+        a.setflags(write=False)
+    return _Data(*arrays, dataset)
 
 
 def train_and_score(spec, precision: str, fixed, w0, data: _Data, setup: StudySetup,
@@ -527,24 +550,50 @@ def _row(c, setup: StudySetup, res: dict) -> dict:
                 **a, deployable=a["loihi_ok"])
 
 
-def _run_parallel(jobs, workers: int, desc: str, total_samples: int, progress: bool,
-                  unit: str = "sample"):
-    """Run ``jobs`` (callables taking a tqdm bar) on ``workers`` threads."""
-    from tqdm import tqdm
+def _model_bytes(*args, **kwargs) -> bytes:
+    """:func:`save_model`'s file as bytes (a task returns them; the client writes them)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        return save_model(Path(tmp) / "model.npz", *args, **kwargs).read_bytes()
 
-    tqdm.set_lock(threading.RLock())  # not a multiprocessing lock (Lava fixes "fork")
-    errors = []
-    with tqdm(total=total_samples, unit=unit, desc=desc, disable=not progress,
-              smoothing=0.05) as bar:
-        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            futures = [pool.submit(job, bar) for job in jobs]
-            for f in futures:
-                try:
-                    f.result()
-                except Exception as err:  # noqa: BLE001 - re-raised below, after the others
-                    errors.append(err)
-    if errors:
-        raise errors[0]
+
+def _model_from_bytes(data: bytes):
+    """A model file's bytes (:func:`_model_bytes`) read back by ``load_model``."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "model.npz"
+        path.write_bytes(data)
+        return load_model(path)
+
+
+def _arrays_bytes(**arrays) -> bytes:
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+def _arrays_from_bytes(data: bytes) -> dict[str, np.ndarray]:
+    with np.load(io.BytesIO(data), allow_pickle=False) as z:
+        return {k: z[k] for k in z.files}
+
+
+def _store_result(store: ResultStore, keep_row: bool = True):
+    """``on_result`` of a study's tasks: write the task's files (atomically) into the
+    study folder, then add its row (a run whose model file exists counts as done): to a
+    :class:`SeededResultStore` as the run of its (key, seed)."""
+    def on_result(task: Task, res: dict) -> None:
+        write_files(store.out, res.get("files", {}))
+        if keep_row and res.get("row") is not None:
+            if isinstance(store, SeededResultStore):
+                store.add_run(res["row"])
+            else:
+                store.add(res["row"])
+    return on_result
+
+
+def _run_parallel(ex, tasks: list[Task], on_result, desc: str, progress: bool,
+                  unit: str = "sample") -> None:
+    """Run ``tasks`` on the executor ``ex`` (:mod:`lavalab.executor`); each result goes to
+    ``on_result`` in this thread as soon as its task finishes."""
+    ex.run(tasks, on_result, desc, progress, unit)
 
 
 # --- timestep study (TopSpark) ----------------------------------------------------------
@@ -628,7 +677,8 @@ def timestep_study(setup: StudySetup, out, timesteps=(350, 175, 100, 50),
                    tau: float = 5.0, eps: float = 5.0, workers: int = 2,
                    progress: bool = True, infer_timesteps=(),
                    infer_enhancement: str = "linear", seeds=None,
-                   deployable_only: bool = False) -> dict:
+                   deployable_only: bool = False,
+                   executor: ExecutorSpec | None = None) -> dict:
     """TopSpark's study: train and test at every ``T`` in ``timesteps`` with each
     enhancement policy (``lavalab.compile.enhance.POLICIES``); the baseline ``T0``
     (default: the largest T) is run once, unenhanced. Every configuration is trained and
@@ -641,7 +691,11 @@ def timestep_study(setup: StudySetup, out, timesteps=(350, 175, 100, 50),
     (training stays at T0): ``infer_enhancement`` is applied with ``r = T / T0`` and the
     learned theta is scaled like the threshold gap. These rows (``T0-none@T-policy``)
     carry the T0 training figures. ``deployable_only``: choose among configurations the
-    Loihi design rules accept."""
+    Loihi design rules accept.
+
+    ``executor``: where the runs (one task per configuration and seed) go
+    (:mod:`lavalab.executor`; an :class:`ExecutorSpec`, or an open executor); None:
+    ``workers`` threads."""
     validate.out_dir(out)  # before any work; created only once the data loaded
     timesteps = sorted({validate.integer("timesteps", t, 1, 100000) for t in timesteps},
                        reverse=True)
@@ -667,14 +721,22 @@ def timestep_study(setup: StudySetup, out, timesteps=(350, 175, 100, 50),
     for name, v in (("tau", tau), ("eps", eps)):
         if not (np.isfinite(v) and v >= 0):
             raise ValueError(f"{name}={v} must be a finite number >= 0")
-    data = _load(setup)
-    base = build(setup.network, setup.neurons, data.n_input, rule=setup.rule)
     configs = []
     for T in timesteps:
         if T > t0:
             raise ValueError(f"timesteps T={T} exceed the baseline T0={t0}")
         for e in (["none"] if T == t0 else list(enhancements)):
             configs.append((T, e))
+    _load(setup)  # refuses a wrong data setup before any task starts
+    with open_executor(executor, workers) as ex:
+        return _timestep_study(ex, setup, out, timesteps, enhancements, configs, t0, tau,
+                               eps, progress, infer_timesteps, infer_enhancement, seeds,
+                               deployable_only)
+
+
+def _timestep_study(ex, setup: StudySetup, out, timesteps, enhancements, configs, t0, tau,
+                    eps, progress, infer_timesteps, infer_enhancement, seeds,
+                    deployable_only) -> dict:
     setup_d = {**_setup_dict(setup), "baseline": t0}
     grid = {"timesteps": timesteps, "enhancements": enhancements,
             "infer_timesteps": infer_timesteps, "infer_enhancement": infer_enhancement}
@@ -683,35 +745,60 @@ def timestep_study(setup: StudySetup, out, timesteps=(350, 175, 100, 50),
                                                    for Ti in infer_timesteps]
     todo = [(T, e, s) for s in seeds for T, e in configs
             if not store.done_run(f"T{T}-{e}", s)]
-
-    def job_for(T, e, s):
-        def job(bar):
-            key, ss = f"T{T}-{e}", replace(setup, seed=s)
-            c = compile_network(base, TimeBudget(T, baseline_timesteps=t0),
-                                target=setup.target, enhancement=e, check=False)
-            w0 = init_weights(c.spec, s, data.train_x)
-            w0 = np.rint(w0 * c.fixed.q).astype(np.int64)
-            res = train_and_score(c.spec, "fixed", c.fixed, w0, data, ss, bar)
-            path = store.model_path(key, s)
-            save_model(path, c.spec, "fixed", s, res, dataset=data.dataset,
-                       input_shape=data.shape)
-            store.add_run({"key": key, "seed": s, "model": path.relative_to(store.out)
-                           .as_posix(), "timesteps": T, "infer_timesteps": T,
-                           "rest_steps": c.spec.rest_steps, "enhancement": e,
-                           "warnings": _run_warnings(c.spec, res), **_row(c, ss, res)})
-        return job
-
-    _run_parallel([job_for(T, e, s) for T, e, s in todo], workers, "timestep study",
-                  len(todo) * setup.train_samples, progress)
-    jobs = [_infer_only_job(store, base, t0, Ti, infer_enhancement, data, setup, s)
-            for s in seeds for Ti in infer_timesteps
-            if not store.done_run(f"T{t0}-none@{Ti}-{infer_enhancement}", s)]
-    _run_parallel(jobs, workers, "reduced-T inference", len(jobs), progress, unit="config")
+    tasks = [Task(_task_key(f"T{T}-{e}", s), _timestep_task,
+                  (replace(setup, seed=s), t0, T, e), setup.train_samples)
+             for T, e, s in todo]
+    _run_parallel(ex, tasks, _store_result(store), "timestep study", progress)
+    todo_infer = [(Ti, s) for s in seeds for Ti in infer_timesteps
+                  if not store.done_run(f"T{t0}-none@{Ti}-{infer_enhancement}", s)]
+    models = {s: ex.share(store.model_path(f"T{t0}-none", s).read_bytes())
+              for s in validate.unique(s for _, s in todo_infer)}
+    tasks = []
+    for Ti, s in todo_infer:
+        base_run = store.runs[(f"T{t0}-none", s)]
+        trained = {k: base_run.get(k) for k in _TRAIN_COLUMNS}  # training happened at T0
+        tasks.append(Task(_task_key(f"T{t0}-none@{Ti}-{infer_enhancement}", s),
+                          _infer_only_task, (replace(setup, seed=s), t0, Ti,
+                                             infer_enhancement, models[s], trained)))
+    _run_parallel(ex, tasks, _store_result(store), "reduced-T inference", progress,
+                  unit="config")
     summary = _timestep_summary(store, t0, tau, eps, keys, deployable_only)
     store.write(summary)
     plots.timestep_study([store.rows[k] for k in keys], summary, store.out,
                          _plot_title(setup, seeds))
     return summary
+
+
+def _task_key(key: str, seed: int) -> str:
+    """The name of the task of configuration ``key``'s run of ``seed``."""
+    return f"{key} seed {seed}"
+
+
+def _timestep_task(setup: StudySetup, t0: int, T: int, e: str, bar=None) -> dict:
+    """The run of one configuration of the timestep study for ``setup.seed`` (a task): the
+    network compiled at ``T`` presentation steps with policy ``e``, trained and tested;
+    its run row and model bytes."""
+    data = _load(setup)
+    s = setup.seed
+    base = build(setup.network, setup.neurons, data.n_input, rule=setup.rule)
+    c = compile_network(base, TimeBudget(T, baseline_timesteps=t0),
+                        target=setup.target, enhancement=e, check=False)
+    w0 = init_weights(c.spec, s, data.train_x)
+    w0 = np.rint(w0 * c.fixed.q).astype(np.int64)
+    res = train_and_score(c.spec, "fixed", c.fixed, w0, data, setup, bar)
+    key = f"T{T}-{e}"
+    path = _model_relpath(key, s)
+    model = _model_bytes(c.spec, "fixed", s, res, dataset=data.dataset,
+                         input_shape=data.shape)
+    return {"row": {"key": key, "seed": s, "model": path, "timesteps": T,
+                    "infer_timesteps": T, "rest_steps": c.spec.rest_steps, "enhancement": e,
+                    "warnings": _run_warnings(c.spec, res), **_row(c, setup, res)},
+            "files": {path: model}}
+
+
+#: Columns an inference-only row takes from the T0 run it tests.
+_TRAIN_COLUMNS = ("energy_train_uJ", "latency_train_us", "weight_updates_train",
+                  "energy_train_layers_uJ", "exc_spikes_train", "train_wall_s")
 
 
 def _plot_title(setup: StudySetup, seeds) -> str:
@@ -721,32 +808,29 @@ def _plot_title(setup: StudySetup, seeds) -> str:
             f"{setup.test_samples} test samples")
 
 
-def _infer_only_job(store: SeededResultStore, base, t0: int, Ti: int, policy: str,
-                    data: _Data, setup: StudySetup, seed: int):
-    """Test the T0 model of ``seed`` at ``Ti`` presentation steps (enhanced by ``policy``);
-    ``base`` is the study's network before discretisation (so the schedule equals a model
-    trained at ``Ti``)."""
-    def job(bar):
-        base_run = store.runs[(f"T{t0}-none", seed)]
-        model = load_model(store.model_path(f"T{t0}-none", seed))
-        c = compile_network(base, TimeBudget(Ti, baseline_timesteps=t0),
-                            target=setup.target, enhancement=policy, check=False)
-        spec = c.spec
-        gap = (spec.exc.v_th - spec.exc.v_reset) / (model.spec.exc.v_th - model.spec.exc.v_reset)
-        theta = np.rint(np.asarray(model.theta, np.float64) * gap).astype(np.int64)
-        ss = replace(setup, seed=seed)
-        res = score(spec, "fixed", c.fixed, model.w, theta, data, ss)
-        row = {"key": f"T{t0}-none@{Ti}-{policy}", "seed": seed, "model": None,
-               "timesteps": t0, "infer_timesteps": Ti,
-               "rest_steps": spec.rest_steps, "enhancement": f"{policy}, inference only",
-               "warnings": _run_warnings(spec, res), **_row(c, ss, res)}
-        # training happened at T0
-        for k in ("energy_train_uJ", "latency_train_us", "weight_updates_train",
-                  "energy_train_layers_uJ", "exc_spikes_train", "train_wall_s"):
-            row[k] = base_run.get(k)
-        store.add_run(row)
+def _infer_only_task(setup: StudySetup, t0: int, Ti: int, policy: str, model_bytes: bytes,
+                     trained: dict, bar=None) -> dict:
+    """Test the T0 model of ``setup.seed`` (its file's bytes) at ``Ti`` presentation steps
+    (enhanced by ``policy``), discretising the study's network from scratch (so the
+    schedule equals a model trained at ``Ti``); ``trained``: the T0 run's training
+    columns."""
+    data = _load(setup)
+    base = build(setup.network, setup.neurons, data.n_input, rule=setup.rule)
+    model = _model_from_bytes(model_bytes)
+    c = compile_network(base, TimeBudget(Ti, baseline_timesteps=t0),
+                        target=setup.target, enhancement=policy, check=False)
+    spec = c.spec
+    gap = (spec.exc.v_th - spec.exc.v_reset) / (model.spec.exc.v_th - model.spec.exc.v_reset)
+    theta = np.rint(np.asarray(model.theta, np.float64) * gap).astype(np.int64)
+    res = score(spec, "fixed", c.fixed, model.w, theta, data, setup)
+    row = {"key": f"T{t0}-none@{Ti}-{policy}", "seed": setup.seed, "model": None,
+           "timesteps": t0, "infer_timesteps": Ti,
+           "rest_steps": spec.rest_steps, "enhancement": f"{policy}, inference only",
+           "warnings": _run_warnings(spec, res), **_row(c, setup, res)}
+    row.update(trained)  # training happened at T0
+    if bar is not None:
         bar.update(1)
-    return job
+    return {"row": row, "files": {}}
 
 
 def _baseline_check(base: dict, what: str) -> str:
@@ -872,7 +956,8 @@ def precision_study(setup: StudySetup, out, bits=(32, 16, 8, 6, 4),
                     schemes=("ptq", "itq"), roundings=ROUNDING_MODES,
                     params=("w", "wn"), timesteps: int = 350, mu: float = 10.0,
                     workers: int = 2, progress: bool = True, seeds=None,
-                    deployable_only: bool = False) -> dict:
+                    deployable_only: bool = False,
+                    executor: ExecutorSpec | None = None) -> dict:
     """tinySNN's study: the FP32 model (float engine) and, for every weight precision in
     ``bits`` (2..16), scheme (PTQ: quantize the trained FP32 model; ITQ: train in the
     quantized integer arithmetic), rounding and quantized parameters (``w``: weights only;
@@ -881,7 +966,11 @@ def precision_study(setup: StudySetup, out, bits=(32, 16, 8, 6, 4),
     once per seed in ``seeds`` (default ``[setup.seed]``; PTQ quantizes the FP32 model of
     the same seed); decisions are made on the means over seeds. ``deployable_only``: the
     model is chosen among configurations the Loihi design rules accept (``deployable``).
-    Returns the summary."""
+    Returns the summary.
+
+    ``executor``: where the runs (one task per configuration and seed) go
+    (:mod:`lavalab.executor`; an :class:`ExecutorSpec`, or an open executor); None:
+    ``workers`` threads."""
     validate.out_dir(out)  # before any work; created only once the data loaded
     bits = sorted({validate.integer("bits", b, 2, FLOAT_BITS) for b in bits}, reverse=True)
     for b in bits:
@@ -908,17 +997,14 @@ def precision_study(setup: StudySetup, out, bits=(32, 16, 8, 6, 4),
             raise ValueError(f"params={p!r} is not one of ('w', 'wn')")
     if not (np.isfinite(mu) and mu >= 0):
         raise ValueError(f"mu={mu} must be a finite number >= 0")
-    data = _load(setup)
-    net = build(setup.network, setup.neurons, data.n_input, rule=setup.rule)
-    time_budget = TimeBudget(timesteps)
+    _load(setup)  # refuses a wrong data setup before any task starts
+    with open_executor(executor, workers) as ex:
+        return _precision_study(ex, setup, out, bits, schemes, roundings, params, timesteps,
+                                mu, progress, seeds, deployable_only)
 
-    def compiled(b: PrecisionBudget, seed: int, v_range=None):
-        return compile_network(net, time_budget, b, setup.target, v_range_mv=v_range,
-                               seed=seed, check=False)
 
-    c32 = compiled(PrecisionBudget(weight_bits=FLOAT_BITS, neuron_bits=FLOAT_BITS),
-                   setup.seed)
-    base = c32.spec
+def _precision_study(ex, setup: StudySetup, out, bits, schemes, roundings, params,
+                     timesteps, mu, progress, seeds, deployable_only) -> dict:
     budgets = [PrecisionBudget(weight_bits=b, neuron_bits=b if (p == "wn" and b <= 24) else 24,
                                rounding=r, scheme=s, quantize_neurons=p == "wn")
                for b in bits if b != FLOAT_BITS for s in schemes for r in roundings
@@ -927,87 +1013,116 @@ def precision_study(setup: StudySetup, out, bits=(32, 16, 8, 6, 4),
     grid = {"bits": bits, "schemes": schemes, "roundings": roundings, "params": params}
     store = SeededResultStore(out, "precision", setup_d, PRECISION_COLUMNS, grid, seeds)
     keys = ["fp32"] + [b.label for b in budgets]
-    fp32: dict[int, dict] = {}
-
-    def fp32_job(seed: int):
-        def job(bar):
-            ss = replace(setup, seed=seed)
-            w0 = init_weights(base, seed, data.train_x)
-            res = train_and_score(base, "float", None, w0, data, ss, bar)
-            fp32[seed] = res
-            had_run = store.done_run("fp32", seed)
-            path = store.model_path("fp32", seed)
-            save_model(path, base, "float", seed, res, dataset=data.dataset,
-                       input_shape=data.shape)
-            if not had_run:
-                store.add_run({"key": "fp32", "seed": seed,
-                               "model": path.relative_to(store.out).as_posix(),
-                               "scheme": "float", "weight_bits": 32, "neuron_bits": 32,
-                               "rounding": "", "params": "w", "notes": "",
-                               "warnings": _run_warnings(base, res),
-                               **_row(compiled(PrecisionBudget(weight_bits=FLOAT_BITS,
-                                                               neuron_bits=FLOAT_BITS), seed),
-                                      ss, res)})
-        return job
+    fp32: dict[int, bytes] = {}  # per seed: the FP32 model's w, theta and training events
 
     # the FP32 model of a seed is needed by PTQ and for the calibration of neuron ranges:
     # train it first (again when resuming, unless nothing of that seed needs it)
     todo = [(b, s) for s in seeds for b in budgets if not store.done_run(b.label, s)]
     need = [s for s in seeds if not store.done_run("fp32", s) or any(
         b.scheme == "ptq" or b.quantize_neurons for b, s2 in todo if s2 == s)]
-    if need:
-        _run_parallel([fp32_job(s) for s in need], workers, "precision study: fp32",
-                      len(need) * setup.train_samples, progress)
+    had_run = {s: store.done_run("fp32", s) for s in need}
+    write = _store_result(store)
 
-    def job_for(b: PrecisionBudget, seed: int):
-        def job(bar):
-            ss = replace(setup, seed=seed)
-            # range of v for qWN: threshold + the largest adaptive threshold the FP32
-            # model learned (its theta is in input-weight units: x input_gain = mV)
-            v_range = (qz.default_v_range_mv(base, float(np.max(fp32[seed]["theta"]))
-                                             * base.input_gain)
-                       if b.quantize_neurons else None)
-            c = compiled(b, seed, v_range)
-            fixed = c.fixed
-            if b.scheme == "ptq":  # quantize the trained FP32 model; no training
-                w = qz.quantize_weights(fp32[seed]["w"], b, seed)
-                theta = qz.quantize_theta(fp32[seed]["theta"], fixed, b, seed)
-                res = dict(score(base, "fixed", fixed, w, theta, data, ss),
-                           train_events=fp32[seed]["train_events"], train_s=0.0, w=w,
-                           theta=theta)
-                bar.update(setup.train_samples)
-            else:
-                w0 = qz.quantize_weights(init_weights(base, seed, data.train_x), b, seed)
-                res = train_and_score(base, "fixed", fixed, w0, data, ss, bar)
-            path = store.model_path(b.label, seed)
-            save_model(path, base, "fixed", seed, res, b, v_range, dataset=data.dataset,
-                       input_shape=data.shape)
-            notes = []
-            if fixed.exc.theta_plus and qz.theta_frozen(fixed.exc.theta_plus,
-                                                        fixed.exc.v_lsb, b.rounding):
-                notes.append(f"theta_plus below what {b.rounding} rounding keeps on the "
-                             "neuron grid: theta is frozen")
-            warn = _run_warnings(base, res)
-            if notes and not any("theta is frozen" in w for w in warn):
-                warn.append(notes[0])
-            row = {"key": b.label, "seed": seed,
-                   "model": path.relative_to(store.out).as_posix(), "scheme": b.scheme,
-                   "weight_bits": b.weight_bits,
-                   "neuron_bits": b.neuron_bits if b.quantize_neurons else 24,
-                   "rounding": b.rounding, "notes": "; ".join(notes), "warnings": warn,
-                   "params": "wn" if b.quantize_neurons else "w", **_row(c, ss, res)}
-            store.add_run(row)
-        return job
-
+    def on_fp32(task: Task, res: dict) -> None:
+        seed = res["row"]["seed"]
+        fp32[seed] = res["fp32"]
+        if not had_run[seed]:  # a finished run keeps its row and model file
+            write(task, res)
+    _run_parallel(ex, [Task(_task_key("fp32", s), _fp32_task,
+                            (replace(setup, seed=s), timesteps), setup.train_samples)
+                       for s in need], on_fp32, "precision study: fp32", progress)
+    shared = {s: ex.share(fp32[s]) for s in validate.unique(s for _, s in todo)
+              if s in fp32}
+    tasks = [Task(_task_key(b.label, s), _precision_task,
+                  (replace(setup, seed=s), timesteps, b, shared.get(s)), setup.train_samples)
+             for b, s in todo]
     with warnings.catch_warnings():  # recorded per row instead (the "notes" column)
         warnings.simplefilter("ignore", qz.QuantizationWarning)
-        _run_parallel([job_for(b, s) for b, s in todo], workers, "precision study",
-                      len(todo) * setup.train_samples, progress)
+        _run_parallel(ex, tasks, _store_result(store), "precision study", progress)
     summary = _precision_summary(store, mu, keys, deployable_only)
     store.write(summary)
     plots.precision_study([store.rows[k] for k in keys], summary, store.out,
                           _plot_title(setup, seeds))
     return summary
+
+
+def _precision_compiled(setup: StudySetup, timesteps: int, b: PrecisionBudget,
+                        v_range=None):
+    data = _load(setup)
+    net = build(setup.network, setup.neurons, data.n_input, rule=setup.rule)
+    return compile_network(net, TimeBudget(timesteps), b, setup.target, v_range_mv=v_range,
+                           seed=setup.seed, check=False)
+
+
+def _fp32_task(setup: StudySetup, timesteps: int, bar=None) -> dict:
+    """The precision study's FP32 run of ``setup.seed`` (a task): trained on the float
+    engine; its run row, model bytes and (``fp32``) the bytes of its w, theta and training
+    events."""
+    data = _load(setup)
+    s = setup.seed
+    c32 = _precision_compiled(setup, timesteps,
+                              PrecisionBudget(weight_bits=FLOAT_BITS, neuron_bits=FLOAT_BITS))
+    base = c32.spec
+    w0 = init_weights(base, s, data.train_x)
+    res = train_and_score(base, "float", None, w0, data, setup, bar)
+    path = _model_relpath("fp32", s)
+    model = _model_bytes(base, "float", s, res, dataset=data.dataset,
+                         input_shape=data.shape)
+    return {"row": {"key": "fp32", "seed": s, "model": path, "scheme": "float",
+                    "weight_bits": 32, "neuron_bits": 32, "rounding": "", "params": "w",
+                    "notes": "", "warnings": _run_warnings(base, res),
+                    **_row(c32, setup, res)},
+            "files": {path: model},
+            "fp32": _arrays_bytes(w=res["w"], theta=res["theta"],
+                                  train_events=res["train_events"])}
+
+
+def _precision_task(setup: StudySetup, timesteps: int, b: PrecisionBudget,
+                    fp32_bytes: bytes | None, bar=None) -> dict:
+    """The run of one quantized configuration of the precision study for ``setup.seed``
+    (a task); ``fp32_bytes``: the arrays of the FP32 model of the same seed
+    (:func:`_fp32_task`), needed by PTQ and by ``wn``."""
+    data = _load(setup)
+    s = setup.seed
+    fp32 = {} if fp32_bytes is None else _arrays_from_bytes(fp32_bytes)
+    with warnings.catch_warnings():  # recorded per row instead (the "notes" column)
+        warnings.simplefilter("ignore", qz.QuantizationWarning)
+        base = _precision_compiled(setup, timesteps, PrecisionBudget(
+            weight_bits=FLOAT_BITS, neuron_bits=FLOAT_BITS)).spec
+        # range of v for qWN: threshold + the largest adaptive threshold the FP32
+        # model learned (its theta is in input-weight units: x input_gain = mV)
+        v_range = (qz.default_v_range_mv(base, float(np.max(fp32["theta"]))
+                                         * base.input_gain)
+                   if b.quantize_neurons else None)
+        c = _precision_compiled(setup, timesteps, b, v_range)
+        fixed = c.fixed
+        if b.scheme == "ptq":  # quantize the trained FP32 model; no training
+            w = qz.quantize_weights(fp32["w"], b, s)
+            theta = qz.quantize_theta(fp32["theta"], fixed, b, s)
+            res = dict(score(base, "fixed", fixed, w, theta, data, setup),
+                       train_events=fp32["train_events"], train_s=0.0, w=w, theta=theta)
+            if bar is not None:
+                bar.update(setup.train_samples)
+        else:
+            w0 = qz.quantize_weights(init_weights(base, s, data.train_x), b, s)
+            res = train_and_score(base, "fixed", fixed, w0, data, setup, bar)
+    path = _model_relpath(b.label, s)
+    model = _model_bytes(base, "fixed", s, res, b, v_range, dataset=data.dataset,
+                         input_shape=data.shape)
+    notes = []
+    if fixed.exc.theta_plus and qz.theta_frozen(fixed.exc.theta_plus,
+                                                fixed.exc.v_lsb, b.rounding):
+        notes.append(f"theta_plus below what {b.rounding} rounding keeps on the "
+                     "neuron grid: theta is frozen")
+    warn = _run_warnings(base, res)
+    if notes and not any("theta is frozen" in w for w in warn):
+        warn.append(notes[0])
+    row = {"key": b.label, "seed": s, "model": path, "scheme": b.scheme,
+           "weight_bits": b.weight_bits,
+           "neuron_bits": b.neuron_bits if b.quantize_neurons else 24,
+           "rounding": b.rounding, "notes": "; ".join(notes), "warnings": warn,
+           "params": "wn" if b.quantize_neurons else "w", **_row(c, setup, res)}
+    return {"row": row, "files": {path: model}}
 
 
 def _precision_summary(store: SeededResultStore, mu: float, keys: list[str],

@@ -14,6 +14,15 @@ checkpoint, so the same command continues a study. ``--curve 500,1000,2000,5000,
 instead trains N = ``--neurons`` (one value) on each prefix of the training set (the
 training-curve check: accuracy must rise with samples).
 
+Configurations run one after another by default; ``--workers K`` trains K at once in
+threads, ``--executor dask`` runs one Dask task per (network, N, mechanism, seed, samples)
+on a LocalCluster of ``--workers`` processes or, with ``--scheduler tcp://HOST:PORT``, on a
+running cluster (see the README): each task trains in a scratch folder on its worker and
+returns train.json, model.npz and eval.json as bytes, which this process writes into the
+run folder (eval.json last), so a rerun skips them exactly as after a local run. A Dask
+task starts from the run folder's checkpoint.npz when one exists; a task whose worker dies
+is reported and computed by the next run.
+
 ``--mechanisms`` overrides the networks' default learning mechanisms (``default`` or a
 ``rule[+one_spike]`` string such as ``stdp1``, ``triplet+one_spike``): several values give
 an ablation. Writes ``results.json`` / ``results.csv`` (one row per run, and per
@@ -26,11 +35,13 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
+from lavalab import executor as xq
 from lavalab.experiment import TrainConfig, evaluate, train
 from lavalab.model_io import load_json, write_json
 from lavalab.networks.snn import INITS, default_mechanisms
@@ -96,15 +107,10 @@ def collect(out: Path) -> list[dict]:
 def run_one(out: Path, network: str, n: int, seed: int, samples: int, mech: str,
             test_samples: int, progress: bool) -> dict:
     """Train and evaluate one configuration (skipped when its eval.json exists)."""
-    rule, one, init = _mech(mech)
     d = _run_dir(out, network, n, mech, seed, samples)
     ev_path = d / "eval.json"
     if not ev_path.exists():
-        cfg = TrainConfig(network=network, neurons=n, rule=rule, one_spike=one, w_init=init,
-                          samples=samples, seed=seed, assign_samples=min(10000, samples),
-                          checkpoint_every=2000)
-        train(cfg, d, progress=progress)
-        evaluate(d, samples=test_samples, out=d)
+        train_eval(str(d), network, n, seed, samples, mech, test_samples, progress)
     tr, ev = load_json(d / "train.json"), load_json(ev_path)
     if "accuracy_pct" not in ev:
         raise SystemExit(f"scaling.py: error: {ev_path} has no accuracy_pct (written by an "
@@ -119,6 +125,69 @@ def run_one(out: Path, network: str, n: int, seed: int, samples: int, mech: str,
                                                n - tr["assignment"]["neurons_assigned"]),
             "train_wall_s": tr["wall_s"], "train_samples_per_s": tr["samples_per_s"],
             "theta_mean": tr["theta_mean"], "warnings": tr["warnings"]}
+
+
+def train_eval(folder: str, network: str, n: int, seed: int, samples: int, mech: str,
+               test_samples: int, progress: bool) -> None:
+    """Train one configuration into ``folder`` (resuming its checkpoint.npz) and evaluate
+    it there: train.json, model.npz, eval.json."""
+    rule, one, init = _mech(mech)
+    cfg = TrainConfig(network=network, neurons=n, rule=rule, one_spike=one, w_init=init,
+                      samples=samples, seed=seed, assign_samples=min(10000, samples),
+                      checkpoint_every=2000)
+    train(cfg, folder, progress=progress)
+    evaluate(folder, samples=test_samples, out=folder)
+
+
+def _local_task(out: str, job: tuple, test_samples: int, progress: bool, bar=None) -> dict:
+    """A configuration trained in its run folder (threads: same file system)."""
+    net, n, s, c, m = job
+    train_eval(str(_run_dir(Path(out), net, n, m, s, c)), net, n, s, c, m, test_samples,
+               progress)
+    return {"row": None, "files": {}}
+
+
+def _remote_task(job: tuple, test_samples: int, inputs: dict, bar=None) -> dict:
+    """A configuration trained in a scratch folder of its worker; its files as bytes."""
+    net, n, s, c, m = job
+    return xq.folder_task(train_eval, (net, n, s, c, m, test_samples, False), inputs)
+
+
+def run_all(out: Path, jobs: list[tuple], test_samples: int, spec: xq.ExecutorSpec,
+            progress: bool) -> None:
+    """Train and evaluate every configuration of ``jobs`` without an eval.json, on the
+    executor of ``spec``; each is written (and reported) the moment it finishes."""
+    todo = [j for j in jobs if not (_run_dir(out, j[0], j[1], j[4], j[2], j[3])
+                                    / "eval.json").exists()]
+    if not todo:
+        return
+    t0, done = time.time(), [0]
+    by_key = {f"{net}-{n}-{m}-s{s}-{c}": (net, n, s, c, m) for net, n, s, c, m in todo}
+
+    def on_result(task: xq.Task, res: dict) -> None:
+        net, n, s, c, m = by_key[task.key]
+        d = _run_dir(out, net, n, m, s, c)
+        xq.write_files(d, res["files"], last=("eval.json",))
+        r = run_one(out, net, n, s, c, m, test_samples, False)
+        done[0] += 1
+        from tqdm import tqdm
+
+        tqdm.write(f"[{done[0]}/{len(todo)}] {net}-{n} {m} seed {s}, {c} samples: accuracy "
+                   f"{r['accuracy']:.2f} % ({r['unassigned']} unassigned, train "
+                   f"{r['train_wall_s']:.0f} s; {time.time() - t0:.0f} s since start)")
+
+    with xq.open_executor(spec) as ex:
+        tasks = []
+        for key, (net, n, s, c, m) in by_key.items():
+            if ex.shared_files:  # train in place (a checkpoint resumes an interrupted run)
+                tasks.append(xq.Task(key, _local_task, (str(out), (net, n, s, c, m),
+                                                        test_samples, progress)))
+                continue
+            ck = _run_dir(out, net, n, m, s, c) / "checkpoint.npz"
+            inputs = {"checkpoint.npz": ck.read_bytes()} if ck.is_file() else {}
+            tasks.append(xq.Task(key, _remote_task, ((net, n, s, c, m), test_samples, inputs)))
+        ex.run(tasks, on_result, "scaling study", progress and not ex.shared_files,
+               unit="config")
 
 
 def summarise(rows: list[dict], key: tuple[str, ...]) -> list[dict]:
@@ -181,7 +250,17 @@ def main() -> None:
     p.add_argument("--collect", action="store_true", help="train nothing: tabulate every "
                    "finished run under --out/runs (e.g. made by several commands)")
     p.add_argument("--out", required=True)
+    xq.add_arguments(p, default_workers=1)
     a = p.parse_args()
+    try:
+        spec = xq.ExecutorSpec(kind=a.executor, scheduler=a.scheduler,
+                               workers=a.workers if a.workers is not None or a.scheduler
+                               else (1 if a.executor == "threads" else None),
+                               threads_per_worker=a.threads_per_worker,
+                               connect_timeout_s=a.connect_timeout)
+    except ValueError as err:
+        print(f"scaling.py: error: {err}", file=sys.stderr)
+        raise SystemExit(2) from None
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     nets = a.networks.split(",")
@@ -196,15 +275,16 @@ def main() -> None:
     counts = curve or [round(a.epochs * MNIST_TRAIN)]
     jobs = [(net, n, s, c, m) for net in nets for m in mechs for n in sizes for c in counts
             for s in seeds]
-    rows = collect(out) if a.collect else []
-    t0 = time.time()
-    for i, (net, n, s, c, m) in enumerate([] if a.collect else jobs):
-        print(f"[{i + 1}/{len(jobs)}] {net}-{n} {m} seed {s}, {c} samples "
-              f"({time.time() - t0:.0f} s)", flush=True)
-        rows.append(run_one(out, net, n, s, c, m, a.test_samples, not a.quiet))
-        r = rows[-1]
-        print(f"    accuracy {r['accuracy']:.2f} % ({r['unassigned']} unassigned, "
-              f"{r['train_wall_s']:.0f} s)", flush=True)
+    if a.collect:
+        rows = collect(out)
+    else:
+        try:
+            run_all(out, jobs, a.test_samples, spec, not a.quiet)
+        except (ValueError, xq.StudyIncomplete, OSError) as err:
+            print(f"scaling.py: error: {' '.join(str(err).split())}", file=sys.stderr)
+            raise SystemExit(2) from None
+        rows = [run_one(out, net, n, s, c, m, a.test_samples, False)
+                for net, n, s, c, m in jobs]
     xkey = "samples" if curve else "neurons"
     summary = summarise(rows, ("network", "mechanism", xkey))
     name = "curve" if curve else "scaling"
