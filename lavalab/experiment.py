@@ -50,6 +50,33 @@ UNASSIGNED_WARN = 0.10
 CLASS_SHARE_WARN = 3.0
 
 
+def assignment_warnings(assignments, n_classes: int, n_assign: int) -> list[str]:
+    """What the label assignment of a trained model says is wrong: more than
+    ``UNASSIGNED_WARN`` of the neurons unassigned (-1), or one class holding more than
+    ``CLASS_SHARE_WARN`` times its fair share of the assigned ones (``train`` and the
+    studies report these)."""
+    a = np.asarray(assignments)
+    out = []
+    n, unassigned = len(a), int((a < 0).sum())
+    if unassigned > UNASSIGNED_WARN * n:
+        out.append(f"{unassigned} of {n} neurons ({unassigned / n:.0%}, more than "
+                   f"{UNASSIGNED_WARN:.0%}) never fired on the assignment samples "
+                   f"({n_assign}) and are not assigned a class: the network has not learned "
+                   "to use them (train on more samples)")
+    assigned = a[a >= 0]
+    if len(assigned):
+        n_cls = max(int(assigned.max()) + 1, n_classes)
+        per = np.bincount(assigned, minlength=n_cls)
+        top = int(per.argmax())
+        if per[top] > CLASS_SHARE_WARN * len(assigned) / n_cls:
+            out.append(f"{int(per[top])} of {len(assigned)} assigned neurons "
+                       f"({per[top] / len(assigned):.0%}, more than {CLASS_SHARE_WARN:g}x the "
+                       f"fair share of {n_cls} classes) respond most to class {top}: the "
+                       "network has not learned to tell the classes apart (train longer, or "
+                       "see the learning mechanisms in the README)")
+    return out
+
+
 class BackendUnavailable(RuntimeError):
     """The requested backend cannot run on this machine (the message says what is needed)."""
 
@@ -300,23 +327,8 @@ def train(cfg: TrainConfig, out, progress: bool = True, restart: bool = False,
         warnings.append("no excitatory neuron fired during training: the input is too weak "
                         "for this network (raise --input-gain, e.g. 4 for --dataset digits, "
                         "or --timesteps); the model cannot classify")
-    elif (assignments < 0).sum() > UNASSIGNED_WARN * spec.n_exc:
-        warnings.append(f"{int((assignments < 0).sum())} of {spec.n_exc} neurons "
-                        f"({(assignments < 0).mean():.0%}, more than {UNASSIGNED_WARN:.0%}) "
-                        f"never fired on the {n_assign} assignment samples and are not "
-                        "assigned a class: the network has not learned to use them (train "
-                        "on more samples)")
-    assigned = assignments[assignments >= 0]
-    if len(assigned):
-        n_cls = max(int(assigned.max()) + 1, len(np.unique(data.labels)))
-        per = np.bincount(assigned, minlength=n_cls)
-        top = int(per.argmax())
-        if per[top] > CLASS_SHARE_WARN * len(assigned) / n_cls:
-            warnings.append(f"{int(per[top])} of {len(assigned)} assigned neurons "
-                            f"({per[top] / len(assigned):.0%}, more than {CLASS_SHARE_WARN:g}x "
-                            f"the fair share of {n_cls} classes) respond most to class {top}: "
-                            "the network has not learned to tell the classes apart (train "
-                            "longer, or see the learning mechanisms in the README)")
+    else:
+        warnings += assignment_warnings(assignments, len(np.unique(data.labels)), n_assign)
     ran = cfg.samples - done_at_start  # samples trained by this run (not a resumed part)
     report = {
         "warnings": warnings,

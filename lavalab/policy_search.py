@@ -133,7 +133,7 @@ def search_enhancement(setup: StudySetup, out, timesteps=(175, 88), baseline: in
                    "policy": policy, "stage": stage, "val_accuracy": 100 * res["accuracy"],
                    "neurons_assigned": res["neurons_assigned"],
                    "train_wall_s": res["train_s"],
-                   "warnings": _run_warnings(c.spec, res)}
+                   "warnings": _run_warnings(c.spec, res, setup.assign_samples)}
             if with_test:  # reported only; selection never reads it
                 t = score(c.spec, "fixed", c.fixed, res["w"], res["theta"], test, ss)
                 row["accuracy"] = 100 * t["accuracy"]

@@ -46,7 +46,7 @@ from lavalab.compile.pipeline import compile_network
 from lavalab.data import DATASETS, load_dataset
 from lavalab.engine import EVENT_NAMES, infer, make_net, run
 from lavalab.executor import ExecutorSpec, Task, open_executor, write_files
-from lavalab.experiment import UNASSIGNED_WARN, load_model
+from lavalab.experiment import assignment_warnings, load_model
 from lavalab.fixed import ROUNDING_MODES
 from lavalab.loihi_spec import ENERGY_TABLES, TARGETS
 from lavalab.networks.snn import KINDS, build, init_weights, spec_to_dict
@@ -645,21 +645,18 @@ def _setup_dict(setup: StudySetup) -> dict:
     return d
 
 
-def _run_warnings(spec, res: dict, accuracy_pct: float | None = None) -> list[str]:
-    """What is wrong with one trained run: no spikes, too many unassigned neurons, a theta
-    that never moved, an accuracy near chance."""
+def _run_warnings(spec, res: dict, assign_samples: int,
+                  accuracy_pct: float | None = None) -> list[str]:
+    """What is wrong with one trained run: no spikes, the label assignment
+    (:func:`lavalab.experiment.assignment_warnings`), a theta that never moved, an accuracy
+    near chance."""
     out = []
     i_exc = EVENT_NAMES.index("exc_spikes")
     ev = res.get("train_events")
     trained = ev is not None and res.get("train_s", 0.0) > 0
     if trained and int(np.asarray(ev)[:, i_exc].sum()) == 0:
         out.append("no excitatory neuron fired during training: the model cannot classify")
-    n = spec.n_exc
-    unassigned = n - int(res["neurons_assigned"])
-    if unassigned > UNASSIGNED_WARN * n:
-        out.append(f"{unassigned} of {n} neurons ({unassigned / n:.0%}, more than "
-                   f"{UNASSIGNED_WARN:.0%}) never fired on the assignment samples and are "
-                   "unassigned")
+    out += assignment_warnings(res["assignments"], N_CLASSES, assign_samples)
     if (trained and spec.exc.theta_plus > 0 and int(np.asarray(ev)[:, i_exc].sum()) > 0
             and float(np.max(res["theta"])) == 0.0):
         out.append("theta is frozen: the adaptive threshold never grew during training "
@@ -792,7 +789,8 @@ def _timestep_task(setup: StudySetup, t0: int, T: int, e: str, bar=None) -> dict
                          input_shape=data.shape)
     return {"row": {"key": key, "seed": s, "model": path, "timesteps": T,
                     "infer_timesteps": T, "rest_steps": c.spec.rest_steps, "enhancement": e,
-                    "warnings": _run_warnings(c.spec, res), **_row(c, setup, res)},
+                    "warnings": _run_warnings(c.spec, res, setup.assign_samples),
+                    **_row(c, setup, res)},
             "files": {path: model}}
 
 
@@ -826,7 +824,8 @@ def _infer_only_task(setup: StudySetup, t0: int, Ti: int, policy: str, model_byt
     row = {"key": f"T{t0}-none@{Ti}-{policy}", "seed": setup.seed, "model": None,
            "timesteps": t0, "infer_timesteps": Ti,
            "rest_steps": spec.rest_steps, "enhancement": f"{policy}, inference only",
-           "warnings": _run_warnings(spec, res), **_row(c, setup, res)}
+           "warnings": _run_warnings(spec, res, setup.assign_samples),
+           **_row(c, setup, res)}
     row.update(trained)  # training happened at T0
     if bar is not None:
         bar.update(1)
@@ -1070,7 +1069,7 @@ def _fp32_task(setup: StudySetup, timesteps: int, bar=None) -> dict:
                          input_shape=data.shape)
     return {"row": {"key": "fp32", "seed": s, "model": path, "scheme": "float",
                     "weight_bits": 32, "neuron_bits": 32, "rounding": "", "params": "w",
-                    "notes": "", "warnings": _run_warnings(base, res),
+                    "notes": "", "warnings": _run_warnings(base, res, setup.assign_samples),
                     **_row(c32, setup, res)},
             "files": {path: model},
             "fp32": _arrays_bytes(w=res["w"], theta=res["theta"],
@@ -1114,7 +1113,7 @@ def _precision_task(setup: StudySetup, timesteps: int, b: PrecisionBudget,
                                                 fixed.exc.v_lsb, b.rounding):
         notes.append(f"theta_plus below what {b.rounding} rounding keeps on the "
                      "neuron grid: theta is frozen")
-    warn = _run_warnings(base, res)
+    warn = _run_warnings(base, res, setup.assign_samples)
     if notes and not any("theta is frozen" in w for w in warn):
         warn.append(notes[0])
     row = {"key": b.label, "seed": s, "model": path, "scheme": b.scheme,
