@@ -94,7 +94,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
                       precision=args.precision, seed=args.seed, dataset=args.dataset,
                       data_root=args.data_root, assign_samples=args.assign_samples,
                       checkpoint_every=args.checkpoint_every, input_gain=args.input_gain,
-                      one_spike=args.one_spike, w_init=args.init)
+                      one_spike=args.one_spike, w_init=args.init,
+                      inference_dt_ms=args.inference_dt)
     rep = train(cfg, args.out, progress=not args.quiet, restart=args.restart,
                 force=args.force)
     print(f"trained {cfg.network}-{cfg.neurons} on {cfg.samples} {cfg.dataset} samples "
@@ -424,6 +425,20 @@ def _seed(text: str) -> int:
     return _in_range("--seed", 0, 2**31 - 2)(text)
 
 
+def _inference_dt(text: str) -> float:
+    from lavalab.experiment import TRAIN_DT_MS, _step_divisor
+
+    try:
+        return _step_divisor("--inference-dt", float(text), TRAIN_DT_MS)
+    except ValueError as err:
+        msg = str(err) if text.strip() else ""
+        try:
+            float(text)
+        except ValueError:
+            msg = f"--inference-dt must be a number of ms, got {text!r}"
+        raise argparse.ArgumentTypeError(msg) from None
+
+
 def _in_range(name: str, lo: int, hi: int):
     def parse(text: str) -> int:
         try:
@@ -553,6 +568,12 @@ def build_parser() -> argparse.ArgumentParser:
                     help="mV of membrane input per unit input weight (default: the "
                     "network's 0.5, measured on MNIST); small images need more: digits "
                     "(64 inputs) fires nothing at 0.5, trains at 4")
+    tr.add_argument("--inference-dt", type=_inference_dt, default=None, metavar="MS",
+                    help="step size (ms) the trained network is assigned labels, evaluated "
+                    "and deployed at: the 1 ms training step divided by 1..16, same "
+                    "physical time (0.5 = twice the steps). Default: the network's "
+                    "(lavalab.networks.snn.DEFAULTS: 0.5 from 900 neurons, where at 1 ms many "
+                    "neurons spike in the same step before inhibition arrives)")
     tr.add_argument("--restart", action="store_true", help="ignore an existing checkpoint")
     tr.add_argument("--force", action="store_true", help="replace a finished model.npz in "
                     "--out (its eval.json and plots are removed); without it train refuses")

@@ -25,6 +25,7 @@ from lavalab.networks.snn import (
     KINDS,
     NetworkSpec,
     build,
+    default_inference_dt,
     init_weights,
     lower_network,
     spec_from_dict,
@@ -40,7 +41,7 @@ from lavalab.protocol import (
 )
 
 __all__ = ["TrainConfig", "BackendUnavailable", "train", "evaluate", "load_model",
-           "event_summary", "Model", "plot"]
+           "event_summary", "Model", "plot", "inference_spec"]
 
 Q, EXP_IN = 255.0, 0  # weight lowering: w_int = round(w * 255), v_scale = 64 * 255
 #: ``train`` warns when more than this fraction of the neurons is left unassigned.
@@ -99,6 +100,9 @@ class TrainConfig:
     one_spike: bool | None = None
     w_init: str | None = None  # None: the network's default (lavalab.networks.snn.DEFAULTS)
     input_gain: float | None = None  # mV per unit input weight; None: the network's 0.5
+    # step (ms) the trained network is assigned, evaluated and deployed at; None: the
+    # network's default (lavalab.networks.snn.DEFAULTS); must divide the 1 ms training step
+    inference_dt_ms: float | None = None
 
     def __post_init__(self):
         def bad(name, allowed):
@@ -127,6 +131,16 @@ class TrainConfig:
         if self.input_gain is not None:
             object.__setattr__(self, "input_gain",
                                validate.real("input_gain", self.input_gain, 1e-6, 1e3))
+        if self.inference_dt_ms is not None:
+            object.__setattr__(self, "inference_dt_ms", _step_divisor(
+                "inference_dt_ms", self.inference_dt_ms, TRAIN_DT_MS))
+
+    def inference_dt(self) -> float:
+        """The resolved inference step (ms): ``inference_dt_ms`` or the network's default."""
+        if self.inference_dt_ms is not None:
+            return self.inference_dt_ms
+        d = default_inference_dt(self.network, self.neurons)
+        return TRAIN_DT_MS if d is None else d
 
     def spec(self, n_input: int) -> NetworkSpec:
         extra = {} if self.input_gain is None else {"input_gain": self.input_gain}
@@ -135,6 +149,46 @@ class TrainConfig:
         return build(self.network, self.neurons, n_input, rule=self.rule,
                      one_spike=self.one_spike, present_steps=self.timesteps,
                      rest_steps=self.rest, **extra)
+
+
+TRAIN_DT_MS = 1.0  # the step lavalab trains at (NetworkSpec's default)
+MAX_SUBSTEPS = 16
+
+
+def _step_divisor(name: str, dt, train_dt: float) -> float:
+    """``dt`` (ms) checked to divide ``train_dt`` into 1..MAX_SUBSTEPS equal steps."""
+    from lavalab import validate
+
+    dt = validate.real(name, dt, 1e-6, train_dt)
+    k = round(train_dt / dt)
+    if not 1 <= k <= MAX_SUBSTEPS or abs(k * dt - train_dt) > 1e-9 * train_dt:
+        raise ValueError(f"{name}={dt} does not divide the {train_dt:g} ms training step into "
+                         f"1..{MAX_SUBSTEPS} equal steps (allowed: {train_dt:g} / k, e.g. "
+                         f"{train_dt / 2:g} or {train_dt / 4:g})")
+    return train_dt / k
+
+
+def inference_spec(spec: NetworkSpec, dt_ms: float) -> NetworkSpec:
+    """``spec`` as a trained network runs at step ``dt_ms`` (a divisor of ``spec.dt_ms``):
+    the same physical presentation and rest (``k = spec.dt_ms / dt_ms`` times the steps),
+    the per-step constants (decays, refractory steps, input spike probability) re-derived by
+    :func:`lavalab.compile.discretize.discretize_time`. Weights and theta keep their units
+    (checked for the fixed-point lowering)."""
+    from lavalab.compile.discretize import discretize_time
+    from lavalab.compile.ir import TimeBudget
+
+    dt = _step_divisor("inference_dt_ms", dt_ms, spec.dt_ms)
+    if dt == spec.dt_ms:
+        return spec
+    k = round(spec.dt_ms / dt)
+    new = discretize_time(spec, TimeBudget(spec.present_steps * k, dt,
+                                           rest_steps=spec.rest_steps * k)).spec
+    a, b = lower_network(spec, Q, EXP_IN), lower_network(new, Q, EXP_IN)
+    same = lambda f: (f.q, f.v_scale, f.exp_in, f.stdp.w_max, f.exc.v_lsb)  # noqa: E731
+    if same(a) != same(b):  # weights / theta would change meaning
+        raise ValueError(f"inference_dt_ms={dt_ms}: the fixed-point lowering at that step "
+                         f"stores weights or theta in other units ({same(b)} vs {same(a)})")
+    return new
 
 
 @dataclass
@@ -305,17 +359,23 @@ def train(cfg: TrainConfig, out, progress: bool = True, restart: bool = False,
         bar.update(len(chunk))
     bar.close()
     train_s = time.perf_counter() - t_start
-    # label assignment on the last training samples, weights and theta frozen
+    # label assignment on the last training samples, weights and theta frozen, with the
+    # network the model is evaluated and deployed as (its inference step)
+    ispec = inference_spec(spec, cfg.inference_dt())
+    inet = make_net(ispec, cfg.precision, net.w, net.theta, seed=cfg.seed,
+                    fixed=None if fixed is None else lower_network(ispec, Q, EXP_IN))
     n_assign = min(cfg.assign_samples, cfg.samples)
     assign_images, assign_labels_ = _cycled(data, cfg.samples - n_assign, cfg.samples)
     t0 = time.perf_counter()
-    counts, _ = _infer(cfg.backend, spec, cfg.precision, net, assign_images,
+    counts, _ = _infer(cfg.backend, ispec, cfg.precision, inet, assign_images,
                        cfg.seed + ASSIGN_SEED_OFFSET)
     assign_s = time.perf_counter() - t0
     assignments, proportions, _ = assign_labels(counts, assign_labels_)
-    meta = {"spec": spec_to_dict(spec), "precision": cfg.precision, "seed": cfg.seed,
+    meta = {"spec": spec_to_dict(ispec), "precision": cfg.precision, "seed": cfg.seed,
             "q": Q, "exp_in": EXP_IN, "config": cfg_meta, "dataset": cfg.dataset,
             "input_shape": list(data.shape)}
+    if ispec is not spec:
+        meta["train_spec"] = spec_to_dict(spec)
     model_io.save_npz(out / "model.npz", model_io.MODEL_FORMAT, meta,
                       {"w": net.w, "theta": net.theta, "assignments": assignments,
                        "proportions": proportions})
@@ -335,7 +395,7 @@ def train(cfg: TrainConfig, out, progress: bool = True, restart: bool = False,
         "config": cfg_meta, "samples": cfg.samples, "wall_s": train_s,
         # what the defaults resolved to (lavalab.networks.snn.DEFAULTS)
         "mechanisms": {"rule": spec.stdp.rule, "one_spike": bool(spec.exc.one_spike),
-                       "w_init": spec.w_init},
+                       "w_init": spec.w_init, "inference_dt_ms": ispec.dt_ms},
         "resumed_from_sample": done_at_start, "samples_this_run": ran,
         "samples_per_s": ran / train_s if train_s > 0 and ran else None,
         "steps_per_s": ran * spec.sample_steps / train_s if train_s > 0 and ran else None,

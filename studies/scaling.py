@@ -8,7 +8,8 @@ Each (network, N, seed) is trained with ``lavalab.experiment.train`` (fixed poin
 samples) and evaluated on the full 10k test set (all-activity vote); its folder under
 ``--out/runs/`` keeps ``train.json``, ``eval.json`` and ``model.npz`` (models are not
 committed: see .gitignore). The learning mechanisms act in training only: the evaluated
-network is one Loihi can run for inference (``lavalab compile --model``).
+network is one Loihi can run for inference (``lavalab compile --model``), at the
+network's inference step (0.5 ms from 900 neurons, ``lavalab.networks.snn.DEFAULTS``).
 A finished configuration is skipped on a rerun and an interrupted training resumes from its
 checkpoint, so the same command continues a study. ``--curve 500,1000,2000,5000,10000``
 instead trains N = ``--neurons`` (one value) on each prefix of the training set (the
@@ -24,8 +25,9 @@ task starts from the run folder's checkpoint.npz when one exists; a task whose w
 is reported and computed by the next run.
 
 ``--mechanisms`` overrides the networks' default learning mechanisms (``default`` or a
-``rule[+one_spike]`` string such as ``stdp1``, ``triplet+one_spike``): several values give
-an ablation. Writes ``results.json`` / ``results.csv`` (one row per run, and per
+``rule[+one_spike][+uniform|+samples][+dtMS]`` string such as ``stdp1``,
+``triplet+one_spike``, ``stdp1+one_spike+uniform+dt1`` (inference at the 1 ms training step)):
+several values give an ablation. Writes ``results.json`` / ``results.csv`` (one row per run, and per
 (network, N, mechanism) the mean, std and per-seed values) and ``scaling.png``
 (accuracy vs N with the seed std as error bars) or ``curve.png``.
 """
@@ -50,23 +52,36 @@ FORMAT = "lavalab.scaling/1"
 MNIST_TRAIN = 60000
 
 
-def _mech(text: str) -> tuple[str | None, bool | None, str | None]:
-    """``RULE[+one_spike|+no_one_spike][+uniform|+samples]`` or ``default`` -> (rule,
-    one_spike, w_init), None where the network's default applies."""
+def _mech(text: str) -> tuple[str | None, bool | None, str | None, float | None]:
+    """``RULE[+one_spike|+no_one_spike][+uniform|+samples][+dtMS]`` or ``default`` -> (rule,
+    one_spike, w_init, inference_dt_ms), None where the network's default applies
+    (``+dt0.5``: assign, evaluate and deploy at 0.5 ms steps)."""
     if text == "default":
-        return None, None, None
+        return None, None, None, None
     parts = text.split("+")
     rule = parts[0] or None
-    one = init = None
+    one = init = idt = None
     for part in parts[1:]:
-        if part in ("one_spike", "no_one_spike") and one is None and init is None:
+        if part in ("one_spike", "no_one_spike") and one is None and init is None \
+                and idt is None:
             one = part == "one_spike"
-        elif part in INITS and init is None:
+        elif part in INITS and init is None and idt is None:
             init = part
+        elif part.startswith("dt") and idt is None and _is_number(part[2:]):
+            idt = float(part[2:])
         else:
             raise SystemExit(f"scaling.py: error: --mechanisms value {text!r} is not "
-                             "'default' or 'RULE[+one_spike|+no_one_spike][+uniform|+samples]'")
-    return rule, one, init
+                             "'default' or "
+                             "'RULE[+one_spike|+no_one_spike][+uniform|+samples][+dtMS]'")
+    return rule, one, init, idt
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _label(network: str, n: int, mech: str, used: dict | None = None) -> str:
@@ -74,14 +89,17 @@ def _label(network: str, n: int, mech: str, used: dict | None = None) -> str:
     ``--mechanisms`` group together: ``used`` is train.json's ``mechanisms`` (what the
     run resolved). Runs written before train.json had it all started from uniform weights
     and resolve ``default`` with today's table (unchanged from N = 400, the only size
-    such runs used ``default`` at)."""
+    such runs used ``default`` at); runs written before it named the inference step ran
+    inference at the 1 ms training step."""
     if used is None:
-        rule, one, _ = _mech(mech)
+        rule, one, _, _ = _mech(mech)
         d_rule, d_one, _ = default_mechanisms(network, n)
         used = {"rule": d_rule if rule is None else rule,
                 "one_spike": d_one if one is None else one, "w_init": "uniform"}
+    dt = used.get("inference_dt_ms", 1.0)
     return (f"{used['rule']}+{'one_spike' if used['one_spike'] else 'no_one_spike'}"
-            + ("+samples" if used["w_init"] == "samples" else ""))
+            + ("+samples" if used["w_init"] == "samples" else "")
+            + ("" if dt == 1.0 else f"+dt{dt:g}"))
 
 
 def _run_dir(out: Path, network: str, n: int, mech: str, seed: int, samples: int) -> Path:
@@ -131,10 +149,10 @@ def train_eval(folder: str, network: str, n: int, seed: int, samples: int, mech:
                test_samples: int, progress: bool) -> None:
     """Train one configuration into ``folder`` (resuming its checkpoint.npz) and evaluate
     it there: train.json, model.npz, eval.json."""
-    rule, one, init = _mech(mech)
+    rule, one, init, idt = _mech(mech)
     cfg = TrainConfig(network=network, neurons=n, rule=rule, one_spike=one, w_init=init,
-                      samples=samples, seed=seed, assign_samples=min(10000, samples),
-                      checkpoint_every=2000)
+                      inference_dt_ms=idt, samples=samples, seed=seed,
+                      assign_samples=min(10000, samples), checkpoint_every=2000)
     train(cfg, folder, progress=progress)
     evaluate(folder, samples=test_samples, out=folder)
 

@@ -109,6 +109,9 @@ def test_cli_train_evaluate_plot(tmp_path, capsys):
     (["train", "--backend", "loihi", "--samples", "2", "--out", "x"], "lava-loihi"),
     (["evaluate", "/nonexistent/model"], "no such file"),
     (["train", "--init", "bogus", "--out", "x"], "argument --init: invalid choice: 'bogus'"),
+    (["train", "--inference-dt", "0.3", "--out", "x"],
+     "--inference-dt=0.3 does not divide the 1 ms training step"),
+    (["train", "--inference-dt", "2", "--out", "x"], "--inference-dt=2.0 is outside"),
 ])
 def test_cli_errors_are_clear(argv, msg, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
@@ -186,8 +189,10 @@ def test_train_records_the_mechanisms_the_defaults_resolved_to(tmp_path):
           tmp_path / "b", progress=False)
     a = json.loads((tmp_path / "a" / "train.json").read_text())["mechanisms"]
     b = json.loads((tmp_path / "b" / "train.json").read_text())["mechanisms"]
-    assert a == {"rule": "stdp1", "one_spike": True, "w_init": "samples"}
-    assert b == {"rule": "stdp2", "one_spike": False, "w_init": "uniform"}
+    assert a == {"rule": "stdp1", "one_spike": True, "w_init": "samples",
+                 "inference_dt_ms": 1.0}
+    assert b == {"rule": "stdp2", "one_spike": False, "w_init": "uniform",
+                 "inference_dt_ms": 1.0}
     assert load_model(tmp_path / "a" / "model.npz").spec.w_init == "samples"
 
 
@@ -211,3 +216,40 @@ def test_train_warns_when_one_class_takes_most_neurons(tmp_path, monkeypatch):
     train(TrainConfig(**SMALL), tmp_path / "b", progress=False)
     rep = json.loads((tmp_path / "b" / "train.json").read_text())
     assert not any("assigned neurons" in w for w in rep["warnings"])
+
+
+def test_inference_step_is_the_model_network_and_lava_runs_it_bit_exact(tmp_path):
+    """--inference-dt: training is unchanged (same weights and theta as a 1 ms model), the
+    model file holds the network at the finer step (twice the steps, same physical time)
+    with the training network beside it, labels are assigned with it, and Lava's fixed_pt
+    models run it spike for spike like the engine."""
+    cfg = dict(SMALL, samples=3, assign_samples=3, neurons=8)
+    train(TrainConfig(**cfg), tmp_path / "a", progress=False)
+    train(TrainConfig(**cfg, inference_dt_ms=0.5), tmp_path / "b", progress=False)
+    a, b = load_model(tmp_path / "a"), load_model(tmp_path / "b")
+    np.testing.assert_array_equal(a.w, b.w)
+    np.testing.assert_array_equal(a.theta, b.theta)
+    assert (a.spec.dt_ms, a.spec.present_steps, a.spec.rest_steps) == (1.0, 40, 10)
+    assert (b.spec.dt_ms, b.spec.present_steps, b.spec.rest_steps) == (0.5, 80, 20)
+    assert b.spec.exc.t_ref_ms == a.spec.exc.t_ref_ms  # same physical refractory period
+    assert b.fixed.exc.ref_steps == 2 * a.fixed.exc.ref_steps
+    assert b.fixed.exc.decay_v < a.fixed.exc.decay_v  # half the leak per step
+    assert b.meta["train_spec"]["dt_ms"] == 1.0 and "train_spec" not in a.meta
+    tr = json.loads((tmp_path / "b" / "train.json").read_text())
+    assert tr["mechanisms"]["inference_dt_ms"] == 0.5
+    assert tr["events"]["exc"]["neuron_updates"]["per_sample"] == 8 * 50  # trained at 1 ms
+    re = evaluate(tmp_path / "b", samples=3, out=tmp_path / "re")
+    assert re["events"]["exc"]["neuron_updates"]["per_sample"] == 8 * 100
+    rl = evaluate(tmp_path / "b", samples=3, backend="lava", out=tmp_path / "rl")
+    assert re["confusion"] == rl["confusion"]
+    assert re["events"]["exc"]["spikes"] == rl["events"]["exc"]["spikes"]
+    assert re["events"]["exc"]["spikes"]["total"] > 0
+
+
+def test_inference_dt_must_divide_the_training_step():
+    for bad in (0.3, 2.0, 0.0, 1 / 17):
+        with pytest.raises(ValueError, match="inference_dt_ms"):
+            TrainConfig(inference_dt_ms=bad)
+    assert TrainConfig(inference_dt_ms=0.25).inference_dt_ms == 0.25
+    assert TrainConfig(neurons=1600).inference_dt() == 0.5  # the size default
+    assert TrainConfig(neurons=400).inference_dt() == 1.0

@@ -47,3 +47,28 @@ def test_scaling_on_dask_equals_local(tmp_path):
     assert bad.returncode == 2
     assert bad.stderr.strip() == ("scaling.py: error: --scheduler tcp://127.0.0.1:1 needs "
                                   "--executor dask (executor is 'threads')")
+
+
+def _scaling_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("scaling", ROOT / "studies" / "scaling.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_mechanism_strings_and_labels():
+    sc = _scaling_module()
+    assert sc._mech("default") == (None, None, None, None)
+    assert sc._mech("stdp1+one_spike+uniform+dt1") == ("stdp1", True, "uniform", 1.0)
+    assert sc._mech("triplet+dt0.5") == ("triplet", None, None, 0.5)
+    for bad in ("stdp1+dt", "stdp1+dtx", "stdp1+dt0.5+one_spike", "stdp1+bogus"):
+        with pytest.raises(SystemExit, match="is not 'default' or"):
+            sc._mech(bad)
+    used = {"rule": "stdp1", "one_spike": True, "w_init": "uniform"}
+    assert sc._label("diehl-cook", 1600, "x", used) == "stdp1+one_spike"  # older train.json
+    assert sc._label("diehl-cook", 1600, "x", {**used, "inference_dt_ms": 0.5}) == \
+        "stdp1+one_spike+dt0.5"
+    assert sc._label("tinysnn", 100, "x", {**used, "w_init": "samples",
+                                            "inference_dt_ms": 1.0}) == "stdp1+one_spike+samples"

@@ -32,7 +32,8 @@ from lavalab.dynamics.adaptive_lif import AdaptiveLIFFixed, AdaptiveLIFParams
 from lavalab.dynamics.stdp import RULES, STDPFixed, STDPParams
 from lavalab.fixed import check_real
 
-__all__ = ["KINDS", "INITS", "DEFAULTS", "default_mechanisms", "NetworkSpec", "FixedNetwork",
+__all__ = ["KINDS", "INITS", "DEFAULTS", "default_mechanisms", "default_inference_dt",
+           "NetworkSpec", "FixedNetwork",
            "diehl_cook", "tinysnn", "build", "lower_network", "spec_to_dict", "spec_from_dict",
            "init_weights"]
 
@@ -57,9 +58,22 @@ N_MIN, N_MAX = 1, 3600
 #: 500..10000 samples, seeds 0-2: D&C-100 38 / 39 / 18 / 77 / 82 %, tinySNN-100 42 / 31 /
 #: 10 / 78 / 83 %); from samples: D&C-100 68 / 73 / 75 / 82 / 85 %, tinySNN-100 64 / 72 /
 #: 73 / 81 / 83 % (studies/results/curve-n100-*).
+#:
+#: The last column is the step size (ms) the trained network is evaluated and deployed at
+#: (None: the training step): from 900 neurons a trained network runs inference at
+#: dt = 0.5 ms, Diehl & Cook's own step. At dt = 1 ms many neurons of a large layer cross
+#: threshold in the same step, before the inhibition their spikes cause arrives two steps
+#: later (E -> I -> E), so a test digit draws 100-240 spikes from weakly tuned neurons:
+#: D&C-1600 (1 epoch, seed 0, 3000 test digits, assignment recomputed) 72.6 % at 1 ms, 87.3 %
+#: at 0.5 ms; D&C-900 72.1 % / 85.6 %; tinySNN-900 86.5 / 87.1 %, tinySNN-1600 85.7 / 86.0 %;
+#: at N = 100 and 400 the change is within +-0.4 points, so those keep one step (half the
+#: neuron updates). The finer step is an ordinary Loihi time step (deployable); the weights
+#: and theta are unchanged, only the per-step constants are re-derived (``inference_spec``).
 DEFAULTS = {
-    "diehl-cook": ((1, "stdp1", True, "samples"), (400, "stdp1", True, "uniform")),
-    "tinysnn": ((1, "stdp1", True, "samples"), (400, "stdp1", True, "uniform")),
+    "diehl-cook": ((1, "stdp1", True, "samples", None), (400, "stdp1", True, "uniform", None),
+                   (900, "stdp1", True, "uniform", 0.5)),
+    "tinysnn": ((1, "stdp1", True, "samples", None), (400, "stdp1", True, "uniform", None),
+                (900, "stdp1", True, "uniform", 0.5)),
 }
 
 
@@ -67,8 +81,20 @@ def default_mechanisms(kind: str, n_exc: int) -> tuple[str, bool, str]:
     """``(rule, one_spike, w_init)`` that ``build`` uses for ``kind`` at ``n_exc`` neurons."""
     if kind not in DEFAULTS:
         raise ValueError(f"kind={kind!r} is not one of {KINDS}")
+    return _default_row(kind, n_exc)[1:4]
+
+
+def default_inference_dt(kind: str, n_exc: int) -> float | None:
+    """The step size (ms) a trained ``kind`` network of ``n_exc`` neurons is evaluated and
+    deployed at by default (:data:`DEFAULTS`); None: its training step."""
+    return _default_row(kind, n_exc)[4]
+
+
+def _default_row(kind: str, n_exc: int) -> tuple:
+    if kind not in DEFAULTS:
+        raise ValueError(f"kind={kind!r} is not one of {KINDS}")
     rows = [r for r in DEFAULTS[kind] if n_exc >= r[0]] or DEFAULTS[kind][:1]
-    return rows[-1][1:]
+    return rows[-1]
 
 
 def _exc_default() -> AdaptiveLIFParams:
