@@ -95,7 +95,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
                       data_root=args.data_root, assign_samples=args.assign_samples,
                       checkpoint_every=args.checkpoint_every, input_gain=args.input_gain,
                       one_spike=args.one_spike, w_init=args.init,
-                      inference_dt_ms=args.inference_dt)
+                      inference_dt_ms=args.inference_dt, one_spike_infer=args.one_spike_infer)
     rep = train(cfg, args.out, progress=not args.quiet, restart=args.restart,
                 force=args.force)
     print(f"trained {cfg.network}-{cfg.neurons} on {cfg.samples} {cfg.dataset} samples "
@@ -104,6 +104,21 @@ def _cmd_train(args: argparse.Namespace) -> int:
           "train.json")
     for w in rep["warnings"]:
         print(f"lavalab train: warning: {w}", file=sys.stderr)
+    return 0
+
+
+def _cmd_assign(args: argparse.Namespace) -> int:
+    from lavalab.experiment import assign
+
+    rep = assign(args.model, args.out, inference_dt_ms=args.inference_dt,
+                 one_spike_infer=args.one_spike_infer, assign_samples=args.assign_samples,
+                 backend=args.backend, data_root=args.data_root, force=args.force)
+    print(f"assigned {rep['neurons_assigned']} neurons on {rep['samples']} training samples "
+          f"(inference at {rep['inference_dt_ms']:g} ms, one spike per step "
+          f"{'on' if rep['one_spike_infer'] else 'off'}); wrote {args.out}/model.npz, "
+          "assign.json")
+    for w in rep["warnings"]:
+        print(f"lavalab assign: warning: {w}", file=sys.stderr)
     return 0
 
 
@@ -409,6 +424,14 @@ def _add_one_spike(sp) -> None:
                     "network's (lavalab.networks.snn.DEFAULTS)")
 
 
+def _add_one_spike_infer(sp, default: str) -> None:
+    sp.add_argument("--one-spike-infer", action=argparse.BooleanOptionalAction, default=None,
+                    help="at inference too, at most one excitatory spike per step (as "
+                    "BindsNET tests): much better from 900 neurons, but no Loihi form "
+                    "(design rule one_spike_not_on_chip); --no-one-spike-infer gives the "
+                    "deployable network. " + default)
+
+
 def _add_init(sp) -> None:
     sp.add_argument("--init", choices=INITS, default=None,
                     help="initial input weights: uniform in [0, 0.3] (Diehl & Cook) or "
@@ -574,12 +597,32 @@ def build_parser() -> argparse.ArgumentParser:
                     "physical time (0.5 = twice the steps). Default: the network's "
                     "(lavalab.networks.snn.DEFAULTS: 0.5 from 900 neurons, where at 1 ms many "
                     "neurons spike in the same step before inhibition arrives)")
+    _add_one_spike_infer(tr, "Default: the network's (lavalab.networks.snn.DEFAULTS: on "
+                         "from 900 neurons)")
     tr.add_argument("--restart", action="store_true", help="ignore an existing checkpoint")
     tr.add_argument("--force", action="store_true", help="replace a finished model.npz in "
                     "--out (its eval.json and plots are removed); without it train refuses")
     tr.add_argument("--quiet", action="store_true", help="no progress bar")
     tr.add_argument("--out", required=True)
     tr.set_defaults(func=_cmd_train)
+
+    asg = sub.add_parser("assign", help="re-derive how a trained model runs inference (step "
+                         "size, one spike per step) and assign its labels again")
+    asg.add_argument("model", help="folder with model.npz (of lavalab train)")
+    asg.add_argument("--inference-dt", type=_inference_dt, default=None, metavar="MS",
+                     help="inference step (ms), the 1 ms training step divided by 1..16 "
+                     "(default: the model's)")
+    _add_one_spike_infer(asg, "Default: the model's")
+    asg.add_argument("--assign-samples", type=_positive("--assign-samples", 10**7),
+                     default=None, help="last training samples of the model's run to assign "
+                     "labels on (default: as many as its training used)")
+    asg.add_argument("--backend", choices=BACKENDS, default="engine")
+    asg.add_argument("--data-root", default=None)
+    asg.add_argument("--force", action="store_true", help="replace a finished model.npz in "
+                     "--out")
+    asg.add_argument("--out", required=True, help="folder for the new model.npz and "
+                     "assign.json")
+    asg.set_defaults(func=_cmd_assign)
 
     ev = sub.add_parser("evaluate", help="classify test samples with a trained model")
     ev.add_argument("model", help="folder with model.npz")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import platform
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +25,7 @@ from lavalab.networks.snn import (
     KINDS,
     NetworkSpec,
     build,
-    default_inference_dt,
+    default_inference,
     init_weights,
     lower_network,
     spec_from_dict,
@@ -41,7 +41,7 @@ from lavalab.protocol import (
 )
 
 __all__ = ["TrainConfig", "BackendUnavailable", "train", "evaluate", "load_model",
-           "event_summary", "Model", "plot", "inference_spec"]
+           "event_summary", "Model", "plot", "inference_spec", "assign"]
 
 Q, EXP_IN = 255.0, 0  # weight lowering: w_int = round(w * 255), v_scale = 64 * 255
 #: ``train`` warns when more than this fraction of the neurons is left unassigned.
@@ -100,9 +100,11 @@ class TrainConfig:
     one_spike: bool | None = None
     w_init: str | None = None  # None: the network's default (lavalab.networks.snn.DEFAULTS)
     input_gain: float | None = None  # mV per unit input weight; None: the network's 0.5
-    # step (ms) the trained network is assigned, evaluated and deployed at; None: the
-    # network's default (lavalab.networks.snn.DEFAULTS); must divide the 1 ms training step
+    # how the trained network is assigned, evaluated and deployed: its step (ms; divides
+    # the 1 ms training step) and one spike per step; None: the network's default
+    # (lavalab.networks.snn.DEFAULTS)
     inference_dt_ms: float | None = None
+    one_spike_infer: bool | None = None
 
     def __post_init__(self):
         def bad(name, allowed):
@@ -111,8 +113,9 @@ class TrainConfig:
             bad("network", KINDS)
         if self.rule not in (None, *RULES):
             bad("rule", RULES)
-        if self.one_spike not in (None, True, False):
-            bad("one_spike", (None, True, False))
+        for name in ("one_spike", "one_spike_infer"):
+            if getattr(self, name) not in (None, True, False):
+                bad(name, (None, True, False))
         if self.w_init not in (None, *INITS):
             bad("w_init", INITS)
         if self.backend not in BACKENDS:
@@ -135,12 +138,13 @@ class TrainConfig:
             object.__setattr__(self, "inference_dt_ms", _step_divisor(
                 "inference_dt_ms", self.inference_dt_ms, TRAIN_DT_MS))
 
-    def inference_dt(self) -> float:
-        """The resolved inference step (ms): ``inference_dt_ms`` or the network's default."""
-        if self.inference_dt_ms is not None:
-            return self.inference_dt_ms
-        d = default_inference_dt(self.network, self.neurons)
-        return TRAIN_DT_MS if d is None else d
+    def inference(self) -> tuple[float, bool]:
+        """The resolved ``(inference step in ms, one_spike_infer)``: the given values, else
+        the network's defaults."""
+        d_dt, d_one = default_inference(self.network, self.neurons)
+        dt = self.inference_dt_ms if self.inference_dt_ms is not None else (
+            TRAIN_DT_MS if d_dt is None else d_dt)
+        return dt, d_one if self.one_spike_infer is None else self.one_spike_infer
 
     def spec(self, n_input: int) -> NetworkSpec:
         extra = {} if self.input_gain is None else {"input_gain": self.input_gain}
@@ -168,27 +172,46 @@ def _step_divisor(name: str, dt, train_dt: float) -> float:
     return train_dt / k
 
 
-def inference_spec(spec: NetworkSpec, dt_ms: float) -> NetworkSpec:
-    """``spec`` as a trained network runs at step ``dt_ms`` (a divisor of ``spec.dt_ms``):
-    the same physical presentation and rest (``k = spec.dt_ms / dt_ms`` times the steps),
-    the per-step constants (decays, refractory steps, input spike probability) re-derived by
-    :func:`lavalab.compile.discretize.discretize_time`. Weights and theta keep their units
-    (checked for the fixed-point lowering)."""
+def inference_spec(spec: NetworkSpec, dt_ms: float, one_spike_infer: bool = False
+                   ) -> NetworkSpec:
+    """The network a model trained as ``spec`` runs inference as: at step ``dt_ms`` (a
+    divisor of ``spec.dt_ms``; the same physical presentation and rest, ``k = spec.dt_ms /
+    dt_ms`` times the steps, the per-step constants (decays, refractory steps, input spike
+    probability) re-derived by :func:`lavalab.compile.discretize.discretize_time`) and with
+    or without one excitatory spike per step (``one_spike_infer``). Weights and theta keep
+    their units (checked for the fixed-point lowering)."""
     from lavalab.compile.discretize import discretize_time
     from lavalab.compile.ir import TimeBudget
 
     dt = _step_divisor("inference_dt_ms", dt_ms, spec.dt_ms)
-    if dt == spec.dt_ms:
-        return spec
-    k = round(spec.dt_ms / dt)
-    new = discretize_time(spec, TimeBudget(spec.present_steps * k, dt,
-                                           rest_steps=spec.rest_steps * k)).spec
-    a, b = lower_network(spec, Q, EXP_IN), lower_network(new, Q, EXP_IN)
-    same = lambda f: (f.q, f.v_scale, f.exp_in, f.stdp.w_max, f.exc.v_lsb)  # noqa: E731
-    if same(a) != same(b):  # weights / theta would change meaning
-        raise ValueError(f"inference_dt_ms={dt_ms}: the fixed-point lowering at that step "
-                         f"stores weights or theta in other units ({same(b)} vs {same(a)})")
+    if one_spike_infer not in (True, False):
+        raise ValueError(f"one_spike_infer={one_spike_infer!r} is not one of (True, False)")
+    new = spec
+    if dt != spec.dt_ms:
+        k = round(spec.dt_ms / dt)
+        new = discretize_time(spec, TimeBudget(spec.present_steps * k, dt,
+                                               rest_steps=spec.rest_steps * k)).spec
+        a, b = lower_network(spec, Q, EXP_IN), lower_network(new, Q, EXP_IN)
+        same = lambda f: (f.q, f.v_scale, f.exp_in, f.stdp.w_max, f.exc.v_lsb)  # noqa: E731
+        if same(a) != same(b):  # weights / theta would change meaning
+            raise ValueError(f"inference_dt_ms={dt_ms}: the fixed-point lowering at that "
+                             f"step stores weights or theta in other units ({same(b)} vs "
+                             f"{same(a)})")
+    if new.exc.one_spike_infer != one_spike_infer:
+        new = replace(new, exc=replace(new.exc, one_spike_infer=one_spike_infer))
     return new
+
+
+def _assign(backend: str, spec: NetworkSpec, precision: str, w, theta, images, labels,
+            seed: int):
+    """Labels of a frozen network (``spec`` is the inference network): assignments,
+    proportions and the wall time."""
+    fixed = lower_network(spec, Q, EXP_IN) if precision == "fixed" else None
+    net = make_net(spec, precision, w, theta, seed=seed, fixed=fixed)
+    t0 = time.perf_counter()
+    counts, _ = _infer(backend, spec, precision, net, images, seed + ASSIGN_SEED_OFFSET)
+    assignments, proportions, _ = assign_labels(counts, labels)
+    return assignments, proportions, time.perf_counter() - t0
 
 
 @dataclass
@@ -360,21 +383,17 @@ def train(cfg: TrainConfig, out, progress: bool = True, restart: bool = False,
     bar.close()
     train_s = time.perf_counter() - t_start
     # label assignment on the last training samples, weights and theta frozen, with the
-    # network the model is evaluated and deployed as (its inference step)
-    ispec = inference_spec(spec, cfg.inference_dt())
-    inet = make_net(ispec, cfg.precision, net.w, net.theta, seed=cfg.seed,
-                    fixed=None if fixed is None else lower_network(ispec, Q, EXP_IN))
+    # network the model is evaluated and deployed as (its inference step and one_spike)
+    ispec = inference_spec(spec, *cfg.inference())
     n_assign = min(cfg.assign_samples, cfg.samples)
     assign_images, assign_labels_ = _cycled(data, cfg.samples - n_assign, cfg.samples)
-    t0 = time.perf_counter()
-    counts, _ = _infer(cfg.backend, ispec, cfg.precision, inet, assign_images,
-                       cfg.seed + ASSIGN_SEED_OFFSET)
-    assign_s = time.perf_counter() - t0
-    assignments, proportions, _ = assign_labels(counts, assign_labels_)
+    assignments, proportions, assign_s = _assign(cfg.backend, ispec, cfg.precision, net.w,
+                                                 net.theta, assign_images, assign_labels_,
+                                                 cfg.seed)
     meta = {"spec": spec_to_dict(ispec), "precision": cfg.precision, "seed": cfg.seed,
             "q": Q, "exp_in": EXP_IN, "config": cfg_meta, "dataset": cfg.dataset,
             "input_shape": list(data.shape)}
-    if ispec is not spec:
+    if ispec != spec:
         meta["train_spec"] = spec_to_dict(spec)
     model_io.save_npz(out / "model.npz", model_io.MODEL_FORMAT, meta,
                       {"w": net.w, "theta": net.theta, "assignments": assignments,
@@ -395,7 +414,8 @@ def train(cfg: TrainConfig, out, progress: bool = True, restart: bool = False,
         "config": cfg_meta, "samples": cfg.samples, "wall_s": train_s,
         # what the defaults resolved to (lavalab.networks.snn.DEFAULTS)
         "mechanisms": {"rule": spec.stdp.rule, "one_spike": bool(spec.exc.one_spike),
-                       "w_init": spec.w_init, "inference_dt_ms": ispec.dt_ms},
+                       "w_init": spec.w_init, "inference_dt_ms": ispec.dt_ms,
+                       "one_spike_infer": bool(ispec.exc.one_spike_infer)},
         "resumed_from_sample": done_at_start, "samples_this_run": ran,
         "samples_per_s": ran / train_s if train_s > 0 and ran else None,
         "steps_per_s": ran * spec.sample_steps / train_s if train_s > 0 and ran else None,
@@ -515,6 +535,69 @@ def _checked_model(meta: dict, a: dict) -> Model:
     model.assignments = validate.assignments(a["assignments"], spec.n_exc)
     model.proportions = validate.proportions(a["proportions"], spec.n_exc)
     return model
+
+
+def assign(model_dir, out, inference_dt_ms: float | None = None,
+           one_spike_infer: bool | None = None, assign_samples: int | None = None,
+           backend: str = "engine", data_root: str | None = None, force: bool = False) -> dict:
+    """Re-derive how a trained model runs inference and assign its labels again: the same
+    weights and theta, the network at step ``inference_dt_ms`` (a divisor of the training
+    step) with or without ``one_spike_infer`` (None: as the model has them), labels from
+    its last ``assign_samples`` training samples (default: as many as ``train`` used).
+    Writes ``model.npz`` and ``assign.json`` into ``out``; a finished model there is
+    replaced only with ``force``. Lets a user compare inference choices (e.g. the
+    deployable network against one spike per step) on one training run."""
+    from lavalab import validate
+
+    if backend not in BACKENDS:
+        raise ValueError(f"backend={backend!r} is not one of {BACKENDS}")
+    _require_backend(backend)
+    model = load_model(model_dir)
+    src = _model_folder(model_dir)
+    out = validate.out_dir(out)
+    if (out / "model.npz").exists() and not force:
+        raise ValueError(f"{out / 'model.npz'} holds a finished model; use --force "
+                         "(force=True) to replace it, or another --out")
+    train_spec = spec_from_dict(model.meta["train_spec"]) if "train_spec" in model.meta \
+        else model.spec
+    if train_spec.dt_ms != TRAIN_DT_MS and "train_spec" not in model.meta:
+        raise ValueError(f"{src}: a model at dt {train_spec.dt_ms} ms without its training "
+                         "network (train_spec) cannot be re-derived")
+    dt = model.spec.dt_ms if inference_dt_ms is None else inference_dt_ms
+    one = model.spec.exc.one_spike_infer if one_spike_infer is None else one_spike_infer
+    ispec = inference_spec(train_spec, dt, one)
+    cfg = model.meta.get("config") or {}
+    data = load_dataset(model.meta["dataset"], "train", data_root)
+    trained = int(cfg.get("samples", len(data)))
+    n = assign_samples if assign_samples is not None else int(
+        cfg.get("assign_samples", len(data)))
+    n = validate.integer("assign_samples", n, 1, trained)
+    images, labels = _cycled(data, trained - n, trained)
+    if model.precision == "fixed" and "precision_budget" in model.meta:
+        raise ValueError(f"{src}: a quantized model (precision study) keeps its own format; "
+                         "assign supports models of lavalab train")
+    assignments, proportions, wall = _assign(backend, ispec, model.precision, model.w,
+                                             model.theta, images, labels, model.seed)
+    meta = {k: v for k, v in model.meta.items() if k != "train_spec"}
+    meta["spec"] = spec_to_dict(ispec)
+    if ispec != train_spec:
+        meta["train_spec"] = spec_to_dict(train_spec)
+    out.mkdir(parents=True, exist_ok=True)
+    model_io.save_npz(out / "model.npz", model_io.MODEL_FORMAT, meta,
+                      {"w": model.w, "theta": model.theta, "assignments": assignments,
+                       "proportions": proportions})
+    for stale in STALE_WITH_MODEL:
+        (out / stale).unlink(missing_ok=True)
+    n_classes = len(np.unique(data.labels))
+    report = {"model": str(src), "inference_dt_ms": ispec.dt_ms,
+              "one_spike_infer": bool(ispec.exc.one_spike_infer), "samples": n,
+              "first_sample": trained - n, "wall_s": wall, "backend": backend,
+              "neurons_assigned": int((assignments >= 0).sum()),
+              "neurons_per_class": np.bincount(assignments[assignments >= 0],
+                                               minlength=n_classes).tolist(),
+              "warnings": assignment_warnings(assignments, n_classes, n)}
+    model_io.write_json(out / "assign.json", report)
+    return report
 
 
 def evaluate(model_dir, samples: int | None = None, backend: str = "engine", out=None,

@@ -7,7 +7,7 @@ import pytest
 
 from lavalab import model_io
 from lavalab.cli import main
-from lavalab.experiment import TrainConfig, evaluate, load_model, train
+from lavalab.experiment import TrainConfig, assign, evaluate, load_model, train
 
 SMALL = dict(network="diehl-cook", neurons=12, timesteps=40, rest=10, samples=6,
              assign_samples=6, checkpoint_every=2)
@@ -190,9 +190,9 @@ def test_train_records_the_mechanisms_the_defaults_resolved_to(tmp_path):
     a = json.loads((tmp_path / "a" / "train.json").read_text())["mechanisms"]
     b = json.loads((tmp_path / "b" / "train.json").read_text())["mechanisms"]
     assert a == {"rule": "stdp1", "one_spike": True, "w_init": "samples",
-                 "inference_dt_ms": 1.0}
+                 "inference_dt_ms": 1.0, "one_spike_infer": False}
     assert b == {"rule": "stdp2", "one_spike": False, "w_init": "uniform",
-                 "inference_dt_ms": 1.0}
+                 "inference_dt_ms": 1.0, "one_spike_infer": False}
     assert load_model(tmp_path / "a" / "model.npz").spec.w_init == "samples"
 
 
@@ -251,5 +251,45 @@ def test_inference_dt_must_divide_the_training_step():
         with pytest.raises(ValueError, match="inference_dt_ms"):
             TrainConfig(inference_dt_ms=bad)
     assert TrainConfig(inference_dt_ms=0.25).inference_dt_ms == 0.25
-    assert TrainConfig(neurons=1600).inference_dt() == 0.5  # the size default
-    assert TrainConfig(neurons=400).inference_dt() == 1.0
+    assert TrainConfig(neurons=1600).inference() == (0.5, True)  # the size defaults
+    assert TrainConfig(neurons=400).inference() == (1.0, False)
+    assert TrainConfig(neurons=1600, one_spike_infer=False).inference() == (0.5, False)
+    with pytest.raises(ValueError, match="one_spike_infer='yes'"):
+        TrainConfig(one_spike_infer="yes")
+
+
+def test_assign_rederives_inference_and_reproduces_train(tmp_path, capsys):
+    """lavalab assign: the same weights at another inference step / with one spike per
+    step; assigning a model again as it is reproduces train's own labels exactly."""
+    cfg = dict(SMALL, samples=6, assign_samples=6, neurons=10)
+    train(TrainConfig(**cfg), tmp_path / "m", progress=False)
+    m = load_model(tmp_path / "m")
+    rep = assign(tmp_path / "m", tmp_path / "same")
+    same = load_model(tmp_path / "same")
+    np.testing.assert_array_equal(same.assignments, m.assignments)
+    np.testing.assert_array_equal(same.proportions, m.proportions)
+    assert same.spec == m.spec and rep["samples"] == 6 and rep["first_sample"] == 0
+    assert main(["assign", str(tmp_path / "m"), "--inference-dt", "0.5", "--one-spike-infer",
+                 "--out", str(tmp_path / "wta")]) == 0
+    wta = load_model(tmp_path / "wta")
+    assert (wta.spec.dt_ms, wta.spec.present_steps, wta.spec.exc.one_spike_infer) == \
+        (0.5, 80, True)
+    np.testing.assert_array_equal(wta.w, m.w)
+    assert wta.meta["train_spec"] == json.loads(json.dumps(
+        load_model(tmp_path / "m").meta["spec"]))  # the training network, unchanged
+    ev = evaluate(tmp_path / "wta", samples=4, out=tmp_path / "ev")
+    assert ev["events"]["exc"]["neuron_updates"]["per_sample"] == 10 * 100
+    # and back: the 1 ms plain network from the re-derived model equals the original
+    assign(tmp_path / "wta", tmp_path / "back", inference_dt_ms=1.0, one_spike_infer=False)
+    back = load_model(tmp_path / "back")
+    assert back.spec == m.spec and "train_spec" not in back.meta
+    np.testing.assert_array_equal(back.assignments, m.assignments)
+    # a finished model is not replaced without --force; errors are one line
+    capsys.readouterr()
+    assert main(["assign", str(tmp_path / "m"), "--out", str(tmp_path / "wta")]) == 2
+    assert "holds a finished model; use --force" in capsys.readouterr().err
+    assert main(["assign", str(tmp_path / "nope"), "--out", str(tmp_path / "x")]) == 2
+    assert "no such file" in capsys.readouterr().err
+    assert main(["assign", str(tmp_path / "m"), "--assign-samples", "7",
+                 "--out", str(tmp_path / "x")]) == 2
+    assert "assign_samples=7 is outside" in capsys.readouterr().err

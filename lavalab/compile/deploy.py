@@ -42,6 +42,9 @@ per-sample reset  lowered exactly, on chip: stock ``LIFReset`` (``reset_interval
                   and v at each sample's first step before the update, as lavalab's
                   neurons do; or (``reset="host"``) plain ``LIF`` whose u and v the host
                   sets to 0 between samples (``Var.set`` while paused).
+one spike per     ``one_spike_infer`` (a population-wide choice per step at inference) has
+step (inference)  no form: dropped, approximation ``one_spike_infer_dropped``;
+                  ``exact=True`` refuses it (``one_spike_not_on_chip``).
 v quantized       (``v_lsb > 0`` / ``v_bits < 24``, precision-study models) refused:
                   design rule ``neuron_state_fits``.
 ================= ==========================================================================
@@ -161,6 +164,16 @@ def _stock_lif(name: str, p: AdaptiveLIFFixed, n: int, exact: bool, bias_scale=N
                 f"{name}.ref_steps={p.ref_steps}: Lava's stock fixed-point LIF has no "
                 "refractory period (limit 0; train with t_ref_ms=0 or allow approximations)")
         approx.append(f"refractory_dropped: {name}.ref_steps={p.ref_steps} -> 0")
+    if getattr(p, "one_spike_infer", False):
+        if exact:
+            raise DesignRuleError(
+                "one_spike_not_on_chip", True, False,
+                f"{name}.one_spike_infer=True: one spike per step at inference has no form "
+                "on Loihi (limit: off; deploy a model assigned with lavalab assign "
+                "--no-one-spike-infer, or allow approximations)")
+        approx.append(f"one_spike_infer_dropped: {name} runs without one spike per step "
+                      "(its labels were assigned with it: lavalab assign "
+                      "--no-one-spike-infer gives matching ones)")
     if p.v_reset:
         if exact:
             raise DesignRuleError(

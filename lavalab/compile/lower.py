@@ -74,7 +74,7 @@ def lower_adaptive_lif(params: AdaptiveLIFParams | AdaptiveLIFFloat, v_scale: fl
         decay_theta=theta_decay, theta_decay_bits=theta_decay_bits,
         ref_steps=c.ref_steps,
         theta_bits=theta_bits,
-        one_spike=c.one_spike,
+        one_spike=c.one_spike, one_spike_infer=c.one_spike_infer,
     )
 
 

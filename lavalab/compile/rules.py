@@ -21,8 +21,9 @@ Number formats (any target: Loihi 1 and 2 share them)
   whose neurons quantize v to fewer bits (``v_bits < 24``) or to a coarser grid
   (``v_lsb > 0``) is not Loihi (fields read with ``getattr``: records without them are
   Loihi's 24-bit v). theta's width is not checked here.
-- ``one_spike_not_on_chip`` (on-chip learning only; inference runs without it): a
-  population with ``one_spike`` (while learning, at most one spike per step, chosen among
+- ``one_spike_not_on_chip`` (``one_spike``: on-chip learning only, inference runs without
+  it; ``one_spike_infer``: always): a population with ``one_spike`` (while learning, at
+  most one spike per step, chosen among
   the neurons that cross threshold in that step) needs a population-wide choice within the
   step; a neuro core updates each neuron on its own and a spike reaches other neurons one
   step later at the earliest, so no Loihi network expresses it.
@@ -211,12 +212,17 @@ def neuron_state_fits(d: Design) -> None:
 
 
 def one_spike_not_on_chip(d: Design) -> None:
-    """On-chip learning: no population may use ``one_spike`` (a same-step population-wide
-    choice; it acts only while learning, so inference is not affected)."""
-    if not d.learning:
-        return
+    """No population may choose one spike per step across itself where the chip runs it:
+    ``one_spike`` with on-chip learning (it acts only while learning), ``one_spike_infer``
+    always (it acts at inference)."""
     for name, p in _neurons(d):
-        if getattr(p, "one_spike", False):
+        if getattr(p, "one_spike_infer", False):
+            raise DesignRuleError(
+                "one_spike_not_on_chip", True, False,
+                f"{name}.one_spike_infer=True (one spike per step at inference, chosen across "
+                f"the population) has no form on {d.target.name}'s neuro cores; deploy the "
+                "model assigned without it (lavalab assign --no-one-spike-infer)")
+        if d.learning and getattr(p, "one_spike", False):
             raise DesignRuleError(
                 "one_spike_not_on_chip", True, False,
                 f"{name}.one_spike=True (one spike per step while learning, chosen across "
@@ -334,7 +340,8 @@ HINTS = {
     "weight_exponent_in_range": "the inhibition weights (w_exc_inh, w_inh_exc, w_lateral)",
     "refractory_within_limit": "t_ref_ms (at most 64 steps of --dt)",
     "neuron_state_fits": "omit --neuron-bits (Loihi's v is 24 bits of unit resolution)",
-    "one_spike_not_on_chip": "--no-one-spike (one spike per step needs off-chip training)",
+    "one_spike_not_on_chip": "--no-one-spike (one spike per step needs off-chip training); "
+                             "for one_spike_infer: lavalab assign --no-one-spike-infer",
     "learning_rule_expressible": "--rule stdp1 (STDP2 and the triplet rule have no "
                                  "learning-engine form) and "
                                  "--eta-pre / --eta-post whose exponents fit [-7, 8] "

@@ -112,7 +112,8 @@ def _kernels(net: EngineNet):
                     exc_theta_args=lif.theta_args(f.exc), inh_theta_args=lif.theta_args(inh_p),
                     skip_learn=_can_skip_learning(s, f.stdp.rule, f.stdp.sample_steps),
                     inh_live_ok=(f.inh is not None and f.inh.bias_mant == 0
-                                 and f.inh.decay_theta == 0 and not f.inh.one_spike),
+                                 and f.inh.decay_theta == 0 and not f.inh.one_spike
+                                 and not f.inh.one_spike_infer),
                     live_kernel=lif.lif_fixed_live_kernel, inh_live_args=lif.live_args(inh_p),
                     w_ei=f.w_ei, exp_ei=f.exp_ei, w_ie=f.w_ie, exp_ie=f.exp_ie,
                     w_lat=f.w_lat, exp_lat=f.exp_lat, exp_in=f.exp_in, shift=stdp.weight_exp_s)

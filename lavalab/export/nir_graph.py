@@ -75,6 +75,9 @@ def to_nir(model):
     }
     edges = [("input", "w_in"), ("w_in", "exc"), ("exc", "output")]
     dropped = []
+    if f.exc.one_spike_infer:
+        dropped.append("one excitatory spike per step at inference (one_spike_infer; the "
+                       "labels were assigned with it)")
     if f.exc.ref_steps:
         dropped.append(f"exc refractory period of {f.exc.ref_steps} steps")
     if s.has_inh:

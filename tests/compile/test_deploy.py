@@ -63,6 +63,19 @@ def test_default_network_lists_its_approximations_or_refuses():
                                                      f.exc.vth)
 
 
+def test_one_spike_at_inference_is_dropped_or_refused():
+    from dataclasses import replace
+
+    s = exact_spec("diehl-cook")
+    s = replace(s, exc=replace(s.exc, one_spike_infer=True))
+    f = lower_network(s)
+    w, _ = data()
+    low = lower_to_stock(s, f, w, np.zeros(6, np.int64))
+    assert [a.split(":")[0] for a in low.approximations] == ["one_spike_infer_dropped"]
+    with pytest.raises(DesignRuleError, match="one_spike_not_on_chip"):
+        lower_to_stock(s, f, w, np.zeros(6, np.int64), exact=True)
+
+
 def test_theta_fold_scales_rows_by_vth_over_vth_plus_theta():
     """Hand-computed: V = vth << 6; neuron 1 with theta = V gets half its weights."""
     s = build("tinysnn", 2, 3)

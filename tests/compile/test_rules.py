@@ -158,6 +158,11 @@ def test_one_spike_not_on_chip():
     assert (e.value.value, e.value.limit) == (True, False)
     _check(g, f, learning=True)  # the same network without it passes
     _check(g, one, learning=False)  # inference: one_spike does not act
+    wta = dataclasses.replace(f, exc=dataclasses.replace(f.exc, one_spike_infer=True))
+    for learning in (False, True):  # one_spike_infer acts at inference: never on chip
+        with pytest.raises(DesignRuleError,
+                           match="one_spike_not_on_chip: exc.one_spike_infer=True"):
+            _check(g, wta, learning=learning)
 
 
 def test_learning_rule_expressible_refuses_triplet():

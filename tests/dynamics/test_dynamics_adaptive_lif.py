@@ -163,7 +163,7 @@ def test_default_v_register_is_loihis():
     p = AdaptiveLIFFixed(decay_u=1, decay_v=0, vth=1)
     assert (p.v_bits, p.v_lsb, p.v_rounding) == (24, 0, "truncate")
     assert p.v_max == 2**23 - 1 and p.theta_max == 2**24 - 1
-    assert fixed_args(p)[-5:-1] == (2**24 - 1, 2**23 - 1, 0, 0)
+    assert fixed_args(p)[-6:-2] == (2**24 - 1, 2**23 - 1, 0, 0)
 
 
 def _grid_params(mode):
@@ -370,7 +370,7 @@ def test_one_spike_is_validated_and_lowered():
     with pytest.raises(ValueError, match="one_spike='no'"):
         AdaptiveLIFParams(one_spike="no")
     fx = lower_adaptive_lif(AdaptiveLIFParams(one_spike=True), 64.0 * 255)
-    assert fx.one_spike and fixed_args(fx)[-1] is True
+    assert fx.one_spike and fixed_args(fx)[-2:] == (True, False)
 
 
 @pytest.mark.parametrize("v_lsb,v_rounding,learn", [(0, "truncate", True),

@@ -222,3 +222,29 @@ def test_one_spike_acts_only_while_learning(digits):
     np.testing.assert_array_equal(c1, c0)
     np.testing.assert_array_equal(c1[:2], lava["counts"])
     assert c1.sum() > 10
+
+
+def test_one_spike_at_inference_bit_exact(digits):
+    """one_spike_infer: at inference at most one excitatory spike per step, the same on the
+    engine (parallel and sequential) and on Lava; it does not act while learning."""
+    from dataclasses import replace
+
+    s0 = _net("diehl-cook")
+    s1 = replace(s0, exc=replace(s0.exc, one_spike_infer=True))
+    fx1, fx0 = lower_network(s1), lower_network(s0)
+    w = np.rint(init_weights(s0, 4) * fx0.q * 3).clip(0, 255).astype(np.int64)
+    c0, _ = infer(make_net(s0, "fixed", w, seed=9, fixed=fx0), digits)
+    c1, _ = infer(make_net(s1, "fixed", w, seed=9, fixed=fx1), digits)
+    _, _, spikes = run(make_net(s1, "fixed", w, seed=9, fixed=fx1), digits[:2], learn=False,
+                       record=True)
+    lava = run_lava(s1, "fixed", w, 0, digits[:2], seed=9, fixed=fx1, learn=False,
+                    record=True)
+    np.testing.assert_array_equal(spikes, lava["spikes"])
+    np.testing.assert_array_equal(c1[:2], lava["counts"])
+    assert spikes.sum(axis=1).max() == 1 and c1.sum() > 10
+    assert (c0.sum(axis=1) > c1.sum(axis=1)).any()  # the plain network has same-step ties
+    # while learning it is the plain network's (one_spike is off here)
+    n0, n1 = (make_net(s, "fixed", w, seed=9, fixed=f) for s, f in ((s0, fx0), (s1, fx1)))
+    _, _, r0 = run(n0, digits[:2], learn=True, record=True)
+    _, _, r1 = run(n1, digits[:2], learn=True, record=True)
+    np.testing.assert_array_equal(r0, r1)

@@ -6,7 +6,7 @@ import pytest
 from lavalab.networks.snn import (
     DEFAULTS,
     build,
-    default_inference_dt,
+    default_inference,
     default_mechanisms,
     init_weights,
 )
@@ -26,8 +26,9 @@ def test_defaults_by_size():
     assert default_mechanisms("tinysnn", 399) == ("stdp1", True, "samples")
     assert default_mechanisms("diehl-cook", 400) == ("stdp1", True, "uniform")
     assert default_mechanisms("tinysnn", 1600) == ("stdp1", True, "uniform")
-    assert [default_inference_dt(k, n) for k in ("diehl-cook", "tinysnn")
-            for n in (100, 899, 900, 1600)] == [None, None, 0.5, 0.5] * 2
+    assert [default_inference(k, n) for k in ("diehl-cook", "tinysnn")
+            for n in (100, 899, 900, 1600)] == [(None, False)] * 2 + [(0.5, True)] * 2 \
+        + [(None, False)] * 2 + [(0.5, True)] * 2
     for kind, rows in DEFAULTS.items():
         assert rows[0][0] == 1 and [r[0] for r in rows] == sorted(r[0] for r in rows)
         s = build(kind, 100)
