@@ -24,6 +24,11 @@ run folder (eval.json last), so a rerun skips them exactly as after a local run.
 task starts from the run folder's checkpoint.npz when one exists; a task whose worker dies
 is reported and computed by the next run.
 
+``--inference dt1,dt0.5+one_spike_infer`` adds, for every trained run, the same weights
+re-assigned and evaluated with another inference network (``lavalab assign``; folders
+``<run mechanism>@<variant>``): the deployable network against one spike per step, or
+the step sizes, without training again.
+
 ``--mechanisms`` overrides the networks' default learning mechanisms (``default`` or a
 ``rule[+one_spike][+uniform|+samples][+dtMS]`` string such as ``stdp1``,
 ``triplet+one_spike``, ``stdp1+one_spike+uniform+dt1`` (inference at the 1 ms training step)):
@@ -44,7 +49,7 @@ from pathlib import Path
 import numpy as np
 
 from lavalab import executor as xq
-from lavalab.experiment import TrainConfig, evaluate, train
+from lavalab.experiment import TrainConfig, assign, evaluate, train
 from lavalab.model_io import load_json, write_json
 from lavalab.networks.snn import INITS, default_mechanisms
 
@@ -52,28 +57,46 @@ FORMAT = "lavalab.scaling/1"
 MNIST_TRAIN = 60000
 
 
-def _mech(text: str) -> tuple[str | None, bool | None, str | None, float | None]:
-    """``RULE[+one_spike|+no_one_spike][+uniform|+samples][+dtMS]`` or ``default`` -> (rule,
-    one_spike, w_init, inference_dt_ms), None where the network's default applies
-    (``+dt0.5``: assign, evaluate and deploy at 0.5 ms steps)."""
+def _mech(text: str) -> tuple[str | None, bool | None, str | None, float | None,
+                             bool | None]:
+    """``RULE[+one_spike|+no_one_spike][+uniform|+samples][+dtMS][+one_spike_infer|
+    +no_one_spike_infer]`` or ``default`` -> (rule, one_spike, w_init, inference_dt_ms,
+    one_spike_infer), None where the network's default applies (``+dt0.5``: assign,
+    evaluate and deploy at 0.5 ms steps; ``+one_spike_infer``: one spike per step at
+    inference too)."""
     if text == "default":
-        return None, None, None, None
+        return None, None, None, None, None
     parts = text.split("+")
     rule = parts[0] or None
-    one = init = idt = None
+    one = init = idt = osi = None
+    order = []  # the parts must come in the grammar's order
     for part in parts[1:]:
-        if part in ("one_spike", "no_one_spike") and one is None and init is None \
-                and idt is None:
-            one = part == "one_spike"
-        elif part in INITS and init is None and idt is None:
-            init = part
+        if part in ("one_spike", "no_one_spike") and one is None:
+            one, pos = part == "one_spike", 0
+        elif part in INITS and init is None:
+            init, pos = part, 1
         elif part.startswith("dt") and idt is None and _is_number(part[2:]):
-            idt = float(part[2:])
+            idt, pos = float(part[2:]), 2
+        elif part in ("one_spike_infer", "no_one_spike_infer") and osi is None:
+            osi, pos = part == "one_spike_infer", 3
         else:
+            pos = -1
+        if pos < 0 or (order and pos < order[-1]):
             raise SystemExit(f"scaling.py: error: --mechanisms value {text!r} is not "
-                             "'default' or "
-                             "'RULE[+one_spike|+no_one_spike][+uniform|+samples][+dtMS]'")
-    return rule, one, init, idt
+                             "'default' or 'RULE[+one_spike|+no_one_spike][+uniform|+samples]"
+                             "[+dtMS][+one_spike_infer|+no_one_spike_infer]'")
+        order.append(pos)
+    return rule, one, init, idt, osi
+
+
+def _variant(text: str) -> tuple[float, bool]:
+    """An ``--inference`` value ``dtMS[+one_spike_infer]`` -> (step, one_spike_infer)."""
+    head, _, tail = text.partition("+")
+    if not (head.startswith("dt") and _is_number(head[2:])) or tail not in (
+            "", "one_spike_infer"):
+        raise SystemExit(f"scaling.py: error: --inference value {text!r} is not "
+                         "'dtMS[+one_spike_infer]' (e.g. dt1, dt0.5+one_spike_infer)")
+    return float(head[2:]), tail == "one_spike_infer"
 
 
 def _is_number(text: str) -> bool:
@@ -92,14 +115,15 @@ def _label(network: str, n: int, mech: str, used: dict | None = None) -> str:
     such runs used ``default`` at); runs written before it named the inference step ran
     inference at the 1 ms training step."""
     if used is None:
-        rule, one, _, _ = _mech(mech)
+        rule, one = _mech(mech.split("@")[0])[:2]
         d_rule, d_one, _ = default_mechanisms(network, n)
         used = {"rule": d_rule if rule is None else rule,
                 "one_spike": d_one if one is None else one, "w_init": "uniform"}
     dt = used.get("inference_dt_ms", 1.0)
     return (f"{used['rule']}+{'one_spike' if used['one_spike'] else 'no_one_spike'}"
             + ("+samples" if used["w_init"] == "samples" else "")
-            + ("" if dt == 1.0 else f"+dt{dt:g}"))
+            + ("" if dt == 1.0 else f"+dt{dt:g}")
+            + ("+one_spike_infer" if used.get("one_spike_infer") else ""))
 
 
 def _run_dir(out: Path, network: str, n: int, mech: str, seed: int, samples: int) -> Path:
@@ -149,9 +173,28 @@ def train_eval(folder: str, network: str, n: int, seed: int, samples: int, mech:
                test_samples: int, progress: bool) -> None:
     """Train one configuration into ``folder`` (resuming its checkpoint.npz) and evaluate
     it there: train.json, model.npz, eval.json."""
-    rule, one, init, idt = _mech(mech)
+    if "@" in mech:  # an inference variant of a trained run: no training
+        base, variant = mech.split("@")
+        src = _run_dir(Path(folder).parent.parent, network, n, base, seed, samples)
+        if not (src / "model.npz").is_file():
+            raise ValueError(f"{src} has no trained model for the inference variant {variant}")
+        dt, osi = _variant(variant)
+        rep = assign(src, folder, inference_dt_ms=dt, one_spike_infer=osi, force=True)
+        tr = load_json(src / "train.json")
+        tr["mechanisms"] = {**tr["mechanisms"], "inference_dt_ms": rep["inference_dt_ms"],
+                            "one_spike_infer": rep["one_spike_infer"]}
+        tr["inference_variant_of"] = str(src.name)
+        tr["warnings"] = rep["warnings"]
+        tr["assignment"] = {"samples": rep["samples"], "wall_s": rep["wall_s"],
+                            "neurons_assigned": rep["neurons_assigned"],
+                            "neurons_unassigned": n - rep["neurons_assigned"],
+                            "neurons_per_class": rep["neurons_per_class"]}
+        write_json(Path(folder) / "train.json", tr)
+        evaluate(folder, samples=test_samples, out=folder)
+        return
+    rule, one, init, idt, osi = _mech(mech)
     cfg = TrainConfig(network=network, neurons=n, rule=rule, one_spike=one, w_init=init,
-                      inference_dt_ms=idt, samples=samples, seed=seed,
+                      inference_dt_ms=idt, one_spike_infer=osi, samples=samples, seed=seed,
                       assign_samples=min(10000, samples), checkpoint_every=2000)
     train(cfg, folder, progress=progress)
     evaluate(folder, samples=test_samples, out=folder)
@@ -208,6 +251,18 @@ def run_all(out: Path, jobs: list[tuple], test_samples: int, spec: xq.ExecutorSp
                unit="config")
 
 
+def _unique(rows: list[dict]) -> list[dict]:
+    """Rows without an inference variant that repeats its run's own inference network (same
+    network, N, seed, samples and mechanism label: the same model, re-assigned)."""
+    seen, out = set(), []
+    for r in rows:
+        k = (r["network"], r["neurons"], r["seed"], r["samples"], r["mechanism"])
+        if k not in seen:
+            seen.add(k)
+            out.append(r)
+    return out
+
+
 def summarise(rows: list[dict], key: tuple[str, ...]) -> list[dict]:
     groups: dict[tuple, list[dict]] = {}
     for r in rows:
@@ -231,14 +286,18 @@ def plot(summary: list[dict], xkey: str, path: Path, title: str) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(8.0, 4.4))
-    lines = sorted({(s["network"], s["mechanism"]) for s in summary})
+    def line(s):  # N scaling: one line per epoch count too; a curve's epochs are its x
+        return (s["network"], s["mechanism"], s["epochs"] if xkey == "neurons" else 0)
+
+    lines = sorted({line(s) for s in summary})
     markers = "osD^v<>p"
-    for i, (net, mech) in enumerate(lines):
+    for i, (net, mech, ep) in enumerate(lines):
         pts = sorted((s[xkey], s["accuracy_mean"], s["accuracy_std"]) for s in summary
-                     if (s["network"], s["mechanism"]) == (net, mech))
+                     if line(s) == (net, mech, ep))
         x, y, e = zip(*pts, strict=True)
         ax.errorbar(x, y, yerr=e, marker=markers[i % len(markers)], capsize=3,
-                    color=f"C{i}", label=f"{net} ({mech})")
+                    color=f"C{i % 10}",
+                    label=f"{net} ({mech}" + (f", {ep:g} ep)" if ep else ")"))
     ax.set_xscale("log")
     ax.set_xticks(sorted({s[xkey] for s in summary}))
     ax.get_xaxis().set_major_formatter(matplotlib.ticker.ScalarFormatter())
@@ -263,6 +322,9 @@ def main() -> None:
     p.add_argument("--epochs", type=float, default=1.0)
     p.add_argument("--curve", default="", help="training-curve check: sample counts")
     p.add_argument("--mechanisms", default="default")
+    p.add_argument("--inference", default="", help="inference variants of every trained run, "
+                   "e.g. dt1,dt0.5,dt0.5+one_spike_infer: the same weights re-assigned and "
+                   "evaluated (lavalab assign), no training")
     p.add_argument("--test-samples", type=int, default=10000)
     p.add_argument("--quiet", action="store_true")
     p.add_argument("--collect", action="store_true", help="train nothing: tabulate every "
@@ -287,24 +349,31 @@ def main() -> None:
     mechs = a.mechanisms.split(",")
     for m in mechs:
         _mech(m)
+    variants = [v for v in a.inference.split(",") if v]
+    for v in variants:
+        _variant(v)
+
     curve = [int(x) for x in a.curve.split(",") if x]
     if curve and len(sizes) != 1:
         raise SystemExit("scaling.py: error: --curve takes one --neurons value")
     counts = curve or [round(a.epochs * MNIST_TRAIN)]
     jobs = [(net, n, s, c, m) for net in nets for m in mechs for n in sizes for c in counts
             for s in seeds]
+    var_jobs = [(net, n, s, c, f"{m}@{v}") for net, n, s, c, m in jobs for v in variants]
     if a.collect:
-        rows = collect(out)
+        rows = _unique(collect(out))
     else:
         try:
             run_all(out, jobs, a.test_samples, spec, not a.quiet)
+            # inference variants: re-assigned and evaluated here, after their training
+            rows = _unique([run_one(out, net, n, s, c, m, a.test_samples, False)
+                            for net, n, s, c, m in jobs + var_jobs])
         except (ValueError, xq.StudyIncomplete, OSError) as err:
             print(f"scaling.py: error: {' '.join(str(err).split())}", file=sys.stderr)
             raise SystemExit(2) from None
-        rows = [run_one(out, net, n, s, c, m, a.test_samples, False)
-                for net, n, s, c, m in jobs]
     xkey = "samples" if curve else "neurons"
-    summary = summarise(rows, ("network", "mechanism", xkey))
+    summary = summarise(rows, ("network", "mechanism", "epochs", xkey) if not curve
+                        else ("network", "mechanism", xkey))
     name = "curve" if curve else "scaling"
     write_json(out / f"{name}.json", {"format": FORMAT, "command": vars(a), "rows": rows,
                                       "summary": summary})

@@ -60,15 +60,41 @@ def _scaling_module():
 
 def test_mechanism_strings_and_labels():
     sc = _scaling_module()
-    assert sc._mech("default") == (None, None, None, None)
-    assert sc._mech("stdp1+one_spike+uniform+dt1") == ("stdp1", True, "uniform", 1.0)
-    assert sc._mech("triplet+dt0.5") == ("triplet", None, None, 0.5)
-    for bad in ("stdp1+dt", "stdp1+dtx", "stdp1+dt0.5+one_spike", "stdp1+bogus"):
+    assert sc._mech("default") == (None, None, None, None, None)
+    assert sc._mech("stdp1+one_spike+uniform+dt1") == ("stdp1", True, "uniform", 1.0, None)
+    assert sc._mech("triplet+dt0.5+one_spike_infer") == ("triplet", None, None, 0.5, True)
+    for bad in ("stdp1+dt", "stdp1+dtx", "stdp1+dt0.5+one_spike", "stdp1+bogus",
+                "stdp1+one_spike_infer+dt0.5"):
         with pytest.raises(SystemExit, match="is not 'default' or"):
             sc._mech(bad)
+    assert sc._variant("dt0.5+one_spike_infer") == (0.5, True) and sc._variant("dt1") == \
+        (1.0, False)
+    with pytest.raises(SystemExit, match="--inference value 'wta' is not"):
+        sc._variant("wta")
     used = {"rule": "stdp1", "one_spike": True, "w_init": "uniform"}
     assert sc._label("diehl-cook", 1600, "x", used) == "stdp1+one_spike"  # older train.json
-    assert sc._label("diehl-cook", 1600, "x", {**used, "inference_dt_ms": 0.5}) == \
-        "stdp1+one_spike+dt0.5"
+    assert sc._label("diehl-cook", 1600, "x", {**used, "inference_dt_ms": 0.5,
+                                                "one_spike_infer": True}) == \
+        "stdp1+one_spike+dt0.5+one_spike_infer"
     assert sc._label("tinysnn", 100, "x", {**used, "w_init": "samples",
                                             "inference_dt_ms": 1.0}) == "stdp1+one_spike+samples"
+
+
+def test_inference_variants_reuse_the_trained_run(tmp_path):
+    """--inference: every trained run is re-assigned and evaluated per variant without
+    training again; the rows name the variant's inference network."""
+    r = _run(tmp_path / "v", "--seeds", "0", "--inference", "dt1,dt0.5+one_spike_infer")
+    assert r.returncode == 0, r.stderr
+    rows = json.loads((tmp_path / "v" / "scaling.json").read_text())["rows"]
+    # dt1 is the run's own network (the same model re-assigned): one row, not two
+    assert [x["mechanism"] for x in rows] == ["stdp1+one_spike+samples",
+                                              "stdp1+one_spike+samples+dt0.5+one_spike_infer"]
+    same = json.loads((tmp_path / "v" / "runs" / "tinysnn-10-default@dt1-s0-60" /
+                       "eval.json").read_text())
+    assert same["accuracy_pct"] == rows[0]["accuracy"]
+    runs = sorted(p.name for p in (tmp_path / "v" / "runs").iterdir())
+    assert runs == ["tinysnn-10-default-s0-60", "tinysnn-10-default@dt0.5+one_spike_infer-s0-60",
+                    "tinysnn-10-default@dt1-s0-60"]
+    assert not (tmp_path / "v" / "runs" / runs[1] / "checkpoint.npz").exists()
+    bad = _run(tmp_path / "b", "--inference", "wta")
+    assert bad.returncode == 1 and "--inference value 'wta' is not" in bad.stderr
