@@ -42,6 +42,8 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -49,7 +51,7 @@ from pathlib import Path
 import numpy as np
 
 from lavalab import executor as xq
-from lavalab.experiment import TrainConfig, assign, evaluate, train
+from lavalab.experiment import TrainConfig, assign, evaluate, load_model, train
 from lavalab.model_io import load_json, write_json
 from lavalab.networks.snn import INITS, default_mechanisms
 
@@ -114,16 +116,20 @@ def _label(network: str, n: int, mech: str, used: dict | None = None) -> str:
     and resolve ``default`` with today's table (unchanged from N = 400, the only size
     such runs used ``default`` at); runs written before it named the inference step ran
     inference at the 1 ms training step."""
-    if used is None:
-        rule, one = _mech(mech.split("@")[0])[:2]
-        d_rule, d_one, _ = default_mechanisms(network, n)
-        used = {"rule": d_rule if rule is None else rule,
-                "one_spike": d_one if one is None else one, "w_init": "uniform"}
+    used = used if used is not None else _used_before(network, n, mech)
     dt = used.get("inference_dt_ms", 1.0)
     return (f"{used['rule']}+{'one_spike' if used['one_spike'] else 'no_one_spike'}"
             + ("+samples" if used["w_init"] == "samples" else "")
             + ("" if dt == 1.0 else f"+dt{dt:g}")
             + ("+one_spike_infer" if used.get("one_spike_infer") else ""))
+
+
+def _used_before(network: str, n: int, mech: str) -> dict:
+    """The mechanisms of a run whose train.json does not name them (see :func:`_label`)."""
+    rule, one = _mech(mech.split("@")[0])[:2]
+    d_rule, d_one, _ = default_mechanisms(network, n)
+    return {"rule": d_rule if rule is None else rule,
+            "one_spike": d_one if one is None else one, "w_init": "uniform"}
 
 
 def _run_dir(out: Path, network: str, n: int, mech: str, seed: int, samples: int) -> Path:
@@ -179,9 +185,17 @@ def train_eval(folder: str, network: str, n: int, seed: int, samples: int, mech:
         if not (src / "model.npz").is_file():
             raise ValueError(f"{src} has no trained model for the inference variant {variant}")
         dt, osi = _variant(variant)
+        own = load_model(src).spec
+        if (own.dt_ms, own.exc.one_spike_infer) == (dt, osi):  # the run's own network
+            Path(folder).mkdir(parents=True, exist_ok=True)
+            for name in ("model.npz", "train.json", "eval.json"):  # eval.json last
+                shutil.copyfile(src / name, Path(folder) / f"{name}.tmp")
+                os.replace(Path(folder) / f"{name}.tmp", Path(folder) / name)
+            return
         rep = assign(src, folder, inference_dt_ms=dt, one_spike_infer=osi, force=True)
         tr = load_json(src / "train.json")
-        tr["mechanisms"] = {**tr["mechanisms"], "inference_dt_ms": rep["inference_dt_ms"],
+        used = tr.get("mechanisms") or _used_before(network, n, base)
+        tr["mechanisms"] = {**used, "inference_dt_ms": rep["inference_dt_ms"],
                             "one_spike_infer": rep["one_spike_infer"]}
         tr["inference_variant_of"] = str(src.name)
         tr["warnings"] = rep["warnings"]

@@ -64,12 +64,13 @@ N_MIN, N_MAX = 1, 3600
 #: size in ms (None: the training step) and ``one_spike_infer``. From 900 neurons many
 #: neurons of a layer cross threshold in the same step, before the inhibition their spikes
 #: cause arrives two steps later (E -> I -> E), and a test digit draws 100-500 spikes from
-#: weakly tuned neurons. Measured (seed 0, 3000 test digits, labels re-assigned per
-#: variant): D&C-1600 after 1 epoch 72.6 % at 1 ms, 87.3 % at 0.5 ms (deployable), 87.4 %
-#: with one spike per step; after 3 epochs 83.0 % at 0.5 ms, 89.6 % at 0.5 ms with one spike
-#: per step (not deployable; BindsNET keeps one_spike at test time too). D&C-900 (1 epoch)
-#: 72.1 / 85.6 / 86.7 %; tinySNN-1600 85.7 / 86.0 / 86.0 %. At N = 100 and 400 every
-#: variant is within about one point, so those keep the plain 1 ms network. The finer step
+#: weakly tuned neurons. D&C-1600 after 3 epochs (full test set, seeds 0-2, labels
+#: assigned per variant, studies/results/scaling): 85.08 +- 1.73 % at 0.5 ms (deployable),
+#: 91.50 +- 0.26 % at 0.5 ms with one spike per step (not deployable; BindsNET keeps
+#: one_spike at test time too); after 1 epoch (seed 0, 3000 test digits) 72.6 % at 1 ms,
+#: 87.3 % at 0.5 ms. D&C-900 (1 epoch, seed 0) 72.1 % at 1 ms, 85.6 % at 0.5 ms. At N = 100
+#: and 400 every variant is within about one point, so those keep the plain 1 ms network
+#: (deployable, half the neuron updates of 0.5 ms). The finer step
 #: is an ordinary Loihi time step; weights and theta are unchanged, only the per-step
 #: constants are re-derived (``lavalab.experiment.inference_spec``).
 DEFAULTS = {
