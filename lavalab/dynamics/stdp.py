@@ -116,6 +116,7 @@ __all__ = [
     "loihi_rule_string", "synapse_output_float", "synapse_output_fixed", "accumulate_kernel",
     "accumulate_rows_kernel",
     "stdp_fixed_kernel", "stdp_float_kernel", "stdp_fixed_step", "stdp_float_step",
+    "stdp_fixed_live_step", "normalize_fixed_dirty_kernel",
     "fixed_args", "float_args",
     "weight_exp_s", "W_MAX_ENGINE", "NORM_TOTAL_MAX",
 ]
@@ -505,12 +506,130 @@ def stdp_fixed_step(w, x_pre, x_post, count, fired, pre_fired, x_post2, s_pre, s
 
 
 @njit(cache=True)
+def stdp_fixed_live_step(w, x_pre, x_post, count, fired, pre_fired, x_post2, s_pre, s_post, t,
+                         learn, seed, scratch, n_pre_spikes, live, n_post_spikes, decay_pre,
+                         decay_post, impulse_pre, impulse_post, eta_pre_mant, eta_pre_exp,
+                         eta_post_mant, eta_post_exp, w_max, mu, stdp2, n_th, norm_total,
+                         sample_steps, window_steps, frac_bits, acc_max, w_mode, triplet,
+                         decay_post2):
+    """:func:`stdp_fixed_step` for a step loop that also keeps ``live`` (int64,
+    ``3 + 2 * n_post``, zeros before the loop's first step) and passes the number of post
+    spikes ``n_post_spikes``: the same arithmetic on fewer elements (exact).
+
+    - Post side: only the post neurons with a nonzero trace (``x_post`` or ``x_post2``) are
+      decayed and visited for learning (a zero trace stays zero and gives no depression;
+      a post spike puts the neuron on the list). ``live[1]`` counts them, listed in
+      ``live[3:3 + n_post]`` (``live[2]`` = 1 once the list is built from the traces).
+    - D&C normalisation at a sample start visits only the rows not known to be fixed
+      points (``live[3 + n_post:]``, 1 = the row is unchanged by the normalisation and
+      has not been learned since; see :func:`normalize_fixed_dirty_kernel`).
+
+    Rows are independent (each synapse's update depends on its own weight, traces and
+    random index only), so visiting them in another order gives the same weights and
+    count. STDP2 (update windows), or pre spikes not listed (``n_pre_spikes < 0``), run
+    :func:`stdp_fixed_step` itself.
+    """
+    n_post, n_pre = w.shape
+    if stdp2 or n_pre_spikes < 0:
+        live[2] = 0
+        return stdp_fixed_step(w, x_pre, x_post, count, fired, pre_fired, x_post2, s_pre,
+                               s_post, t, learn, seed, scratch, n_pre_spikes, decay_pre,
+                               decay_post, impulse_pre, impulse_post, eta_pre_mant,
+                               eta_pre_exp, eta_post_mant, eta_post_exp, w_max, mu, stdp2,
+                               n_th, norm_total, sample_steps, window_steps, frac_bits,
+                               acc_max, w_mode, triplet, decay_post2)
+    lq = live[3:3 + n_post]
+    clean = live[3 + n_post:3 + 2 * n_post]
+    if sample_start_s(t, sample_steps):
+        if learn and norm_total > 0:
+            normalize_fixed_dirty_kernel(w, norm_total, w_max, clean)
+        count[:] = 0
+        x_pre[:] = 0
+        x_post[:] = 0
+        x_post2[:] = 0
+        live[1] = 0
+        live[2] = 1
+    elif live[2] == 0:
+        m = 0
+        for i in range(n_post):
+            lq[m] = i
+            m += (x_post[i] != 0) | (x_post2[i] != 0)
+        live[1] = m
+        live[2] = 1
+    key = fixed.step_key_s(seed, TRACE_STREAM, t)
+    for j in range(n_pre):  # as stdp_fixed_step (vectorised)
+        x = _trace_decay_s(np.int64(x_pre[j]), decay_pre, key, j)
+        x_pre[j] = min(x + impulse_pre, spec.TRACE_MAX) if s_pre[j] else x
+    m = 0
+    for q in range(live[1]):  # the live post traces, then the list without the zero ones
+        i = lq[q]
+        xp = _trace_decay_s(np.int64(x_post[i]), decay_post, key, n_pre + i)
+        x2 = np.int64(0)
+        if triplet:
+            x2 = _trace_decay_s(np.int64(x_post2[i]), decay_post2, key, n_pre + n_post + i)
+            x_post2[i] = x2
+        x_post[i] = xp
+        lq[m] = i
+        m += (xp != 0) | (x2 != 0)
+    if n_post_spikes:
+        for i in range(n_post):
+            if s_post[i]:
+                if x_post[i] == 0 and x_post2[i] == 0:  # not listed
+                    lq[m] = i
+                    m += 1
+                x_post[i] = min(np.int64(x_post[i]) + impulse_post, spec.TRACE_MAX)
+                count[i] += 1
+    live[1] = m
+    n_upd = 0
+    if learn:
+        sh_p = eta_post_exp + frac_bits + (W_FACTOR_SHIFT if mu else 0)
+        if triplet:
+            sh_p -= TRACE_FRAC
+        sh_d = eta_pre_exp + frac_bits
+        pre_idx = scratch[n_post + 1:n_post + 1 + n_pre_spikes]
+        wkey = fixed.step_key_s(seed, WEIGHT_STREAM, t)
+        half = np.int64(1) << (frac_bits - 1)
+        for q in range(m):
+            i = lq[q]
+            dep = _shift_s(np.int64(x_post[i]) * eta_pre_mant, sh_d)
+            if s_post[i]:
+                clean[i] = 0
+                k_i = np.int64(x_post2[i]) if triplet else np.int64(1)
+                for j in range(n_pre):
+                    pot = k_i * np.int64(x_pre[j]) * eta_post_mant
+                    if mu:
+                        pot = (pot * (w_max - np.int64(w[i, j]))) >> W_FACTOR_SHIFT
+                    pot = _shift_s(pot, sh_p)
+                    d = dep if s_pre[j] else np.int64(0)
+                    if pot != 0 or d != 0:
+                        n_upd += 1
+                        acc = fixed.clip_s((np.int64(w[i, j]) << frac_bits) + pot,
+                                           -acc_max - 1, acc_max)
+                        acc = fixed.clip_s(acc - d, -acc_max - 1, acc_max)
+                        r = _round_offset_s(w_mode, wkey, i * n_pre + j, frac_bits, half)
+                        w[i, j] = fixed.clip_s((acc + r) >> frac_bits, 0, w_max)
+            elif dep != 0 and n_pre_spikes > 0:
+                clean[i] = 0
+                n_upd += n_pre_spikes
+                for j in pre_idx:
+                    acc = fixed.clip_s((np.int64(w[i, j]) << frac_bits) - dep,
+                                       -acc_max - 1, acc_max)
+                    r = _round_offset_s(w_mode, wkey, i * n_pre + j, frac_bits, half)
+                    w[i, j] = fixed.clip_s((acc + r) >> frac_bits, 0, w_max)
+    if triplet and n_post_spikes:  # the second post trace's impulse comes after learning
+        for i in range(n_post):
+            if s_post[i]:
+                x_post2[i] = min(np.int64(x_post2[i]) + impulse_post, spec.TRACE_MAX)
+    return n_upd
+
+
+@njit(cache=True)
 def stdp_float_step(w, x_pre, x_post, count, fired, pre_fired, x_post2, s_pre, s_post, t, learn,
-                    seed, scratch, n_pre_spikes, decay_pre, decay_post, impulse_pre, impulse_post,
-                    eta_pre, eta_post, w_max, mu, stdp2, n_th, norm_total, sample_steps,
-                    window_steps, triplet, decay_post2):
-    """:func:`stdp_float_kernel` with the signature of :func:`stdp_fixed_step` (``scratch``
-    and ``n_pre_spikes`` are not needed: nothing is allocated per step that matters)."""
+                    seed, scratch, n_pre_spikes, live, n_post_spikes, decay_pre, decay_post,
+                    impulse_pre, impulse_post, eta_pre, eta_post, w_max, mu, stdp2, n_th,
+                    norm_total, sample_steps, window_steps, triplet, decay_post2):
+    """:func:`stdp_float_kernel` with the signature of :func:`stdp_fixed_live_step`
+    (``scratch``, ``n_pre_spikes``, ``live`` and ``n_post_spikes`` are not needed)."""
     return stdp_float_kernel(w, x_pre, x_post, count, fired, pre_fired, x_post2, s_pre, s_post, t,
                              learn, seed, decay_pre, decay_post, impulse_pre, impulse_post, eta_pre,
                              eta_post, w_max, mu, stdp2, n_th, norm_total, sample_steps,
@@ -628,6 +747,78 @@ def normalize_fixed_kernel(w, total, w_max):
             if den > 0:
                 for j in range(n_pre):
                     w[i, j] = _norm_one(np.int64(w[i, j]), total, s, den, inv, w_max)
+
+
+@njit(cache=True)
+def normalize_fixed_dirty_kernel(w, total, w_max, clean):
+    """:func:`normalize_fixed_kernel` on the rows whose ``clean`` flag is 0; afterwards a
+    row's flag is 1 when its normalisation left it unchanged (a fixed point), else 0.
+
+    A row flagged 1 is a fixed point that nothing changed since (the caller sets the flag
+    to 0 when it changes the row), so normalising it again would leave it as it is:
+    skipping it is exact. When many rows are flagged 0 every row is normalised (a clean
+    row is left unchanged) in the memory order of ``w``, as :func:`normalize_fixed_kernel`.
+    """
+    n_post, n_pre = w.shape
+    n_dirty = 0
+    for i in range(n_post):
+        n_dirty += clean[i] == 0
+    if n_dirty == 0:
+        return
+    if n_dirty * 8 < n_post:
+        for i in range(n_post):
+            if clean[i]:
+                continue
+            s = np.int64(0)
+            for j in range(n_pre):
+                s += w[i, j]
+            den = 2 * s
+            changed = False
+            if den > 0:
+                inv = 1.0 / den
+                for j in range(n_pre):
+                    old = np.int64(w[i, j])
+                    new = _norm_one(old, total, s, den, inv, w_max)
+                    changed |= new != old
+                    w[i, j] = new
+            clean[i] = not changed
+        return
+    sums = np.zeros(n_post, np.int64)
+    changed = np.zeros(n_post, np.bool_)
+    by_col = w.strides[0] < w.strides[1]
+    if by_col:
+        for j in range(n_pre):
+            for i in range(n_post):
+                sums[i] += w[i, j]
+    else:
+        for i in range(n_post):
+            s = np.int64(0)
+            for j in range(n_pre):
+                s += w[i, j]
+            sums[i] = s
+    dens = 2 * sums
+    invs = np.empty(n_post, np.float64)
+    for i in range(n_post):
+        invs[i] = 1.0 / dens[i] if dens[i] > 0 else 0.0
+    if by_col:
+        for j in range(n_pre):
+            for i in range(n_post):
+                if dens[i] > 0:
+                    old = np.int64(w[i, j])
+                    new = _norm_one(old, total, sums[i], dens[i], invs[i], w_max)
+                    changed[i] |= new != old
+                    w[i, j] = new
+    else:
+        for i in range(n_post):
+            s, den, inv = sums[i], dens[i], invs[i]
+            if den > 0:
+                for j in range(n_pre):
+                    old = np.int64(w[i, j])
+                    new = _norm_one(old, total, s, den, inv, w_max)
+                    changed[i] |= new != old
+                    w[i, j] = new
+    for i in range(n_post):
+        clean[i] = not changed[i]
 
 
 @njit(cache=True, inline="always")

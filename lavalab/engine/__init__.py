@@ -106,7 +106,7 @@ def _kernels(net: EngineNet):
         exc = lif.fixed_args(f.exc)
         inh = lif.fixed_args(f.inh) if f.inh is not None else exc
         inh_p = f.inh if f.inh is not None else f.exc
-        return dict(stdp_kernel=stdp.stdp_fixed_step, stdp_args=stdp.fixed_args(f.stdp),
+        return dict(stdp_kernel=stdp.stdp_fixed_live_step, stdp_args=stdp.fixed_args(f.stdp),
                     lif_kernel=lif.lif_fixed_kernel, exc_args=exc, inh_args=inh,
                     theta_kernel=lif.theta_decay_fixed_kernel,
                     exc_theta_args=lif.theta_args(f.exc), inh_theta_args=lif.theta_args(inh_p),

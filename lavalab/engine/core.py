@@ -165,6 +165,10 @@ def simulate(thr, enc_seed, syn_seed, neuron_seed, t0, present, rest, learn,
     active = np.empty(s_in.size, np.int64)
     inh_live = np.empty(n_exc + 1, np.int64)  # inhibitory neurons not at rest
     n_inh_live = 0
+    # the learning kernel's live lists and fixed-point rows (stdp_fixed_live_step); zeros:
+    # nothing known yet
+    learn_live = np.zeros(3 + 2 * n_exc, np.int64)
+    inh_bufs_zero = False  # a_ei and a_ie (a_lat) known to be all zero
     for k in range(n_samples):
         n_active = 0  # the inputs that can spike in this sample (threshold > 0)
         for j in range(s_in.size):
@@ -235,13 +239,11 @@ def simulate(thr, enc_seed, syn_seed, neuron_seed, t0, present, rest, learn,
             if has_inh and inh_live_ok and not reset:
                 if last_exc:  # a_ei is nonzero only where an excitatory neuron spiked
                     for i in range(n_exc):
-                        if a_ei[i] != 0:
-                            listed = False
-                            for q in range(n_inh_live):
-                                listed |= inh_live[q] == i
-                            if not listed:
-                                inh_live[n_inh_live] = i
-                                n_inh_live += 1
+                        # listed = not at rest or spiked (what the live kernel keeps)
+                        if a_ei[i] != 0 and not ((iu[i] != 0) | (iv[i] != 0) | (iref[i] != 0)
+                                                 | s_inh[i]):
+                            inh_live[n_inh_live] = i
+                            n_inh_live += 1
                 n_inh_live = live_kernel(inh_live, n_inh_live, iu, iv, itheta, iref, a_ei, s_inh,
                                          learn, t, neuron_seed + 1, *inh_live_args)
             elif has_inh:
@@ -253,7 +255,8 @@ def simulate(thr, enc_seed, syn_seed, neuron_seed, t0, present, rest, learn,
                     n_inh_live += (iu[i] != 0) | (iv[i] != 0) | (iref[i] != 0) | s_inh[i]
             tick = _lap(prof, 2, tick)
             # buffers for t + 1 (weights before this step's learning)
-            a_syn[:] = 0
+            if not a_syn_zero:
+                a_syn[:] = 0
             a_syn_zero = n_in_spk == 0
             if n_in_spk:
                 accumulate_rows_kernel(wt, in_idx, n_in_spk, a_syn)
@@ -268,22 +271,30 @@ def simulate(thr, enc_seed, syn_seed, neuron_seed, t0, present, rest, learn,
             if has_inh:
                 for i in range(n_exc):
                     n_inh_spk += s_inh[i]
-                for i in range(n_exc):
-                    a_ei[i] = shift(w_ei * s_exc[i], exp_ei)
-                    a_ie[i] = shift(-w_ie * (n_inh_spk - s_inh[i]), exp_ie)
+            # without spikes the buffers are what they were after a step without spikes
+            if not (inh_bufs_zero and n_exc_spk == 0 and n_inh_spk == 0):
+                if has_inh:
+                    for i in range(n_exc):
+                        a_ei[i] = shift(w_ei * s_exc[i], exp_ei)
+                        a_ie[i] = shift(-w_ie * (n_inh_spk - s_inh[i]), exp_ie)
+                if has_lat:
+                    for i in range(n_exc):
+                        a_lat[i] = shift(-w_lat * (n_exc_spk - s_exc[i]), exp_lat)
+            inh_bufs_zero = n_exc_spk == 0 and n_inh_spk == 0
+            if has_inh:
                 syn_inh = n_exc_spk + n_inh_spk * (n_exc - 1)
             if has_lat:
-                for i in range(n_exc):
-                    a_lat[i] = shift(-w_lat * (n_exc_spk - s_exc[i]), exp_lat)
                 syn_inh = n_exc_spk * (n_exc - 1)
             tick = _lap(prof, 4, tick)
             n_upd = 0
             if learn:
                 n_upd = stdp_kernel(w, x_pre, x_post, cnt, fired, pre_fired, x_post2, s_in,
-                                    s_exc, t, learn, syn_seed, scratch, n_in_spk, *stdp_args)
+                                    s_exc, t, learn, syn_seed, scratch, n_in_spk, learn_live,
+                                    n_exc_spk, *stdp_args)
             tick = _lap(prof, 6 if reset else 5, tick)
-            for i in range(n_exc):
-                counts[k, i] += s_exc[i]
+            if n_exc_spk:
+                for i in range(n_exc):
+                    counts[k, i] += s_exc[i]
             if record.shape[0]:
                 record[k * period + ph, :] = s_exc
             events[k, 0] += n_in_spk
