@@ -21,7 +21,8 @@ from numba import njit
 from lavalab import fixed
 
 __all__ = ["PROB_BITS", "spike_thresholds", "poisson_spikes", "schedule", "poisson_raster",
-           "is_sample_start", "sample_start_s", "poisson_kernel", "poisson_active_kernel"]
+           "is_sample_start", "sample_start_s", "poisson_kernel", "poisson_active_kernel",
+           "poisson_compact_kernel"]
 
 PROB_BITS = 24
 POISSON_STREAM = fixed.STREAMS["poisson"]
@@ -72,6 +73,38 @@ def poisson_active_kernel(thresholds, active, seed, t, out, idx):
         out[j] = spike
         idx[n] = j
         n += spike
+    return n
+
+
+@njit(cache=True)
+def poisson_compact_kernel(thr_active, active, seed, t, out, idx, prev, n_prev, spk):
+    """:func:`poisson_active_kernel` with the active inputs' thresholds given compactly
+    (``thr_active[q]`` of input ``active[q]``, all > 0) and ``out`` False except at the
+    ``n_prev`` inputs ``prev[:n_prev]`` (the previous step's spikes, which are cleared
+    here; this step's are written to ``prev`` too). ``spk`` (uint8, at least ``len(active)`` rounded up to 8) is working memory.
+    The draws are a branch-free loop over the active inputs (vectorised); the spikes
+    (a few percent of them) are then listed eight flags at a time. Writes the spiking
+    inputs' indices, increasing, to ``idx`` and returns their number."""
+    key = fixed.step_key_s(seed, POISSON_STREAM, t)
+    for q in range(n_prev):
+        out[prev[q]] = False
+    m = active.size
+    for q in range(m):
+        spk[q] = fixed.uniform_s(key, active[q], PROB_BITS) < thr_active[q]
+    n_words = (m + 7) >> 3
+    for q in range(m, n_words << 3):
+        spk[q] = 0
+    words = spk[:n_words << 3].view(np.uint64)
+    n = 0
+    for b in range(n_words):
+        if words[b]:
+            for q in range(b << 3, (b << 3) + 8):
+                if spk[q]:
+                    j = active[q]
+                    out[j] = True
+                    idx[n] = j
+                    prev[n] = j
+                    n += 1
     return n
 
 

@@ -955,11 +955,19 @@ def accumulate_kernel(w, s, out):
 def accumulate_rows_kernel(wt, idx, n_idx, out):
     """:func:`accumulate_kernel` on the transposed weights ``wt`` (n_pre, n_post) for the
     ``n_idx`` spikes ``idx[:n_idx]`` (increasing): ``out[i] += wt[j, i]``, one contiguous
-    row per spike, summed in the same order (so float sums are identical too)."""
-    for q in range(n_idx):
+    row per spike, summed in the same order (so float sums are identical too): four rows
+    per pass, ``((((out + r0) + r1) + r2) + r3)``, so ``out`` is loaded and stored once."""
+    q = 0
+    while q + 4 <= n_idx:
+        r0, r1, r2, r3 = wt[idx[q]], wt[idx[q + 1]], wt[idx[q + 2]], wt[idx[q + 3]]
+        for i in range(out.size):
+            out[i] = out[i] + r0[i] + r1[i] + r2[i] + r3[i]
+        q += 4
+    while q < n_idx:
         row = wt[idx[q]]
         for i in range(out.size):
             out[i] += row[i]
+        q += 1
 
 
 @njit(cache=True, inline="always")

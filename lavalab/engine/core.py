@@ -23,7 +23,7 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from lavalab.dynamics.encoding import poisson_active_kernel
+from lavalab.dynamics.encoding import poisson_compact_kernel
 from lavalab.dynamics.stdp import accumulate_rows_kernel
 
 __all__ = ["EVENT_NAMES", "simulate", "no_shift", "N_EVENTS", "PROFILE_SECTIONS",
@@ -163,6 +163,9 @@ def simulate(thr, enc_seed, syn_seed, neuron_seed, t0, present, rest, learn,
     n_samples = thr.shape[0]
     n_skipped = 0
     active = np.empty(s_in.size, np.int64)
+    thr_active = np.empty(s_in.size, np.int64)
+    enc_prev = np.empty(s_in.size, np.int64)
+    enc_spk = np.empty(s_in.size + 8, np.uint8)
     inh_live = np.empty(n_exc + 1, np.int64)  # inhibitory neurons not at rest
     n_inh_live = 0
     # the learning kernel's live lists and fixed-point rows (stdp_fixed_live_step); zeros:
@@ -174,6 +177,9 @@ def simulate(thr, enc_seed, syn_seed, neuron_seed, t0, present, rest, learn,
         for j in range(s_in.size):
             active[n_active] = j
             n_active += thr[k, j] > 0
+        for q in range(n_active):
+            thr_active[q] = thr[k, active[q]]
+        n_prev = 0
         a_syn_zero = False
         last_exc = 1  # spikes of the previous step (none known yet)
         last_inh = 1
@@ -185,8 +191,10 @@ def simulate(thr, enc_seed, syn_seed, neuron_seed, t0, present, rest, learn,
             if ph == 0 or ph == present:
                 s_in[:] = False
             if ph < present:
-                n_in_spk = poisson_active_kernel(thr[k], active[:n_active], enc_seed, t, s_in,
-                                                 in_idx)
+                n_in_spk = poisson_compact_kernel(thr_active[:n_active], active[:n_active],
+                                                  enc_seed, t, s_in, in_idx, enc_prev, n_prev,
+                                                  enc_spk)
+                n_prev = n_in_spk
             tick = _lap(prof, 0, tick)
             for i in range(n_exc):
                 a_exc[i] = a_syn[i] + a_ie[i] + a_lat[i]
@@ -236,17 +244,18 @@ def simulate(thr, enc_seed, syn_seed, neuron_seed, t0, present, rest, learn,
             tick = _lap(prof, 7, tick)
             lif_kernel(u, v, theta, ref, a_exc, s_exc, reset, learn, t, neuron_seed, *exc_args)
             tick = _lap(prof, 1, tick)
-            if has_inh and inh_live_ok and not reset:
-                if last_exc:  # a_ei is nonzero only where an excitatory neuron spiked
-                    for i in range(n_exc):
-                        # listed = not at rest or spiked (what the live kernel keeps)
-                        if a_ei[i] != 0 and not ((iu[i] != 0) | (iv[i] != 0) | (iref[i] != 0)
-                                                 | s_inh[i]):
-                            inh_live[n_inh_live] = i
-                            n_inh_live += 1
+            use_live = has_inh and inh_live_ok and not reset
+            if use_live and last_exc:  # a_ei is nonzero only where an excitatory neuron spiked
+                for i in range(n_exc):
+                    # listed = not at rest or spiked (what the live kernel keeps)
+                    if a_ei[i] != 0 and not ((iu[i] != 0) | (iv[i] != 0) | (iref[i] != 0)
+                                             | s_inh[i]):
+                        inh_live[n_inh_live] = i
+                        n_inh_live += 1
+            if use_live and n_inh_live * 4 <= n_exc:
                 n_inh_live = live_kernel(inh_live, n_inh_live, iu, iv, itheta, iref, a_ei, s_inh,
                                          learn, t, neuron_seed + 1, *inh_live_args)
-            elif has_inh:
+            elif has_inh:  # every element (vectorised; the same where the others rest)
                 lif_kernel(iu, iv, itheta, iref, a_ei, s_inh, reset, learn, t, neuron_seed + 1,
                            *inh_args)
                 n_inh_live = 0
@@ -260,8 +269,9 @@ def simulate(thr, enc_seed, syn_seed, neuron_seed, t0, present, rest, learn,
             a_syn_zero = n_in_spk == 0
             if n_in_spk:
                 accumulate_rows_kernel(wt, in_idx, n_in_spk, a_syn)
-                for i in range(n_exc):
-                    a_syn[i] = shift(a_syn[i], exp_in)
+                if exp_in != 0:  # (a << 0 = a; float connections have exp_in = 0)
+                    for i in range(n_exc):
+                        a_syn[i] = shift(a_syn[i], exp_in)
             tick = _lap(prof, 3, tick)
             n_exc_spk = 0
             for i in range(n_exc):
