@@ -81,9 +81,10 @@ def poisson_compact_kernel(thr_active, active, seed, t, out, idx, prev, n_prev, 
     """:func:`poisson_active_kernel` with the active inputs' thresholds given compactly
     (``thr_active[q]`` of input ``active[q]``, all > 0) and ``out`` False except at the
     ``n_prev`` inputs ``prev[:n_prev]`` (the previous step's spikes, which are cleared
-    here; this step's are written to ``prev`` too). ``spk`` (uint8, at least ``len(active)`` rounded up to 8) is working memory.
-    The draws are a branch-free loop over the active inputs (vectorised); the spikes
-    (a few percent of them) are then listed eight flags at a time. Writes the spiking
+    here; this step's are written to ``prev`` too). ``spk`` (uint8, ``len(active)``
+    rounded up to a multiple of 8) is working memory. The draws are a branch-free loop
+    over the active inputs (vectorised); the spikes (a few percent of them) are then
+    listed eight flags at a time. Writes the spiking
     inputs' indices, increasing, to ``idx`` and returns their number."""
     key = fixed.step_key_s(seed, POISSON_STREAM, t)
     for q in range(n_prev):
