@@ -81,31 +81,25 @@ def poisson_compact_kernel(thr_active, active, seed, t, out, idx, prev, n_prev, 
     """:func:`poisson_active_kernel` with the active inputs' thresholds given compactly
     (``thr_active[q]`` of input ``active[q]``, all > 0) and ``out`` False except at the
     ``n_prev`` inputs ``prev[:n_prev]`` (the previous step's spikes, which are cleared
-    here; this step's are written to ``prev`` too). ``spk`` (uint8, ``len(active)``
-    rounded up to a multiple of 8) is working memory. The draws are a branch-free loop
-    over the active inputs (vectorised); the spikes (a few percent of them) are then
-    listed eight flags at a time. Writes the spiking
-    inputs' indices, increasing, to ``idx`` and returns their number."""
+    here; this step's are written to ``prev`` too). ``spk`` (uint8, at least
+    ``len(active)``) is working memory. The draws are one branch-free loop over the active
+    inputs (vectorised) and the listing another (a compaction without branches), so no
+    spike costs a mispredicted branch. Writes the spiking inputs' indices, increasing, to
+    ``idx`` and returns their number."""
     key = fixed.step_key_s(seed, POISSON_STREAM, t)
     for q in range(n_prev):
         out[prev[q]] = False
     m = active.size
     for q in range(m):
         spk[q] = fixed.uniform_s(key, active[q], PROB_BITS) < thr_active[q]
-    n_words = (m + 7) >> 3
-    for q in range(m, n_words << 3):
-        spk[q] = 0
-    words = spk[:n_words << 3].view(np.uint64)
     n = 0
-    for b in range(n_words):
-        if words[b]:
-            for q in range(b << 3, (b << 3) + 8):
-                if spk[q]:
-                    j = active[q]
-                    out[j] = True
-                    idx[n] = j
-                    prev[n] = j
-                    n += 1
+    for q in range(m):
+        idx[n] = active[q]
+        n += spk[q]
+    for q in range(n):
+        j = idx[q]
+        out[j] = True
+        prev[q] = j
     return n
 
 
