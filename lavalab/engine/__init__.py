@@ -140,7 +140,7 @@ _NO_PROF = np.zeros(0, np.int64)
 
 
 def _transposed(net: EngineNet) -> np.ndarray:
-    """The input weights as the step loop keeps them: (n_input, n_exc), C order; int32 in
+    """The input weights as the step loop keeps them: (n_input, n_exc), C order; uint16 in
     fixed point (weights are 0..w_max <= 65535, checked here), float64 in float."""
     w = net.arrays["w"]
     if net.precision == "float":
@@ -149,7 +149,7 @@ def _transposed(net: EngineNet) -> np.ndarray:
     if w.size and (w.min() < 0 or w.max() > w_max):
         raise ValueError(f"net.w spans {w.min()}..{w.max()}, outside the allowed range "
                          f"0..{w_max}")
-    return np.ascontiguousarray(w.T, dtype=np.int32)
+    return np.ascontiguousarray(w.T, dtype=np.uint16)
 
 
 def _simulate(net: EngineNet, thr, learn: bool, counts, events, rec, prof=_NO_PROF,
