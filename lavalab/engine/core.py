@@ -139,8 +139,10 @@ def simulate(thr, enc_seed, syn_seed, neuron_seed, t0, present, rest, learn,
     All state arrays are updated in place; ``counts`` (S, n_exc) and ``events``
     (S, N_EVENTS) receive per-sample excitatory spike counts and event counts.
     ``bufs`` = (a_syn, a_ie, a_ei, a_lat, a_exc, s_in, s_exc, s_inh) carry the
-    connections' one-step delay across calls. ``record`` (steps, n_exc) receives the
-    excitatory spikes of every step when it has rows (pass a (0, n_exc) array to skip).
+    connections' one-step delay across calls (``a_exc`` is working memory: the excitatory
+    neurons' summed input, written on the steps where inhibition arrives). ``record``
+    (steps, n_exc) receives the excitatory spikes of every step when it has rows (pass a
+    (0, n_exc) array to skip).
     Without ``learn`` the learning synapses are not stepped (their traces do not influence
     spikes or weights then). ``prof`` (int64, ``len(PROFILE_SECTIONS)``) accumulates the
     CPU cycles of each section when it has elements (pass an empty array to skip).
@@ -196,8 +198,11 @@ def simulate(thr, enc_seed, syn_seed, neuron_seed, t0, present, rest, learn,
                                                   enc_spk)
                 n_prev = n_in_spk
             tick = _lap(prof, 0, tick)
-            for i in range(n_exc):
-                a_exc[i] = a_syn[i] + a_ie[i] + a_lat[i]
+            a_in = a_syn  # a_ie and a_lat are zero after a step without spikes
+            if not inh_bufs_zero:
+                for i in range(n_exc):
+                    a_exc[i] = a_syn[i] + a_ie[i] + a_lat[i]
+                a_in = a_exc
             tick = _lap(prof, 1, tick)
             if (skip_quiet and not learn and ph > present and a_syn_zero
                     and _quiet(u, v, theta, exc_args[2], exc_args[4])
@@ -242,7 +247,7 @@ def simulate(thr, enc_seed, syn_seed, neuron_seed, t0, present, rest, learn,
                 tick = _lap(prof, 7, tick)
                 break
             tick = _lap(prof, 7, tick)
-            lif_kernel(u, v, theta, ref, a_exc, s_exc, reset, learn, t, neuron_seed, *exc_args)
+            lif_kernel(u, v, theta, ref, a_in, s_exc, reset, learn, t, neuron_seed, *exc_args)
             tick = _lap(prof, 1, tick)
             use_live = has_inh and inh_live_ok and not reset
             if use_live and last_exc:  # a_ei is nonzero only where an excitatory neuron spiked
