@@ -116,7 +116,7 @@ __all__ = [
     "loihi_rule_string", "synapse_output_float", "synapse_output_fixed", "accumulate_kernel",
     "accumulate_rows_kernel",
     "stdp_fixed_kernel", "stdp_float_kernel", "stdp_fixed_step", "stdp_float_step",
-    "stdp_fixed_live_step", "normalize_fixed_dirty_kernel",
+    "stdp_fixed_live_step", "stdp_live_sync", "normalize_fixed_dirty_kernel",
     "fixed_args", "float_args",
     "weight_exp_s", "W_MAX_ENGINE", "NORM_TOTAL_MAX",
 ]
@@ -505,9 +505,38 @@ def stdp_fixed_step(w, x_pre, x_post, count, fired, pre_fired, x_post2, s_pre, s
     return n_upd
 
 
+@njit(cache=True, inline="always")
+def _pot_dep_s(w, i, j, n_pre, x, spiked, k_i, dep, eta_post_mant, mu, w_max, sh_p, frac_bits,
+               acc_max, w_mode, wkey, half):
+    """Synapse (i, j) of a post-spike row (as :func:`stdp_fixed_step`): potentiation from
+    the pre trace ``x``, depression ``dep`` if the input spiked; 1 if it was updated."""
+    pot = k_i * x * eta_post_mant
+    if mu:
+        pot = (pot * (w_max - np.int64(w[i, j]))) >> W_FACTOR_SHIFT
+    pot = _shift_s(pot, sh_p)
+    d = dep if spiked else np.int64(0)
+    if pot == 0 and d == 0:
+        return 0
+    acc = fixed.clip_s((np.int64(w[i, j]) << frac_bits) + pot, -acc_max - 1, acc_max)
+    acc = fixed.clip_s(acc - d, -acc_max - 1, acc_max)
+    r = _round_offset_s(w_mode, wkey, i * n_pre + j, frac_bits, half)
+    w[i, j] = fixed.clip_s((acc + r) >> frac_bits, 0, w_max)
+    return 1
+
+
+@njit(cache=True)
+def stdp_live_sync(x_pre, live, pre_active):
+    """Write the compact pre traces of :func:`stdp_fixed_live_step` to ``x_pre`` (whose
+    other elements are zero since the sample's start)."""
+    n_post = (live.size - 3 - x_pre.size) // 2
+    for q in range(pre_active.size):
+        x_pre[pre_active[q]] = live[3 + 2 * n_post + q]
+
+
 @njit(cache=True)
 def stdp_fixed_live_step(w, x_pre, x_post, count, fired, pre_fired, x_post2, s_pre, s_post, t,
-                         learn, seed, scratch, n_pre_spikes, live, n_post_spikes, decay_pre,
+                         learn, seed, scratch, n_pre_spikes, live, n_post_spikes, pre_active,
+                         pre_pos, decay_pre,
                          decay_post, impulse_pre, impulse_post, eta_pre_mant, eta_pre_exp,
                          eta_post_mant, eta_post_exp, w_max, mu, stdp2, n_th, norm_total,
                          sample_steps, window_steps, frac_bits, acc_max, w_mode, triplet,
@@ -515,6 +544,13 @@ def stdp_fixed_live_step(w, x_pre, x_post, count, fired, pre_fired, x_post2, s_p
     """:func:`stdp_fixed_step` for a step loop that also keeps ``live`` (int64,
     ``3 + 2 * n_post``, zeros before the loop's first step) and passes the number of post
     spikes ``n_post_spikes``: the same arithmetic on fewer elements (exact).
+
+    - Pre side, when ``pre_active`` is not empty: the caller guarantees that only the inputs
+      ``pre_active`` (increasing; ``pre_pos[j]`` is the position of input ``j`` in it) can
+      spike from this sample's start (where the traces reset) to its end. Their traces are
+      then kept compactly in ``live[3 + 2 * n_post:]`` (same order), decayed in one dense
+      loop, and ``x_pre`` is *not* written during the sample: call
+      :func:`stdp_live_sync` before reading it (the other traces are zero).
 
     - Post side: only the post neurons with a nonzero trace (``x_post`` or ``x_post2``) are
       decayed and visited for learning (a zero trace stays zero and gives no depression;
@@ -540,6 +576,8 @@ def stdp_fixed_live_step(w, x_pre, x_post, count, fired, pre_fired, x_post2, s_p
                                acc_max, w_mode, triplet, decay_post2)
     lq = live[3:3 + n_post]
     clean = live[3 + n_post:3 + 2 * n_post]
+    n_act = pre_active.size
+    xa = live[3 + 2 * n_post:3 + 2 * n_post + n_act]
     if sample_start_s(t, sample_steps):
         if learn and norm_total > 0:
             normalize_fixed_dirty_kernel(w, norm_total, w_max, clean)
@@ -547,6 +585,7 @@ def stdp_fixed_live_step(w, x_pre, x_post, count, fired, pre_fired, x_post2, s_p
         x_pre[:] = 0
         x_post[:] = 0
         x_post2[:] = 0
+        xa[:] = 0
         live[1] = 0
         live[2] = 1
     elif live[2] == 0:
@@ -557,9 +596,17 @@ def stdp_fixed_live_step(w, x_pre, x_post, count, fired, pre_fired, x_post2, s_p
         live[1] = m
         live[2] = 1
     key = fixed.step_key_s(seed, TRACE_STREAM, t)
-    for j in range(n_pre):  # as stdp_fixed_step (vectorised)
-        x = _trace_decay_s(np.int64(x_pre[j]), decay_pre, key, j)
-        x_pre[j] = min(x + impulse_pre, spec.TRACE_MAX) if s_pre[j] else x
+    pre_idx = scratch[n_post + 1:n_post + 1 + n_pre_spikes]
+    if n_act:  # compact: the inputs that can spike in this sample (vectorised)
+        for q in range(n_act):
+            xa[q] = _trace_decay_s(np.int64(xa[q]), decay_pre, key, pre_active[q])
+        for j in pre_idx:
+            q = pre_pos[j]
+            xa[q] = min(np.int64(xa[q]) + impulse_pre, spec.TRACE_MAX)
+    else:
+        for j in range(n_pre):  # as stdp_fixed_step (vectorised)
+            x = _trace_decay_s(np.int64(x_pre[j]), decay_pre, key, j)
+            x_pre[j] = min(x + impulse_pre, spec.TRACE_MAX) if s_pre[j] else x
     m = 0
     for q in range(live[1]):  # the live post traces, then the list without the zero ones
         i = lq[q]
@@ -586,7 +633,6 @@ def stdp_fixed_live_step(w, x_pre, x_post, count, fired, pre_fired, x_post2, s_p
         if triplet:
             sh_p -= TRACE_FRAC
         sh_d = eta_pre_exp + frac_bits
-        pre_idx = scratch[n_post + 1:n_post + 1 + n_pre_spikes]
         wkey = fixed.step_key_s(seed, WEIGHT_STREAM, t)
         half = np.int64(1) << (frac_bits - 1)
         for q in range(m):
@@ -595,19 +641,17 @@ def stdp_fixed_live_step(w, x_pre, x_post, count, fired, pre_fired, x_post2, s_p
             if s_post[i]:
                 clean[i] = 0
                 k_i = np.int64(x_post2[i]) if triplet else np.int64(1)
-                for j in range(n_pre):
-                    pot = k_i * np.int64(x_pre[j]) * eta_post_mant
-                    if mu:
-                        pot = (pot * (w_max - np.int64(w[i, j]))) >> W_FACTOR_SHIFT
-                    pot = _shift_s(pot, sh_p)
-                    d = dep if s_pre[j] else np.int64(0)
-                    if pot != 0 or d != 0:
-                        n_upd += 1
-                        acc = fixed.clip_s((np.int64(w[i, j]) << frac_bits) + pot,
-                                           -acc_max - 1, acc_max)
-                        acc = fixed.clip_s(acc - d, -acc_max - 1, acc_max)
-                        r = _round_offset_s(w_mode, wkey, i * n_pre + j, frac_bits, half)
-                        w[i, j] = fixed.clip_s((acc + r) >> frac_bits, 0, w_max)
+                if n_act:  # the other inputs have a zero trace and no spike: no update
+                    for q in range(n_act):
+                        j = pre_active[q]
+                        n_upd += _pot_dep_s(w, i, j, n_pre, np.int64(xa[q]), s_pre[j], k_i,
+                                            dep, eta_post_mant, mu, w_max, sh_p, frac_bits,
+                                            acc_max, w_mode, wkey, half)
+                else:
+                    for j in range(n_pre):
+                        n_upd += _pot_dep_s(w, i, j, n_pre, np.int64(x_pre[j]), s_pre[j], k_i,
+                                            dep, eta_post_mant, mu, w_max, sh_p, frac_bits,
+                                            acc_max, w_mode, wkey, half)
             elif dep != 0 and n_pre_spikes > 0:
                 clean[i] = 0
                 n_upd += n_pre_spikes
@@ -625,11 +669,13 @@ def stdp_fixed_live_step(w, x_pre, x_post, count, fired, pre_fired, x_post2, s_p
 
 @njit(cache=True)
 def stdp_float_step(w, x_pre, x_post, count, fired, pre_fired, x_post2, s_pre, s_post, t, learn,
-                    seed, scratch, n_pre_spikes, live, n_post_spikes, decay_pre, decay_post,
-                    impulse_pre, impulse_post, eta_pre, eta_post, w_max, mu, stdp2, n_th,
-                    norm_total, sample_steps, window_steps, triplet, decay_post2):
+                    seed, scratch, n_pre_spikes, live, n_post_spikes, pre_active, pre_pos,
+                    decay_pre, decay_post, impulse_pre, impulse_post, eta_pre, eta_post, w_max,
+                    mu, stdp2, n_th, norm_total, sample_steps, window_steps, triplet,
+                    decay_post2):
     """:func:`stdp_float_kernel` with the signature of :func:`stdp_fixed_live_step`
-    (``scratch``, ``n_pre_spikes``, ``live`` and ``n_post_spikes`` are not needed)."""
+    (``scratch``, ``n_pre_spikes``, ``live``, ``n_post_spikes``, ``pre_active`` and
+    ``pre_pos`` are not needed)."""
     return stdp_float_kernel(w, x_pre, x_post, count, fired, pre_fired, x_post2, s_pre, s_post, t,
                              learn, seed, decay_pre, decay_post, impulse_pre, impulse_post, eta_pre,
                              eta_post, w_max, mu, stdp2, n_th, norm_total, sample_steps,

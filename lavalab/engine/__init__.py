@@ -114,6 +114,7 @@ def _kernels(net: EngineNet):
                     inh_live_ok=(f.inh is not None and f.inh.bias_mant == 0
                                  and f.inh.decay_theta == 0 and not f.inh.one_spike),
                     live_kernel=lif.lif_fixed_live_kernel, inh_live_args=lif.live_args(inh_p),
+                    compact_pre=_can_skip_learning(s, f.stdp.rule, f.stdp.sample_steps),
                     w_ei=f.w_ei, exp_ei=f.exp_ei, w_ie=f.w_ie, exp_ie=f.exp_ie,
                     w_lat=f.w_lat, exp_lat=f.exp_lat, exp_in=f.exp_in, shift=stdp.weight_exp_s)
     exc_p, inh_p, w_ei, w_ie, w_lat = s.in_weight_units()
@@ -126,6 +127,7 @@ def _kernels(net: EngineNet):
                 exc_theta_args=lif.theta_args(exc_f), inh_theta_args=lif.theta_args(inh_f),
                 skip_learn=_can_skip_learning(s, s.stdp.rule, s.stdp.sample_steps),
                 inh_live_ok=False, live_kernel=no_live_kernel, inh_live_args=(0,),
+                compact_pre=False,
                 w_ei=float(w_ei), exp_ei=0, w_ie=float(w_ie), exp_ie=0,
                 w_lat=float(w_lat), exp_lat=0, exp_in=0, shift=no_shift)
 
@@ -174,7 +176,7 @@ def _simulate(net: EngineNet, thr, learn: bool, counts, events, rec, prof=_NO_PR
         s.kind == "tinysnn", k["w_lat"], k["exp_lat"], k["exp_in"], k["shift"],
         bufs, counts, events, rec, prof, bool(skip_quiet), k["skip_learn"],
         k["theta_kernel"], k["exc_theta_args"], k["inh_theta_args"], k["inh_live_ok"],
-        k["live_kernel"], k["inh_live_args"])
+        k["live_kernel"], k["inh_live_args"], k["compact_pre"])
     if learn:
         a["w"][...] = wt.T
     net.t += len(thr) * s.sample_steps

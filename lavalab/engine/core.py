@@ -24,7 +24,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from lavalab.dynamics.encoding import poisson_compact_kernel
-from lavalab.dynamics.stdp import accumulate_rows_kernel
+from lavalab.dynamics.stdp import accumulate_rows_kernel, stdp_live_sync
 
 __all__ = ["EVENT_NAMES", "simulate", "no_shift", "N_EVENTS", "PROFILE_SECTIONS",
            "cycle_counter", "no_live_kernel"]
@@ -126,7 +126,8 @@ def simulate(thr, enc_seed, syn_seed, neuron_seed, t0, present, rest, learn,
              has_inh, iu, iv, itheta, iref, inh_args,
              w_ei, exp_ei, w_ie, exp_ie, has_lat, w_lat, exp_lat, exp_in, shift,
              bufs, counts, events, record, prof, skip_quiet, skip_learn, theta_kernel,
-             exc_theta_args, inh_theta_args, inh_live_ok, live_kernel, inh_live_args):
+             exc_theta_args, inh_theta_args, inh_live_ok, live_kernel, inh_live_args,
+             compact_pre):
     """Run samples ``thr`` (S, n_in) from global step ``t0`` (a multiple of the period).
 
     ``wt`` are the input weights transposed, (n_in, n_exc) C-contiguous (one row per input:
@@ -153,7 +154,11 @@ def simulate(thr, enc_seed, syn_seed, neuron_seed, t0, present, rest, learn,
     start); ``theta_kernel`` with ``exc_theta_args`` / ``inh_theta_args`` then carries the
     theta decay of the skipped steps. ``inh_live_ok`` (the caller checks the conditions
     of ``live_kernel``, :func:`lavalab.dynamics.adaptive_lif.lif_fixed_live_kernel`) steps
-    only the inhibitory neurons not at rest. Returns the number of steps skipped.
+    only the inhibitory neurons not at rest. ``compact_pre`` (fixed point, the caller checks
+    that the learning synapses reset at each sample start) lets the learning kernel keep
+    only the sample's active inputs' traces (see
+    :func:`lavalab.dynamics.stdp.stdp_fixed_live_step`). Returns the number of steps
+    skipped.
     """
     a_syn, a_ie, a_ei, a_lat, a_exc, s_in, s_exc, s_inh = bufs
     n_exc = u.size
@@ -172,7 +177,10 @@ def simulate(thr, enc_seed, syn_seed, neuron_seed, t0, present, rest, learn,
     n_inh_live = 0
     # the learning kernel's live lists and fixed-point rows (stdp_fixed_live_step); zeros:
     # nothing known yet
-    learn_live = np.zeros(3 + 2 * n_exc, np.int64)
+    learn_live = np.zeros(3 + 2 * n_exc + s_in.size, np.int64)
+    compact_pre = compact_pre and learn
+    n_active = 0
+    pre_pos = np.zeros(s_in.size, np.int64)
     inh_bufs_zero = False  # a_ei and a_ie (a_lat) known to be all zero
     for k in range(n_samples):
         n_active = 0  # the inputs that can spike in this sample (threshold > 0)
@@ -181,6 +189,7 @@ def simulate(thr, enc_seed, syn_seed, neuron_seed, t0, present, rest, learn,
             n_active += thr[k, j] > 0
         for q in range(n_active):
             thr_active[q] = thr[k, active[q]]
+            pre_pos[active[q]] = q
         n_prev = 0
         a_syn_zero = False
         last_exc = 1  # spikes of the previous step (none known yet)
@@ -305,7 +314,8 @@ def simulate(thr, enc_seed, syn_seed, neuron_seed, t0, present, rest, learn,
             if learn:
                 n_upd = stdp_kernel(w, x_pre, x_post, cnt, fired, pre_fired, x_post2, s_in,
                                     s_exc, t, learn, syn_seed, scratch, n_in_spk, learn_live,
-                                    n_exc_spk, *stdp_args)
+                                    n_exc_spk, active[:n_active if compact_pre else 0],
+                                    pre_pos, *stdp_args)
             tick = _lap(prof, 6 if reset else 5, tick)
             if n_exc_spk:
                 for i in range(n_exc):
@@ -321,4 +331,6 @@ def simulate(thr, enc_seed, syn_seed, neuron_seed, t0, present, rest, learn,
             last_exc = n_exc_spk
             last_inh = n_inh_spk
             tick = _lap(prof, 8, tick)
+    if compact_pre and n_samples:
+        stdp_live_sync(x_pre, learn_live, active[:n_active])
     return n_skipped
