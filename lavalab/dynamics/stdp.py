@@ -998,12 +998,27 @@ def accumulate_kernel(w, s, out):
 
 
 @njit(cache=True)
-def accumulate_rows_kernel(wt, idx, n_idx, out):
+def accumulate_rows_kernel(wt, idx, n_idx, out, assign=False):
     """:func:`accumulate_kernel` on the transposed weights ``wt`` (n_pre, n_post) for the
     ``n_idx`` spikes ``idx[:n_idx]`` (increasing): ``out[i] += wt[j, i]``, one contiguous
     row per spike, summed in the same order (so float sums are identical too): four rows
-    per pass, ``((((out + r0) + r1) + r2) + r3)``, so ``out`` is loaded and stored once."""
+    per pass, ``((((out + r0) + r1) + r2) + r3)``, so ``out`` is loaded and stored once.
+    ``assign``: ``out`` starts from zero (not read; the first pass assigns ``r0 + r1 ...``,
+    equal to ``0 + r0 + r1 ...``; in float up to the sign of a zero sum)."""
     q = 0
+    if assign:
+        if n_idx >= 4:
+            r0, r1, r2, r3 = wt[idx[0]], wt[idx[1]], wt[idx[2]], wt[idx[3]]
+            for i in range(out.size):
+                out[i] = r0[i] + r1[i] + r2[i] + r3[i]
+            q = 4
+        elif n_idx >= 1:
+            r0 = wt[idx[0]]
+            for i in range(out.size):
+                out[i] = r0[i]
+            q = 1
+        else:
+            out[:] = 0
     while q + 4 <= n_idx:
         r0, r1, r2, r3 = wt[idx[q]], wt[idx[q + 1]], wt[idx[q + 2]], wt[idx[q + 3]]
         for i in range(out.size):

@@ -175,6 +175,7 @@ def simulate(thr, enc_seed, syn_seed, neuron_seed, t0, present, rest, learn,
     enc_spk = np.empty(s_in.size + 8, np.uint8)
     inh_live = np.empty(n_exc + 1, np.int64)  # inhibitory neurons not at rest
     n_inh_live = 0
+    inh_listed = False  # inh_live lists them (else n_inh_live only counts them)
     # the learning kernel's live lists and fixed-point rows (stdp_fixed_live_step); zeros:
     # nothing known yet
     learn_live = np.zeros(3 + 2 * n_exc + s_in.size, np.int64)
@@ -259,33 +260,40 @@ def simulate(thr, enc_seed, syn_seed, neuron_seed, t0, present, rest, learn,
             lif_kernel(u, v, theta, ref, a_in, s_exc, reset, learn, t, neuron_seed, *exc_args)
             tick = _lap(prof, 1, tick)
             use_live = has_inh and inh_live_ok and not reset
-            if use_live and last_exc:  # a_ei is nonzero only where an excitatory neuron spiked
-                for i in range(n_exc):
+            if use_live and inh_listed and last_exc:
+                for i in range(n_exc):  # a_ei is nonzero only where an exc neuron spiked
                     # listed = not at rest or spiked (what the live kernel keeps)
                     if a_ei[i] != 0 and not ((iu[i] != 0) | (iv[i] != 0) | (iref[i] != 0)
                                              | s_inh[i]):
                         inh_live[n_inh_live] = i
                         n_inh_live += 1
             if use_live and n_inh_live * 4 <= n_exc:
+                if not inh_listed:  # the elements not at rest, spiked or with input
+                    n_inh_live = 0
+                    for i in range(n_exc):
+                        inh_live[n_inh_live] = i
+                        n_inh_live += ((iu[i] != 0) | (iv[i] != 0) | (iref[i] != 0) | s_inh[i]
+                                       | (a_ei[i] != 0))
+                    inh_listed = True
                 n_inh_live = live_kernel(inh_live, n_inh_live, iu, iv, itheta, iref, a_ei, s_inh,
                                          learn, t, neuron_seed + 1, *inh_live_args)
             elif has_inh:  # every element (vectorised; the same where the others rest)
                 lif_kernel(iu, iv, itheta, iref, a_ei, s_inh, reset, learn, t, neuron_seed + 1,
                            *inh_args)
-                n_inh_live = 0
+                n_inh_live = 0  # counted, not listed (a vectorised sum)
                 for i in range(n_exc):
-                    inh_live[n_inh_live] = i
                     n_inh_live += (iu[i] != 0) | (iv[i] != 0) | (iref[i] != 0) | s_inh[i]
+                inh_listed = False
             tick = _lap(prof, 2, tick)
             # buffers for t + 1 (weights before this step's learning)
-            if not a_syn_zero:
-                a_syn[:] = 0
-            a_syn_zero = n_in_spk == 0
             if n_in_spk:
-                accumulate_rows_kernel(wt, in_idx, n_in_spk, a_syn)
+                accumulate_rows_kernel(wt, in_idx, n_in_spk, a_syn, True)
                 if exp_in != 0:  # (a << 0 = a; float connections have exp_in = 0)
                     for i in range(n_exc):
                         a_syn[i] = shift(a_syn[i], exp_in)
+            elif not a_syn_zero:
+                a_syn[:] = 0
+            a_syn_zero = n_in_spk == 0
             tick = _lap(prof, 3, tick)
             n_exc_spk = 0
             for i in range(n_exc):
