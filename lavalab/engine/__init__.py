@@ -166,6 +166,10 @@ def _simulate(net: EngineNet, thr, learn: bool, counts, events, rec, prof=_NO_PR
     bufs = tuple(a[n] for n in ("a_syn", "a_ie", "a_ei", "a_lat", "a_exc", "s_in", "s_exc",
                                 "s_inh"))
     wt = _transposed(net)
+    a_syn_work = a["a_syn"]
+    if (net.precision == "fixed" and k["exp_in"] == 0
+            and s.n_input * int(net.fixed.stdp.w_max) < 2**31):
+        a_syn_work = a["a_syn"].astype(np.int32)  # every sum of input weights fits
     net.skipped_steps += simulate(
         thr, net.seed, net.seed + 1, net.seed + 2, net.t, s.present_steps, s.rest_steps,
         bool(learn),
@@ -176,7 +180,7 @@ def _simulate(net: EngineNet, thr, learn: bool, counts, events, rec, prof=_NO_PR
         s.kind == "tinysnn", k["w_lat"], k["exp_lat"], k["exp_in"], k["shift"],
         bufs, counts, events, rec, prof, bool(skip_quiet), k["skip_learn"],
         k["theta_kernel"], k["exc_theta_args"], k["inh_theta_args"], k["inh_live_ok"],
-        k["live_kernel"], k["inh_live_args"], k["compact_pre"])
+        k["live_kernel"], k["inh_live_args"], k["compact_pre"], a_syn_work)
     if learn:
         a["w"][...] = wt.T
     net.t += len(thr) * s.sample_steps

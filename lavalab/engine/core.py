@@ -127,7 +127,7 @@ def simulate(thr, enc_seed, syn_seed, neuron_seed, t0, present, rest, learn,
              w_ei, exp_ei, w_ie, exp_ie, has_lat, w_lat, exp_lat, exp_in, shift,
              bufs, counts, events, record, prof, skip_quiet, skip_learn, theta_kernel,
              exc_theta_args, inh_theta_args, inh_live_ok, live_kernel, inh_live_args,
-             compact_pre):
+             compact_pre, a_syn_work):
     """Run samples ``thr`` (S, n_in) from global step ``t0`` (a multiple of the period).
 
     ``wt`` are the input weights transposed, (n_in, n_exc) C-contiguous (one row per input:
@@ -154,13 +154,16 @@ def simulate(thr, enc_seed, syn_seed, neuron_seed, t0, present, rest, learn,
     start); ``theta_kernel`` with ``exc_theta_args`` / ``inh_theta_args`` then carries the
     theta decay of the skipped steps. ``inh_live_ok`` (the caller checks the conditions
     of ``live_kernel``, :func:`lavalab.dynamics.adaptive_lif.lif_fixed_live_kernel`) steps
-    only the inhibitory neurons not at rest. ``compact_pre`` (fixed point, the caller checks
+    only the inhibitory neurons not at rest. ``a_syn_work`` is a copy of ``a_syn`` the loop
+    works in (int32 where the caller checked that every sum of input weights fits,
+    ``exp_in = 0``), written back at the end. ``compact_pre`` (fixed point, the caller checks
     that the learning synapses reset at each sample start) lets the learning kernel keep
     only the sample's active inputs' traces (see
     :func:`lavalab.dynamics.stdp.stdp_fixed_live_step`). Returns the number of steps
     skipped.
     """
-    a_syn, a_ie, a_ei, a_lat, a_exc, s_in, s_exc, s_inh = bufs
+    a_syn_state, a_ie, a_ei, a_lat, a_exc, s_in, s_exc, s_inh = bufs
+    a_syn = a_syn_work  # a copy of a_syn_state (narrower where sums fit), written back
     n_exc = u.size
     w = wt.T
     # working memory of the learning step; the encoder lists the input spikes in its tail
@@ -208,11 +211,9 @@ def simulate(thr, enc_seed, syn_seed, neuron_seed, t0, present, rest, learn,
                                                   enc_spk)
                 n_prev = n_in_spk
             tick = _lap(prof, 0, tick)
-            a_in = a_syn  # a_ie and a_lat are zero after a step without spikes
-            if not inh_bufs_zero:
+            if not inh_bufs_zero:  # (else a_ie and a_lat are zero: a_syn is the input)
                 for i in range(n_exc):
                     a_exc[i] = a_syn[i] + a_ie[i] + a_lat[i]
-                a_in = a_exc
             tick = _lap(prof, 1, tick)
             if (skip_quiet and not learn and ph > present and a_syn_zero
                     and _quiet(u, v, theta, exc_args[2], exc_args[4])
@@ -257,7 +258,12 @@ def simulate(thr, enc_seed, syn_seed, neuron_seed, t0, present, rest, learn,
                 tick = _lap(prof, 7, tick)
                 break
             tick = _lap(prof, 7, tick)
-            lif_kernel(u, v, theta, ref, a_in, s_exc, reset, learn, t, neuron_seed, *exc_args)
+            if inh_bufs_zero:
+                lif_kernel(u, v, theta, ref, a_syn, s_exc, reset, learn, t, neuron_seed,
+                           *exc_args)
+            else:
+                lif_kernel(u, v, theta, ref, a_exc, s_exc, reset, learn, t, neuron_seed,
+                           *exc_args)
             tick = _lap(prof, 1, tick)
             use_live = has_inh and inh_live_ok and not reset
             if use_live and inh_listed and last_exc:
@@ -341,4 +347,6 @@ def simulate(thr, enc_seed, syn_seed, neuron_seed, t0, present, rest, learn,
             tick = _lap(prof, 8, tick)
     if compact_pre and n_samples:
         stdp_live_sync(x_pre, learn_live, active[:n_active])
+    for i in range(n_exc):
+        a_syn_state[i] = a_syn[i]
     return n_skipped
