@@ -43,8 +43,9 @@ _I64 = ["int64(int64, int64)"]
 
 @njit(cache=True, inline="always")
 def shift_toward_zero_s(x, n):
-    """``sign(x) * (|x| >> n)``."""
-    return (x >> n) if x >= 0 else -((-x) >> n)
+    """``sign(x) * (|x| >> n)``, without a branch or select: a negative ``x`` is first
+    raised by ``2**n - 1`` so that the floor of ``>>`` becomes the ceiling (0 <= n < 63)."""
+    return (x + ((x >> 63) & ((np.int64(1) << n) - 1))) >> n
 
 
 @njit(cache=True, inline="always")

@@ -484,9 +484,13 @@ def lif_fixed_kernel(u, v, theta, ref, a_in, s, reset, learn, t, seed, decay_u, 
         u[:] = 0
         v[:] = 0
         ref[:] = 0
-    for k in range(n):
-        a = np.int64(a_in[k]) << spec.ACT_SHIFT
-        u[k] = fixed.wrap_once_s(fixed.decay_s(np.int64(u[k]), decay_u) + a, spec.UV_BITS)
+    if decay_u == spec.DECAY_UNITY:  # u keeps nothing of its past: decay_s(u, 4096) = 0
+        for k in range(n):
+            u[k] = fixed.wrap_once_s(np.int64(a_in[k]) << spec.ACT_SHIFT, spec.UV_BITS)
+    else:
+        for k in range(n):
+            a = np.int64(a_in[k]) << spec.ACT_SHIFT
+            u[k] = fixed.wrap_once_s(fixed.decay_s(np.int64(u[k]), decay_u) + a, spec.UV_BITS)
     if learn and decay_theta != 0:
         theta_decay_fixed_kernel(theta, t, seed, decay_theta, theta_decay_bits, v_lsb)
     if round_v:
@@ -503,10 +507,12 @@ def lif_fixed_kernel(u, v, theta, ref, a_in, s, reset, learn, t, seed, decay_u, 
                                v_lim, vth_eff)
             v[k] = v_reset if sp else vv
             s[k] = sp
+    n_s = 0
     for k in range(n):  # refractory: count down; a spike starts the period
         rf = np.int64(ref[k])
         ref[k] = rf - 1 if rf > 0 else (ref_steps if s[k] else rf)
-    if learn:
+        n_s += s[k]
+    if learn and n_s:  # theta rises where a neuron spiked
         if round_v:
             for k in range(n):
                 if s[k]:
@@ -517,7 +523,7 @@ def lif_fixed_kernel(u, v, theta, ref, a_in, s, reset, learn, t, seed, decay_u, 
                 th = np.int64(theta[k])
                 theta[k] = _theta_spike_s(th, k, theta_plus, theta_max, 0, 0, tqkey, False,
                                           False) if s[k] else th
-    if (one_spike and learn) or (one_spike_infer and not learn):
+    if ((one_spike and learn) or (one_spike_infer and not learn)) and n_s > 1:
         keep_one_spike(s, t, seed)
 
 

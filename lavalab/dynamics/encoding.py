@@ -21,7 +21,8 @@ from numba import njit
 from lavalab import fixed
 
 __all__ = ["PROB_BITS", "spike_thresholds", "poisson_spikes", "schedule", "poisson_raster",
-           "is_sample_start", "sample_start_s", "poisson_kernel", "poisson_active_kernel"]
+           "is_sample_start", "sample_start_s", "poisson_kernel", "poisson_active_kernel",
+           "poisson_compact_kernel"]
 
 PROB_BITS = 24
 POISSON_STREAM = fixed.STREAMS["poisson"]
@@ -72,6 +73,33 @@ def poisson_active_kernel(thresholds, active, seed, t, out, idx):
         out[j] = spike
         idx[n] = j
         n += spike
+    return n
+
+
+@njit(cache=True)
+def poisson_compact_kernel(thr_active, active, seed, t, out, idx, prev, n_prev, spk):
+    """:func:`poisson_active_kernel` with the active inputs' thresholds given compactly
+    (``thr_active[q]`` of input ``active[q]``, all > 0) and ``out`` False except at the
+    ``n_prev`` inputs ``prev[:n_prev]`` (the previous step's spikes, which are cleared
+    here; this step's are written to ``prev`` too). ``spk`` (uint8, at least
+    ``len(active)``) is working memory. The draws are one branch-free loop over the active
+    inputs (vectorised) and the listing another (a compaction without branches), so no
+    spike costs a mispredicted branch. Writes the spiking inputs' indices, increasing, to
+    ``idx`` and returns their number."""
+    key = fixed.step_key_s(seed, POISSON_STREAM, t)
+    for q in range(n_prev):
+        out[prev[q]] = False
+    m = active.size
+    for q in range(m):
+        spk[q] = fixed.uniform_s(key, active[q], PROB_BITS) < thr_active[q]
+    n = 0
+    for q in range(m):
+        idx[n] = active[q]
+        n += spk[q]
+    for q in range(n):
+        j = idx[q]
+        out[j] = True
+        prev[q] = j
     return n
 
 

@@ -116,6 +116,7 @@ __all__ = [
     "loihi_rule_string", "synapse_output_float", "synapse_output_fixed", "accumulate_kernel",
     "accumulate_rows_kernel",
     "stdp_fixed_kernel", "stdp_float_kernel", "stdp_fixed_step", "stdp_float_step",
+    "stdp_fixed_live_step", "stdp_live_sync", "normalize_fixed_dirty_kernel",
     "fixed_args", "float_args",
     "weight_exp_s", "W_MAX_ENGINE", "NORM_TOTAL_MAX",
 ]
@@ -504,13 +505,177 @@ def stdp_fixed_step(w, x_pre, x_post, count, fired, pre_fired, x_post2, s_pre, s
     return n_upd
 
 
+@njit(cache=True, inline="always")
+def _pot_dep_s(w, i, j, n_pre, x, spiked, k_i, dep, eta_post_mant, mu, w_max, sh_p, frac_bits,
+               acc_max, w_mode, wkey, half):
+    """Synapse (i, j) of a post-spike row (as :func:`stdp_fixed_step`): potentiation from
+    the pre trace ``x``, depression ``dep`` if the input spiked; 1 if it was updated."""
+    pot = k_i * x * eta_post_mant
+    if mu:
+        pot = (pot * (w_max - np.int64(w[i, j]))) >> W_FACTOR_SHIFT
+    pot = _shift_s(pot, sh_p)
+    d = dep if spiked else np.int64(0)
+    if pot == 0 and d == 0:
+        return 0
+    acc = fixed.clip_s((np.int64(w[i, j]) << frac_bits) + pot, -acc_max - 1, acc_max)
+    acc = fixed.clip_s(acc - d, -acc_max - 1, acc_max)
+    r = _round_offset_s(w_mode, wkey, i * n_pre + j, frac_bits, half)
+    w[i, j] = fixed.clip_s((acc + r) >> frac_bits, 0, w_max)
+    return 1
+
+
+@njit(cache=True)
+def stdp_live_sync(x_pre, live, pre_active):
+    """Write the compact pre traces of :func:`stdp_fixed_live_step` to ``x_pre`` (whose
+    other elements are zero since the sample's start)."""
+    n_post = (live.size - 3 - x_pre.size) // 2
+    for q in range(pre_active.size):
+        x_pre[pre_active[q]] = live[3 + 2 * n_post + q]
+
+
+@njit(cache=True)
+def stdp_fixed_live_step(w, x_pre, x_post, count, fired, pre_fired, x_post2, s_pre, s_post, t,
+                         learn, seed, scratch, n_pre_spikes, live, n_post_spikes, pre_active,
+                         pre_pos, decay_pre,
+                         decay_post, impulse_pre, impulse_post, eta_pre_mant, eta_pre_exp,
+                         eta_post_mant, eta_post_exp, w_max, mu, stdp2, n_th, norm_total,
+                         sample_steps, window_steps, frac_bits, acc_max, w_mode, triplet,
+                         decay_post2):
+    """:func:`stdp_fixed_step` for a step loop that also keeps ``live`` (int64,
+    ``3 + 2 * n_post``, zeros before the loop's first step) and passes the number of post
+    spikes ``n_post_spikes``: the same arithmetic on fewer elements (exact).
+
+    - Pre side, when ``pre_active`` is not empty: the caller guarantees that only the inputs
+      ``pre_active`` (increasing; ``pre_pos[j]`` is the position of input ``j`` in it) can
+      spike from this sample's start (where the traces reset) to its end. Their traces are
+      then kept compactly in ``live[3 + 2 * n_post:]`` (same order), decayed in one dense
+      loop, and ``x_pre`` is *not* written during the sample: call
+      :func:`stdp_live_sync` before reading it (the other traces are zero).
+
+    - Post side: only the post neurons with a nonzero trace (``x_post`` or ``x_post2``) are
+      decayed and visited for learning (a zero trace stays zero and gives no depression;
+      a post spike puts the neuron on the list). ``live[1]`` counts them, listed in
+      ``live[3:3 + n_post]`` (``live[2]`` = 1 once the list is built from the traces).
+    - D&C normalisation at a sample start visits only the rows not known to be fixed
+      points (``live[3 + n_post:]``, 1 = the row is unchanged by the normalisation and
+      has not been learned since; see :func:`normalize_fixed_dirty_kernel`).
+
+    Rows are independent (each synapse's update depends on its own weight, traces and
+    random index only), so visiting them in another order gives the same weights and
+    count. STDP2 (update windows), or pre spikes not listed (``n_pre_spikes < 0``), run
+    :func:`stdp_fixed_step` itself.
+    """
+    n_post, n_pre = w.shape
+    if stdp2 or n_pre_spikes < 0:
+        live[2] = 0
+        return stdp_fixed_step(w, x_pre, x_post, count, fired, pre_fired, x_post2, s_pre,
+                               s_post, t, learn, seed, scratch, n_pre_spikes, decay_pre,
+                               decay_post, impulse_pre, impulse_post, eta_pre_mant,
+                               eta_pre_exp, eta_post_mant, eta_post_exp, w_max, mu, stdp2,
+                               n_th, norm_total, sample_steps, window_steps, frac_bits,
+                               acc_max, w_mode, triplet, decay_post2)
+    lq = live[3:3 + n_post]
+    clean = live[3 + n_post:3 + 2 * n_post]
+    n_act = pre_active.size
+    xa = live[3 + 2 * n_post:3 + 2 * n_post + n_act]
+    if sample_start_s(t, sample_steps):
+        if learn and norm_total > 0:
+            normalize_fixed_dirty_kernel(w, norm_total, w_max, clean)
+        count[:] = 0
+        x_pre[:] = 0
+        x_post[:] = 0
+        x_post2[:] = 0
+        xa[:] = 0
+        live[1] = 0
+        live[2] = 1
+    elif live[2] == 0:
+        m = 0
+        for i in range(n_post):
+            lq[m] = i
+            m += (x_post[i] != 0) | (x_post2[i] != 0)
+        live[1] = m
+        live[2] = 1
+    key = fixed.step_key_s(seed, TRACE_STREAM, t)
+    pre_idx = scratch[n_post + 1:n_post + 1 + n_pre_spikes]
+    if n_act:  # compact: the inputs that can spike in this sample (vectorised)
+        for q in range(n_act):
+            xa[q] = _trace_decay_s(np.int64(xa[q]), decay_pre, key, pre_active[q])
+        for j in pre_idx:
+            q = pre_pos[j]
+            xa[q] = min(np.int64(xa[q]) + impulse_pre, spec.TRACE_MAX)
+    else:
+        for j in range(n_pre):  # as stdp_fixed_step (vectorised)
+            x = _trace_decay_s(np.int64(x_pre[j]), decay_pre, key, j)
+            x_pre[j] = min(x + impulse_pre, spec.TRACE_MAX) if s_pre[j] else x
+    m = 0
+    for q in range(live[1]):  # the live post traces, then the list without the zero ones
+        i = lq[q]
+        xp = _trace_decay_s(np.int64(x_post[i]), decay_post, key, n_pre + i)
+        x2 = np.int64(0)
+        if triplet:
+            x2 = _trace_decay_s(np.int64(x_post2[i]), decay_post2, key, n_pre + n_post + i)
+            x_post2[i] = x2
+        x_post[i] = xp
+        lq[m] = i
+        m += (xp != 0) | (x2 != 0)
+    if n_post_spikes:
+        for i in range(n_post):
+            if s_post[i]:
+                if x_post[i] == 0 and x_post2[i] == 0:  # not listed
+                    lq[m] = i
+                    m += 1
+                x_post[i] = min(np.int64(x_post[i]) + impulse_post, spec.TRACE_MAX)
+                count[i] += 1
+    live[1] = m
+    n_upd = 0
+    if learn:
+        sh_p = eta_post_exp + frac_bits + (W_FACTOR_SHIFT if mu else 0)
+        if triplet:
+            sh_p -= TRACE_FRAC
+        sh_d = eta_pre_exp + frac_bits
+        wkey = fixed.step_key_s(seed, WEIGHT_STREAM, t)
+        half = np.int64(1) << (frac_bits - 1)
+        for q in range(m):
+            i = lq[q]
+            dep = _shift_s(np.int64(x_post[i]) * eta_pre_mant, sh_d)
+            if s_post[i]:
+                clean[i] = 0
+                k_i = np.int64(x_post2[i]) if triplet else np.int64(1)
+                if n_act:  # the other inputs have a zero trace and no spike: no update
+                    for q in range(n_act):
+                        j = pre_active[q]
+                        n_upd += _pot_dep_s(w, i, j, n_pre, np.int64(xa[q]), s_pre[j], k_i,
+                                            dep, eta_post_mant, mu, w_max, sh_p, frac_bits,
+                                            acc_max, w_mode, wkey, half)
+                else:
+                    for j in range(n_pre):
+                        n_upd += _pot_dep_s(w, i, j, n_pre, np.int64(x_pre[j]), s_pre[j], k_i,
+                                            dep, eta_post_mant, mu, w_max, sh_p, frac_bits,
+                                            acc_max, w_mode, wkey, half)
+            elif dep != 0 and n_pre_spikes > 0:
+                clean[i] = 0
+                n_upd += n_pre_spikes
+                for j in pre_idx:
+                    acc = fixed.clip_s((np.int64(w[i, j]) << frac_bits) - dep,
+                                       -acc_max - 1, acc_max)
+                    r = _round_offset_s(w_mode, wkey, i * n_pre + j, frac_bits, half)
+                    w[i, j] = fixed.clip_s((acc + r) >> frac_bits, 0, w_max)
+    if triplet and n_post_spikes:  # the second post trace's impulse comes after learning
+        for i in range(n_post):
+            if s_post[i]:
+                x_post2[i] = min(np.int64(x_post2[i]) + impulse_post, spec.TRACE_MAX)
+    return n_upd
+
+
 @njit(cache=True)
 def stdp_float_step(w, x_pre, x_post, count, fired, pre_fired, x_post2, s_pre, s_post, t, learn,
-                    seed, scratch, n_pre_spikes, decay_pre, decay_post, impulse_pre, impulse_post,
-                    eta_pre, eta_post, w_max, mu, stdp2, n_th, norm_total, sample_steps,
-                    window_steps, triplet, decay_post2):
-    """:func:`stdp_float_kernel` with the signature of :func:`stdp_fixed_step` (``scratch``
-    and ``n_pre_spikes`` are not needed: nothing is allocated per step that matters)."""
+                    seed, scratch, n_pre_spikes, live, n_post_spikes, pre_active, pre_pos,
+                    decay_pre, decay_post, impulse_pre, impulse_post, eta_pre, eta_post, w_max,
+                    mu, stdp2, n_th, norm_total, sample_steps, window_steps, triplet,
+                    decay_post2):
+    """:func:`stdp_float_kernel` with the signature of :func:`stdp_fixed_live_step`
+    (``scratch``, ``n_pre_spikes``, ``live``, ``n_post_spikes``, ``pre_active`` and
+    ``pre_pos`` are not needed)."""
     return stdp_float_kernel(w, x_pre, x_post, count, fired, pre_fired, x_post2, s_pre, s_post, t,
                              learn, seed, decay_pre, decay_post, impulse_pre, impulse_post, eta_pre,
                              eta_post, w_max, mu, stdp2, n_th, norm_total, sample_steps,
@@ -628,6 +793,78 @@ def normalize_fixed_kernel(w, total, w_max):
             if den > 0:
                 for j in range(n_pre):
                     w[i, j] = _norm_one(np.int64(w[i, j]), total, s, den, inv, w_max)
+
+
+@njit(cache=True)
+def normalize_fixed_dirty_kernel(w, total, w_max, clean):
+    """:func:`normalize_fixed_kernel` on the rows whose ``clean`` flag is 0; afterwards a
+    row's flag is 1 when its normalisation left it unchanged (a fixed point), else 0.
+
+    A row flagged 1 is a fixed point that nothing changed since (the caller sets the flag
+    to 0 when it changes the row), so normalising it again would leave it as it is:
+    skipping it is exact. When many rows are flagged 0 every row is normalised (a clean
+    row is left unchanged) in the memory order of ``w``, as :func:`normalize_fixed_kernel`.
+    """
+    n_post, n_pre = w.shape
+    n_dirty = 0
+    for i in range(n_post):
+        n_dirty += clean[i] == 0
+    if n_dirty == 0:
+        return
+    if n_dirty * 8 < n_post:
+        for i in range(n_post):
+            if clean[i]:
+                continue
+            s = np.int64(0)
+            for j in range(n_pre):
+                s += w[i, j]
+            den = 2 * s
+            changed = False
+            if den > 0:
+                inv = 1.0 / den
+                for j in range(n_pre):
+                    old = np.int64(w[i, j])
+                    new = _norm_one(old, total, s, den, inv, w_max)
+                    changed |= new != old
+                    w[i, j] = new
+            clean[i] = not changed
+        return
+    sums = np.zeros(n_post, np.int64)
+    changed = np.zeros(n_post, np.bool_)
+    by_col = w.strides[0] < w.strides[1]
+    if by_col:
+        for j in range(n_pre):
+            for i in range(n_post):
+                sums[i] += w[i, j]
+    else:
+        for i in range(n_post):
+            s = np.int64(0)
+            for j in range(n_pre):
+                s += w[i, j]
+            sums[i] = s
+    dens = 2 * sums
+    invs = np.empty(n_post, np.float64)
+    for i in range(n_post):
+        invs[i] = 1.0 / dens[i] if dens[i] > 0 else 0.0
+    if by_col:
+        for j in range(n_pre):
+            for i in range(n_post):
+                if dens[i] > 0:
+                    old = np.int64(w[i, j])
+                    new = _norm_one(old, total, sums[i], dens[i], invs[i], w_max)
+                    changed[i] |= new != old
+                    w[i, j] = new
+    else:
+        for i in range(n_post):
+            s, den, inv = sums[i], dens[i], invs[i]
+            if den > 0:
+                for j in range(n_pre):
+                    old = np.int64(w[i, j])
+                    new = _norm_one(old, total, s, den, inv, w_max)
+                    changed[i] |= new != old
+                    w[i, j] = new
+    for i in range(n_post):
+        clean[i] = not changed[i]
 
 
 @njit(cache=True, inline="always")
@@ -761,14 +998,37 @@ def accumulate_kernel(w, s, out):
 
 
 @njit(cache=True)
-def accumulate_rows_kernel(wt, idx, n_idx, out):
+def accumulate_rows_kernel(wt, idx, n_idx, out, assign=False):
     """:func:`accumulate_kernel` on the transposed weights ``wt`` (n_pre, n_post) for the
     ``n_idx`` spikes ``idx[:n_idx]`` (increasing): ``out[i] += wt[j, i]``, one contiguous
-    row per spike, summed in the same order (so float sums are identical too)."""
-    for q in range(n_idx):
+    row per spike, summed in the same order (so float sums are identical too): four rows
+    per pass, ``((((out + r0) + r1) + r2) + r3)``, so ``out`` is loaded and stored once.
+    ``assign``: ``out`` starts from zero (not read; the first pass assigns ``r0 + r1 ...``,
+    equal to ``0 + r0 + r1 ...``; in float up to the sign of a zero sum)."""
+    q = 0
+    if assign:
+        if n_idx >= 4:
+            r0, r1, r2, r3 = wt[idx[0]], wt[idx[1]], wt[idx[2]], wt[idx[3]]
+            for i in range(out.size):
+                out[i] = r0[i] + r1[i] + r2[i] + r3[i]
+            q = 4
+        elif n_idx >= 1:
+            r0 = wt[idx[0]]
+            for i in range(out.size):
+                out[i] = r0[i]
+            q = 1
+        else:
+            out[:] = 0
+    while q + 4 <= n_idx:
+        r0, r1, r2, r3 = wt[idx[q]], wt[idx[q + 1]], wt[idx[q + 2]], wt[idx[q + 3]]
+        for i in range(out.size):
+            out[i] = out[i] + r0[i] + r1[i] + r2[i] + r3[i]
+        q += 4
+    while q < n_idx:
         row = wt[idx[q]]
         for i in range(out.size):
             out[i] += row[i]
+        q += 1
 
 
 @njit(cache=True, inline="always")

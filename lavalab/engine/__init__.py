@@ -106,7 +106,7 @@ def _kernels(net: EngineNet):
         exc = lif.fixed_args(f.exc)
         inh = lif.fixed_args(f.inh) if f.inh is not None else exc
         inh_p = f.inh if f.inh is not None else f.exc
-        return dict(stdp_kernel=stdp.stdp_fixed_step, stdp_args=stdp.fixed_args(f.stdp),
+        return dict(stdp_kernel=stdp.stdp_fixed_live_step, stdp_args=stdp.fixed_args(f.stdp),
                     lif_kernel=lif.lif_fixed_kernel, exc_args=exc, inh_args=inh,
                     theta_kernel=lif.theta_decay_fixed_kernel,
                     exc_theta_args=lif.theta_args(f.exc), inh_theta_args=lif.theta_args(inh_p),
@@ -115,6 +115,7 @@ def _kernels(net: EngineNet):
                                  and f.inh.decay_theta == 0 and not f.inh.one_spike
                                  and not f.inh.one_spike_infer),
                     live_kernel=lif.lif_fixed_live_kernel, inh_live_args=lif.live_args(inh_p),
+                    compact_pre=_can_skip_learning(s, f.stdp.rule, f.stdp.sample_steps),
                     w_ei=f.w_ei, exp_ei=f.exp_ei, w_ie=f.w_ie, exp_ie=f.exp_ie,
                     w_lat=f.w_lat, exp_lat=f.exp_lat, exp_in=f.exp_in, shift=stdp.weight_exp_s)
     exc_p, inh_p, w_ei, w_ie, w_lat = s.in_weight_units()
@@ -127,6 +128,7 @@ def _kernels(net: EngineNet):
                 exc_theta_args=lif.theta_args(exc_f), inh_theta_args=lif.theta_args(inh_f),
                 skip_learn=_can_skip_learning(s, s.stdp.rule, s.stdp.sample_steps),
                 inh_live_ok=False, live_kernel=no_live_kernel, inh_live_args=(0,),
+                compact_pre=False,
                 w_ei=float(w_ei), exp_ei=0, w_ie=float(w_ie), exp_ie=0,
                 w_lat=float(w_lat), exp_lat=0, exp_in=0, shift=no_shift)
 
@@ -141,7 +143,7 @@ _NO_PROF = np.zeros(0, np.int64)
 
 
 def _transposed(net: EngineNet) -> np.ndarray:
-    """The input weights as the step loop keeps them: (n_input, n_exc), C order; int32 in
+    """The input weights as the step loop keeps them: (n_input, n_exc), C order; uint16 in
     fixed point (weights are 0..w_max <= 65535, checked here), float64 in float."""
     w = net.arrays["w"]
     if net.precision == "float":
@@ -150,7 +152,7 @@ def _transposed(net: EngineNet) -> np.ndarray:
     if w.size and (w.min() < 0 or w.max() > w_max):
         raise ValueError(f"net.w spans {w.min()}..{w.max()}, outside the allowed range "
                          f"0..{w_max}")
-    return np.ascontiguousarray(w.T, dtype=np.int32)
+    return np.ascontiguousarray(w.T, dtype=np.uint16)
 
 
 def _simulate(net: EngineNet, thr, learn: bool, counts, events, rec, prof=_NO_PROF,
@@ -165,6 +167,10 @@ def _simulate(net: EngineNet, thr, learn: bool, counts, events, rec, prof=_NO_PR
     bufs = tuple(a[n] for n in ("a_syn", "a_ie", "a_ei", "a_lat", "a_exc", "s_in", "s_exc",
                                 "s_inh"))
     wt = _transposed(net)
+    a_syn_work = a["a_syn"]
+    if (net.precision == "fixed" and k["exp_in"] == 0
+            and s.n_input * int(net.fixed.stdp.w_max) < 2**31):
+        a_syn_work = a["a_syn"].astype(np.int32)  # every sum of input weights fits
     net.skipped_steps += simulate(
         thr, net.seed, net.seed + 1, net.seed + 2, net.t, s.present_steps, s.rest_steps,
         bool(learn),
@@ -175,7 +181,7 @@ def _simulate(net: EngineNet, thr, learn: bool, counts, events, rec, prof=_NO_PR
         s.kind == "tinysnn", k["w_lat"], k["exp_lat"], k["exp_in"], k["shift"],
         bufs, counts, events, rec, prof, bool(skip_quiet), k["skip_learn"],
         k["theta_kernel"], k["exc_theta_args"], k["inh_theta_args"], k["inh_live_ok"],
-        k["live_kernel"], k["inh_live_args"])
+        k["live_kernel"], k["inh_live_args"], k["compact_pre"], a_syn_work)
     if learn:
         a["w"][...] = wt.T
     net.t += len(thr) * s.sample_steps

@@ -23,8 +23,8 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from lavalab.dynamics.encoding import poisson_active_kernel
-from lavalab.dynamics.stdp import accumulate_rows_kernel
+from lavalab.dynamics.encoding import poisson_compact_kernel
+from lavalab.dynamics.stdp import accumulate_rows_kernel, stdp_live_sync
 
 __all__ = ["EVENT_NAMES", "simulate", "no_shift", "N_EVENTS", "PROFILE_SECTIONS",
            "cycle_counter", "no_live_kernel"]
@@ -126,7 +126,8 @@ def simulate(thr, enc_seed, syn_seed, neuron_seed, t0, present, rest, learn,
              has_inh, iu, iv, itheta, iref, inh_args,
              w_ei, exp_ei, w_ie, exp_ie, has_lat, w_lat, exp_lat, exp_in, shift,
              bufs, counts, events, record, prof, skip_quiet, skip_learn, theta_kernel,
-             exc_theta_args, inh_theta_args, inh_live_ok, live_kernel, inh_live_args):
+             exc_theta_args, inh_theta_args, inh_live_ok, live_kernel, inh_live_args,
+             compact_pre, a_syn_work):
     """Run samples ``thr`` (S, n_in) from global step ``t0`` (a multiple of the period).
 
     ``wt`` are the input weights transposed, (n_in, n_exc) C-contiguous (one row per input:
@@ -139,8 +140,10 @@ def simulate(thr, enc_seed, syn_seed, neuron_seed, t0, present, rest, learn,
     All state arrays are updated in place; ``counts`` (S, n_exc) and ``events``
     (S, N_EVENTS) receive per-sample excitatory spike counts and event counts.
     ``bufs`` = (a_syn, a_ie, a_ei, a_lat, a_exc, s_in, s_exc, s_inh) carry the
-    connections' one-step delay across calls. ``record`` (steps, n_exc) receives the
-    excitatory spikes of every step when it has rows (pass a (0, n_exc) array to skip).
+    connections' one-step delay across calls (``a_exc`` is working memory: the excitatory
+    neurons' summed input, written on the steps where inhibition arrives). ``record``
+    (steps, n_exc) receives the excitatory spikes of every step when it has rows (pass a
+    (0, n_exc) array to skip).
     Without ``learn`` the learning synapses are not stepped (their traces do not influence
     spikes or weights then). ``prof`` (int64, ``len(PROFILE_SECTIONS)``) accumulates the
     CPU cycles of each section when it has elements (pass an empty array to skip).
@@ -151,9 +154,16 @@ def simulate(thr, enc_seed, syn_seed, neuron_seed, t0, present, rest, learn,
     start); ``theta_kernel`` with ``exc_theta_args`` / ``inh_theta_args`` then carries the
     theta decay of the skipped steps. ``inh_live_ok`` (the caller checks the conditions
     of ``live_kernel``, :func:`lavalab.dynamics.adaptive_lif.lif_fixed_live_kernel`) steps
-    only the inhibitory neurons not at rest. Returns the number of steps skipped.
+    only the inhibitory neurons not at rest. ``a_syn_work`` is a copy of ``a_syn`` the loop
+    works in (int32 where the caller checked that every sum of input weights fits,
+    ``exp_in = 0``), written back at the end. ``compact_pre`` (fixed point, the caller checks
+    that the learning synapses reset at each sample start) lets the learning kernel keep
+    only the sample's active inputs' traces (see
+    :func:`lavalab.dynamics.stdp.stdp_fixed_live_step`). Returns the number of steps
+    skipped.
     """
-    a_syn, a_ie, a_ei, a_lat, a_exc, s_in, s_exc, s_inh = bufs
+    a_syn_state, a_ie, a_ei, a_lat, a_exc, s_in, s_exc, s_inh = bufs
+    a_syn = a_syn_work  # a copy of a_syn_state (narrower where sums fit), written back
     n_exc = u.size
     w = wt.T
     # working memory of the learning step; the encoder lists the input spikes in its tail
@@ -163,13 +173,28 @@ def simulate(thr, enc_seed, syn_seed, neuron_seed, t0, present, rest, learn,
     n_samples = thr.shape[0]
     n_skipped = 0
     active = np.empty(s_in.size, np.int64)
+    thr_active = np.empty(s_in.size, np.int64)
+    enc_prev = np.empty(s_in.size, np.int64)
+    enc_spk = np.empty(s_in.size + 8, np.uint8)
     inh_live = np.empty(n_exc + 1, np.int64)  # inhibitory neurons not at rest
     n_inh_live = 0
+    inh_listed = False  # inh_live lists them (else n_inh_live only counts them)
+    # the learning kernel's live lists and fixed-point rows (stdp_fixed_live_step); zeros:
+    # nothing known yet
+    learn_live = np.zeros(3 + 2 * n_exc + s_in.size, np.int64)
+    compact_pre = compact_pre and learn
+    n_active = 0
+    pre_pos = np.zeros(s_in.size, np.int64)
+    inh_bufs_zero = False  # a_ei and a_ie (a_lat) known to be all zero
     for k in range(n_samples):
         n_active = 0  # the inputs that can spike in this sample (threshold > 0)
         for j in range(s_in.size):
             active[n_active] = j
             n_active += thr[k, j] > 0
+        for q in range(n_active):
+            thr_active[q] = thr[k, active[q]]
+            pre_pos[active[q]] = q
+        n_prev = 0
         a_syn_zero = False
         last_exc = 1  # spikes of the previous step (none known yet)
         last_inh = 1
@@ -181,11 +206,14 @@ def simulate(thr, enc_seed, syn_seed, neuron_seed, t0, present, rest, learn,
             if ph == 0 or ph == present:
                 s_in[:] = False
             if ph < present:
-                n_in_spk = poisson_active_kernel(thr[k], active[:n_active], enc_seed, t, s_in,
-                                                 in_idx)
+                n_in_spk = poisson_compact_kernel(thr_active[:n_active], active[:n_active],
+                                                  enc_seed, t, s_in, in_idx, enc_prev, n_prev,
+                                                  enc_spk)
+                n_prev = n_in_spk
             tick = _lap(prof, 0, tick)
-            for i in range(n_exc):
-                a_exc[i] = a_syn[i] + a_ie[i] + a_lat[i]
+            if not inh_bufs_zero:  # (else a_ie and a_lat are zero: a_syn is the input)
+                for i in range(n_exc):
+                    a_exc[i] = a_syn[i] + a_ie[i] + a_lat[i]
             tick = _lap(prof, 1, tick)
             if (skip_quiet and not learn and ph > present and a_syn_zero
                     and _quiet(u, v, theta, exc_args[2], exc_args[4])
@@ -230,35 +258,48 @@ def simulate(thr, enc_seed, syn_seed, neuron_seed, t0, present, rest, learn,
                 tick = _lap(prof, 7, tick)
                 break
             tick = _lap(prof, 7, tick)
-            lif_kernel(u, v, theta, ref, a_exc, s_exc, reset, learn, t, neuron_seed, *exc_args)
+            if inh_bufs_zero:
+                lif_kernel(u, v, theta, ref, a_syn, s_exc, reset, learn, t, neuron_seed,
+                           *exc_args)
+            else:
+                lif_kernel(u, v, theta, ref, a_exc, s_exc, reset, learn, t, neuron_seed,
+                           *exc_args)
             tick = _lap(prof, 1, tick)
-            if has_inh and inh_live_ok and not reset:
-                if last_exc:  # a_ei is nonzero only where an excitatory neuron spiked
+            use_live = has_inh and inh_live_ok and not reset
+            if use_live and inh_listed and last_exc:
+                for i in range(n_exc):  # a_ei is nonzero only where an exc neuron spiked
+                    # listed = not at rest or spiked (what the live kernel keeps)
+                    if a_ei[i] != 0 and not ((iu[i] != 0) | (iv[i] != 0) | (iref[i] != 0)
+                                             | s_inh[i]):
+                        inh_live[n_inh_live] = i
+                        n_inh_live += 1
+            if use_live and n_inh_live * 4 <= n_exc:
+                if not inh_listed:  # the elements not at rest, spiked or with input
+                    n_inh_live = 0
                     for i in range(n_exc):
-                        if a_ei[i] != 0:
-                            listed = False
-                            for q in range(n_inh_live):
-                                listed |= inh_live[q] == i
-                            if not listed:
-                                inh_live[n_inh_live] = i
-                                n_inh_live += 1
+                        inh_live[n_inh_live] = i
+                        n_inh_live += ((iu[i] != 0) | (iv[i] != 0) | (iref[i] != 0) | s_inh[i]
+                                       | (a_ei[i] != 0))
+                    inh_listed = True
                 n_inh_live = live_kernel(inh_live, n_inh_live, iu, iv, itheta, iref, a_ei, s_inh,
                                          learn, t, neuron_seed + 1, *inh_live_args)
-            elif has_inh:
+            elif has_inh:  # every element (vectorised; the same where the others rest)
                 lif_kernel(iu, iv, itheta, iref, a_ei, s_inh, reset, learn, t, neuron_seed + 1,
                            *inh_args)
-                n_inh_live = 0
+                n_inh_live = 0  # counted, not listed (a vectorised sum)
                 for i in range(n_exc):
-                    inh_live[n_inh_live] = i
                     n_inh_live += (iu[i] != 0) | (iv[i] != 0) | (iref[i] != 0) | s_inh[i]
+                inh_listed = False
             tick = _lap(prof, 2, tick)
             # buffers for t + 1 (weights before this step's learning)
-            a_syn[:] = 0
-            a_syn_zero = n_in_spk == 0
             if n_in_spk:
-                accumulate_rows_kernel(wt, in_idx, n_in_spk, a_syn)
-                for i in range(n_exc):
-                    a_syn[i] = shift(a_syn[i], exp_in)
+                accumulate_rows_kernel(wt, in_idx, n_in_spk, a_syn, True)
+                if exp_in != 0:  # (a << 0 = a; float connections have exp_in = 0)
+                    for i in range(n_exc):
+                        a_syn[i] = shift(a_syn[i], exp_in)
+            elif not a_syn_zero:
+                a_syn[:] = 0
+            a_syn_zero = n_in_spk == 0
             tick = _lap(prof, 3, tick)
             n_exc_spk = 0
             for i in range(n_exc):
@@ -268,22 +309,31 @@ def simulate(thr, enc_seed, syn_seed, neuron_seed, t0, present, rest, learn,
             if has_inh:
                 for i in range(n_exc):
                     n_inh_spk += s_inh[i]
-                for i in range(n_exc):
-                    a_ei[i] = shift(w_ei * s_exc[i], exp_ei)
-                    a_ie[i] = shift(-w_ie * (n_inh_spk - s_inh[i]), exp_ie)
+            # without spikes the buffers are what they were after a step without spikes
+            if not (inh_bufs_zero and n_exc_spk == 0 and n_inh_spk == 0):
+                if has_inh:
+                    for i in range(n_exc):
+                        a_ei[i] = shift(w_ei * s_exc[i], exp_ei)
+                        a_ie[i] = shift(-w_ie * (n_inh_spk - s_inh[i]), exp_ie)
+                if has_lat:
+                    for i in range(n_exc):
+                        a_lat[i] = shift(-w_lat * (n_exc_spk - s_exc[i]), exp_lat)
+            inh_bufs_zero = n_exc_spk == 0 and n_inh_spk == 0
+            if has_inh:
                 syn_inh = n_exc_spk + n_inh_spk * (n_exc - 1)
             if has_lat:
-                for i in range(n_exc):
-                    a_lat[i] = shift(-w_lat * (n_exc_spk - s_exc[i]), exp_lat)
                 syn_inh = n_exc_spk * (n_exc - 1)
             tick = _lap(prof, 4, tick)
             n_upd = 0
             if learn:
                 n_upd = stdp_kernel(w, x_pre, x_post, cnt, fired, pre_fired, x_post2, s_in,
-                                    s_exc, t, learn, syn_seed, scratch, n_in_spk, *stdp_args)
+                                    s_exc, t, learn, syn_seed, scratch, n_in_spk, learn_live,
+                                    n_exc_spk, active[:n_active if compact_pre else 0],
+                                    pre_pos, *stdp_args)
             tick = _lap(prof, 6 if reset else 5, tick)
-            for i in range(n_exc):
-                counts[k, i] += s_exc[i]
+            if n_exc_spk:
+                for i in range(n_exc):
+                    counts[k, i] += s_exc[i]
             if record.shape[0]:
                 record[k * period + ph, :] = s_exc
             events[k, 0] += n_in_spk
@@ -295,4 +345,8 @@ def simulate(thr, enc_seed, syn_seed, neuron_seed, t0, present, rest, learn,
             last_exc = n_exc_spk
             last_inh = n_inh_spk
             tick = _lap(prof, 8, tick)
+    if compact_pre and n_samples:
+        stdp_live_sync(x_pre, learn_live, active[:n_active])
+    for i in range(n_exc):
+        a_syn_state[i] = a_syn[i]
     return n_skipped
