@@ -53,7 +53,7 @@ import numpy as np
 from lavalab import executor as xq
 from lavalab.experiment import TrainConfig, assign, evaluate, load_model, train
 from lavalab.model_io import load_json, write_json
-from lavalab.networks.snn import INITS, default_mechanisms
+from lavalab.networks.snn import INITS, default_inference, default_mechanisms
 
 FORMAT = "lavalab.scaling/1"
 MNIST_TRAIN = 60000
@@ -293,6 +293,73 @@ def summarise(rows: list[dict], key: tuple[str, ...]) -> list[dict]:
     return out
 
 
+def default_label(network: str, n: int) -> str:
+    """The mechanism label of ``network``'s size defaults at ``n`` neurons (training and
+    inference, :data:`lavalab.networks.snn.DEFAULTS`)."""
+    rule, one, init = default_mechanisms(network, n)
+    dt, osi = default_inference(network, n)
+    return _label(network, n, "default", {"rule": rule, "one_spike": one, "w_init": init,
+                                          "inference_dt_ms": dt or 1.0,
+                                          "one_spike_infer": osi})
+
+
+def headline(summary: list[dict]) -> list[dict]:
+    """Per network and N: the size defaults (most epochs run) and the same training with
+    the deployable inference network (the defaults themselves where they are deployable);
+    rows of ``summary`` with ``line`` set to ``"default"`` or ``"deployable"``."""
+    out = []
+    for net in sorted({r["network"] for r in summary}):
+        for n in sorted({r["neurons"] for r in summary if r["network"] == net}):
+            label = default_label(net, n)
+            for line, want in (("default", label),
+                               ("deployable", label.replace("+one_spike_infer", ""))):
+                rs = [r for r in summary if r["network"] == net and r["neurons"] == n
+                      and r["mechanism"] == want]
+                if rs:
+                    out.append({**max(rs, key=lambda r: r["epochs"]), "line": line})
+    return out
+
+
+def plot_headline(rows: list[dict], path: Path, title: str) -> None:
+    """Accuracy vs N of the size defaults (and their deployable inference), per network."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7.6, 4.2))
+    style = {"default": "-", "deployable": "--"}
+    for i, net in enumerate(sorted({r["network"] for r in rows})):
+        for line in ("default", "deployable"):
+            pts = sorted((r["neurons"], r["accuracy_mean"], r["accuracy_std"], r["epochs"])
+                         for r in rows if r["network"] == net and r["line"] == line)
+            if not pts:
+                continue
+            x, y, e, ep = zip(*pts, strict=True)
+            ax.errorbar(x, y, yerr=e, marker="os"[i % 2], capsize=3, color=f"C{i}",
+                        linestyle=style[line],
+                        label=f"{net}: " + ("size defaults" if line == "default"
+                                            else "deployable on Loihi"))
+            if line == "default":
+                for xi, yi, epi in zip(x, y, ep, strict=True):
+                    ax.annotate(f"{epi:g} ep", (xi, yi), textcoords="offset points",
+                                xytext=(4, 6 if i == 0 else -12), fontsize=7, color=f"C{i}")
+    ax.set_xscale("log")
+    ax.set_xticks(sorted({r["neurons"] for r in rows}))
+    ax.get_xaxis().set_major_formatter(matplotlib.ticker.ScalarFormatter())
+    ax.minorticks_off()
+    ax.set_xlabel("excitatory neurons N")
+    ax.set_ylabel("test accuracy (%, mean ± std over seeds)")
+    ax.set_title(title, fontsize=8)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    fig.tight_layout()
+    tmp = path.with_suffix(".tmp.png")
+    fig.savefig(tmp, dpi=120)
+    plt.close(fig)
+    tmp.replace(path)
+
+
 def plot(summary: list[dict], xkey: str, path: Path, title: str) -> None:
     import matplotlib
 
@@ -318,7 +385,7 @@ def plot(summary: list[dict], xkey: str, path: Path, title: str) -> None:
     ax.minorticks_off()
     ax.set_xlabel("excitatory neurons N" if xkey == "neurons" else "training samples")
     ax.set_ylabel("test accuracy (%, mean ± std over seeds)")
-    ax.set_title(title, fontsize=9)
+    ax.set_title(title, fontsize=7)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
@@ -406,6 +473,13 @@ def main() -> None:
              + f"; {','.join(str(t) for t in sorted({r['test_samples'] for r in rows}))} "
              "test digits; fixed point")
     plot(summary, xkey, out / f"{name}.png", title)
+    if not curve:  # the size defaults, and what deployability costs
+        head = headline(summary)
+        if head:
+            plot_headline(head, out / "headline.png",
+                          f"size defaults, seeds {seeds_seen}, full MNIST test set, fixed "
+                          "point\n(epochs as annotated; dashed: the same training, "
+                          "deployable inference)")
     print(f"\n{'network':>11} {'mechanism':>20} {xkey:>8} {'accuracy %':>16}  per seed")
     for srow in summary:
         print(f"{srow['network']:>11} {srow['mechanism']:>20} {srow[xkey]:>8} "
