@@ -344,13 +344,22 @@ def plot_headline(rows: list[dict], path: Path, title: str) -> None:
                 for xi, yi, epi in zip(x, y, ep, strict=True):
                     ax.annotate(f"{epi:g} ep", (xi, yi), textcoords="offset points",
                                 xytext=(4, 6 if i == 0 else -12), fontsize=7, color=f"C{i}")
+    _finish(fig, ax, sorted({r["neurons"] for r in rows}), "excitatory neurons N", title, 8,
+            path)
+
+
+def _finish(fig, ax, xticks, xlabel: str, title: str, title_size: int, path: Path) -> None:
+    """Log x axis with plain ticks, labels, legend outside the data; saved atomically."""
+    import matplotlib
+    import matplotlib.pyplot as plt
+
     ax.set_xscale("log")
-    ax.set_xticks(sorted({r["neurons"] for r in rows}))
+    ax.set_xticks(xticks)
     ax.get_xaxis().set_major_formatter(matplotlib.ticker.ScalarFormatter())
     ax.minorticks_off()
-    ax.set_xlabel("excitatory neurons N")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("test accuracy (%, mean ± std over seeds)")
-    ax.set_title(title, fontsize=8)
+    ax.set_title(title, fontsize=title_size)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
@@ -379,20 +388,8 @@ def plot(summary: list[dict], xkey: str, path: Path, title: str) -> None:
         ax.errorbar(x, y, yerr=e, marker=markers[i % len(markers)], capsize=3,
                     color=f"C{i % 10}",
                     label=f"{net} ({mech}" + (f", {ep:g} ep)" if ep else ")"))
-    ax.set_xscale("log")
-    ax.set_xticks(sorted({s[xkey] for s in summary}))
-    ax.get_xaxis().set_major_formatter(matplotlib.ticker.ScalarFormatter())
-    ax.minorticks_off()
-    ax.set_xlabel("excitatory neurons N" if xkey == "neurons" else "training samples")
-    ax.set_ylabel("test accuracy (%, mean ± std over seeds)")
-    ax.set_title(title, fontsize=7)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    fig.tight_layout()
-    tmp = path.with_suffix(".tmp.png")
-    fig.savefig(tmp, dpi=120)
-    plt.close(fig)
-    tmp.replace(path)
+    _finish(fig, ax, sorted({s[xkey] for s in summary}),
+            "excitatory neurons N" if xkey == "neurons" else "training samples", title, 7, path)
 
 
 def main() -> None:
