@@ -765,6 +765,26 @@ def normalize_fixed_kernel(w, total, w_max):
     the loops follow the memory order.
     """
     n_post, n_pre = w.shape
+    sums, dens, invs, by_col = _row_sums(w)
+    if by_col:
+        for j in range(n_pre):
+            for i in range(n_post):
+                if dens[i] > 0:
+                    w[i, j] = _norm_one(np.int64(w[i, j]), total, sums[i], dens[i], invs[i],
+                                        w_max)
+    else:
+        for i in range(n_post):
+            s, den, inv = sums[i], dens[i], invs[i]
+            if den > 0:
+                for j in range(n_pre):
+                    w[i, j] = _norm_one(np.int64(w[i, j]), total, s, den, inv, w_max)
+
+
+@njit(cache=True)
+def _row_sums(w):
+    """Per row of ``w``: the integer sum, twice it and the float reciprocal of that (0 for
+    an empty row), summed in the memory order of ``w``; and whether ``w`` is column-major."""
+    n_post, n_pre = w.shape
     sums = np.zeros(n_post, np.int64)
     by_col = w.strides[0] < w.strides[1]
     if by_col:
@@ -781,18 +801,7 @@ def normalize_fixed_kernel(w, total, w_max):
     invs = np.empty(n_post, np.float64)
     for i in range(n_post):
         invs[i] = 1.0 / dens[i] if dens[i] > 0 else 0.0
-    if by_col:
-        for j in range(n_pre):
-            for i in range(n_post):
-                if dens[i] > 0:
-                    w[i, j] = _norm_one(np.int64(w[i, j]), total, sums[i], dens[i], invs[i],
-                                        w_max)
-    else:
-        for i in range(n_post):
-            s, den, inv = sums[i], dens[i], invs[i]
-            if den > 0:
-                for j in range(n_pre):
-                    w[i, j] = _norm_one(np.int64(w[i, j]), total, s, den, inv, w_max)
+    return sums, dens, invs, by_col
 
 
 @njit(cache=True)
@@ -829,23 +838,8 @@ def normalize_fixed_dirty_kernel(w, total, w_max, clean):
                     w[i, j] = new
             clean[i] = not changed
         return
-    sums = np.zeros(n_post, np.int64)
     changed = np.zeros(n_post, np.bool_)
-    by_col = w.strides[0] < w.strides[1]
-    if by_col:
-        for j in range(n_pre):
-            for i in range(n_post):
-                sums[i] += w[i, j]
-    else:
-        for i in range(n_post):
-            s = np.int64(0)
-            for j in range(n_pre):
-                s += w[i, j]
-            sums[i] = s
-    dens = 2 * sums
-    invs = np.empty(n_post, np.float64)
-    for i in range(n_post):
-        invs[i] = 1.0 / dens[i] if dens[i] > 0 else 0.0
+    sums, dens, invs, by_col = _row_sums(w)
     if by_col:
         for j in range(n_pre):
             for i in range(n_post):
