@@ -158,7 +158,8 @@ def _setup(args: argparse.Namespace):
                       train_samples=args.train_samples, test_samples=args.test_samples,
                       assign_samples=min(args.assign_samples, args.train_samples),
                       seed=args.seed, dataset=args.dataset, data_root=args.data_root,
-                      target=args.target, energy_table=args.energy_table)
+                      target=args.target, energy_table=args.energy_table,
+                      inference_dt_ms=args.inference_dt, one_spike_infer=args.one_spike_infer)
 
 
 def _print_rows(rows: list[dict], cols: tuple[str, ...]) -> None:
@@ -402,6 +403,13 @@ def _add_study_args(sp, kinds, datasets) -> None:
                     "rows give mean, std and per-seed values (default: --seed)")
     sp.add_argument("--deployable-only", action="store_true",
                     help="choose among configurations the Loihi design rules accept")
+    sp.add_argument("--inference-dt", type=_inference_dt, default=None, metavar="MS",
+                    help="step size (ms) every configuration is assigned labels and tested "
+                    "at: the 1 ms training step divided by 1..16, same physical time. "
+                    "Default: the network's (lavalab.networks.snn.DEFAULTS: 0.5 from 900 "
+                    "neurons)")
+    _add_one_spike_infer(sp, "Default: the network's (lavalab.networks.snn.DEFAULTS: on "
+                         "from 900 neurons)")
     sp.add_argument("--dataset", choices=datasets, default="mnist")
     sp.add_argument("--data-root", default=None)
     sp.add_argument("--target", choices=tuple(TARGETS), default="loihi1")

@@ -52,6 +52,7 @@ from lavalab.study import (
     _setup_dict,
     _store_result,
     _task_key,
+    compiled_for_inference,
     score,
     train_and_score,
 )
@@ -126,16 +127,18 @@ def search_enhancement(setup: StudySetup, out, timesteps=(175, 88), baseline: in
             c = compile_network(net, TimeBudget(T, baseline_timesteps=t0),
                                 target=setup.target,
                                 enhancement="none" if T == t0 else policy, check=False)
+            ci = compiled_for_inference(c, ss)
             w0 = init_weights(c.spec, seed, val.train_x)
             w0 = np.rint(w0 * c.fixed.q).astype(np.int64)
-            res = train_and_score(c.spec, "fixed", c.fixed, w0, val, ss, bar)
+            res = train_and_score(c.spec, "fixed", c.fixed, w0, val, ss, bar,
+                                  infer_net=(ci.spec, ci.fixed))
             row = {"key": key(T, policy), "seed": seed, "model": None, "timesteps": T,
                    "policy": policy, "stage": stage, "val_accuracy": 100 * res["accuracy"],
                    "neurons_assigned": res["neurons_assigned"],
                    "train_wall_s": res["train_s"],
                    "warnings": _run_warnings(c.spec, res, setup.assign_samples)}
             if with_test:  # reported only; selection never reads it
-                t = score(c.spec, "fixed", c.fixed, res["w"], res["theta"], test, ss)
+                t = score(ci.spec, "fixed", ci.fixed, res["w"], res["theta"], test, ss)
                 row["accuracy"] = 100 * t["accuracy"]
             return {"row": row, "files": {}}
         return job

@@ -42,14 +42,20 @@ from lavalab.compile import quantize as qz
 from lavalab.compile.analysis import analyse
 from lavalab.compile.enhance import policy_from_name
 from lavalab.compile.ir import FLOAT_BITS, PrecisionBudget, TimeBudget
-from lavalab.compile.pipeline import compile_network
+from lavalab.compile.pipeline import CompiledNetwork, compile_network
 from lavalab.data import DATASETS, load_dataset
 from lavalab.engine import EVENT_NAMES, infer, make_net, run
 from lavalab.executor import ExecutorSpec, Task, open_executor, write_files
-from lavalab.experiment import assignment_warnings, load_model
+from lavalab.experiment import (
+    TRAIN_DT_MS,
+    _step_divisor,
+    assignment_warnings,
+    inference_spec,
+    load_model,
+)
 from lavalab.fixed import ROUNDING_MODES
 from lavalab.loihi_spec import ENERGY_TABLES, TARGETS
-from lavalab.networks.snn import KINDS, build, init_weights, spec_to_dict
+from lavalab.networks.snn import KINDS, build, default_inference, init_weights, spec_to_dict
 from lavalab.protocol import (
     ASSIGN_SEED_OFFSET,
     N_CLASSES,
@@ -60,6 +66,7 @@ from lavalab.protocol import (
 )
 
 __all__ = ["StudySetup", "ResultStore", "timestep_study", "precision_study",
+           "compiled_for_inference",
            "tradeoff_s", "reward_r", "pareto_front", "train_and_score", "score"]
 
 RESULTS_FORMAT = "lavalab-study"
@@ -92,6 +99,11 @@ class StudySetup:
     seed : weights, encoder and rounding seed
     target : ``loihi1`` or ``loihi2`` (core mapping and design rules)
     energy_table : per-operation table (``lavalab.loihi_spec.ENERGY_TABLES``)
+    inference_dt_ms, one_spike_infer : the network every configuration is assigned labels
+        and tested as (:func:`lavalab.experiment.inference_spec`: the same physical time at
+        a step dividing the 1 ms training step, with or without one excitatory spike per
+        step); None: the network's defaults by size (``lavalab.networks.snn.DEFAULTS``:
+        0.5 ms with one spike per step from 900 neurons, the training network below)
     """
 
     network: str = "tinysnn"
@@ -105,6 +117,8 @@ class StudySetup:
     data_root: str | None = None
     target: str = "loihi1"
     energy_table: str = "davies2018"
+    inference_dt_ms: float | None = None
+    one_spike_infer: bool | None = None
 
     def __post_init__(self):
         for name, allowed in (("network", KINDS), ("dataset", DATASETS),
@@ -121,6 +135,22 @@ class StudySetup:
         if self.assign_samples > self.train_samples:
             raise ValueError(f"assign_samples={self.assign_samples} exceeds train_samples="
                              f"{self.train_samples}")
+        if self.inference_dt_ms is not None:
+            object.__setattr__(self, "inference_dt_ms", _step_divisor(
+                "inference_dt_ms", self.inference_dt_ms, TRAIN_DT_MS))
+        if self.one_spike_infer not in (None, True, False):
+            raise ValueError(f"one_spike_infer={self.one_spike_infer!r} is not one of "
+                             "(None, True, False)")
+        object.__setattr__(self, "one_spike_infer", None if self.one_spike_infer is None
+                           else bool(self.one_spike_infer))
+
+    def inference(self) -> tuple[float, bool]:
+        """The resolved ``(inference step in ms, one_spike_infer)``: the given values, else
+        the network's defaults at this size."""
+        d_dt, d_one = default_inference(self.network, self.neurons)
+        dt = self.inference_dt_ms if self.inference_dt_ms is not None else (
+            TRAIN_DT_MS if d_dt is None else d_dt)
+        return dt, d_one if self.one_spike_infer is None else self.one_spike_infer
 
 
 # Everything is imported when the module loads (no imports inside functions): a study runs
@@ -172,6 +202,7 @@ class ResultStore:
         stored = old.get("setup")
         if not isinstance(stored, dict):
             raise model_io.ModelFileError(f"{self.path}: damaged: 'setup' is not an object")
+        stored = {**{k: v for k, v in LEGACY_SETUP.items() if k in setup}, **stored}
         if stored != setup:
             diff = {k: (stored.get(k), v) for k, v in setup.items() if stored.get(k) != v}
             raise ValueError(f"{self.path} holds results of another setup (stored vs now: "
@@ -474,10 +505,12 @@ def _load_cached(dataset: str, root: str | None, train_samples: int, test_sample
 
 
 def train_and_score(spec, precision: str, fixed, w0, data: _Data, setup: StudySetup,
-                    bar=None) -> dict:
+                    bar=None, infer_net: tuple | None = None) -> dict:
     """Train ``spec`` from weights ``w0`` on the engine, assign labels, classify the test
-    samples. Returns accuracy, per-sample event rows of training and testing, wall times
-    and the trained arrays."""
+    samples; ``infer_net``: ``(spec, fixed)`` of the network labels are assigned and the
+    test run on (:func:`compiled_for_inference`; default: the training network). Returns
+    accuracy, per-sample event rows of training and testing, wall times and the trained
+    arrays."""
     net = make_net(spec, precision, w0, seed=setup.seed, fixed=fixed)
     events = np.zeros((len(data.train_x), len(EVENT_NAMES)), np.int64)
     t0 = time.perf_counter()
@@ -488,7 +521,8 @@ def train_and_score(spec, precision: str, fixed, w0, data: _Data, setup: StudySe
         if bar is not None:
             bar.update(len(ev))
     train_s = time.perf_counter() - t0
-    res = score(spec, precision, fixed, net.w, net.theta, data, setup)
+    ispec, ifixed = infer_net or (spec, fixed)
+    res = score(ispec, precision, ifixed, net.w, net.theta, data, setup)
     return dict(res, train_events=events, train_s=train_s, w=net.w, theta=net.theta)
 
 
@@ -513,17 +547,21 @@ def score(spec, precision: str, fixed, w, theta, data: _Data, setup: StudySetup)
 
 def save_model(path, spec, precision: str, seed: int, res: dict, budget=None,
                v_range_mv: float | None = None, dataset: str = "mnist",
-               input_shape=(28, 28)) -> Path:
+               input_shape=(28, 28), train_spec=None) -> Path:
     """A configuration's trained model as a ``model.npz`` that :func:`lavalab.experiment.
     load_model` (and ``lavalab evaluate``) reads: weights, theta, label assignments, the
     dataset and image shape it was trained on; ``budget`` (a PrecisionBudget) and
-    ``v_range_mv`` recreate its fixed-point format."""
+    ``v_range_mv`` recreate its fixed-point format. ``spec`` is the network it runs
+    inference as; ``train_spec`` the one it was trained as, when that differs (as
+    ``lavalab train`` stores it)."""
     shape = [int(v) for v in input_shape]
     if int(np.prod(shape)) != spec.n_input:
         raise ValueError(f"input_shape={shape} does not match the network's {spec.n_input} "
                          "inputs")
     meta = {"spec": spec_to_dict(spec), "precision": precision, "seed": seed,
             "dataset": dataset, "input_shape": shape}
+    if train_spec is not None and train_spec != spec:
+        meta["train_spec"] = spec_to_dict(train_spec)
     if budget is not None:
         meta["precision_budget"] = asdict(budget)
         meta["v_range_mv"] = v_range_mv
@@ -534,13 +572,14 @@ def save_model(path, spec, precision: str, seed: int, res: dict, budget=None,
                               "proportions": res["proportions"]})
 
 
-def _row(c, setup: StudySetup, res: dict) -> dict:
+def _row(c, setup: StudySetup, res: dict, ci=None) -> dict:
     """A result row's measured columns: accuracy, spikes, wall times, and the analysis of
-    the compiled network ``c`` (energy, latency, memory, design rules). ``res`` without
-    ``train_events`` (no training run) leaves the training columns to the caller."""
+    the compiled network ``c`` trained as and ``ci`` tested as (default ``c``): energy,
+    latency, memory, design rules. ``res`` without ``train_events`` (no training run)
+    leaves the training columns to the caller."""
     ev_tr, ev_te = res.get("train_events"), res["test_events"]
     i_exc = EVENT_NAMES.index("exc_spikes")
-    a = analyse(c, setup.energy_table, ev_tr, ev_te)
+    a = analyse(c, setup.energy_table, ev_tr, ev_te, inference=ci)
     return dict(accuracy=100 * res["accuracy"],
                 accuracy_proportion=100 * res["accuracy_proportion"],
                 exc_spikes_train=None if ev_tr is None else float(ev_tr[:, i_exc].mean()),
@@ -639,10 +678,36 @@ def _seed_list(seeds, setup: StudySetup) -> list[int]:
 
 
 def _setup_dict(setup: StudySetup) -> dict:
-    """The stored setup of a seeded study: every field but the seed."""
+    """The stored setup of a seeded study: every field but the seed; the inference network
+    as resolved (a change of the size defaults then refuses to mix results)."""
     d = asdict(setup)
     d.pop("seed")
+    d["inference_dt_ms"], d["one_spike_infer"] = setup.inference()
     return d
+
+
+#: Setup fields of result files written before they existed: what those studies ran.
+LEGACY_SETUP = {"inference_dt_ms": TRAIN_DT_MS, "one_spike_infer": False}
+
+
+def compiled_for_inference(c: CompiledNetwork, setup: StudySetup,
+                           v_range_mv: float | None = None) -> CompiledNetwork:
+    """The network a configuration compiled as ``c`` (its training network) is assigned
+    labels and tested as: ``setup``'s inference step and one_spike_infer
+    (:func:`lavalab.experiment.inference_spec`), compiled with ``c``'s precision budget
+    (and ``v_range_mv``) and target; ``c`` itself when that changes nothing. Weights and
+    theta keep their units (checked), so a model trained as ``c`` runs on it as it is."""
+    ispec = inference_spec(c.spec, *setup.inference())
+    if ispec == c.spec:
+        return c
+    ci = compile_network(ispec, None, c.precision, c.target, v_range_mv=v_range_mv,
+                         seed=setup.seed, check=False)
+    units = lambda f: (f.q, f.v_scale, f.exp_in, f.stdp.w_max, f.exc.v_lsb)  # noqa: E731
+    if units(ci.fixed) != units(c.fixed):
+        raise ValueError(f"inference_dt_ms={ispec.dt_ms}: the fixed-point format of the "
+                         f"inference network stores weights or theta in other units "
+                         f"({units(ci.fixed)} vs {units(c.fixed)})")
+    return ci
 
 
 def _run_warnings(spec, res: dict, assign_samples: int,
@@ -780,17 +845,19 @@ def _timestep_task(setup: StudySetup, t0: int, T: int, e: str, bar=None) -> dict
     base = build(setup.network, setup.neurons, data.n_input, rule=setup.rule)
     c = compile_network(base, TimeBudget(T, baseline_timesteps=t0),
                         target=setup.target, enhancement=e, check=False)
+    ci = compiled_for_inference(c, setup)
     w0 = init_weights(c.spec, s, data.train_x)
     w0 = np.rint(w0 * c.fixed.q).astype(np.int64)
-    res = train_and_score(c.spec, "fixed", c.fixed, w0, data, setup, bar)
+    res = train_and_score(c.spec, "fixed", c.fixed, w0, data, setup, bar,
+                          infer_net=(ci.spec, ci.fixed))
     key = f"T{T}-{e}"
     path = _model_relpath(key, s)
-    model = _model_bytes(c.spec, "fixed", s, res, dataset=data.dataset,
-                         input_shape=data.shape)
+    model = _model_bytes(ci.spec, "fixed", s, res, dataset=data.dataset,
+                         input_shape=data.shape, train_spec=c.spec)
     return {"row": {"key": key, "seed": s, "model": path, "timesteps": T,
                     "infer_timesteps": T, "rest_steps": c.spec.rest_steps, "enhancement": e,
                     "warnings": _run_warnings(c.spec, res, setup.assign_samples),
-                    **_row(c, setup, res)},
+                    **_row(c, setup, res, ci)},
             "files": {path: model}}
 
 
@@ -801,9 +868,12 @@ _TRAIN_COLUMNS = ("energy_train_uJ", "latency_train_us", "weight_updates_train",
 
 def _plot_title(setup: StudySetup, seeds) -> str:
     """Network, N, seeds and samples of a study, for its plots' titles."""
+    dt, one = setup.inference()
+    infer = "" if (dt, one) == (TRAIN_DT_MS, False) else (
+        f", tested at {dt:g} ms" + (" with one spike per step" if one else ""))
     return (f"{setup.network}-{setup.neurons}, {setup.dataset}, seeds "
             f"{','.join(map(str, seeds))} (n = {len(seeds)}), {setup.train_samples} train / "
-            f"{setup.test_samples} test samples")
+            f"{setup.test_samples} test samples{infer}")
 
 
 def _infer_only_task(setup: StudySetup, t0: int, Ti: int, policy: str, model_bytes: bytes,
@@ -817,15 +887,16 @@ def _infer_only_task(setup: StudySetup, t0: int, Ti: int, policy: str, model_byt
     model = _model_from_bytes(model_bytes)
     c = compile_network(base, TimeBudget(Ti, baseline_timesteps=t0),
                         target=setup.target, enhancement=policy, check=False)
+    ci = compiled_for_inference(c, setup)
     spec = c.spec
     gap = (spec.exc.v_th - spec.exc.v_reset) / (model.spec.exc.v_th - model.spec.exc.v_reset)
     theta = np.rint(np.asarray(model.theta, np.float64) * gap).astype(np.int64)
-    res = score(spec, "fixed", c.fixed, model.w, theta, data, setup)
+    res = score(ci.spec, "fixed", ci.fixed, model.w, theta, data, setup)
     row = {"key": f"T{t0}-none@{Ti}-{policy}", "seed": setup.seed, "model": None,
            "timesteps": t0, "infer_timesteps": Ti,
            "rest_steps": spec.rest_steps, "enhancement": f"{policy}, inference only",
            "warnings": _run_warnings(spec, res, setup.assign_samples),
-           **_row(c, setup, res)}
+           **_row(c, setup, res, ci)}
     row.update(trained)  # training happened at T0
     if bar is not None:
         bar.update(1)
@@ -1062,15 +1133,17 @@ def _fp32_task(setup: StudySetup, timesteps: int, bar=None) -> dict:
     c32 = _precision_compiled(setup, timesteps,
                               PrecisionBudget(weight_bits=FLOAT_BITS, neuron_bits=FLOAT_BITS))
     base = c32.spec
+    ci = compiled_for_inference(c32, setup)
     w0 = init_weights(base, s, data.train_x)
-    res = train_and_score(base, "float", None, w0, data, setup, bar)
+    res = train_and_score(base, "float", None, w0, data, setup, bar,
+                          infer_net=(ci.spec, None))
     path = _model_relpath("fp32", s)
-    model = _model_bytes(base, "float", s, res, dataset=data.dataset,
-                         input_shape=data.shape)
+    model = _model_bytes(ci.spec, "float", s, res, dataset=data.dataset,
+                         input_shape=data.shape, train_spec=base)
     return {"row": {"key": "fp32", "seed": s, "model": path, "scheme": "float",
                     "weight_bits": 32, "neuron_bits": 32, "rounding": "", "params": "w",
                     "notes": "", "warnings": _run_warnings(base, res, setup.assign_samples),
-                    **_row(c32, setup, res)},
+                    **_row(c32, setup, res, ci)},
             "files": {path: model},
             "fp32": _arrays_bytes(w=res["w"], theta=res["theta"],
                                   train_events=res["train_events"])}
@@ -1094,20 +1167,22 @@ def _precision_task(setup: StudySetup, timesteps: int, b: PrecisionBudget,
                                          * base.input_gain)
                    if b.quantize_neurons else None)
         c = _precision_compiled(setup, timesteps, b, v_range)
+        ci = compiled_for_inference(c, setup, v_range)
         fixed = c.fixed
         if b.scheme == "ptq":  # quantize the trained FP32 model; no training
             w = qz.quantize_weights(fp32["w"], b, s)
             theta = qz.quantize_theta(fp32["theta"], fixed, b, s)
-            res = dict(score(base, "fixed", fixed, w, theta, data, setup),
+            res = dict(score(ci.spec, "fixed", ci.fixed, w, theta, data, setup),
                        train_events=fp32["train_events"], train_s=0.0, w=w, theta=theta)
             if bar is not None:
                 bar.update(setup.train_samples)
         else:
             w0 = qz.quantize_weights(init_weights(base, s, data.train_x), b, s)
-            res = train_and_score(base, "fixed", fixed, w0, data, setup, bar)
+            res = train_and_score(base, "fixed", fixed, w0, data, setup, bar,
+                                  infer_net=(ci.spec, ci.fixed))
     path = _model_relpath(b.label, s)
-    model = _model_bytes(base, "fixed", s, res, b, v_range, dataset=data.dataset,
-                         input_shape=data.shape)
+    model = _model_bytes(ci.spec, "fixed", s, res, b, v_range, dataset=data.dataset,
+                         input_shape=data.shape, train_spec=base)
     notes = []
     if fixed.exc.theta_plus and qz.theta_frozen(fixed.exc.theta_plus,
                                                 fixed.exc.v_lsb, b.rounding):
@@ -1120,7 +1195,7 @@ def _precision_task(setup: StudySetup, timesteps: int, b: PrecisionBudget,
            "weight_bits": b.weight_bits,
            "neuron_bits": b.neuron_bits if b.quantize_neurons else 24,
            "rounding": b.rounding, "notes": "; ".join(notes), "warnings": warn,
-           "params": "wn" if b.quantize_neurons else "w", **_row(c, setup, res)}
+           "params": "wn" if b.quantize_neurons else "w", **_row(c, setup, res, ci)}
     return {"row": row, "files": {path: model}}
 
 

@@ -103,6 +103,61 @@ def test_timestep_study_seeds_rows_and_resumes(tmp_path, monkeypatch):
                        timesteps=[350])
 
 
+def test_timestep_study_tests_the_inference_network(tmp_path, monkeypatch):
+    """With an inference step and one spike per step (the defaults from 900 neurons) every
+    configuration is assigned and tested as that network: its model file is that network
+    (evaluated independently by ``lavalab.experiment.evaluate`` to the row's accuracy),
+    its inference energy and latency are priced at twice the steps, and the design rules
+    see the one-spike inference. Result files of before these fields resume as the plain
+    network they ran."""
+    from dataclasses import replace
+
+    from lavalab.experiment import evaluate, load_model
+
+    fine = replace(LEARNS, inference_dt_ms=0.5, one_spike_infer=True)
+    plain = replace(LEARNS, inference_dt_ms=1.0, one_spike_infer=False)
+    assert LEARNS.inference() == (1.0, False)  # 10 neurons: the plain network by default
+    assert StudySetup(neurons=900).inference() == (0.5, True)
+    s_fine = timestep_study(fine, tmp_path / "fine", timesteps=[350, 175],
+                            enhancements=["linear"], workers=1, progress=False)
+    s_plain = timestep_study(plain, tmp_path / "plain", timesteps=[350], workers=1,
+                             progress=False)
+    doc = json.loads((tmp_path / "fine" / "results.json").read_text())
+    assert (doc["setup"]["inference_dt_ms"], doc["setup"]["one_spike_infer"]) == (0.5, True)
+    rows = {r["key"]: r for r in doc["rows"]}
+    plain_row = json.loads((tmp_path / "plain" / "results.json").read_text())["rows"][0]
+    for key, present in (("T350-none", 350), ("T175-linear", 175)):
+        path = tmp_path / "fine" / rows[key]["models"][0]
+        m = load_model(path)
+        assert (m.spec.dt_ms, m.spec.present_steps) == (0.5, 2 * present)
+        assert m.spec.exc.one_spike_infer and m.meta["train_spec"]["dt_ms"] == 1.0
+        ev = evaluate(path, samples=LEARNS.test_samples, out=tmp_path / "ev")
+        assert ev["accuracy_pct"] == pytest.approx(rows[key]["accuracy"])
+        assert rows[key]["deployable"] is False
+        assert "one_spike_not_on_chip" in rows[key]["loihi_rule"]
+    # twice the steps of the same physical time (each with a barrier) and fewer spikes:
+    # between the plain test's latency and twice it (priced as the plain network: ~1)
+    assert 1.3 < rows["T350-none"]["latency_infer_us"] / plain_row["latency_infer_us"] <= 2
+    # training is the same network in both: the same training energy
+    assert rows["T350-none"]["energy_train_uJ"] == pytest.approx(plain_row["energy_train_uJ"])
+    assert plain_row["deployable"] is True and s_plain["baseline_ok"] and s_fine["baseline_ok"]
+    with pytest.raises(ValueError, match="another setup"):
+        timestep_study(plain, tmp_path / "fine", timesteps=[350], workers=1, progress=False)
+    # a file written before the fields existed is the plain network it ran
+    p = tmp_path / "plain" / "results.json"
+    old = json.loads(p.read_text())
+    del old["setup"]["inference_dt_ms"], old["setup"]["one_spike_infer"]
+    p.write_text(json.dumps(old))
+
+    def boom(*a, **k):
+        raise AssertionError("a finished configuration was trained again")
+    monkeypatch.setattr(study, "train_and_score", boom)
+    assert timestep_study(LEARNS, tmp_path / "plain", timesteps=[350], workers=1,
+                          progress=False)["chosen"] == s_plain["chosen"]
+    with pytest.raises(ValueError, match="inference_dt_ms=0.3"):
+        replace(LEARNS, inference_dt_ms=0.3)
+
+
 def test_version2_file_is_read_as_runs_of_its_seed(tmp_path, monkeypatch):
     """A results.json of lavalab <= 0.x (version 2: one seed in the setup, models in
     models/<key>.npz) resumes: its rows are the runs of that seed."""

@@ -21,23 +21,28 @@ from lavalab.engine.core import EVENT_NAMES
 __all__ = ["analyse"]
 
 
-def analyse(c: CompiledNetwork, table: str, train_events, test_events) -> dict:
+def analyse(c: CompiledNetwork, table: str, train_events, test_events,
+            inference: CompiledNetwork | None = None) -> dict:
     """Flat dict of a compiled configuration's figures (per sample unless named otherwise):
     energy and latency of training (``train_events``; ``None``: no training figures,
     priced with learning) and inference (``test_events``, without learning), cores, memory,
     and whether the design rules accept it for inference (``loihi_ok``, ``loihi_rule``).
     Also the share of neuron updates priced active, the static energy of one inference
     (chip static power x latency; None where unpublished) and the dynamic energy per
-    population and connection (``energy_*_layers_uJ``, uJ per sample)."""
-    steps, present = c.spec.sample_steps, c.spec.present_steps
+    population and connection (``energy_*_layers_uJ``, uJ per sample).
+
+    ``inference``: the network the test ran on when it differs from the training network
+    ``c`` (another step size, one spike per step: ``lavalab.study.compiled_for_inference``);
+    the inference figures, memory and design rules are then its own."""
+    ci = c if inference is None else inference
     e_tr = (None if train_events is None else
-            estimate(c.graph, c.core_map, train_events, steps, table, learning=True,
-                     input_steps=present))
-    e_te = estimate(c.graph, c.core_map, test_events, steps, table, learning=False,
-                    input_steps=present)
-    fp = memory_footprint(c.graph)
+            estimate(c.graph, c.core_map, train_events, c.spec.sample_steps, table,
+                     learning=True, input_steps=c.spec.present_steps))
+    e_te = estimate(ci.graph, ci.core_map, test_events, ci.spec.sample_steps, table,
+                    learning=False, input_steps=ci.spec.present_steps)
+    fp = memory_footprint(ci.graph)
     try:
-        check_rules(c.graph, c.fixed, c.core_map, c.target, learning=False)
+        check_rules(ci.graph, ci.fixed, ci.core_map, ci.target, learning=False)
         ok, rule = True, ""
     except DesignRuleError as err:
         ok, rule = False, str(err)
@@ -51,7 +56,7 @@ def analyse(c: CompiledNetwork, table: str, train_events, test_events) -> dict:
         synops_infer=nb.synaptic_acs, activation_sparsity_infer=nb.activation_sparsity,
         weight_updates_train=float(np.asarray(train_events)[:, i_upd].mean()) if trained
         else None,
-        cores=c.core_map.cores_used, tiles=c.core_map.tiles_used,
+        cores=ci.core_map.cores_used, tiles=ci.core_map.tiles_used,
         memory_bits=fp.bits, memory_kB=fp.bytes / 1024, loihi_ok=ok, loihi_rule=rule,
         active_update_fraction_infer=_active_fraction(e_te),
         static_energy_infer_uJ=e_te.static_energy_uj,
