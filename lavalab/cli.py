@@ -95,10 +95,13 @@ def _cmd_train(args: argparse.Namespace) -> int:
                       data_root=args.data_root, assign_samples=args.assign_samples,
                       checkpoint_every=args.checkpoint_every, input_gain=args.input_gain,
                       one_spike=args.one_spike, w_init=args.init,
-                      inference_dt_ms=args.inference_dt, one_spike_infer=args.one_spike_infer)
+                      inference_dt_ms=args.inference_dt, one_spike_infer=args.one_spike_infer,
+                      init_from=args.init_from)
     rep = train(cfg, args.out, progress=not args.quiet, restart=args.restart,
                 force=args.force)
-    print(f"trained {cfg.network}-{cfg.neurons} on {cfg.samples} {cfg.dataset} samples "
+    more = (f" more (after the {rep['init_from']['samples']} of {args.init_from}; "
+            f"{rep['samples_total']} in all)" if rep.get("init_from") else "")
+    print(f"trained {cfg.network}-{cfg.neurons} on {cfg.samples}{more} {cfg.dataset} samples "
           f"[{cfg.backend}, {cfg.precision}] in {rep['wall_s']:.1f} s "
           f"({rep['samples_per_s'] or 0:.1f} samples/s); wrote {args.out}/model.npz, "
           "train.json")
@@ -607,6 +610,11 @@ def build_parser() -> argparse.ArgumentParser:
                     "neurons spike in the same step before inhibition arrives)")
     _add_one_spike_infer(tr, "Default: the network's (lavalab.networks.snn.DEFAULTS: on "
                          "from 900 neurons)")
+    tr.add_argument("--init-from", default=None, metavar="MODEL",
+                    help="continue training a finished model (its folder or model.npz): "
+                    "its weights and theta start, --samples more samples of the stream "
+                    "after its own are trained (give the network, size, mechanisms and "
+                    "seed it was trained with)")
     tr.add_argument("--restart", action="store_true", help="ignore an existing checkpoint")
     tr.add_argument("--force", action="store_true", help="replace a finished model.npz in "
                     "--out (its eval.json and plots are removed); without it train refuses")

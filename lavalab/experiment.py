@@ -105,6 +105,10 @@ class TrainConfig:
     # (lavalab.networks.snn.DEFAULTS)
     inference_dt_ms: float | None = None
     one_spike_infer: bool | None = None
+    # a finished model (folder or model.npz of lavalab train) to continue training: its
+    # weights and theta start this run, which trains ``samples`` more samples of the
+    # stream after the model's own (its epochs continue)
+    init_from: str | None = None
 
     def __post_init__(self):
         def bad(name, allowed):
@@ -340,9 +344,15 @@ def train(cfg: TrainConfig, out, progress: bool = True, restart: bool = False,
     out.mkdir(parents=True, exist_ok=True)
     model_io.remove_stale_temp(out)
     fixed = lower_network(spec, Q, EXP_IN) if cfg.precision == "fixed" else None
-    w0 = init_weights(spec, cfg.seed, data.images)
-    w0 = np.rint(w0 * Q).astype(np.int64) if fixed is not None else w0
-    net = make_net(spec, cfg.precision, w0, seed=cfg.seed, fixed=fixed)
+    if cfg.init_from is None:
+        prev = 0  # samples of the stream trained before this run
+        w0 = init_weights(spec, cfg.seed, data.images)
+        w0 = np.rint(w0 * Q).astype(np.int64) if fixed is not None else w0
+        net = make_net(spec, cfg.precision, w0, seed=cfg.seed, fixed=fixed)
+    else:
+        prev, w0, theta0 = _continued(cfg, spec)
+        net = make_net(spec, cfg.precision, w0, theta0, seed=cfg.seed, fixed=fixed,
+                       t=prev * spec.sample_steps)
     done = 0
     events = np.zeros((cfg.samples, len(EVENT_NAMES)), np.int64)  # one row per sample
     ckpt = out / "checkpoint.npz"
@@ -356,7 +366,7 @@ def train(cfg: TrainConfig, out, progress: bool = True, restart: bool = False,
             raise ValueError(f"{ckpt} belongs to another configuration (checkpoint vs now: "
                              f"{diff}); use another --out or restart")
         done = _check_checkpoint(ckpt, meta, arrays, net, cfg)
-        net.t = done * spec.sample_steps
+        net.t = (prev + done) * spec.sample_steps
         events[:done] = arrays.pop("events")
         for k, v in arrays.items():
             net.arrays[k][...] = v
@@ -365,7 +375,8 @@ def train(cfg: TrainConfig, out, progress: bool = True, restart: bool = False,
     bar = tqdm(total=cfg.samples, initial=done, unit="sample", disable=not progress,
                desc=f"train {cfg.network}-{cfg.neurons} [{cfg.backend}, {cfg.precision}]")
     while done < cfg.samples:
-        chunk, _ = _cycled(data, done, min(done + cfg.checkpoint_every, cfg.samples))
+        chunk, _ = _cycled(data, prev + done,
+                           prev + min(done + cfg.checkpoint_every, cfg.samples))
         if cfg.backend == "engine":
             _, ev, _ = run(net, chunk, learn=True)
         else:
@@ -385,8 +396,9 @@ def train(cfg: TrainConfig, out, progress: bool = True, restart: bool = False,
     # label assignment on the last training samples, weights and theta frozen, with the
     # network the model is evaluated and deployed as (its inference step and one_spike)
     ispec = inference_spec(spec, *cfg.inference())
-    n_assign = min(cfg.assign_samples, cfg.samples)
-    assign_images, assign_labels_ = _cycled(data, cfg.samples - n_assign, cfg.samples)
+    n_assign = min(cfg.assign_samples, prev + cfg.samples)  # the end of the whole stream
+    assign_images, assign_labels_ = _cycled(data, prev + cfg.samples - n_assign,
+                                            prev + cfg.samples)
     assignments, proportions, assign_s = _assign(cfg.backend, ispec, cfg.precision, net.w,
                                                  net.theta, assign_images, assign_labels_,
                                                  cfg.seed)
@@ -395,6 +407,8 @@ def train(cfg: TrainConfig, out, progress: bool = True, restart: bool = False,
             "input_shape": list(data.shape)}
     if ispec != spec:
         meta["train_spec"] = spec_to_dict(spec)
+    if prev:
+        meta["continued"] = {"model": cfg.init_from, "samples_before": prev}
     model_io.save_npz(out / "model.npz", model_io.MODEL_FORMAT, meta,
                       {"w": net.w, "theta": net.theta, "assignments": assignments,
                        "proportions": proportions})
@@ -417,6 +431,10 @@ def train(cfg: TrainConfig, out, progress: bool = True, restart: bool = False,
                        "w_init": spec.w_init, "inference_dt_ms": ispec.dt_ms,
                        "one_spike_infer": bool(ispec.exc.one_spike_infer)},
         "resumed_from_sample": done_at_start, "samples_this_run": ran,
+        # a continued model: the samples before this run, and the whole stream's
+        "init_from": None if cfg.init_from is None else {"model": cfg.init_from,
+                                                         "samples": prev},
+        "samples_total": prev + cfg.samples,
         "samples_per_s": ran / train_s if train_s > 0 and ran else None,
         "steps_per_s": ran * spec.sample_steps / train_s if train_s > 0 and ran else None,
         "assignment": {"samples": n_assign, "wall_s": assign_s,
@@ -430,6 +448,34 @@ def train(cfg: TrainConfig, out, progress: bool = True, restart: bool = False,
     model_io.write_json(out / "train.json", report)
     ckpt.unlink(missing_ok=True)
     return report
+
+
+def _continued(cfg: TrainConfig, spec) -> tuple[int, np.ndarray, np.ndarray]:
+    """``(samples trained before, w, theta)`` of the finished model ``cfg.init_from``,
+    checked to be this network (trained as ``spec``, at ``cfg.precision``, on
+    ``cfg.dataset``, with ``cfg.seed``), so training continues where it stopped."""
+    model = load_model(cfg.init_from)
+    src = cfg.init_from
+    trained_as = (spec_from_dict(model.meta["train_spec"]) if "train_spec" in model.meta
+                  else model.spec)
+    if trained_as != spec:
+        a, b = spec_to_dict(trained_as), spec_to_dict(spec)
+        diff = sorted(k for k in b if a.get(k) != b[k])
+        raise ValueError(f"--init-from {src}: trained as another network ({', '.join(diff)} "
+                         "differ); give the network, size and mechanisms it was trained with")
+    for name, have, want in (("precision", model.precision, cfg.precision),
+                             ("dataset", model.meta.get("dataset"), cfg.dataset),
+                             ("seed", model.seed, cfg.seed)):
+        if have != want:
+            raise ValueError(f"--init-from {src}: its {name} is {have!r}, this run's "
+                             f"{want!r}")
+    before = model.meta.get("config", {}).get("samples") if isinstance(
+        model.meta.get("config"), dict) else None
+    if not isinstance(before, int) or before < 1:
+        raise ValueError(f"--init-from {src}: not a model of lavalab train (no training "
+                         "samples in its file)")
+    before += int((model.meta.get("continued") or {}).get("samples_before", 0))
+    return before, np.array(model.w), np.array(model.theta)
 
 
 #: Files derived from a model (``evaluate``, ``plot``): removed when the model is replaced.
@@ -568,7 +614,8 @@ def assign(model_dir, out, inference_dt_ms: float | None = None,
     ispec = inference_spec(train_spec, dt, one)
     cfg = model.meta.get("config") or {}
     data = load_dataset(model.meta["dataset"], "train", data_root)
-    trained = int(cfg.get("samples", len(data)))
+    before = int((model.meta.get("continued") or {}).get("samples_before", 0))
+    trained = before + int(cfg.get("samples", len(data)))  # the stream's end
     n = assign_samples if assign_samples is not None else int(
         cfg.get("assign_samples", len(data)))
     n = validate.integer("assign_samples", n, 1, trained)

@@ -11,9 +11,12 @@ committed: see .gitignore). The learning mechanisms act in training only: the ev
 network is one Loihi can run for inference (``lavalab compile --model``), at the
 network's inference step (0.5 ms from 900 neurons, ``lavalab.networks.snn.DEFAULTS``).
 A finished configuration is skipped on a rerun and an interrupted training resumes from its
-checkpoint, so the same command continues a study. ``--curve 500,1000,2000,5000,10000``
-instead trains N = ``--neurons`` (one value) on each prefix of the training set (the
-training-curve check: accuracy must rise with samples).
+checkpoint, so the same command continues a study. A run of more epochs continues the
+finished run of the same configuration and seed with the most samples below it (``lavalab
+train --init-from``: bit for bit the model of one run from scratch, tested), so
+``--epochs 5`` after ``--epochs 3`` trains two epochs, not five.
+``--curve 500,1000,2000,5000,10000`` instead trains N = ``--neurons`` (one value) on each
+prefix of the training set (the training-curve check: accuracy must rise with samples).
 
 Configurations run one after another by default; ``--workers K`` trains K at once in
 threads, ``--executor dask`` runs one Dask task per (network, N, mechanism, seed, samples)
@@ -142,12 +145,14 @@ def collect(out: Path) -> list[dict]:
     for d in sorted((out / "runs").glob("*")):
         if not (d / "eval.json").exists():
             continue
-        c = load_json(d / "train.json")["config"]
-        head, tail = f"{c['network']}-{c['neurons']}-", f"-s{c['seed']}-{c['samples']}"
+        tr = load_json(d / "train.json")
+        c = tr["config"]
+        total = tr.get("samples_total", c["samples"])  # a continued run: the whole stream
+        head, tail = f"{c['network']}-{c['neurons']}-", f"-s{c['seed']}-{total}"
         mech = d.name[len(head):-len(tail)]
-        if _run_dir(out, c["network"], c["neurons"], mech, c["seed"], c["samples"]) != d:
+        if _run_dir(out, c["network"], c["neurons"], mech, c["seed"], total) != d:
             raise SystemExit(f"scaling.py: error: {d} is not a run folder of this study")
-        rows.append(run_one(out, c["network"], c["neurons"], c["seed"], c["samples"], mech,
+        rows.append(run_one(out, c["network"], c["neurons"], c["seed"], total, mech,
                             0, False))
     return rows
 
@@ -171,8 +176,30 @@ def run_one(out: Path, network: str, n: int, seed: int, samples: int, mech: str,
             "test_samples": ev["samples"],
             "unassigned": tr["assignment"].get("neurons_unassigned",
                                                n - tr["assignment"]["neurons_assigned"]),
-            "train_wall_s": tr["wall_s"], "train_samples_per_s": tr["samples_per_s"],
+            "train_wall_s": _train_wall(d), "train_samples_per_s": tr["samples_per_s"],
             "theta_mean": tr["theta_mean"], "warnings": tr["warnings"]}
+
+
+def _train_wall(d: Path) -> float:
+    """Training wall time of run folder ``d``, with that of the runs it continued."""
+    tr = load_json(d / "train.json")
+    if tr.get("inference_variant_of"):  # re-assigned, not trained: its training run's
+        return _train_wall(d.parent / tr["inference_variant_of"])
+    src = (tr.get("init_from") or {}).get("model")
+    return tr["wall_s"] + (_train_wall(d.parent / Path(src).name) if src else 0.0)
+
+
+def _continues(folder: Path, samples: int) -> tuple[Path, int] | None:
+    """The finished run of ``folder``'s configuration and seed with the most samples below
+    ``samples`` (a sibling folder ``<same name>-<fewer samples>``), and its samples."""
+    stem = folder.name.rsplit("-", 1)[0]
+    best = None
+    for d in folder.parent.glob(f"{stem}-*"):
+        tail = d.name[len(stem) + 1:]
+        if tail.isdigit() and int(tail) < samples and (d / "model.npz").is_file() \
+                and (d / "train.json").is_file() and (best is None or int(tail) > best[1]):
+            best = (d, int(tail))
+    return best
 
 
 def train_eval(folder: str, network: str, n: int, seed: int, samples: int, mech: str,
@@ -207,9 +234,12 @@ def train_eval(folder: str, network: str, n: int, seed: int, samples: int, mech:
         evaluate(folder, samples=test_samples, out=folder)
         return
     rule, one, init, idt, osi = _mech(mech)
+    prev = _continues(Path(folder), samples)
     cfg = TrainConfig(network=network, neurons=n, rule=rule, one_spike=one, w_init=init,
-                      inference_dt_ms=idt, one_spike_infer=osi, samples=samples, seed=seed,
-                      assign_samples=min(10000, samples), checkpoint_every=2000)
+                      inference_dt_ms=idt, one_spike_infer=osi,
+                      samples=samples - (prev[1] if prev else 0), seed=seed,
+                      assign_samples=min(10000, samples), checkpoint_every=2000,
+                      init_from=str(prev[0]) if prev else None)
     train(cfg, folder, progress=progress)
     evaluate(folder, samples=test_samples, out=folder)
 

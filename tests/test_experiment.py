@@ -293,3 +293,51 @@ def test_assign_rederives_inference_and_reproduces_train(tmp_path, capsys):
     assert main(["assign", str(tmp_path / "m"), "--assign-samples", "7",
                  "--out", str(tmp_path / "x")]) == 2
     assert "assign_samples=7 is outside" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("net", [dict(network="diehl-cook"),
+                                 dict(network="tinysnn", rule="stdp2")])
+def test_continued_training_equals_one_straight_run(tmp_path, capsys, net):
+    """--init-from: N samples, then N more from that model (and N more from that one), is
+    bit for bit the model of one run of 2N (3N) samples: weights, theta, labels, and the
+    labels of lavalab assign on the continued model."""
+    base = {k: v for k, v in SMALL.items() if k != "samples"}
+    base.update(neurons=10, assign_samples=20, checkpoint_every=15, **net)
+    train(TrainConfig(**base, samples=60), tmp_path / "straight", progress=False)
+    train(TrainConfig(**base, samples=20), tmp_path / "a", progress=False)
+    r = train(TrainConfig(**base, samples=20, init_from=str(tmp_path / "a")),
+              tmp_path / "b", progress=False)
+    assert r["init_from"]["samples"] == 20 and r["samples_total"] == 40
+    assert main(["train", "--network", net["network"], "--neurons", "10", "--samples", "20",
+                 "--assign-samples", "20", "--checkpoint-every", "15", "--timesteps", "40",
+                 "--rest", "10", *(["--rule", net["rule"]] if "rule" in net else []),
+                 "--init-from", str(tmp_path / "b" / "model.npz"), "--quiet",
+                 "--out", str(tmp_path / "c")]) == 0
+    assert "after the 40 of" in capsys.readouterr().out
+    a, c = load_model(tmp_path / "straight"), load_model(tmp_path / "c")
+    for k in ("w", "theta", "assignments", "proportions"):
+        np.testing.assert_array_equal(getattr(a, k), getattr(c, k))
+    assert json.loads((tmp_path / "c" / "train.json").read_text())["samples_total"] == 60
+    # assign on a continued model takes the end of the whole stream, as train did
+    rep = assign(tmp_path / "c", tmp_path / "again")
+    assert rep["first_sample"] == 40
+    np.testing.assert_array_equal(load_model(tmp_path / "again").assignments, a.assignments)
+
+
+def test_continued_training_refuses_another_network(tmp_path, capsys):
+    base = dict(SMALL, neurons=10, assign_samples=5, samples=5)
+    train(TrainConfig(**base), tmp_path / "a", progress=False)
+    short = ["--timesteps", "40", "--rest", "10"]
+    src = str(tmp_path / "a")
+    for argv, msg in ((["--neurons", "12"], "trained as another network (n_exc"),
+                      (["--neurons", "10", "--seed", "1"], "its seed is 0, this run's 1"),
+                      (["--neurons", "10", "--precision", "float"], "its precision is 'fixed'"),
+                      (["--neurons", "10", "--no-one-spike"], "trained as another network")):
+        capsys.readouterr()
+        assert main(["train", *argv, *short, "--samples", "5", "--init-from", src, "--quiet",
+                     "--out", str(tmp_path / "x")]) == 2
+        err = capsys.readouterr().err
+        assert msg in err and len(err.strip().splitlines()) == 1, err
+    assert main(["train", "--samples", "5", "--init-from", str(tmp_path / "nope"),
+                 "--out", str(tmp_path / "x")]) == 2
+    assert "no such file" in capsys.readouterr().err

@@ -100,6 +100,27 @@ def test_inference_variants_reuse_the_trained_run(tmp_path):
     assert bad.returncode == 1 and "--inference value 'wta' is not" in bad.stderr
 
 
+def test_more_epochs_continue_the_finished_run(tmp_path):
+    """--epochs after a run of fewer epochs trains only the difference (lavalab train
+    --init-from) and gives the model of a run from scratch; walls add up."""
+    out = tmp_path / "c"
+    assert _run(out, "--seeds", "0").returncode == 0
+    r = _run(out, "--seeds", "0", "--epochs", "0.002")
+    assert r.returncode == 0, r.stderr
+    run = out / "runs" / "tinysnn-10-default-s0-120"
+    tr = json.loads((run / "train.json").read_text())
+    assert tr["init_from"]["samples"] == 60 and tr["samples_this_run"] == 60
+    scratch = _run(tmp_path / "s", "--seeds", "0", "--epochs", "0.002")
+    assert scratch.returncode == 0, scratch.stderr
+    ev = [json.loads((d / "runs" / "tinysnn-10-default-s0-120" / "eval.json").read_text())
+          for d in (out, tmp_path / "s")]
+    assert ev[0]["accuracy_pct"] == ev[1]["accuracy_pct"]
+    assert ev[0]["confusion"] == ev[1]["confusion"]
+    rows = {x["samples"]: x for x in json.loads((out / "scaling.json").read_text())["rows"]}
+    first = json.loads((out / "runs" / "tinysnn-10-default-s0-60" / "train.json").read_text())
+    assert rows[120]["train_wall_s"] == pytest.approx(tr["wall_s"] + first["wall_s"])
+
+
 def test_headline_picks_the_size_defaults_and_their_deployable_inference(tmp_path):
     sc = _scaling_module()
     assert sc.default_label("diehl-cook", 100) == "stdp1+one_spike+samples"
