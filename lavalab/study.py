@@ -1086,18 +1086,29 @@ def _precision_study(ex, setup: StudySetup, out, bits, schemes, roundings, param
     fp32: dict[int, bytes] = {}  # per seed: the FP32 model's w, theta and training events
 
     # the FP32 model of a seed is needed by PTQ and for the calibration of neuron ranges:
-    # train it first (again when resuming, unless nothing of that seed needs it)
+    # trained first; a finished one is read back (its model file and training events),
+    # and trained again only when those files are gone
     todo = [(b, s) for s in seeds for b in budgets if not store.done_run(b.label, s)]
-    need = [s for s in seeds if not store.done_run("fp32", s) or any(
-        b.scheme == "ptq" or b.quantize_neurons for b, s2 in todo if s2 == s)]
+    for s in seeds:
+        if store.done_run("fp32", s) and any(s2 == s and (b.scheme == "ptq"
+                                                          or b.quantize_neurons)
+                                             for b, s2 in todo):
+            fp32_bytes = _finished_fp32(store, s)
+            if fp32_bytes is not None:
+                fp32[s] = fp32_bytes
+    need = [s for s in seeds if not store.done_run("fp32", s) or (s not in fp32 and any(
+        b.scheme == "ptq" or b.quantize_neurons for b, s2 in todo if s2 == s))]
     had_run = {s: store.done_run("fp32", s) for s in need}
     write = _store_result(store)
 
     def on_fp32(task: Task, res: dict) -> None:
         seed = res["row"]["seed"]
         fp32[seed] = res["fp32"]
-        if not had_run[seed]:  # a finished run keeps its row and model file
+        if not had_run[seed]:  # a finished run keeps its row (its files are rewritten)
             write(task, res)
+        else:  # its files were gone: write those (never replace a finished one)
+            write_files(store.out, {k: v for k, v in res["files"].items()
+                                    if not (store.out / k).exists()})
     _run_parallel(ex, [Task(_task_key("fp32", s), _fp32_task,
                             (replace(setup, seed=s), timesteps), setup.train_samples)
                        for s in need], on_fp32, "precision study: fp32", progress)
@@ -1114,6 +1125,30 @@ def _precision_study(ex, setup: StudySetup, out, bits, schemes, roundings, param
     plots.precision_study([store.rows[k] for k in keys], summary, store.out,
                           _plot_title(setup, seeds))
     return summary
+
+
+def _fp32_events_relpath(seed: int) -> str:
+    """Where the FP32 run of ``seed`` keeps its per-sample training events (PTQ rows price
+    their training with them)."""
+    return _model_relpath("fp32", seed).removesuffix(".npz") + "-train-events.npz"
+
+
+def _finished_fp32(store: SeededResultStore, seed: int) -> bytes | None:
+    """The arrays :func:`_fp32_task` returns (w, theta, training events) of the finished
+    FP32 run of ``seed``, read from its files; None when a file is missing or damaged."""
+    run = store.runs.get(("fp32", seed), {})
+    model_path = store.out / run["model"] if run.get("model") else None
+    events_path = store.out / _fp32_events_relpath(seed)
+    if model_path is None or not model_path.is_file() or not events_path.is_file():
+        return None
+    try:
+        model = load_model(model_path)
+        ev = _arrays_from_bytes(events_path.read_bytes())["train_events"]
+    except (OSError, ValueError, KeyError, model_io.ModelFileError):
+        return None
+    if ev.ndim != 2 or ev.shape[1] != len(EVENT_NAMES) or model.precision != "float":
+        return None
+    return _arrays_bytes(w=model.w, theta=model.theta, train_events=ev)
 
 
 def _precision_compiled(setup: StudySetup, timesteps: int, b: PrecisionBudget,
@@ -1140,11 +1175,12 @@ def _fp32_task(setup: StudySetup, timesteps: int, bar=None) -> dict:
     path = _model_relpath("fp32", s)
     model = _model_bytes(ci.spec, "float", s, res, dataset=data.dataset,
                          input_shape=data.shape, train_spec=base)
+    events = _arrays_bytes(train_events=res["train_events"])
     return {"row": {"key": "fp32", "seed": s, "model": path, "scheme": "float",
                     "weight_bits": 32, "neuron_bits": 32, "rounding": "", "params": "w",
                     "notes": "", "warnings": _run_warnings(base, res, setup.assign_samples),
                     **_row(c32, setup, res, ci)},
-            "files": {path: model},
+            "files": {path: model, _fp32_events_relpath(s): events},
             "fp32": _arrays_bytes(w=res["w"], theta=res["theta"],
                                   train_events=res["train_events"])}
 

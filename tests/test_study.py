@@ -260,6 +260,38 @@ def test_precision_study_rows_memory_and_pareto(tmp_path):
     assert mdl.fixed.stdp.w_max == 15 and int(np.max(mdl.w)) <= 15
 
 
+def test_precision_study_resumes_a_new_grid_without_training_fp32_again(tmp_path,
+                                                                        monkeypatch):
+    """A rerun with more PTQ rows reads the finished FP32 model and its training events back
+    (same rows as a fresh study); only a study folder without them trains FP32 again."""
+    kw = dict(roundings=["nearest"], params=["w"], timesteps=30, workers=1, progress=False)
+    out, fresh = tmp_path / "pr", tmp_path / "fresh"
+    precision_study(TINY, out, bits=[32, 8], schemes=["ptq"], **kw)
+    assert (out / "models" / "seed0" / "fp32-train-events.npz").is_file()
+    real = study._fp32_task
+
+    def boom(*a, **k):
+        raise AssertionError("the finished FP32 model was trained again")
+    monkeypatch.setattr(study, "_fp32_task", boom)
+    precision_study(TINY, out, bits=[32, 8, 4], schemes=["ptq"], **kw)
+    monkeypatch.setattr(study, "_fp32_task", real)
+    precision_study(TINY, fresh, bits=[32, 8, 4], schemes=["ptq"], **kw)
+    rows, ref = ({r["key"]: r for r in json.loads((d / "results.json").read_text())["rows"]}
+                 for d in (out, fresh))
+    for key in ("ptq-4b-nearest-qW", "ptq-8b-nearest-qW"):
+        for col in ("accuracy", "energy_train_uJ", "energy_infer_uJ", "memory_bits"):
+            assert rows[key][col] == ref[key][col], (key, col)
+    # without the events file (a folder of an older lavalab): trained once more, and the
+    # finished model file is kept as it was
+    (out / "models" / "seed0" / "fp32-train-events.npz").unlink()
+    before = (out / "models" / "seed0" / "fp32.npz").stat().st_mtime_ns
+    calls = []
+    monkeypatch.setattr(study, "_fp32_task", lambda *a, **k: calls.append(1) or real(*a, **k))
+    precision_study(TINY, out, bits=[32, 8, 4, 6], schemes=["ptq"], **kw)
+    assert calls == [1] and (out / "models" / "seed0" / "fp32-train-events.npz").is_file()
+    assert (out / "models" / "seed0" / "fp32.npz").stat().st_mtime_ns == before
+
+
 def test_precision_study_deployable_only_hands_the_model_to_compile(tmp_path, capsys):
     from lavalab.cli import main
 
