@@ -196,9 +196,14 @@ def _report_study(summary: dict, command: str) -> None:
         print(f"lavalab {command}: warning: no configuration chosen: "
               f"{summary.get('withheld', 'withheld')}", file=sys.stderr)
     elif summary.get("compile_command"):
-        print(f"chosen model: {summary['chosen_model']}\n  compile for Loihi: "
-              f"{summary['compile_command']}\n  run on Lava's stock processes: "
-              f"{summary['deploy_command']}")
+        if summary.get("chosen_deployable", True):
+            print(f"chosen model: {summary['chosen_model']}\n  compile for Loihi: "
+                  f"{summary['compile_command']}\n  run on Lava's stock processes: "
+                  f"{summary['deploy_command']}")
+        else:
+            rule = summary.get("chosen_loihi_rule", "").split(":")[0]
+            print(f"chosen model: {summary['chosen_model']} (not deployable: design rule "
+                  f"{rule}; --deployable-only chooses among deployable configurations)")
 
 
 def _seeds_text(summary: dict) -> str:

@@ -989,6 +989,8 @@ def _model_handoff(store: SeededResultStore, row: dict) -> dict:
         return {"chosen_model": None, "chosen_models": [], "compile_command": None}
     path = store.out / models[0]
     return {"chosen_model": str(path), "chosen_models": [str(store.out / m) for m in models],
+            "chosen_deployable": bool(row.get("loihi_ok")),
+            "chosen_loihi_rule": row.get("loihi_rule") or "",
             "compile_command": f"lavalab compile --model {path} --target "
                                f"{store.setup['target']}",
             "deploy_command": f"lavalab evaluate {path} --backend lava-stock"}

@@ -103,7 +103,7 @@ def test_timestep_study_seeds_rows_and_resumes(tmp_path, monkeypatch):
                        timesteps=[350])
 
 
-def test_timestep_study_tests_the_inference_network(tmp_path, monkeypatch):
+def test_timestep_study_tests_the_inference_network(tmp_path, monkeypatch, capsys):
     """With an inference step and one spike per step (the defaults from 900 neurons) every
     configuration is assigned and tested as that network: its model file is that network
     (evaluated independently by ``lavalab.experiment.evaluate`` to the row's accuracy),
@@ -141,6 +141,20 @@ def test_timestep_study_tests_the_inference_network(tmp_path, monkeypatch):
     # training is the same network in both: the same training energy
     assert rows["T350-none"]["energy_train_uJ"] == pytest.approx(plain_row["energy_train_uJ"])
     assert plain_row["deployable"] is True and s_plain["baseline_ok"] and s_fine["baseline_ok"]
+    # the hand-off says when the chosen model cannot go to Loihi, and why
+    assert s_plain["chosen_deployable"] is True
+    assert s_fine["chosen_deployable"] is False
+    assert s_fine["chosen_loihi_rule"].startswith("one_spike_not_on_chip")
+    from lavalab.cli import main
+
+    capsys.readouterr()
+    assert main(["study", "timesteps", "--network", "diehl-cook", "--neurons", "10",
+                 "--train-samples", "400", "--test-samples", "100", "--assign-samples", "200",
+                 "--timesteps", "350,175", "--enhancement", "linear", "--inference-dt", "0.5",
+                 "--one-spike-infer", "--quiet", "--out", str(tmp_path / "fine")]) == 0
+    text = capsys.readouterr().out
+    assert "(not deployable: design rule one_spike_not_on_chip;" in text
+    assert "compile for Loihi" not in text
     with pytest.raises(ValueError, match="another setup"):
         timestep_study(plain, tmp_path / "fine", timesteps=[350], workers=1, progress=False)
     # a file written before the fields existed is the plain network it ran
