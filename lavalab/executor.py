@@ -43,7 +43,22 @@ from lavalab import validate
 
 __all__ = ["EXECUTORS", "ExecutorSpec", "Task", "StudyIncomplete", "ThreadExecutor",
            "DaskExecutor", "open_executor", "folder_task", "write_files", "add_arguments",
-           "spec_from_args"]
+           "spec_from_args", "use_thread_progress_lock"]
+
+#: The one lock every progress bar of this process shares (:func:`use_thread_progress_lock`).
+_PROGRESS_LOCK = threading.RLock()
+
+
+def use_thread_progress_lock() -> None:
+    """Give tqdm a thread lock instead of its default multiprocessing lock (which fixes
+    multiprocessing's start method; Lava must set it, "fork", at import). The same lock
+    object every time: replacing the lock while another thread holds it (a bar written
+    from a task while the client writes a result line) fails on release."""
+    from tqdm import tqdm
+
+    if getattr(tqdm, "_lock", None) is not _PROGRESS_LOCK:
+        tqdm.set_lock(_PROGRESS_LOCK)
+
 
 EXECUTORS = ("threads", "dask")
 #: Address schemes of Dask's communication layer accepted for ``scheduler``.
@@ -183,7 +198,7 @@ class ThreadExecutor:
 
         if not tasks:
             return
-        tqdm.set_lock(threading.RLock())  # not a multiprocessing lock (Lava fixes "fork")
+        use_thread_progress_lock()
         out = _Outcome()
         with tqdm(total=sum(t.size for t in tasks), unit=unit, desc=desc,
                   disable=not progress, smoothing=0.05) as bar:

@@ -324,15 +324,12 @@ def train(cfg: TrainConfig, out, progress: bool = True, restart: bool = False,
     outputs derived from the old model, ``eval.json`` and its plots, are removed once the
     new model is written). ``out`` is checked for writability before any work and created
     only after the data loaded."""
-    import threading
-
     from tqdm import tqdm
 
     from lavalab import validate
+    from lavalab.executor import use_thread_progress_lock
 
-    # tqdm's default lock is a multiprocessing lock, which fixes multiprocessing's start
-    # method; Lava must set it ("fork") at import, so give tqdm a thread lock instead.
-    tqdm.set_lock(threading.RLock())
+    use_thread_progress_lock()
 
     _require_backend(cfg.backend)
     out = validate.out_dir(out)

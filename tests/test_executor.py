@@ -252,3 +252,22 @@ def test_cli_study_on_a_local_cluster(setup, tmp_path, capsys):
     assert "chosen by S" in capsys.readouterr().out
     timestep_study(setup, tmp_path / "ref", timesteps=[40], workers=1, progress=False)
     assert _rows(out) == _rows(tmp_path / "ref")
+
+
+def test_progress_lock_is_never_replaced_while_another_thread_holds_it():
+    """A task starting a bar (lavalab train in a study thread) while the client writes a
+    result line (tqdm.write holds the lock) must not swap the lock: its release failed with
+    'cannot release un-acquired lock' and killed a scaling study."""
+    import threading
+
+    from tqdm import tqdm
+
+    from lavalab.executor import use_thread_progress_lock
+
+    use_thread_progress_lock()
+    lock = tqdm.get_lock()
+    with tqdm.external_write_mode():  # what tqdm.write does around its line
+        t = threading.Thread(target=use_thread_progress_lock)
+        t.start()
+        t.join()
+    assert tqdm.get_lock() is lock

@@ -15,7 +15,6 @@ the label neuron's first spike (samples without one are left out; their share is
 
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +26,7 @@ from lavalab import fixed, model_io
 from lavalab.compile.spike_grid import SpikeTimeBudget
 from lavalab.exact import model
 from lavalab.exact.spec import ExactSpec
+from lavalab.executor import use_thread_progress_lock
 
 __all__ = ["TrainConfig", "Adam", "train", "evaluate", "save_network", "load_network",
            "CHECKPOINT_FORMAT", "NETWORK_FORMAT"]
@@ -38,9 +38,10 @@ CONFIDENCE_POINTS = 20
 
 
 def _bar(*args, **kwargs) -> tqdm:
-    """A tqdm bar with a threading lock: tqdm's default multiprocessing lock would fix
+    """A tqdm bar with the process's thread lock (:func:`lavalab.executor.
+    use_thread_progress_lock`): tqdm's default multiprocessing lock would fix
     multiprocessing's start method, which Lava sets ("fork") when it is imported later."""
-    tqdm.set_lock(threading.RLock())
+    use_thread_progress_lock()
     return tqdm(*args, **kwargs)
 
 
