@@ -147,10 +147,27 @@ def search_enhancement(setup: StudySetup, out, timesteps=(175, 88), baseline: in
     # study's data: local threads (lavalab.executor.ThreadExecutor)
     ex = ThreadExecutor(workers)
 
+    infeasible: dict[str, str] = {}  # candidates the fixed-point lowering refuses
+
+    def feasible(T: int, policy: str) -> bool:
+        """Whether the network enhanced by ``policy`` at ``T`` compiles (e.g. a doubled
+        inhibition weight can exceed the 8-bit weight range); a refused candidate is
+        recorded and never run."""
+        k = key(T, policy)
+        if k not in infeasible:
+            try:
+                compile_network(net, TimeBudget(T, baseline_timesteps=t0),
+                                target=setup.target,
+                                enhancement="none" if T == t0 else policy, check=False)
+                infeasible[k] = ""
+            except ValueError as err:
+                infeasible[k] = " ".join(str(err).split())
+        return not infeasible[k]
+
     def evaluate(cands: list[tuple[int, str, str]], with_test: bool = False) -> None:
         tasks = [Task(_task_key(key(T, p), s), job_for(T, p, st, s, with_test), (),
                       setup.train_samples)
-                 for T, p, st in cands for s in seeds
+                 for T, p, st in cands if feasible(T, p) for s in seeds
                  if (key(T, p), s) not in store.runs
                  or (with_test and "accuracy" not in store.runs[(key(T, p), s)])]
         _run_parallel(ex, tasks, _store_result(store), "enhancement search", progress)
@@ -169,15 +186,18 @@ def search_enhancement(setup: StudySetup, out, timesteps=(175, 88), baseline: in
         # 2. sensitivity, one parameter at a time
         oat = {p: [TunedScaling(**{p: f}).name for f in factors] for p in params}
         evaluate([(T, name, "sensitivity") for names in oat.values() for name in names])
+        oat = {p: [n for n in names if feasible(T, n)] for p, names in oat.items()}
         base = val_acc(T, linear)
-        effect = {p: max(abs(val_acc(T, n) - base) for n in names) for p, names in oat.items()}
+        effect = {p: max((abs(val_acc(T, n) - base) for n in names), default=0.0)
+                  for p, names in oat.items()}
         significant = sorted((p for p in params if effect[p] > min_effect),
                              key=lambda p: -effect[p])
         # 3. greedy coordinate search over the significant parameters
         best = TunedScaling()
         best_acc = base
         for p in significant:
-            cands = [replace(best, **{p: f}) for f in factors]
+            cands = [c for c in (replace(best, **{p: f}) for f in factors)
+                     if feasible(T, c.name)]
             evaluate([(T, c.name, "search") for c in cands])
             for c in cands:
                 if val_acc(T, c.name) > best_acc + min_effect:
@@ -195,6 +215,7 @@ def search_enhancement(setup: StudySetup, out, timesteps=(175, 88), baseline: in
             "selected_test_accuracy_std": sel_row.get("accuracy_std", 0.0),
             "candidates_tried": sum(1 for k in store.rows if k.startswith(f"T{T}-"))}
     out["baseline_test_accuracy"] = store.rows[key(t0, "none")]["accuracy"]
+    out["infeasible"] = {k: why for k, why in infeasible.items() if why}
     out["warnings"] = [f"{r['key']}, {w}" for r in store.rows.values()
                        for w in r.get("warnings", [])]
     store.write(out)

@@ -47,3 +47,16 @@ def test_search_selects_on_validation_and_resumes(tmp_path, monkeypatch):
                               val_samples=100, min_effect=0.0, progress=False) == s
     with pytest.raises(ValueError, match="factors=\\[1.0\\] must be non-empty and not"):
         search_enhancement(LEARNS, tmp_path / "x", factors=[1.0])
+
+
+def test_a_candidate_the_lowering_refuses_is_recorded_not_run(tmp_path):
+    """Doubling D&C's inhibition weight exceeds the 8-bit weight range: that candidate is
+    named in ``infeasible`` with the reason, the other factor runs, the search finishes."""
+    out = tmp_path / "s"
+    s = search_enhancement(LEARNS, out, timesteps=[100], params=["inh"], factors=[0.5, 2.0],
+                           val_samples=100, min_effect=0.0, workers=1, progress=False)
+    bad = "T100-tuned(vth=1,tref=1,theta=1,inh=2,lr=1)"
+    assert list(s["infeasible"]) == [bad] and "does not fit 8 bits" in s["infeasible"][bad]
+    keys = {r["key"] for r in json.loads((out / "results.json").read_text())["rows"]}
+    assert bad not in keys and "T100-tuned(vth=1,tref=1,theta=1,inh=0.5,lr=1)" in keys
+    assert s["per_T"]["100"]["selected"] != bad.removeprefix("T100-")
