@@ -30,7 +30,8 @@ is reported and computed by the next run.
 ``--inference dt1,dt0.5+one_spike_infer`` adds, for every trained run, the same weights
 re-assigned and evaluated with another inference network (``lavalab assign``; folders
 ``<run mechanism>@<variant>``): the deployable network against one spike per step, or
-the step sizes, without training again.
+the step sizes, without training again. ``+assignK`` assigns the labels on the last K
+training samples instead of training's 10000 (e.g. ``dt1+assign60000``: the last epoch).
 
 ``--mechanisms`` overrides the networks' default learning mechanisms (``default`` or a
 ``rule[+one_spike][+uniform|+samples][+dtMS]`` string such as ``stdp1``,
@@ -94,14 +95,19 @@ def _mech(text: str) -> tuple[str | None, bool | None, str | None, float | None,
     return rule, one, init, idt, osi
 
 
-def _variant(text: str) -> tuple[float, bool]:
-    """An ``--inference`` value ``dtMS[+one_spike_infer]`` -> (step, one_spike_infer)."""
-    head, _, tail = text.partition("+")
-    if not (head.startswith("dt") and _is_number(head[2:])) or tail not in (
-            "", "one_spike_infer"):
+def _variant(text: str) -> tuple[float, bool, int | None]:
+    """An ``--inference`` value ``dtMS[+one_spike_infer][+assignK]`` -> (step,
+    one_spike_infer, assignment samples or None: as the run's training assigned)."""
+    head, *rest = text.split("+")
+    osi = bool(rest) and rest[0] == "one_spike_infer"
+    rest = rest[1:] if osi else rest
+    k = rest[0][6:] if len(rest) == 1 and rest[0].startswith("assign") else None
+    if not (head.startswith("dt") and _is_number(head[2:])) or (rest and not (
+            k and k.isdigit() and 0 < int(k) <= 10**7)):
         raise SystemExit(f"scaling.py: error: --inference value {text!r} is not "
-                         "'dtMS[+one_spike_infer]' (e.g. dt1, dt0.5+one_spike_infer)")
-    return float(head[2:]), tail == "one_spike_infer"
+                         "'dtMS[+one_spike_infer][+assignK]' (e.g. dt1, "
+                         "dt0.5+one_spike_infer, dt1+assign60000)")
+    return float(head[2:]), osi, int(k) if k else None
 
 
 def _is_number(text: str) -> bool:
@@ -124,7 +130,8 @@ def _label(network: str, n: int, mech: str, used: dict | None = None) -> str:
     return (f"{used['rule']}+{'one_spike' if used['one_spike'] else 'no_one_spike'}"
             + ("+samples" if used["w_init"] == "samples" else "")
             + ("" if dt == 1.0 else f"+dt{dt:g}")
-            + ("+one_spike_infer" if used.get("one_spike_infer") else ""))
+            + ("+one_spike_infer" if used.get("one_spike_infer") else "")
+            + (f"+assign{used['assign_samples']}" if used.get("assign_samples") else ""))
 
 
 def _used_before(network: str, n: int, mech: str) -> dict:
@@ -211,19 +218,23 @@ def train_eval(folder: str, network: str, n: int, seed: int, samples: int, mech:
         src = _run_dir(Path(folder).parent.parent, network, n, base, seed, samples)
         if not (src / "model.npz").is_file():
             raise ValueError(f"{src} has no trained model for the inference variant {variant}")
-        dt, osi = _variant(variant)
+        dt, osi, n_assign = _variant(variant)
         own = load_model(src).spec
-        if (own.dt_ms, own.exc.one_spike_infer) == (dt, osi):  # the run's own network
+        if (own.dt_ms, own.exc.one_spike_infer) == (dt, osi) and n_assign is None:
+            # the run's own network and labels
             Path(folder).mkdir(parents=True, exist_ok=True)
             for name in ("model.npz", "train.json", "eval.json"):  # eval.json last
                 shutil.copyfile(src / name, Path(folder) / f"{name}.tmp")
                 os.replace(Path(folder) / f"{name}.tmp", Path(folder) / name)
             return
-        rep = assign(src, folder, inference_dt_ms=dt, one_spike_infer=osi, force=True)
+        rep = assign(src, folder, inference_dt_ms=dt, one_spike_infer=osi,
+                     assign_samples=n_assign, force=True)
         tr = load_json(src / "train.json")
         used = tr.get("mechanisms") or _used_before(network, n, base)
         tr["mechanisms"] = {**used, "inference_dt_ms": rep["inference_dt_ms"],
                             "one_spike_infer": rep["one_spike_infer"]}
+        if n_assign is not None:  # labels on another number of samples than training's
+            tr["mechanisms"]["assign_samples"] = rep["samples"]
         tr["inference_variant_of"] = str(src.name)
         tr["warnings"] = rep["warnings"]
         tr["assignment"] = {"samples": rep["samples"], "wall_s": rep["wall_s"],

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -67,10 +68,18 @@ def test_mechanism_strings_and_labels():
                 "stdp1+one_spike_infer+dt0.5"):
         with pytest.raises(SystemExit, match="is not 'default' or"):
             sc._mech(bad)
-    assert sc._variant("dt0.5+one_spike_infer") == (0.5, True) and sc._variant("dt1") == \
-        (1.0, False)
-    with pytest.raises(SystemExit, match="--inference value 'wta' is not"):
-        sc._variant("wta")
+    assert sc._variant("dt0.5+one_spike_infer") == (0.5, True, None)
+    assert sc._variant("dt1") == (1.0, False, None)
+    assert sc._variant("dt1+assign60000") == (1.0, False, 60000)
+    assert sc._variant("dt0.5+one_spike_infer+assign5") == (0.5, True, 5)
+    for bad in ("wta", "dt1+assign", "dt1+assign0", "dt1+assignx", "dt1+assign5+one_spike_infer",
+                "dt1+one_spike_infer+one_spike_infer"):
+        with pytest.raises(SystemExit, match=re.escape(f"--inference value '{bad}' is not")):
+            sc._variant(bad)
+    assert sc._label("diehl-cook", 1600, "x", {"rule": "stdp1", "one_spike": True,
+                                                "w_init": "uniform",
+                                                "assign_samples": 60000}) == \
+        "stdp1+one_spike+assign60000"
     used = {"rule": "stdp1", "one_spike": True, "w_init": "uniform"}
     assert sc._label("diehl-cook", 1600, "x", used) == "stdp1+one_spike"  # older train.json
     assert sc._label("diehl-cook", 1600, "x", {**used, "inference_dt_ms": 0.5,
@@ -83,18 +92,23 @@ def test_mechanism_strings_and_labels():
 def test_inference_variants_reuse_the_trained_run(tmp_path):
     """--inference: every trained run is re-assigned and evaluated per variant without
     training again; the rows name the variant's inference network."""
-    r = _run(tmp_path / "v", "--seeds", "0", "--inference", "dt1,dt0.5+one_spike_infer")
+    r = _run(tmp_path / "v", "--seeds", "0", "--inference",
+             "dt1,dt0.5+one_spike_infer,dt1+assign30")
     assert r.returncode == 0, r.stderr
     rows = json.loads((tmp_path / "v" / "scaling.json").read_text())["rows"]
     # dt1 is the run's own network (the same model re-assigned): one row, not two
     assert [x["mechanism"] for x in rows] == ["stdp1+one_spike+samples",
-                                              "stdp1+one_spike+samples+dt0.5+one_spike_infer"]
+                                              "stdp1+one_spike+samples+dt0.5+one_spike_infer",
+                                              "stdp1+one_spike+samples+assign30"]
+    a30 = json.loads((tmp_path / "v" / "runs" / "tinysnn-10-default@dt1+assign30-s0-60" /
+                      "assign.json").read_text())
+    assert (a30["samples"], a30["first_sample"]) == (30, 30)
     same = json.loads((tmp_path / "v" / "runs" / "tinysnn-10-default@dt1-s0-60" /
                        "eval.json").read_text())
     assert same["accuracy_pct"] == rows[0]["accuracy"]
     runs = sorted(p.name for p in (tmp_path / "v" / "runs").iterdir())
     assert runs == ["tinysnn-10-default-s0-60", "tinysnn-10-default@dt0.5+one_spike_infer-s0-60",
-                    "tinysnn-10-default@dt1-s0-60"]
+                    "tinysnn-10-default@dt1+assign30-s0-60", "tinysnn-10-default@dt1-s0-60"]
     assert not (tmp_path / "v" / "runs" / runs[1] / "checkpoint.npz").exists()
     bad = _run(tmp_path / "b", "--inference", "wta")
     assert bad.returncode == 1 and "--inference value 'wta' is not" in bad.stderr
