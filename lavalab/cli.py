@@ -393,6 +393,42 @@ def _choice_list(name: str, allowed: tuple[str, ...]):
     return parse
 
 
+def _policy(name: str):
+    """An enhancement policy name: one of ``lavalab.compile.enhance.POLICIES`` or a
+    ``tuned(vth=..,tref=..,theta=..,inh=..,lr=..)`` (as ``study enhancement-search``
+    selects; written in its canonical form)."""
+    from lavalab.compile.enhance import policy_from_name
+
+    def parse(text: str) -> str:
+        try:
+            policy = policy_from_name(text.strip())
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(f"{name}: {err}") from None
+        return policy.name if text.strip().startswith("tuned(") else text.strip()
+    return parse
+
+
+def _policy_list(name: str):
+    """Comma-separated policy names (commas inside ``tuned(...)`` do not split)."""
+    one = _policy(name)
+
+    def parse(text: str) -> list[str]:
+        vals, depth, cur = [], 0, ""
+        for ch in text:
+            depth += {"(": 1, ")": -1}.get(ch, 0)
+            if ch == "," and depth == 0:
+                vals.append(cur)
+                cur = ""
+            else:
+                cur += ch
+        vals = [v for v in (*vals, cur) if v.strip()]
+        if not vals or depth:
+            raise argparse.ArgumentTypeError(f"{name} {text!r} is not a comma-separated "
+                                             "list of policies")
+        return [one(v) for v in vals]
+    return parse
+
+
 def _add_study_args(sp, kinds, datasets) -> None:
     from lavalab.loihi_spec import ENERGY_TABLES, TARGETS
 
@@ -680,15 +716,17 @@ def build_parser() -> argparse.ArgumentParser:
                     default=[350, 175, 100, 50], help="T values (default 350,175,100,50)")
     ts.add_argument("--baseline", type=_positive("--baseline", 100000), default=None,
                     help="T0 (default: the largest T)")
-    ts.add_argument("--enhancement", type=_choice_list("--enhancement", tuple(POLICIES)),
+    ts.add_argument("--enhancement", type=_policy_list("--enhancement"),
                     default=["none", "linear", "proportional"],
                     help="policies for reduced T (default none,linear,proportional; also "
-                    "sqrt; see lavalab.compile.enhance)")
+                    "sqrt, and tuned(vth=..,tref=..,theta=..,inh=..,lr=..) as study "
+                    "enhancement-search selects; see lavalab.compile.enhance)")
     ts.add_argument("--infer-timesteps", type=_int_list("--infer-timesteps", 1, 100000),
                     default=[], help="also test the T0 model at these T (inference-only "
                     "reduction; training stays at T0)")
-    ts.add_argument("--infer-enhancement", choices=tuple(POLICIES), default="linear",
-                    help="policy for the inference-only reduction (default linear)")
+    ts.add_argument("--infer-enhancement", type=_policy("--infer-enhancement"),
+                    default="linear", help="policy for the inference-only reduction "
+                    "(default linear; any --enhancement value)")
     ts.add_argument("--tau", type=float, default=5.0, help="latency weight of S (default 5)")
     ts.add_argument("--eps", type=float, default=5.0, help="energy weight of S (default 5)")
     ts.set_defaults(func=_cmd_study_timesteps)

@@ -353,3 +353,20 @@ def test_heap_corruption_command_in_a_subprocess(tmp_path, model_dir):
                             "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1 and "784 inputs" in r.stderr
+
+
+def test_study_takes_the_policy_enhancement_search_selects(capsys, tmp_path):
+    """--enhancement takes tuned(...) names (commas inside do not split), written in the
+    canonical form enhancement-search reports; a bad one is one line."""
+    out = tmp_path / "s"
+    rc, _, _ = _run(capsys, [*STUDY, "--timesteps", "20,10", "--enhancement",
+                             "linear,tuned(theta=2,lr=0.5)", "--out", out])
+    assert rc == 0
+    keys = sorted(r["key"] for r in json.loads((out / "results.json").read_text())["rows"])
+    assert keys == ["T10-linear", "T10-tuned(vth=1,tref=1,theta=2,inh=1,lr=0.5)", "T20-none"]
+    _fails(capsys, [*STUDY, "--timesteps", "20,10", "--enhancement", "tuned(bogus=2)",
+                    "--out", out], "--enhancement", "'bogus' is not one of")
+    _fails(capsys, [*STUDY, "--timesteps", "20,10", "--enhancement", "linear,tuned(theta=2",
+                    "--out", out], "--enhancement", "not a comma-separated list")
+    _fails(capsys, [*STUDY, "--timesteps", "20,10", "--infer-enhancement", "cubic",
+                    "--out", out], "--infer-enhancement", "'cubic' is not one of")
