@@ -55,7 +55,14 @@ from lavalab.experiment import (
 )
 from lavalab.fixed import ROUNDING_MODES
 from lavalab.loihi_spec import ENERGY_TABLES, TARGETS
-from lavalab.networks.snn import KINDS, build, default_inference, init_weights, spec_to_dict
+from lavalab.networks.snn import (
+    KINDS,
+    build,
+    default_inference,
+    default_mechanisms,
+    init_weights,
+    spec_to_dict,
+)
 from lavalab.protocol import (
     ASSIGN_SEED_OFFSET,
     N_CLASSES,
@@ -202,7 +209,7 @@ class ResultStore:
         stored = old.get("setup")
         if not isinstance(stored, dict):
             raise model_io.ModelFileError(f"{self.path}: damaged: 'setup' is not an object")
-        stored = {**{k: v for k, v in LEGACY_SETUP.items() if k in setup}, **stored}
+        stored = {**_legacy_setup(setup), **stored}
         if stored != setup:
             diff = {k: (stored.get(k), v) for k, v in setup.items() if stored.get(k) != v}
             raise ValueError(f"{self.path} holds results of another setup (stored vs now: "
@@ -683,11 +690,23 @@ def _setup_dict(setup: StudySetup) -> dict:
     d = asdict(setup)
     d.pop("seed")
     d["inference_dt_ms"], d["one_spike_infer"] = setup.inference()
+    d["w_init"] = default_mechanisms(setup.network, setup.neurons)[2]
     return d
 
 
 #: Setup fields of result files written before they existed: what those studies ran.
 LEGACY_SETUP = {"inference_dt_ms": TRAIN_DT_MS, "one_spike_infer": False}
+
+
+def _legacy_setup(setup: dict) -> dict:
+    """What a result file without the fields of :data:`LEGACY_SETUP` and ``w_init`` ran:
+    the plain inference network, and from 400 neurons the uniform start (the default of
+    every lavalab before the samples start from 900 neurons); below 400 the start is not
+    recorded and taken as today's."""
+    out = {k: v for k, v in LEGACY_SETUP.items() if k in setup}
+    if "w_init" in setup:
+        out["w_init"] = "uniform" if setup.get("neurons", 0) >= 400 else setup["w_init"]
+    return out
 
 
 def compiled_for_inference(c: CompiledNetwork, setup: StudySetup,

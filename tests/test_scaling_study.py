@@ -139,16 +139,18 @@ def test_headline_picks_the_size_defaults_and_their_deployable_inference(tmp_pat
     sc = _scaling_module()
     assert sc.default_label("diehl-cook", 100) == "stdp1+one_spike+samples"
     assert sc.default_label("diehl-cook", 400) == "stdp1+one_spike"
-    assert sc.default_label("tinysnn", 1600) == "stdp1+one_spike+dt0.5+one_spike_infer"
+    assert sc.default_label("tinysnn", 1600) == \
+        "stdp1+one_spike+samples+dt0.5+one_spike_infer"
 
     def row(n, mech, ep, acc):
         return {"network": "diehl-cook", "neurons": n, "mechanism": mech, "epochs": ep,
                 "accuracy_mean": acc, "accuracy_std": 0.5}
     summary = [row(400, "stdp1+one_spike", 1, 90.0), row(400, "triplet+one_spike", 1, 89.0),
                row(1600, "stdp1+one_spike", 1, 80.0),
-               row(1600, "stdp1+one_spike+dt0.5", 3, 85.0),
-               row(1600, "stdp1+one_spike+dt0.5+one_spike_infer", 1, 88.0),
-               row(1600, "stdp1+one_spike+dt0.5+one_spike_infer", 3, 91.5)]
+               row(1600, "stdp1+one_spike+samples+dt0.5", 3, 85.0),
+               row(1600, "stdp1+one_spike+samples+dt0.5+one_spike_infer", 1, 88.0),
+               row(1600, "stdp1+one_spike+samples+dt0.5+one_spike_infer", 3, 91.5),
+               row(1600, "stdp1+one_spike+dt0.5+one_spike_infer", 5, 90.0)]
     got = [(r["neurons"], r["line"], r["accuracy_mean"]) for r in sc.headline(summary)]
     assert got == [(400, "default", 90.0), (400, "deployable", 90.0),
                    (1600, "default", 91.5), (1600, "deployable", 85.0)]

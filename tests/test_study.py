@@ -161,6 +161,7 @@ def test_timestep_study_tests_the_inference_network(tmp_path, monkeypatch, capsy
     p = tmp_path / "plain" / "results.json"
     old = json.loads(p.read_text())
     del old["setup"]["inference_dt_ms"], old["setup"]["one_spike_infer"]
+    del old["setup"]["w_init"]
     p.write_text(json.dumps(old))
 
     def boom(*a, **k):
@@ -170,6 +171,13 @@ def test_timestep_study_tests_the_inference_network(tmp_path, monkeypatch, capsy
                           progress=False)["chosen"] == s_plain["chosen"]
     with pytest.raises(ValueError, match="inference_dt_ms=0.3"):
         replace(LEARNS, inference_dt_ms=0.3)
+    # from 400 neurons a file without w_init started from uniform weights (every lavalab
+    # before the samples start from 900): at 1600 it is another setup than today's
+    assert study._setup_dict(StudySetup(neurons=1600))["w_init"] == "samples"
+    assert study._legacy_setup(study._setup_dict(StudySetup(neurons=1600))) == {
+        "inference_dt_ms": 1.0, "one_spike_infer": False, "w_init": "uniform"}
+    assert study._legacy_setup(study._setup_dict(StudySetup(neurons=400)))["w_init"] == \
+        "uniform"
 
 
 def test_version2_file_is_read_as_runs_of_its_seed(tmp_path, monkeypatch):

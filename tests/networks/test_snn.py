@@ -25,7 +25,8 @@ def test_defaults_by_size():
     assert default_mechanisms("diehl-cook", 100) == ("stdp1", True, "samples")
     assert default_mechanisms("tinysnn", 399) == ("stdp1", True, "samples")
     assert default_mechanisms("diehl-cook", 400) == ("stdp1", True, "uniform")
-    assert default_mechanisms("tinysnn", 1600) == ("stdp1", True, "uniform")
+    assert default_mechanisms("tinysnn", 899) == ("stdp1", True, "uniform")
+    assert default_mechanisms("tinysnn", 1600) == ("stdp1", True, "samples")
     assert [default_inference(k, n) for k in ("diehl-cook", "tinysnn")
             for n in (100, 899, 900, 1600)] == [(None, False)] * 2 + [(0.5, True)] * 2 \
         + [(None, False)] * 2 + [(0.5, True)] * 2
