@@ -345,19 +345,22 @@ def default_label(network: str, n: int) -> str:
 
 
 def headline(summary: list[dict]) -> list[dict]:
-    """Per network and N: the size defaults (most epochs run) and the same training with
-    the deployable inference network (the defaults themselves where they are deployable);
-    rows of ``summary`` with ``line`` set to ``"default"`` or ``"deployable"``."""
+    """Per network and N: the size defaults (most epochs run) and the best network that
+    runs on Loihi for inference (any training run, without one spike per step at test,
+    labels on training's own samples; the defaults where they are deployable); rows of
+    ``summary`` with ``line`` set to ``"default"`` or ``"deployable"``."""
     out = []
     for net in sorted({r["network"] for r in summary}):
         for n in sorted({r["neurons"] for r in summary if r["network"] == net}):
-            label = default_label(net, n)
-            for line, want in (("default", label),
-                               ("deployable", label.replace("+one_spike_infer", ""))):
-                rs = [r for r in summary if r["network"] == net and r["neurons"] == n
-                      and r["mechanism"] == want]
-                if rs:
-                    out.append({**max(rs, key=lambda r: r["epochs"]), "line": line})
+            at = [r for r in summary if r["network"] == net and r["neurons"] == n]
+            rs = [r for r in at if r["mechanism"] == default_label(net, n)]
+            if rs:
+                out.append({**max(rs, key=lambda r: r["epochs"]), "line": "default"})
+            rs = [r for r in at if "one_spike_infer" not in r["mechanism"].split("+")
+                  and "+assign" not in r["mechanism"]]  # the same label protocol
+            if rs:
+                out.append({**max(rs, key=lambda r: (r["accuracy_mean"], -r["epochs"])),
+                            "line": "deployable"})
     return out
 
 
@@ -516,8 +519,8 @@ def main() -> None:
         if head:
             plot_headline(head, out / "headline.png",
                           f"size defaults, seeds {seeds_seen}, full MNIST test set, fixed "
-                          "point\n(epochs as annotated; dashed: the same training, "
-                          "deployable inference)")
+                          "point\n(epochs as annotated; dashed: the best network "
+                          "deployable for inference)")
     print(f"\n{'network':>11} {'mechanism':>20} {xkey:>8} {'accuracy %':>16}  per seed")
     for srow in summary:
         print(f"{srow['network']:>11} {srow['mechanism']:>20} {srow[xkey]:>8} "

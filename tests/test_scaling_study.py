@@ -152,7 +152,11 @@ def test_headline_picks_the_size_defaults_and_their_deployable_inference(tmp_pat
                row(1600, "stdp1+one_spike+samples+dt0.5+one_spike_infer", 3, 91.5),
                row(1600, "stdp1+one_spike+dt0.5+one_spike_infer", 5, 90.0)]
     got = [(r["neurons"], r["line"], r["accuracy_mean"]) for r in sc.headline(summary)]
+    # deployable: the best row without one spike per step at test (any training)
     assert got == [(400, "default", 90.0), (400, "deployable", 90.0),
                    (1600, "default", 91.5), (1600, "deployable", 85.0)]
+    summary.append(row(1600, "stdp1+one_spike+dt0.5", 3, 86.0))
+    assert [(r["line"], r["mechanism"]) for r in sc.headline(summary)][-1] == \
+        ("deployable", "stdp1+one_spike+dt0.5")
     sc.plot_headline(sc.headline(summary), tmp_path / "h.png", "t")
     assert (tmp_path / "h.png").stat().st_size > 1000
