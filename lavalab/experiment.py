@@ -466,13 +466,25 @@ def _continued(cfg: TrainConfig, spec) -> tuple[int, np.ndarray, np.ndarray]:
         if have != want:
             raise ValueError(f"--init-from {src}: its {name} is {have!r}, this run's "
                              f"{want!r}")
-    before = model.meta.get("config", {}).get("samples") if isinstance(
-        model.meta.get("config"), dict) else None
-    if not isinstance(before, int) or before < 1:
+    end = _stream_end(model, src)
+    if end is None:
         raise ValueError(f"--init-from {src}: not a model of lavalab train (no training "
                          "samples in its file)")
-    before += int((model.meta.get("continued") or {}).get("samples_before", 0))
-    return before, np.array(model.w), np.array(model.theta)
+    return end, np.array(model.w), np.array(model.theta)
+
+
+def _stream_end(model, src) -> int | None:
+    """How many samples of the training stream made ``model`` (its run's, and those of the
+    runs it continued); None when its file does not say (not a model of ``train``)."""
+    cfg = model.meta.get("config")
+    own = cfg.get("samples") if isinstance(cfg, dict) else None
+    before = (model.meta.get("continued") or {}).get("samples_before", 0)
+    if own is None:
+        return None
+    if not all(isinstance(v, int) and v >= 0 for v in (own, before)) or own < 1:
+        raise model_io.ModelFileError(f"{src}: invalid model: its training samples "
+                                      f"({own!r}, before: {before!r}) are not counts")
+    return before + own
 
 
 #: Files derived from a model (``evaluate``, ``plot``): removed when the model is replaced.
@@ -611,8 +623,7 @@ def assign(model_dir, out, inference_dt_ms: float | None = None,
     ispec = inference_spec(train_spec, dt, one)
     cfg = model.meta.get("config") or {}
     data = load_dataset(model.meta["dataset"], "train", data_root)
-    before = int((model.meta.get("continued") or {}).get("samples_before", 0))
-    trained = before + int(cfg.get("samples", len(data)))  # the stream's end
+    trained = _stream_end(model, src) or len(data)  # the end of the training stream
     n = assign_samples if assign_samples is not None else int(
         cfg.get("assign_samples", len(data)))
     n = validate.integer("assign_samples", n, 1, trained)

@@ -341,3 +341,12 @@ def test_continued_training_refuses_another_network(tmp_path, capsys):
     assert main(["train", "--samples", "5", "--init-from", str(tmp_path / "nope"),
                  "--out", str(tmp_path / "x")]) == 2
     assert "no such file" in capsys.readouterr().err
+    # a hand-edited count of earlier samples is refused naming the file
+    meta, arrays = model_io.load_npz(tmp_path / "a" / "model.npz", model_io.MODEL_FORMAT)
+    meta["continued"] = {"model": "x", "samples_before": "many"}
+    model_io.save_npz(tmp_path / "e" / "model.npz", model_io.MODEL_FORMAT, meta, arrays)
+    assert main(["train", "--neurons", "10", *short, "--samples", "5", "--init-from",
+                 str(tmp_path / "e"), "--quiet", "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err
+    assert "are not counts" in err and str(tmp_path / "e") in err
+    assert len(err.strip().splitlines()) == 1
