@@ -145,10 +145,8 @@ class TrainConfig:
     def inference(self) -> tuple[float, bool]:
         """The resolved ``(inference step in ms, one_spike_infer)``: the given values, else
         the network's defaults."""
-        d_dt, d_one = default_inference(self.network, self.neurons)
-        dt = self.inference_dt_ms if self.inference_dt_ms is not None else (
-            TRAIN_DT_MS if d_dt is None else d_dt)
-        return dt, d_one if self.one_spike_infer is None else self.one_spike_infer
+        return resolve_inference(self.network, self.neurons, self.inference_dt_ms,
+                                 self.one_spike_infer)
 
     def spec(self, n_input: int) -> NetworkSpec:
         extra = {} if self.input_gain is None else {"input_gain": self.input_gain}
@@ -160,6 +158,22 @@ class TrainConfig:
 
 
 TRAIN_DT_MS = 1.0  # the step lavalab trains at (NetworkSpec's default)
+
+
+def resolve_inference(network: str, neurons: int, dt_ms: float | None,
+                      one_spike_infer: bool | None) -> tuple[float, bool]:
+    """``(inference step in ms, one_spike_infer)`` of a ``network`` of ``neurons``: the
+    given values, None ones from its size defaults (``lavalab.networks.snn.DEFAULTS``)."""
+    d_dt, d_one = default_inference(network, neurons)
+    dt = dt_ms if dt_ms is not None else (TRAIN_DT_MS if d_dt is None else d_dt)
+    return dt, d_one if one_spike_infer is None else one_spike_infer
+
+
+def fixed_units(f) -> tuple:
+    """What a fixed-point network's stored weights and theta mean (weight scale, voltage
+    scale, input exponent, weight range, neuron LSB): a model's integers run unchanged on
+    another lowering only when these are equal."""
+    return (f.q, f.v_scale, f.exp_in, f.stdp.w_max, f.exc.v_lsb)
 MAX_SUBSTEPS = 16
 
 
@@ -195,12 +209,10 @@ def inference_spec(spec: NetworkSpec, dt_ms: float, one_spike_infer: bool = Fals
         k = round(spec.dt_ms / dt)
         new = discretize_time(spec, TimeBudget(spec.present_steps * k, dt,
                                                rest_steps=spec.rest_steps * k)).spec
-        a, b = lower_network(spec, Q, EXP_IN), lower_network(new, Q, EXP_IN)
-        same = lambda f: (f.q, f.v_scale, f.exp_in, f.stdp.w_max, f.exc.v_lsb)  # noqa: E731
-        if same(a) != same(b):  # weights / theta would change meaning
+        a, b = (fixed_units(lower_network(x, Q, EXP_IN)) for x in (spec, new))
+        if a != b:  # weights / theta would change meaning
             raise ValueError(f"inference_dt_ms={dt_ms}: the fixed-point lowering at that "
-                             f"step stores weights or theta in other units ({same(b)} vs "
-                             f"{same(a)})")
+                             f"step stores weights or theta in other units ({b} vs {a})")
     if new.exc.one_spike_infer != one_spike_infer:
         new = replace(new, exc=replace(new.exc, one_spike_infer=one_spike_infer))
     return new

@@ -50,15 +50,16 @@ from lavalab.experiment import (
     TRAIN_DT_MS,
     _step_divisor,
     assignment_warnings,
+    fixed_units,
     inference_spec,
     load_model,
+    resolve_inference,
 )
 from lavalab.fixed import ROUNDING_MODES
 from lavalab.loihi_spec import ENERGY_TABLES, TARGETS
 from lavalab.networks.snn import (
     KINDS,
     build,
-    default_inference,
     default_mechanisms,
     init_weights,
     spec_to_dict,
@@ -154,10 +155,8 @@ class StudySetup:
     def inference(self) -> tuple[float, bool]:
         """The resolved ``(inference step in ms, one_spike_infer)``: the given values, else
         the network's defaults at this size."""
-        d_dt, d_one = default_inference(self.network, self.neurons)
-        dt = self.inference_dt_ms if self.inference_dt_ms is not None else (
-            TRAIN_DT_MS if d_dt is None else d_dt)
-        return dt, d_one if self.one_spike_infer is None else self.one_spike_infer
+        return resolve_inference(self.network, self.neurons, self.inference_dt_ms,
+                                 self.one_spike_infer)
 
 
 # Everything is imported when the module loads (no imports inside functions): a study runs
@@ -721,11 +720,10 @@ def compiled_for_inference(c: CompiledNetwork, setup: StudySetup,
         return c
     ci = compile_network(ispec, None, c.precision, c.target, v_range_mv=v_range_mv,
                          seed=setup.seed, check=False)
-    units = lambda f: (f.q, f.v_scale, f.exp_in, f.stdp.w_max, f.exc.v_lsb)  # noqa: E731
-    if units(ci.fixed) != units(c.fixed):
+    if fixed_units(ci.fixed) != fixed_units(c.fixed):
         raise ValueError(f"inference_dt_ms={ispec.dt_ms}: the fixed-point format of the "
                          f"inference network stores weights or theta in other units "
-                         f"({units(ci.fixed)} vs {units(c.fixed)})")
+                         f"({fixed_units(ci.fixed)} vs {fixed_units(c.fixed)})")
     return ci
 
 
@@ -1110,15 +1108,13 @@ def _precision_study(ex, setup: StudySetup, out, bits, schemes, roundings, param
     # trained first; a finished one is read back (its model file and training events),
     # and trained again only when those files are gone
     todo = [(b, s) for s in seeds for b in budgets if not store.done_run(b.label, s)]
-    for s in seeds:
-        if store.done_run("fp32", s) and any(s2 == s and (b.scheme == "ptq"
-                                                          or b.quantize_neurons)
-                                             for b, s2 in todo):
-            fp32_bytes = _finished_fp32(store, s)
-            if fp32_bytes is not None:
-                fp32[s] = fp32_bytes
-    need = [s for s in seeds if not store.done_run("fp32", s) or (s not in fp32 and any(
-        b.scheme == "ptq" or b.quantize_neurons for b, s2 in todo if s2 == s))]
+    uses_fp32 = {s for b, s in todo if b.scheme == "ptq" or b.quantize_neurons}
+    for s in uses_fp32:
+        fp32_bytes = _finished_fp32(store, s) if store.done_run("fp32", s) else None
+        if fp32_bytes is not None:
+            fp32[s] = fp32_bytes
+    need = [s for s in seeds if not store.done_run("fp32", s)
+            or (s in uses_fp32 and s not in fp32)]
     had_run = {s: store.done_run("fp32", s) for s in need}
     write = _store_result(store)
 
