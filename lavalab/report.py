@@ -344,6 +344,12 @@ def render_index(results_root, fmt: str = "md") -> str:
     return "\n".join(lines) + "\n"
 
 
+def _write_if_changed(path: Path, text: str) -> None:
+    # unchanged pages keep their mtime, so a watching `mkdocs serve` does not rebuild forever
+    if not path.is_file() or path.read_text() != text:
+        path.write_text(text)
+
+
 def write_pages(results_root, out_dir, rewrite=None) -> list[Path]:
     """Write ``index.md``, one ``<study>.md`` per folder and copy the figures.
 
@@ -365,10 +371,10 @@ def write_pages(results_root, out_dir, rewrite=None) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     fix = rewrite or (lambda s: s)
     written = [out / "index.md"]
-    written[0].write_text(fix(render_index(root)))
+    _write_if_changed(written[0], fix(render_index(root)))
     for d in study_dirs(root):
         page = out / f"{d.name}.md"
-        page.write_text(fix(render(d)))
+        _write_if_changed(page, fix(render(d)))
         written.append(page)
         pngs = sorted(d.glob("*.png"))
         if pngs:
