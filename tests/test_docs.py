@@ -72,3 +72,29 @@ def test_mkdocs_build_strict(tmp_path):
         assert (site / page).is_file(), page
     cli = (site / "reference" / "cli" / "index.html").read_text()
     assert "lavalab train" in cli and "--samples" in cli
+
+
+def _hooks():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("docs_hooks", ROOT / "docs" / "hooks.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_hook_scrubs_generated_text_and_walks_subcommands():
+    import argparse
+
+    hooks = _hooks()
+    assert hooks.scrub("dt study (seed 003), Seed 002: MRF (issue 13)") == (
+        "dt study (BATS), the MRF latency paper: MRF")
+    assert hooks.scrub("--method seed002") == "--method seed002"  # a CLI value stays
+    p = argparse.ArgumentParser(prog="tool")
+    sub = p.add_subparsers(dest="command")
+    st = sub.add_parser("study", help="run a study")
+    st.add_subparsers(dest="kind").add_parser("dt", help="the dt study").add_argument(
+        "--dts", help="grid of steps")
+    md = hooks.cli_markdown(p)
+    assert "## `tool study`" in md and "### `tool study dt`" in md
+    assert "run a study" in md and "--dts" in md and "grid of steps" in md
