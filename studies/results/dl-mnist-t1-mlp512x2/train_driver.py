@@ -1,6 +1,6 @@
 """The driver that trained the T = 1 MLP (reformatted for the linter; same calls).
 
-Run as ``python train_driver.py 8`` (epochs); writes /tmp/i14/runs/t1_main.{ckpt,npz}.
+Run as ``python train_driver.py 8`` (epochs); writes runs/t1_main.{ckpt,npz}.
 """
 
 import sys
@@ -15,7 +15,7 @@ tr = load_dataset("mnist", "train")
 spec = SupervisedSpec(hidden=(512, 512), timesteps=1)
 cfg = TrainConfig(epochs=int(sys.argv[1]), seed=0, lr=2e-3)
 t = time.time()
-net, h = train(spec, cfg, tr.images, tr.labels, checkpoint="/tmp/i14/runs/t1_main.ckpt",
+net, h = train(spec, cfg, tr.images, tr.labels, checkpoint="runs/t1_main.ckpt",
                progress=False, log=lambda r: print(r, flush=True))
-save_model("/tmp/i14/runs/t1_main.npz", net, {"history": h, "config": cfg.__dict__})
+save_model("runs/t1_main.npz", net, {"history": h, "config": cfg.__dict__})
 print("done", time.time() - t, flush=True)
