@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from lavalab.backends.lava_stock import simulate_stock
-from lavalab.compile.deploy import StockLIF, lower_to_stock
 from lavalab.compile.rules import DesignRuleError
+from lavalab.deploy.stock import StockLIF, lower_to_stock
 from lavalab.dynamics.adaptive_lif import AdaptiveLIFParams
 from lavalab.engine import infer, make_net
 from lavalab.networks.snn import build, lower_network
