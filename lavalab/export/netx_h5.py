@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from lavalab.compile.rules import DesignRuleError
-from lavalab.export import EXPORT_VERSION
+from lavalab.export._version import EXPORT_VERSION
 
 __all__ = ["NETX_FORMAT", "INHIBITION_MODES", "write_netx", "read_netx_meta"]
 
