@@ -1,6 +1,6 @@
 """Stock-Process deployment vs the engine: prediction agreement and accuracy difference.
 
-For each trained model and theta fold, the model's stock network (lavalab.compile.deploy)
+For each trained model and theta fold, the model's stock network (lavalab.deploy.stock)
 classifies the first ``--samples`` MNIST test digits with the fast stock simulator
 (``simulate_stock``: Lava's LIF/Dense fixed-point arithmetic, checked spike for spike
 against Lava's own Loihi2SimCfg run in tests/backends/test_lava_stock.py and, with
@@ -29,8 +29,8 @@ def main(argv=None) -> int:
 
     from lavalab import model_io
     from lavalab.backends.lava_stock import run_stock, simulate_stock
-    from lavalab.compile.deploy import lower_model
     from lavalab.data import load_dataset
+    from lavalab.deploy.stock import lower_model
     from lavalab.engine import infer, make_net
     from lavalab.experiment import load_model
     from lavalab.protocol import TEST_SEED_OFFSET, predict_all_activity

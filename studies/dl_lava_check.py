@@ -17,9 +17,9 @@ import lavalab  # noqa: F401  (before any lava import)
 from lavalab import model_io
 from lavalab.compile.supervised import analyse_supervised, lower_supervised
 from lavalab.data import load_dataset
+from lavalab.networks.supervised import spec_from_dict
 from lavalab.supervised.evaluate import agreement, evaluate_lava, evaluate_torch
 from lavalab.supervised.model import SupervisedNet, encode
-from lavalab.supervised.spec import spec_from_dict
 from lavalab.supervised.train import load_model
 
 

@@ -78,11 +78,11 @@ def run_lava(spec: NetworkSpec, precision: str, w, theta, images, seed: int, lea
     """
     from lava.proc.monitor.process import Monitor
 
+    from lavalab.backends.run_configs import Loihi2SimCfg
     from lavalab.processes.adaptive_lif import AdaptiveLIF
     from lavalab.processes.poisson_encoder import PoissonEncoder
     from lavalab.processes.spike_counter import SpikeCounter
     from lavalab.processes.stdp_dense import STDPDense
-    from lavalab.run_configs import Loihi2SimCfg
 
     if precision not in ("fixed", "float"):
         raise ValueError(f"precision={precision!r} is not one of ('fixed', 'float')")

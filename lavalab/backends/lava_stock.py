@@ -1,4 +1,4 @@
-"""Run a model's stock-Process network (:mod:`lavalab.compile.deploy`) on Lava's own run
+"""Run a model's stock-Process network (:mod:`lavalab.deploy.stock`) on Lava's own run
 configurations: ``Loihi2SimCfg(select_tag="fixed_pt")`` from ``lava.magma.core.run_configs``
 (CPU simulation, no lavalab ProcessModel anywhere) or ``Loihi2HwCfg`` (a Loihi 2 chip, needs
 Intel's lava-loihi).
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lavalab.compile.deploy import StockLowering, build_stock_network
+from lavalab.deploy.stock import StockLowering, build_stock_network
 from lavalab.dynamics.encoding import poisson_raster
 from lavalab.engine import EVENT_NAMES, intensities
 
@@ -113,7 +113,7 @@ def run_stock(low: StockLowering, images, seed: int, max_rate_hz: float, dt_ms: 
 
     Sample ``k`` gets lavalab's Poisson raster for global step ``t0 + k * period`` with
     ``seed`` (as :func:`lavalab.engine.infer`). ``copies`` samples run at once in that many
-    copies of the network (:func:`~lavalab.compile.deploy.build_stock_network`; the last
+    copies of the network (:func:`~lavalab.deploy.stock.build_stock_network`; the last
     group is padded with blank inputs). ``progress`` is called with the number of finished
     samples. Returns ``dict(counts (S, n_exc), inh_counts or None, events)``.
     """

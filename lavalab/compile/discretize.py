@@ -23,8 +23,8 @@ from dataclasses import dataclass, replace
 
 from lavalab import loihi_spec as spec_hw
 from lavalab.compile.ir import TimeBudget
-from lavalab.compile.lower import lower_decay
 from lavalab.dynamics.timebase import decay_fraction
+from lavalab.networks.lower import lower_decay
 
 __all__ = ["DecayEntry", "DiscreteTime", "discretize_time", "MIN_REST_STEPS"]
 

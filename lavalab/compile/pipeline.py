@@ -8,7 +8,7 @@ Passes, in order (each its own module):
 2. :func:`~lavalab.compile.enhance.enhance` — TopSpark's parameter enhancement for
    ``T < T0`` (policy ``"none"`` leaves the parameters alone);
 3. :func:`~lavalab.compile.quantize.quantize_network` — weight / neuron bit widths and
-   rounding, lowered to Loihi integers (:mod:`lavalab.compile.lower`);
+   rounding, lowered to Loihi integers (:mod:`lavalab.networks.lower`);
 4. :func:`~lavalab.compile.ir.layer_graph` + :func:`~lavalab.compile.mapping.map_to_cores`;
 5. :func:`~lavalab.compile.rules.check_rules` — raises
    :class:`~lavalab.compile.rules.DesignRuleError` naming the rule, value and limit.

@@ -180,7 +180,7 @@ def quantize_network(s: NetworkSpec, budget: PrecisionBudget, v_range: float | N
         ``v_th + theta`` reach, calibrated from a float run; ``None`` =
         :func:`default_v_range_mv`. Converted to v units as ``v_range / input_gain * v_scale``.
     frac_bits : fraction bits of the learning accumulator, as
-        :func:`lavalab.compile.lower.lower_stdp` (default: Loihi's 7)
+        :func:`lavalab.networks.lower.lower_stdp` (default: Loihi's 7)
     seed : keys the stochastic rounding of the neuron parameters (qWN)
     """
     q, exp_in = weight_format(budget)

@@ -52,6 +52,7 @@ from lavalab.compile.energy import EnergyReport, estimate, memory_footprint
 from lavalab.compile.ir import Connection, LayerGraph, Population
 from lavalab.compile.mapping import CoreMap, map_to_cores, resolve_target
 from lavalab.compile.rules import DesignRuleError
+from lavalab.networks.mrf import mrf_matrix
 
 __all__ = ["LayerFixed", "SupervisedFixed", "lower_supervised", "event_names",
            "events_from_counts", "check_supervised_rules", "SUPERVISED_RULES",
@@ -110,8 +111,6 @@ def event_names(graph: LayerGraph) -> tuple[str, ...]:
 def lower_supervised(net) -> SupervisedFixed:
     """Exported integers and the :class:`LayerGraph` of a trained SupervisedNet."""
     import torch
-
-    from lavalab.supervised.mrf import mrf_matrix
 
     s = net.spec
     names = ("input", *_pop_names(len(s.hidden)))

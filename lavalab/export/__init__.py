@@ -10,10 +10,11 @@
 
 from __future__ import annotations
 
+from lavalab.export._version import EXPORT_VERSION
+
 __all__ = ["FORMATS", "EXPORT_VERSION", "export_model"]
 
 FORMATS = ("nir", "netx")
-EXPORT_VERSION = 1
 
 
 def export_model(model, fmt: str, path, netx_inhibition: str = "refuse") -> dict:

@@ -3,7 +3,7 @@ r"""A trained model as lava-dl netx HDF5 (``lava.lib.dl.netx.hdf5.Network`` load
 netx holds a sequential chain of layers (``input``, ``dense``, ``conv``, ``dense_rec``...),
 each one population of CUBA neurons with one threshold. What it can hold of lavalab's
 networks is the feed-forward part, lowered exactly as for Lava's stock Processes
-(:mod:`lavalab.compile.deploy`: frozen theta folded into the 8-bit weights)::
+(:mod:`lavalab.deploy.stock`: frozen theta folded into the 8-bit weights)::
 
     layer/0  type "input", shape [n_input]
     layer/1  type "dense", shape [n_exc], weight (n_exc, n_input) integers,
@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from lavalab.compile.rules import DesignRuleError
-from lavalab.export import EXPORT_VERSION
+from lavalab.export._version import EXPORT_VERSION
 
 __all__ = ["NETX_FORMAT", "INHIBITION_MODES", "write_netx", "read_netx_meta"]
 
@@ -60,7 +60,7 @@ def write_netx(model, path, inhibition: str = "refuse") -> dict:
     notes)``."""
     import h5py
 
-    from lavalab.compile.deploy import lower_model
+    from lavalab.deploy.stock import lower_model
 
     if inhibition not in INHIBITION_MODES:
         raise ValueError(f"inhibition={inhibition!r} is not one of {INHIBITION_MODES}")

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from lavalab import loihi_spec as spec
-from lavalab.export import EXPORT_VERSION
+from lavalab.export._version import EXPORT_VERSION
 
 __all__ = ["NIR_FORMAT", "to_nir", "write_nir", "read_nir"]
 

@@ -31,6 +31,7 @@ from lavalab import loihi_spec as spec
 from lavalab.dynamics.adaptive_lif import AdaptiveLIFFixed, AdaptiveLIFParams
 from lavalab.dynamics.stdp import RULES, STDPFixed, STDPParams
 from lavalab.fixed import check_real
+from lavalab.networks.lower import lower_adaptive_lif, lower_stdp
 
 __all__ = ["KINDS", "INITS", "DEFAULTS", "default_mechanisms", "default_inference",
            "NetworkSpec", "FixedNetwork",
@@ -335,9 +336,7 @@ def lower_network(s: NetworkSpec, q: float = 255.0, exp_in: int = 0,
     """Loihi integers for ``s``: weights ``round(w * q)`` (8-bit with w_max = 1 and q = 255),
     v in units of ``v_scale = 64 * q * 2**exp_in`` per unit of input weight (per
     ``input_gain`` mV); ``frac_bits`` of the learning
-    accumulator as in :func:`lavalab.compile.lower.lower_stdp` (default: Loihi's 7)."""
-    from lavalab.compile.lower import lower_adaptive_lif, lower_stdp
-
+    accumulator as in :func:`lavalab.networks.lower.lower_stdp` (default: Loihi's 7)."""
     v_scale = 64.0 * q * 2.0**exp_in
     unit = v_scale / 2**spec.ACT_SHIFT  # integer input units per unit of input weight
     exc, inh, w_exc_inh, w_inh_exc, w_lateral = s.in_weight_units()

@@ -1,7 +1,8 @@
 """lavalab's Lava Processes (interfaces; their models are in :mod:`lavalab.procmodels`).
 
-Run them with :class:`lavalab.run_configs.Loihi2SimCfg` (Lava's own run configurations do
-not find lavalab's ProcessModels; a ``NoProcessModelFound`` then carries that hint).
+Run them with :class:`lavalab.backends.run_configs.Loihi2SimCfg` (Lava's own run
+configurations do not find lavalab's ProcessModels; a ``NoProcessModelFound`` then carries
+that hint).
 """
 
 from lavalab.processes.adaptive_lif import AdaptiveLIF

@@ -34,7 +34,7 @@ class LavalabProcess(AbstractProcess):
     def compile(self, run_cfg, compile_config=None):
         """Lava's ``compile``; a ``NoProcessModelFound`` (Lava's own run configurations do
         not look in ``lavalab.procmodels``) gets the hint to use
-        ``lavalab.run_configs.Loihi2SimCfg``."""
+        ``lavalab.backends.run_configs.Loihi2SimCfg``."""
         from lava.magma.compiler.exceptions import NoProcessModelFound
 
         try:
@@ -47,5 +47,6 @@ class LavalabProcess(AbstractProcess):
 
 #: Appended to Lava's ``NoProcessModelFound`` for lavalab Processes.
 NO_MODEL_HINT = ("lavalab's ProcessModels live in lavalab.procmodels, where Lava's own run "
-                 "configurations do not look; run with lavalab.run_configs.Loihi2SimCfg "
-                 "(same arguments as lava.magma.core.run_configs.Loihi2SimCfg)")
+                 "configurations do not look; run with "
+                 "lavalab.backends.run_configs.Loihi2SimCfg (same arguments as "
+                 "lava.magma.core.run_configs.Loihi2SimCfg)")

@@ -1,8 +1,8 @@
 """Gradient-trained SNNs through lava-dl (SLAYER training, netx deployment to Lava).
 
-Typed spec (:mod:`~lavalab.supervised.spec`), SLAYER model and encoders
+Typed spec (:mod:`~lavalab.networks.supervised`), SLAYER model and encoders
 (:mod:`~lavalab.supervised.model`), seed 002's MRF and Omega
-(:mod:`~lavalab.supervised.mrf`), training (:mod:`~lavalab.supervised.train`), torch and
+(:mod:`~lavalab.networks.mrf`), training (:mod:`~lavalab.supervised.train`), torch and
 Lava evaluation (:mod:`~lavalab.supervised.evaluate`). The lowering to the shared IR and the
 design rules live in :mod:`lavalab.compile.supervised`.
 """

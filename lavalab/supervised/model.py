@@ -1,4 +1,4 @@
-"""The torch model of a :class:`~lavalab.supervised.spec.SupervisedSpec`, built from lava-dl
+"""The torch model of a :class:`~lavalab.networks.supervised.SupervisedSpec`, built from lava-dl
 SLAYER CUBA blocks (``lava.lib.dl.slayer.block.cuba.Dense``), and the input encoders.
 
 Every layer is a SLAYER ``cuba.Dense`` block (8-bit weight hook, 12-bit decays, states on
@@ -8,12 +8,12 @@ the Lava backend shifts its read-out accordingly). The forward pass is the block
 (synapse then neuron), with seed 002's options inserted where they act:
 
 - MRF: the synapse's weight hook is ``quantize_8bit(G @ W)`` (the grouping folded into the
-  weights, :mod:`lavalab.supervised.mrf`), so training, the forward pass and
+  weights, :mod:`lavalab.networks.mrf`), so training, the forward pass and
   ``export_hdf5`` all see the folded 8-bit matrix;
 - Omega: applied to the synaptic input before the neuron (hidden layers only).
 
 The readout is a CUBA layer whose threshold is never reached
-(:data:`~lavalab.supervised.spec.READOUT_THRESHOLD`): its membrane potential, averaged
+(:data:`~lavalab.networks.supervised.READOUT_THRESHOLD`): its membrane potential, averaged
 over the T steps, is the class score.
 """
 
@@ -26,8 +26,8 @@ import lava.magma.runtime.runtime  # noqa: F401, I001
 import numpy as np
 import torch
 
-from lavalab.supervised.mrf import mrf_matrix, omega
-from lavalab.supervised.spec import SupervisedSpec, layer_thresholds, slayer_neuron_params
+from lavalab.networks.mrf import mrf_matrix, omega
+from lavalab.networks.supervised import SupervisedSpec, layer_thresholds, slayer_neuron_params
 
 __all__ = ["SupervisedNet", "encode", "MRFWeightHook", "INIT_WEIGHT_SCALE"]
 

@@ -20,8 +20,8 @@ import torch
 
 from lavalab import fixed, model_io
 from lavalab.model_io import ModelFileError
+from lavalab.networks.supervised import SupervisedSpec, spec_from_dict, spec_to_dict
 from lavalab.supervised.model import SupervisedNet, encode
-from lavalab.supervised.spec import SupervisedSpec, spec_from_dict, spec_to_dict
 
 __all__ = ["TrainConfig", "train", "save_model", "load_model", "MODEL_FORMAT",
            "CHECKPOINT_FORMAT"]

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from lavalab.backends.lava_stock import run_stock, simulate_stock
-from lavalab.compile.deploy import build_stock_network, lower_to_stock, stock_process_modules
+from lavalab.deploy.stock import build_stock_network, lower_to_stock, stock_process_modules
 from lavalab.engine import infer, make_net
 from lavalab.networks.snn import build, lower_network
 
@@ -42,12 +42,12 @@ def test_stock_network_holds_only_lava_processes_and_open_ports():
     assert not any("lavalab" in mod for mod in mods.values())
     assert isinstance(net.s_in, InPort) and net.s_in.shape == (9,)
     assert isinstance(net.s_out, OutPort) and net.s_out.shape == (5,)
-    # the run configuration used is Lava's own class, not lavalab.run_configs' subclass
+    # the run configuration used is Lava's own class, not lavalab.backends.run_configs' subclass
     import lavalab.backends.lava_stock as mod
 
     src = open(mod.__file__).read()
-    assert "lavalab.run_configs" not in src and lava_cfgs.Loihi2SimCfg.__module__.startswith(
-        "lava.")
+    assert "lavalab.backends.run_configs" not in src and (
+        lava_cfgs.Loihi2SimCfg.__module__.startswith("lava."))
 
 
 @pytest.mark.parametrize("kind", ["diehl-cook", "tinysnn"])
@@ -97,7 +97,7 @@ def test_stock_network_learns_with_lava_learning_dense():
     from lava.magma.core.run_configs import Loihi2SimCfg
     from lava.proc.io.source import RingBuffer
 
-    from lavalab.compile.deploy import stock_learning_rule
+    from lavalab.deploy.stock import stock_learning_rule
 
     s = exact_spec("diehl-cook", present=40, rest=5)  # STDP1, rates the engine can hold:
     s = replace(s, stdp=replace(s.stdp, eta_pre=3e-2, eta_post=2e-2))  # see compile hints
@@ -123,7 +123,7 @@ def test_stock_network_learns_with_lava_learning_dense():
 
 
 def test_stock_network_one_call_from_a_model():
-    from lavalab.compile.deploy import stock_network
+    from lavalab.deploy.stock import stock_network
     from lavalab.experiment import Model
 
     s = build("tinysnn", 4, 9)

@@ -13,8 +13,8 @@ from lavalab.compile.supervised import (
     lower_supervised,
 )
 from lavalab.loihi_spec import DAVIES2018
+from lavalab.networks.supervised import MRFSpec, SupervisedSpec
 from lavalab.supervised.model import SupervisedNet
-from lavalab.supervised.spec import MRFSpec, SupervisedSpec
 
 
 @pytest.fixture
@@ -103,7 +103,7 @@ def test_mrf_folds_into_weights_rule():
 def test_weights_and_threshold_rules():
     import torch
 
-    from lavalab.supervised.spec import CubaParams
+    from lavalab.networks.supervised import CubaParams
 
     torch.manual_seed(0)
     m = SupervisedNet(SupervisedSpec(n_input=20, hidden=(6,), n_output=3,

@@ -9,7 +9,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as hs
 
 from lavalab import fixed
-from lavalab.compile.lower import lower_adaptive_lif, weight_scale
 from lavalab.dynamics.adaptive_lif import (
     AdaptiveLIFFixed,
     AdaptiveLIFFloat,
@@ -19,6 +18,7 @@ from lavalab.dynamics.adaptive_lif import (
     step_fixed,
     step_float,
 )
+from lavalab.networks.lower import lower_adaptive_lif, weight_scale
 
 
 def test_float_hand_trace():

@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 
 from lavalab import fixed
-from lavalab.compile.lower import lower_stdp
 from lavalab.dynamics.stdp import (
     STDPFixed,
     STDPFloat,
@@ -18,6 +17,7 @@ from lavalab.dynamics.stdp import (
     step_stdp_fixed,
     step_stdp_float,
 )
+from lavalab.networks.lower import lower_stdp
 
 
 def fixed_params(**kw):

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from lavalab.backends.lava_stock import simulate_stock
-from lavalab.compile.deploy import lower_model
 from lavalab.compile.rules import DesignRuleError
+from lavalab.deploy.stock import lower_model
 from lavalab.experiment import Model
 from lavalab.export.netx_h5 import read_netx_meta, write_netx
 from lavalab.networks.snn import build

@@ -84,5 +84,5 @@ def test_stock_run_config_gets_the_hint():
 
     p = AdaptiveLIF(shape=(2,), params=AdaptiveLIFParams(v_th=1.0, v_reset=0.0, tau_u_ms=0.0,
                                                          tau_v_ms=10.0))
-    with pytest.raises(NoProcessModelFound, match="lavalab.run_configs.Loihi2SimCfg"):
+    with pytest.raises(NoProcessModelFound, match="lavalab.backends.run_configs.Loihi2SimCfg"):
         p.compile(Loihi2SimCfg(select_tag="floating_pt"))

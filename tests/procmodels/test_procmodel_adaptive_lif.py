@@ -8,9 +8,9 @@ from lava.proc.io.source import RingBuffer
 from lava.proc.lif.process import LIF
 from lava.proc.monitor.process import Monitor
 
+from lavalab.backends.run_configs import Loihi2SimCfg
 from lavalab.dynamics.adaptive_lif import AdaptiveLIFFixed, AdaptiveLIFParams
 from lavalab.processes.adaptive_lif import AdaptiveLIF
-from lavalab.run_configs import Loihi2SimCfg
 
 UV_MAX = 2**23
 

@@ -11,6 +11,7 @@ from lava.magma.core.run_conditions import RunSteps
 from lava.proc.io.source import RingBuffer
 from lava.proc.monitor.process import Monitor
 
+from lavalab.backends.run_configs import Loihi2SimCfg
 from lavalab.dynamics.adaptive_lif import (
     AdaptiveLIFFixed,
     AdaptiveLIFParams,
@@ -33,7 +34,6 @@ from lavalab.processes.adaptive_lif import AdaptiveLIF
 from lavalab.processes.poisson_encoder import PoissonEncoder
 from lavalab.processes.spike_counter import SpikeCounter
 from lavalab.processes.stdp_dense import STDPDense
-from lavalab.run_configs import Loihi2SimCfg
 
 N_IN, N, PRESENT, REST = 16, 4, 30, 10
 

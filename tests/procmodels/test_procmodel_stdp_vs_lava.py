@@ -19,9 +19,9 @@ from lava.proc.io.source import RingBuffer
 from lava.proc.monitor.process import Monitor
 from lava.utils.weightutils import SignMode
 
+from lavalab.backends.run_configs import Loihi2SimCfg
 from lavalab.dynamics.stdp import STDPFixed, loihi_rule_string
 from lavalab.processes.stdp_dense import STDPDense
-from lavalab.run_configs import Loihi2SimCfg
 
 
 def _spikes(n, steps, p, seed):

@@ -5,8 +5,8 @@ import pytest
 
 from lavalab.compile.rules import DesignRuleError
 from lavalab.data import load_dataset
+from lavalab.networks.supervised import MRFSpec, SupervisedSpec
 from lavalab.supervised.evaluate import agreement, evaluate_lava, evaluate_torch, export_netx
-from lavalab.supervised.spec import MRFSpec, SupervisedSpec
 from lavalab.supervised.train import TrainConfig, train
 
 

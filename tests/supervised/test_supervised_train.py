@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from lavalab.model_io import ModelFileError
+from lavalab.networks.supervised import MRFSpec, SupervisedSpec
 from lavalab.supervised.model import SupervisedNet, encode
-from lavalab.supervised.spec import MRFSpec, SupervisedSpec
 from lavalab.supervised.train import TrainConfig, load_model, save_model, train
 
 
@@ -76,7 +76,7 @@ def test_mrf_hook_folds_weights():
     net = SupervisedNet(spec)
     b = net.blocks[0]
     w = b.synapse.weight.detach().reshape(6, 5).double().numpy()
-    from lavalab.supervised.mrf import mrf_matrix
+    from lavalab.networks.mrf import mrf_matrix
 
     folded = mrf_matrix(6, spec.mrf) @ w
     want = b.neuron.quantize_8bit(torch.tensor(folded, dtype=torch.float32), descale=True)

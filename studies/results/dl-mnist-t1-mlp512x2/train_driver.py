@@ -8,7 +8,7 @@ import time
 
 import lavalab  # noqa: F401  (before any lava import)
 from lavalab.data import load_dataset
-from lavalab.supervised.spec import SupervisedSpec
+from lavalab.networks.supervised import SupervisedSpec
 from lavalab.supervised.train import TrainConfig, save_model, train
 
 tr = load_dataset("mnist", "train")

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from lavalab.supervised.spec import (
+from lavalab.networks.supervised import (
     READOUT_THRESHOLD,
     CubaParams,
     MRFSpec,

@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from lavalab.supervised.mrf import group_bounds, mrf_matrix, omega
-from lavalab.supervised.spec import MRFSpec
+from lavalab.networks.mrf import group_bounds, mrf_matrix, omega
+from lavalab.networks.supervised import MRFSpec
 
 
 def test_group_bounds_even_split_and_given_sizes():

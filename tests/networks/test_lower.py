@@ -5,15 +5,15 @@ import math
 import numpy as np
 import pytest
 
-from lavalab.compile.lower import (
+from lavalab.dynamics.adaptive_lif import AdaptiveLIFParams
+from lavalab.dynamics.stdp import STDPParams
+from lavalab.networks.lower import (
     bias_to_mant_exp,
     lower_adaptive_lif,
     lower_decay,
     lower_stdp,
     rate_to_mant_exp,
 )
-from lavalab.dynamics.adaptive_lif import AdaptiveLIFParams
-from lavalab.dynamics.stdp import STDPParams
 
 
 def test_lowering_values():

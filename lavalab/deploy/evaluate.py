@@ -1,5 +1,5 @@
 """``lavalab evaluate --backend lava-stock | loihi``: a trained model's stock-Process network
-(:mod:`lavalab.compile.deploy`) on Lava's own run configuration, beside the engine.
+(:mod:`lavalab.deploy.stock`) on Lava's own run configuration, beside the engine.
 
 Writes ``eval_<backend>.json`` into ``out``: accuracy of the stock network and of the engine
 on the same test digits (same Poisson input, bit for bit), the agreement of their
@@ -54,8 +54,8 @@ def evaluate_stock(model_dir, samples: int = 500, backend: str = "lava-stock", o
     import lava.magma.core.process.process  # noqa: F401  (Lava fixes the start method first)
 
     from lavalab.backends.lava_stock import run_stock
-    from lavalab.compile.deploy import lower_model
     from lavalab.data import load_dataset
+    from lavalab.deploy.stock import lower_model
     from lavalab.engine import infer, make_net
     from lavalab.protocol import (
         TEST_SEED_OFFSET,

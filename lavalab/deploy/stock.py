@@ -1,4 +1,4 @@
-r"""Deploy pass: a trained model -> a network made only of Lava's stock Processes.
+r"""Deploy lowering: a trained model -> a network made only of Lava's stock Processes.
 
 What runs on a Loihi chip is Lava's own Processes with neuro-core models in Intel's
 lava-loihi (``LIF``, ``Dense``, ``LearningDense``, ...), never lavalab's CPU ProcessModels.
@@ -245,7 +245,7 @@ def lower_to_stock(s: NetworkSpec, f: FixedNetwork, w, theta, theta_fold: str = 
     else:
         w_lat = np.rint(lateral_inhibition_weights(n, f.w_lat) * scale[:, None]).astype(np.int64)
     meta = {
-        "lowering": "lavalab.compile.deploy", "kind": s.kind, "theta_fold": theta_fold,
+        "lowering": "lavalab.deploy.stock", "kind": s.kind, "theta_fold": theta_fold,
         "inhibition": inhibition,
         "theta_range_v_units": [int(theta.min()), int(theta.max())] if n else [0, 0],
         "weight_scale_range": [float(scale.min()), float(scale.max())],

@@ -5,6 +5,10 @@ in v's 24-bit units; the threshold mantissa is ``round(v_th * v_scale / 64)`` (c
 as ``vth << 6``), and a synaptic weight ``w`` (float input to u per spike) becomes
 ``round(w * v_scale / 64)`` (the neuron shifts its input by 6). Decays: a fraction
 ``delta`` per step becomes ``round(delta * 4096)``.
+
+These per-neuron and per-rule lowerings sit below :mod:`lavalab.compile` because
+:func:`lavalab.networks.snn.lower_network` (used by the engine and every backend) is built
+from them; the compile passes (discretize, quantize) import them from here.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Lava discovers ProcessModels only in the directory of a Process's own file.
 lavalab keeps interface and behaviour apart (``processes/`` and ``procmodels/``),
 so its models are found through these drop-in subclasses of Lava's run
-configurations: use ``lavalab.run_configs.Loihi2SimCfg`` where you would use
+configurations: use ``lavalab.backends.run_configs.Loihi2SimCfg`` where you would use
 ``lava.magma.core.run_configs.Loihi2SimCfg``. Selection by ``select_tag`` works
 exactly as in Lava (``"floating_pt"`` or ``"fixed_pt"``); Lava's own Processes are
 unaffected.

@@ -11,7 +11,7 @@ latency``):
 MRF (:func:`mrf_matrix`)
     a fixed linear map ``G`` (n x n) of a hidden layer's synaptic input ``z = W x``:
     ``m = G z`` with ``G[i, i + j*d_g] = 1/window`` for the window positions inside neuron
-    i's group g (:class:`~lavalab.supervised.spec.MRFSpec`). It acts on the synaptic input,
+    i's group g (:class:`~lavalab.networks.supervised.MRFSpec`). It acts on the synaptic input,
     not on the stored potential, so it commutes with the CUBA decays and the reset and
     **folds exactly into the weights**: ``m = (G W) x``. The folded matrix is what is
     trained (through SLAYER's weight hook) and exported; it has the same shape as W.
@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lavalab.supervised.spec import MRFSpec
+from lavalab.networks.supervised import MRFSpec
 
 __all__ = ["group_bounds", "mrf_matrix", "omega"]
 

@@ -2,13 +2,16 @@
 Lava runs are in tests/backends/test_lava_stock.py)."""
 
 import math
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from lavalab.backends.lava_stock import simulate_stock
-from lavalab.compile.deploy import StockLIF, lower_to_stock
 from lavalab.compile.rules import DesignRuleError
+from lavalab.deploy.stock import StockLIF, lower_to_stock
 from lavalab.dynamics.adaptive_lif import AdaptiveLIFParams
 from lavalab.engine import infer, make_net
 from lavalab.networks.snn import build, lower_network
@@ -131,3 +134,12 @@ def test_quantized_neuron_state_is_refused():
     f = replace(f, exc=replace(f.exc, v_lsb=6, v_bits=18, theta_bits=18))
     with pytest.raises(DesignRuleError, match="neuron_state_fits"):
         lower_to_stock(s, f, np.zeros((2, 3), int), None)
+
+
+def test_deploy_imports_without_lava():
+    """The lowering (and the package) import no Lava: Lava is imported when a network is
+    built or run."""
+    code = ("import sys, lavalab.deploy; "
+            "assert not [m for m in sys.modules if m.split('.')[0] == 'lava'], 'lava imported'")
+    subprocess.run([sys.executable, "-c", code], check=True,
+                   cwd=Path(__file__).resolve().parents[2])

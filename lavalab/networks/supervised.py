@@ -97,7 +97,7 @@ class MRFSpec:
     (zero padding at group ends: the divisor is always ``window``). Dilation 1 is the
     non-dilated local window, > 1 a dilated one. The grouping is a fixed linear map G of
     the synaptic input, so ``G @ W`` folds it into the weights (see
-    :func:`lavalab.supervised.mrf.mrf_matrix`).
+    :func:`lavalab.networks.mrf.mrf_matrix`).
 
     window : odd window length, 1..15
     dilations : one dilation (1..64) per group, 1..8 groups
@@ -137,7 +137,7 @@ class SupervisedSpec:
         direct-encoded pixel, 1..6 (graded payload ``0..2**input_bits``)
     mrf : seed 002's multi-receptive-field grouping on the hidden layers, or ``None``
     omega_theta : seed 002's projection radian factor theta in (0, 3], or ``None`` (no
-        projection); see :func:`lavalab.supervised.mrf.omega`
+        projection); see :func:`lavalab.networks.mrf.omega`
     """
 
     n_input: int = 784
