@@ -1,6 +1,7 @@
-"""CLI of the supervised (lava-dl SLAYER) path: ``lavalab dl train | evaluate | export``
-and ``lavalab study latency``. Registered by :mod:`lavalab.cli` (``add_parser`` and
-``add_study_parser``); errors are ValueError / ModelFileError, printed as one line, exit 2.
+"""The supervised (lava-dl SLAYER) networks: ``lavalab dl train | evaluate | export`` and
+``lavalab study latency``. Registered by :func:`lavalab.cli.main.build_parser`
+(:func:`add_parser`, :func:`add_study_parser`); errors are ValueError / ModelFileError,
+printed as one line, exit 2.
 """
 
 from __future__ import annotations
@@ -9,99 +10,63 @@ import argparse
 import json
 import math
 
+from lavalab.cli import args as a
+from lavalab.loihi_spec import ENERGY_TABLES, TARGETS
+
 __all__ = ["add_parser", "add_study_parser"]
 
-
-def _int_tuple(name: str, lo: int, hi: int):
-    def parse(text: str) -> tuple[int, ...]:
-        try:
-            vals = tuple(int(x) for x in text.split(",") if x.strip())
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"{name} must be comma-separated integers, got {text!r}") from None
-        bad = [v for v in vals if not lo <= v <= hi]
-        if not vals or bad:
-            raise argparse.ArgumentTypeError(f"{name} values {bad or text!r} are outside "
-                                             f"{lo}..{hi}")
-        return vals
-    return parse
-
-
-def _int(name: str, lo: int, hi: int):
-    def parse(text: str) -> int:
-        try:
-            v = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be an integer, got {text!r}") \
-                from None
-        if not lo <= v <= hi:
-            raise argparse.ArgumentTypeError(f"{name}={v} is outside {lo}..{hi}")
-        return v
-    return parse
-
-
-def _real(name: str, lo: float, hi: float, allow_inf: bool = False):
-    def parse(text: str) -> float:
-        try:
-            v = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be a number, got {text!r}") \
-                from None
-        if math.isnan(v) or (math.isinf(v) and not allow_inf) or not lo <= v <= hi:
-            raise argparse.ArgumentTypeError(f"{name}={text} is outside [{lo}, {hi}]")
-        return v
-    return parse
+#: Network variants (lavalab.supervised.spec.METHODS): seed002 is Yao et al. 2024's MRF + Omega.
+_METHODS = a.LazyChoices("lavalab.supervised.spec", "METHODS")
 
 
 def _add_network_args(p: argparse.ArgumentParser, study: bool = False) -> None:
-    from lavalab.supervised.spec import ENCODINGS
-
-    p.add_argument("--hidden", type=_int_tuple("--hidden", 1, 4096),
+    p.add_argument("--hidden", type=a.int_list("--hidden", 1, 4096),
                    default=(256,) if study else (512, 512),
                    help="hidden layer widths, e.g. 512,512")
-    p.add_argument("--encoding", choices=ENCODINGS, default="direct",
+    p.add_argument("--encoding", choices=a.LazyChoices("lavalab.supervised.spec", "ENCODINGS"),
+                   default="direct",
                    help="input encoding of the pixels")
-    p.add_argument("--tau-u-ms", type=_real("--tau-u-ms", 1e-3, math.inf, True), default=1.0,
+    p.add_argument("--tau-u-ms", type=a.real("--tau-u-ms", 1e-3, math.inf, True), default=1.0,
                    help="synaptic current time constant (ms)")
-    p.add_argument("--tau-v-ms", type=_real("--tau-v-ms", 1e-3, math.inf, True), default=1.0,
+    p.add_argument("--tau-v-ms", type=a.real("--tau-v-ms", 1e-3, math.inf, True), default=1.0,
                    help="membrane time constant (ms)")
-    p.add_argument("--threshold", type=_real("--threshold", 1e-3, 1e3), default=1.0,
+    p.add_argument("--threshold", type=a.real("--threshold", 1e-3, 1e3), default=1.0,
                    help="spike threshold of the CUBA neurons")
-    p.add_argument("--dt-ms", type=_real("--dt-ms", 1e-3, 1e3), default=1.0,
+    p.add_argument("--dt-ms", type=a.real("--dt-ms", 1e-3, 1e3), default=1.0,
                    help="step size (ms)")
-    p.add_argument("--theta", type=_real("--theta", 1e-3, 3.0), default=0.5,
-                   help="Omega's radian factor (seed002 / omega)")
-    p.add_argument("--mrf-window", type=_int("--mrf-window", 1, 15), default=3,
-                   help="MRF window of neighbouring neurons (seed 002)")
-    p.add_argument("--mrf-dilations", type=_int_tuple("--mrf-dilations", 1, 64),
+    p.add_argument("--theta", type=a.real("--theta", 1e-3, 3.0), default=0.5,
+                   help="radian factor of Omega, Yao et al. 2024's projection "
+                   "(methods seed002 and omega)")
+    p.add_argument("--mrf-window", type=a.integer("--mrf-window", 1, 15), default=3,
+                   help="window of neighbouring neurons of Yao et al. 2024's "
+                   "multi-receptive-field (MRF) membrane potential")
+    p.add_argument("--mrf-dilations", type=a.int_list("--mrf-dilations", 1, 64),
                    default=(1, 2), help="one dilation per MRF group (default 1,2)")
-    p.add_argument("--epochs", type=_int("--epochs", 1, 1000), default=2 if study else 10,
+    p.add_argument("--epochs", type=a.integer("--epochs", 1, 1000), default=2 if study else 10,
                    help="training epochs")
-    p.add_argument("--batch-size", type=_int("--batch-size", 1, 4096), default=128,
+    p.add_argument("--batch-size", type=a.integer("--batch-size", 1, 4096), default=128,
                    help="samples per Adam step")
-    p.add_argument("--lr", type=_real("--lr", 1e-8, 1.0), default=2e-3,
+    p.add_argument("--lr", type=a.real("--lr", 1e-8, 1.0), default=2e-3,
                    help="Adam learning rate")
-    p.add_argument("--train-samples", type=_int("--train-samples", 1, 60000),
+    p.add_argument("--train-samples", type=a.integer("--train-samples", 1, 60000),
                    default=10000 if study else 60000)
-    p.add_argument("--threads", type=_int("--threads", 1, 64), default=1,
+    p.add_argument("--threads", type=a.integer("--threads", 1, 64), default=1,
                    help="torch threads (default 1)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def add_parser(sub) -> None:
     """``lavalab dl ...``."""
-    from lavalab.loihi_spec import ENERGY_TABLES, TARGETS
-    from lavalab.supervised.spec import METHODS
-
     dl = sub.add_parser("dl", help="gradient-trained SNNs (lava-dl SLAYER; netx to Lava)")
     dsub = dl.add_subparsers(dest="dl_command", metavar="DL_COMMAND")
     dsub.required = True
     tr = dsub.add_parser("train", help="train a SLAYER CUBA network (surrogate gradients)")
     tr.add_argument("--out", required=True, help="model file to write (.npz)")
-    tr.add_argument("--method", choices=METHODS, default="cuba",
-                    help="cuba (plain), seed002 (MRF + Omega), mrf, omega")
-    tr.add_argument("--timesteps", type=_int("--timesteps", 1, 64), default=1)
-    tr.add_argument("--seed", type=_int("--seed", 0, 2**31 - 2), default=0,
+    tr.add_argument("--method", choices=_METHODS, default="cuba",
+                    help="cuba (plain), seed002 (Yao et al. 2024: MRF + Omega), mrf "
+                    "(MRF only), omega (Omega only)")
+    tr.add_argument("--timesteps", type=a.integer("--timesteps", 1, 64), default=1)
+    tr.add_argument("--seed", type=a.seed, default=0,
                     help="seed of the weights and the batch order")
     tr.add_argument("--checkpoint", default=None,
                     help="checkpoint file (default: OUT.ckpt); resumes if it exists")
@@ -111,12 +76,13 @@ def add_parser(sub) -> None:
                          "torch and/or on Lava fixed_pt (netx)")
     ev.add_argument("model")
     ev.add_argument("--backend", choices=("torch", "lava", "both"), default="torch")
-    ev.add_argument("--samples", type=_int("--samples", 1, 10000), default=10000,
+    ev.add_argument("--samples", type=a.integer("--samples", 1, 10000), default=10000,
                     help="MNIST test digits from the start (default 10000)")
-    ev.add_argument("--lava-samples", type=_int("--lava-samples", 1, 10000), default=None,
+    ev.add_argument("--lava-samples", type=a.integer("--lava-samples", 1, 10000), default=None,
                     help="with --backend both: the first N digits on Lava (default --samples)")
     ev.add_argument("--no-omega", action="store_true",
-                    help="drop Omega (the deployable variant of a seed002 model)")
+                    help="drop Omega (the deployable variant of a --method seed002 "
+                    "model)")
     ev.add_argument("--energy-table", choices=tuple(ENERGY_TABLES), default="davies2018")
     ev.add_argument("--target", choices=tuple(TARGETS), default="loihi2")
     ev.add_argument("--json", default=None, help="also write the results to this file")
@@ -130,17 +96,15 @@ def add_parser(sub) -> None:
 
 def add_study_parser(stsub) -> None:
     """``lavalab study latency``."""
-    from lavalab.loihi_spec import ENERGY_TABLES, TARGETS
-    from lavalab.supervised.spec import METHODS
-
     la = stsub.add_parser("latency", help="accuracy, spikes, energy, latency vs T of SLAYER "
-                          "CUBA and seed-002 networks (MNIST)")
-    la.add_argument("--timesteps", type=_int_tuple("--timesteps", 1, 64), default=(1, 2, 4, 8))
-    la.add_argument("--methods", default="cuba,seed002,mrf",
-                    help=f"comma-separated, of {','.join(METHODS)} (default cuba,seed002,mrf)")
-    la.add_argument("--seeds", type=_int_tuple("--seeds", 0, 2**31 - 2), default=(0, 1, 2),
+                          "CUBA and Yao et al. 2024 (MRF, Omega) networks (MNIST)")
+    la.add_argument("--timesteps", type=a.int_list("--timesteps", 1, 64), default=(1, 2, 4, 8))
+    la.add_argument("--methods", type=a.choice_list("--methods", _METHODS),
+                    default=["cuba", "seed002", "mrf"],
+                    help="comma-separated network variants, as dl train --method")
+    la.add_argument("--seeds", type=a.int_list("--seeds", 0, a.SEED_MAX), default=(0, 1, 2),
                     help="seeds, comma-separated")
-    la.add_argument("--test-samples", type=_int("--test-samples", 1, 10000), default=10000)
+    la.add_argument("--test-samples", type=a.integer("--test-samples", 1, 10000), default=10000)
     la.add_argument("--energy-table", choices=tuple(ENERGY_TABLES), default="davies2018")
     la.add_argument("--target", choices=tuple(TARGETS), default="loihi2")
     la.add_argument("--out", default="runs/latency")
@@ -151,9 +115,10 @@ def add_study_parser(stsub) -> None:
 def _spec(args, method: str):
     from lavalab.supervised.spec import CubaParams, MRFSpec, SupervisedSpec
 
-    mrf = (MRFSpec(args.mrf_window, args.mrf_dilations) if method in ("seed002", "mrf")
+    mrf = (MRFSpec(args.mrf_window, tuple(args.mrf_dilations)) if method in ("seed002", "mrf")
            else None)
-    return SupervisedSpec(hidden=args.hidden, timesteps=args.timesteps, encoding=args.encoding,
+    return SupervisedSpec(hidden=tuple(args.hidden), timesteps=args.timesteps,
+                          encoding=args.encoding,
                           neuron=CubaParams(args.tau_u_ms, args.tau_v_ms, args.threshold,
                                             args.dt_ms),
                           mrf=mrf, omega_theta=args.theta if method in ("seed002", "omega")
@@ -245,23 +210,20 @@ def _cmd_export(args) -> int:
 
 def _cmd_study_latency(args) -> int:
     from lavalab.supervised.spec import CubaParams
-    from lavalab.supervised.study import METHODS, LatencySetup, latency_study
+    from lavalab.supervised.study import LatencySetup, latency_study
 
-    methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
-    bad = [m for m in methods if m not in METHODS]
-    if bad or not methods:
-        raise ValueError(f"--methods {bad or args.methods!r}: allowed {', '.join(METHODS)}")
-    setup = LatencySetup(hidden=args.hidden, encoding=args.encoding,
+    setup = LatencySetup(hidden=tuple(args.hidden), encoding=args.encoding,
                          neuron=CubaParams(args.tau_u_ms, args.tau_v_ms, args.threshold,
                                            args.dt_ms),
                          theta=args.theta, mrf_window=args.mrf_window,
-                         mrf_dilations=args.mrf_dilations, train_samples=args.train_samples,
+                         mrf_dilations=tuple(args.mrf_dilations), train_samples=args.train_samples,
                          test_samples=args.test_samples, epochs=args.epochs,
                          batch_size=args.batch_size, lr=args.lr,
                          energy_table=args.energy_table, target=args.target,
                          threads=args.threads)
-    summary = latency_study(setup, args.out, timesteps=args.timesteps, methods=methods,
-                            seeds=args.seeds, progress=not args.quiet)
+    summary = latency_study(setup, args.out, timesteps=tuple(args.timesteps),
+                            methods=tuple(args.methods), seeds=tuple(args.seeds),
+                            progress=not args.quiet)
     for r in summary["by_method_and_T"]:
         print(f"{r['method']:8s} T={r['timesteps']}: accuracy {r['accuracy_mean']:.2f} ± "
               f"{r['accuracy_std']:.2f} % (seeds {r['seeds']}), energy "

@@ -1,86 +1,41 @@
-"""CLI of the exact-spike-time (BATS) networks: ``lavalab exact train|lava`` and
+"""The exact-spike-time networks (BATS): ``lavalab exact train | lava`` and
 ``lavalab study dt``.
 
-Registered from :func:`lavalab.cli.build_parser` with :func:`add_parser` (top-level
+Registered by :func:`lavalab.cli.main.build_parser` with :func:`add_parser` (top-level
 ``exact``) and :func:`add_study_parser` (``study dt``).
 """
 
 from __future__ import annotations
 
-import argparse
-import math
 from pathlib import Path
+
+from lavalab.cli import args as a
+from lavalab.data import DATASETS
 
 __all__ = ["add_parser", "add_study_parser"]
 
 
-def _float_list(flag: str, lo: float, hi: float):
-    def parse(text: str) -> list[float]:
-        out = []
-        for part in text.split(","):
-            try:
-                v = float(part)
-            except ValueError:
-                raise argparse.ArgumentTypeError(
-                    f"{flag}: {part!r} is not a number (comma-separated values in "
-                    f"[{lo}, {hi}])") from None
-            if not (math.isfinite(v) and lo <= v <= hi):
-                raise argparse.ArgumentTypeError(f"{flag}: {v} is outside [{lo}, {hi}]")
-            out.append(v)
-        return out
-    return parse
-
-
-def _int_list(flag: str, lo: int, hi: int):
-    def parse(text: str) -> list[int]:
-        out = []
-        for part in text.split(","):
-            try:
-                v = int(part)
-            except ValueError:
-                raise argparse.ArgumentTypeError(
-                    f"{flag}: {part!r} is not an integer ({lo}..{hi})") from None
-            if not lo <= v <= hi:
-                raise argparse.ArgumentTypeError(f"{flag}: {v} is outside {lo}..{hi}")
-            out.append(v)
-        return out
-    return parse
-
-
-def _bounded(flag: str, kind, lo, hi):
-    def parse(text: str):
-        try:
-            v = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{flag}: {text!r} is not a valid "
-                                             f"{kind.__name__} ({lo}..{hi})") from None
-        if not (lo <= v <= hi) or (kind is float and not math.isfinite(v)):
-            raise argparse.ArgumentTypeError(f"{flag}: {v} is outside {lo}..{hi}")
-        return v
-    return parse
-
-
 def _add_net_args(sp) -> None:
-    sp.add_argument("--dataset", choices=("mnist", "fashion-mnist", "digits"),
+    sp.add_argument("--dataset", choices=DATASETS,
                     default="mnist")
     sp.add_argument("--data-root", default=None)
-    sp.add_argument("--hidden", type=_int_list("--hidden", 1, 100000), default=[800],
+    sp.add_argument("--hidden", type=a.int_list("--hidden", 1, 100000), default=[800],
                     help="hidden layer sizes (default 800)")
-    sp.add_argument("--thresholds", type=_float_list("--thresholds", 1e-9, 1e6),
+    sp.add_argument("--thresholds", type=a.float_list("--thresholds", 1e-9, 1e6),
                     default=None, help="theta per layer (default 0.2 per hidden, 1.3 output)")
-    sp.add_argument("--tau-s", type=_bounded("--tau-s", float, 1e-6, 100.0), default=0.13,
+    sp.add_argument("--tau-s", type=a.real("--tau-s", 1e-6, 100.0), default=0.13,
                     help="synaptic time constant tau_s in seconds (tau = 2 tau_s)")
-    sp.add_argument("--max-spikes", type=_bounded("--max-spikes", int, 1, 1000), default=30,
+    sp.add_argument("--max-spikes", type=a.integer("--max-spikes", 1, 1000), default=30,
                     help="cap on spikes per neuron per sample")
-    sp.add_argument("--train-samples", type=_bounded("--train-samples", int, 1, 10**7),
+    sp.add_argument("--train-samples", type=a.integer("--train-samples", 1, 10**7),
                     default=None, help="first n training images (default: all)")
-    sp.add_argument("--test-samples", type=_bounded("--test-samples", int, 1, 10**7),
+    sp.add_argument("--test-samples", type=a.integer("--test-samples", 1, 10**7),
                     default=None, help="first n test images (default: all)")
-    sp.add_argument("--epochs", type=_bounded("--epochs", int, 1, 1000), default=1,
+    sp.add_argument("--epochs", type=a.integer("--epochs", 1, 1000), default=1,
                     help="training epochs")
-    sp.add_argument("--batch-size", type=_bounded("--batch-size", int, 1, 10000), default=50,
+    sp.add_argument("--batch-size", type=a.integer("--batch-size", 1, 10000), default=50,
                     help="samples per Adam step")
-    sp.add_argument("--lr", type=_bounded("--lr", float, 1e-12, 1.0), default=0.003,
+    sp.add_argument("--lr", type=a.real("--lr", 1e-12, 1.0), default=0.003,
                     help="Adam learning rate")
     sp.add_argument("--quiet", action="store_true", help="no progress bar")
     sp.add_argument("--out", required=True)
@@ -93,26 +48,26 @@ def add_parser(sub) -> None:
     exsub.required = True
     tr = exsub.add_parser("train", help="train (resumable) and test at one or more dt")
     _add_net_args(tr)
-    tr.add_argument("--dt", type=_bounded("--dt", float, 0.0, 100.0), default=0.0,
+    tr.add_argument("--dt", type=a.real("--dt", 0.0, 100.0), default=0.0,
                     help="training grid step in s (0 = continuous)")
-    tr.add_argument("--test-dts", type=_float_list("--test-dts", 0.0, 100.0), default=None,
+    tr.add_argument("--test-dts", type=a.float_list("--test-dts", 0.0, 100.0), default=None,
                     help="grid steps to test at after each epoch (default: --dt)")
-    tr.add_argument("--seed", type=_bounded("--seed", int, 0, 2**31 - 1), default=0,
+    tr.add_argument("--seed", type=a.integer("--seed", 0, 2**31 - 1), default=0,
                     help="seed of the initial weights and the sample order")
     tr.set_defaults(func=_cmd_train)
     lv = exsub.add_parser("lava", help="run a trained network as a discrete-time CUBA LIF "
                           "(8-bit weights, Loihi integer decays) and compare with the "
                           "event-driven model at the same dt")
     lv.add_argument("--model", required=True, help="network.npz written by exact train")
-    lv.add_argument("--dt", type=_bounded("--dt", float, 1e-6, 100.0), required=True,
+    lv.add_argument("--dt", type=a.real("--dt", 1e-6, 100.0), required=True,
                     help="time step in seconds of the discrete-time network run on Lava")
-    lv.add_argument("--samples", type=_bounded("--samples", int, 1, 10**6), default=500)
-    lv.add_argument("--lava-samples", type=_bounded("--lava-samples", int, 0, 10**4),
+    lv.add_argument("--samples", type=a.integer("--samples", 1, 10**6), default=500)
+    lv.add_argument("--lava-samples", type=a.integer("--lava-samples", 0, 10**4),
                     default=5, help="of these, run on Lava (stock LIF+Dense, fixed_pt) and "
                     "require bit-exact agreement with the numpy simulation (default 5)")
-    lv.add_argument("--weight-bits", type=_bounded("--weight-bits", int, 2, 8), default=8,
+    lv.add_argument("--weight-bits", type=a.integer("--weight-bits", 2, 8), default=8,
                     help="weight bits of the Loihi lowering (Lava Dense: 8)")
-    lv.add_argument("--dataset", choices=("mnist", "fashion-mnist", "digits"),
+    lv.add_argument("--dataset", choices=DATASETS,
                     default="mnist")
     lv.add_argument("--data-root", default=None)
     lv.add_argument("--quiet", action="store_true",
@@ -124,12 +79,12 @@ def add_parser(sub) -> None:
 def add_study_parser(stsub) -> None:
     """``lavalab study dt``."""
     sd = stsub.add_parser("dt", help="exact-spike-time network trained on a dt grid: "
-                          "accuracy, sparsity, latency vs dt (seed 003)")
+                          "accuracy, sparsity, latency vs dt (BATS)")
     _add_net_args(sd)
-    sd.add_argument("--dts", type=_float_list("--dts", 0.0, 100.0),
+    sd.add_argument("--dts", type=a.float_list("--dts", 0.0, 100.0),
                     default=[0.0, 0.0005, 0.001, 0.002, 0.003, 0.005, 0.008, 0.009, 0.01],
                     help="grid steps in s (0 = continuous)")
-    sd.add_argument("--seeds", type=_int_list("--seeds", 0, 2**31 - 1), default=[0, 1, 2],
+    sd.add_argument("--seeds", type=a.int_list("--seeds", 0, 2**31 - 1), default=[0, 1, 2],
                     help="seeds, comma-separated (each dt trains once per seed)")
     sd.set_defaults(func=_cmd_study_dt)
 

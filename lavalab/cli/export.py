@@ -1,66 +1,11 @@
-"""CLI of deployment: ``lavalab export`` (NIR, netx HDF5) and the stock-Process backends of
+"""Deployment: ``lavalab export`` (NIR, netx HDF5) and the stock-Process backends of
 ``lavalab evaluate`` (``--backend lava-stock`` / ``loihi``)."""
 
 from __future__ import annotations
 
 import argparse
 
-__all__ = ["add_parser", "cmd_evaluate_stock", "cmd_export", "add_compile_arguments",
-           "apply_compile_overrides", "report_all_violations"]
-
-
-def add_compile_arguments(co) -> None:
-    """Parameters of ``lavalab compile`` that decide whether on-chip learning passes."""
-    co.add_argument("--tau-theta", type=float, default=None,
-                    help="adaptive-threshold decay time constant in ms (inf = no decay); "
-                    "Diehl & Cook's 1e7 ms is not a 12-bit Loihi decay")
-    co.add_argument("--t-ref", type=float, default=None,
-                    help="refractory period of the excitatory neurons in ms")
-    co.add_argument("--eta-pre", type=float, default=None,
-                    help="STDP depression rate (weight units per trace unit)")
-    co.add_argument("--eta-post", type=float, default=None,
-                    help="STDP potentiation rate (weight units per trace unit)")
-
-
-def apply_compile_overrides(spec, args):
-    """``spec`` with ``--tau-theta`` / ``--t-ref`` applied (exc neurons)."""
-    import math
-    from dataclasses import replace
-
-    exc = spec.exc
-    if getattr(args, "tau_theta", None) is not None:
-        tau = args.tau_theta
-        if not (tau > 0 or math.isinf(tau)):
-            raise ValueError(f"--tau-theta={tau} must be > 0 ms (or inf)")
-        exc = replace(exc, tau_theta_ms=tau)
-    if getattr(args, "t_ref", None) is not None:
-        exc = replace(exc, t_ref_ms=args.t_ref)
-    st = spec.stdp
-    for name in ("eta_pre", "eta_post"):
-        v = getattr(args, name, None)
-        if v is not None:
-            if not v > 0:
-                raise ValueError(f"--{name.replace('_', '-')}={v} must be > 0")
-            st = replace(st, **{name: v})
-    return replace(spec, exc=exc, stdp=st)
-
-
-def report_all_violations(first, spec, time, budget, args, v_range, model) -> int:
-    """Print every violated design rule with its hint (not only ``first``); exit 3."""
-    import sys
-
-    from lavalab.compile.pipeline import compile_network
-    from lavalab.compile.rules import check_all_rules
-
-    c = compile_network(spec, time, budget, args.target,
-                        "none" if model else args.enhancement, learning=args.learning,
-                        neurons_per_core=args.neurons_per_core, v_range_mv=v_range,
-                        check=False)
-    errs = check_all_rules(c.graph, c.fixed, c.core_map, args.target, args.learning) or [first]
-    print(f"lavalab compile: {len(errs)} design rule(s) violated:", file=sys.stderr)
-    for err in errs:
-        print(f"  {err}\n    fix: {err.hint}", file=sys.stderr)
-    return 3
+__all__ = ["add_parser", "cmd_evaluate_stock", "cmd_export"]
 
 
 #: Test digits ``evaluate --backend lava-stock / loihi`` runs when ``--samples`` is not given

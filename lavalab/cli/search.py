@@ -6,29 +6,29 @@ from __future__ import annotations
 import argparse
 import sys
 
+from lavalab.cli import args as a
+from lavalab.cli.study import add_study_args, study_setup
+
 __all__ = ["add_study_parser"]
 
 
 def add_study_parser(stsub) -> None:
-    from lavalab.cli import _add_study_args, _int_list, _positive
-    from lavalab.compile.enhance import TUNED_PARAMS
-    from lavalab.data import DATASETS
-    from lavalab.networks.snn import KINDS
-
+    """Register ``lavalab study enhancement-search``."""
     sp = stsub.add_parser("enhancement-search", help="which neuron parameters matter at "
                           "reduced T, and their enhancement per T, searched on a validation "
                           "split (TopSpark's methodology; linear = the paper's baseline)")
-    _add_study_args(sp, KINDS, DATASETS)
-    sp.add_argument("--timesteps", type=_int_list("--timesteps", 1, 100000),
+    add_study_args(sp)
+    sp.add_argument("--timesteps", type=a.int_list("--timesteps", 1, 100000),
                     default=[175, 88], help="reduced T values (default 175,88)")
-    sp.add_argument("--baseline", type=_positive("--baseline", 100000), default=350,
+    sp.add_argument("--baseline", type=a.positive("--baseline", 100000), default=350,
                     help="T0 (default 350)")
-    sp.add_argument("--factors", default="0.5,2",
+    sp.add_argument("--factors", type=a.float_list("--factors"), default=[0.5, 2.0],
                     help="factors tried per parameter on top of the linear rule (default "
                     "0.5,2)")
-    sp.add_argument("--params", default=",".join(TUNED_PARAMS),
-                    help=f"parameters searched (default {','.join(TUNED_PARAMS)})")
-    sp.add_argument("--val-samples", type=_positive("--val-samples", 10**6),
+    tuned = a.LazyChoices("lavalab.compile.enhance", "TUNED_PARAMS")
+    sp.add_argument("--params", type=a.choice_list("--params", tuned), default=tuned,
+                    help="parameters searched")
+    sp.add_argument("--val-samples", type=a.positive("--val-samples", 10**6),
                     default=1000, help="held-out training images used to select "
                     "(after --train-samples; default 1000)")
     sp.add_argument("--min-effect", type=float, default=1.0,
@@ -37,15 +37,7 @@ def add_study_parser(stsub) -> None:
     sp.set_defaults(func=_cmd)
 
 
-def _floats(flag: str, text: str) -> list[float]:
-    try:
-        return [float(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise ValueError(f"{flag} must be comma-separated numbers, got {text!r}") from None
-
-
 def _cmd(args: argparse.Namespace) -> int:
-    from lavalab.cli import _setup
     from lavalab.executor import spec_from_args
     from lavalab.policy_search import search_enhancement
 
@@ -54,10 +46,10 @@ def _cmd(args: argparse.Namespace) -> int:
         raise ValueError(f"--executor {spec.kind}: study enhancement-search runs on local "
                          "threads only (each step depends on the previous step's results); "
                          "use --executor threads")
-    s = search_enhancement(_setup(args), args.out, timesteps=args.timesteps,
+    s = search_enhancement(study_setup(args), args.out, timesteps=args.timesteps,
                            baseline=args.baseline,
-                           factors=_floats("--factors", args.factors),
-                           params=[p for p in args.params.split(",") if p],
+                           factors=args.factors,
+                           params=list(args.params),
                            val_samples=args.val_samples, min_effect=args.min_effect,
                            seeds=args.seeds or [args.seed], workers=spec.n_workers,
                            progress=not args.quiet)
