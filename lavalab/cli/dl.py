@@ -15,15 +15,15 @@ from lavalab.loihi_spec import ENERGY_TABLES, TARGETS
 
 __all__ = ["add_parser", "add_study_parser"]
 
-#: Network variants (lavalab.supervised.spec.METHODS): seed002 is Yao et al. 2024's MRF + Omega.
-_METHODS = a.LazyChoices("lavalab.supervised.spec", "METHODS")
+#: Network variants (lavalab.networks.supervised.METHODS): seed002 is Yao et al. 2024's MRF + Omega.
+_METHODS = a.LazyChoices("lavalab.networks.supervised", "METHODS")
 
 
 def _add_network_args(p: argparse.ArgumentParser, study: bool = False) -> None:
     p.add_argument("--hidden", type=a.int_list("--hidden", 1, 4096),
                    default=(256,) if study else (512, 512),
                    help="hidden layer widths, e.g. 512,512")
-    p.add_argument("--encoding", choices=a.LazyChoices("lavalab.supervised.spec", "ENCODINGS"),
+    p.add_argument("--encoding", choices=a.LazyChoices("lavalab.networks.supervised", "ENCODINGS"),
                    default="direct",
                    help="input encoding of the pixels")
     p.add_argument("--tau-u-ms", type=a.real("--tau-u-ms", 1e-3, math.inf, True), default=1.0,
@@ -113,7 +113,7 @@ def add_study_parser(stsub) -> None:
 
 
 def _spec(args, method: str):
-    from lavalab.supervised.spec import CubaParams, MRFSpec, SupervisedSpec
+    from lavalab.networks.supervised import CubaParams, MRFSpec, SupervisedSpec
 
     mrf = (MRFSpec(args.mrf_window, tuple(args.mrf_dilations)) if method in ("seed002", "mrf")
            else None)
@@ -209,7 +209,7 @@ def _cmd_export(args) -> int:
 
 
 def _cmd_study_latency(args) -> int:
-    from lavalab.supervised.spec import CubaParams
+    from lavalab.networks.supervised import CubaParams
     from lavalab.supervised.study import LatencySetup, latency_study
 
     setup = LatencySetup(hidden=tuple(args.hidden), encoding=args.encoding,
