@@ -120,7 +120,8 @@ def _row_sums(w):
 
 @njit(cache=True)
 def _normalize_rows_fixed(w, total, w_max, changed):
-    """Every row, in the memory order of ``w``; ``changed[i] |=`` row ``i`` changed."""
+    """Every row, in the memory order of ``w``; ``changed[i] |=`` row ``i`` changed, unless
+    ``changed`` is None (then nothing is tracked: the branch is pruned at compile time)."""
     n_post, n_pre = w.shape
     sums, dens, invs, by_col = _row_sums(w)
     if by_col:
@@ -129,7 +130,8 @@ def _normalize_rows_fixed(w, total, w_max, changed):
                 if dens[i] > 0:
                     old = np.int64(w[i, j])
                     new = _norm_one(old, total, sums[i], dens[i], invs[i], w_max)
-                    changed[i] |= new != old
+                    if changed is not None:
+                        changed[i] |= new != old
                     w[i, j] = new
     else:
         for i in range(n_post):
@@ -138,7 +140,8 @@ def _normalize_rows_fixed(w, total, w_max, changed):
                 for j in range(n_pre):
                     old = np.int64(w[i, j])
                     new = _norm_one(old, total, s, den, inv, w_max)
-                    changed[i] |= new != old
+                    if changed is not None:
+                        changed[i] |= new != old
                     w[i, j] = new
 
 
@@ -169,7 +172,7 @@ def normalize_fixed_kernel(w, total, w_max):
     ``w`` may be a transposed view (the engine keeps weights column-major); the loops
     follow the memory order.
     """
-    _normalize_rows_fixed(w, total, w_max, np.zeros(w.shape[0], np.bool_))
+    _normalize_rows_fixed(w, total, w_max, None)
 
 
 @njit(cache=True)
