@@ -69,7 +69,6 @@ PENDING_FILES = {
 MAX_LINES = 550
 #: Files over MAX_LINES that are being split this session (besides PENDING_FILES).
 PENDING_LONG = {
-    "lavalab/dynamics/adaptive_lif.py",  # dynamics/ is being reorganised
 }
 
 
