@@ -339,7 +339,7 @@ def train(cfg: TrainConfig, out, progress: bool = True, restart: bool = False,
     from tqdm import tqdm
 
     from lavalab import validate
-    from lavalab.executor import use_thread_progress_lock
+    from lavalab.progress import use_thread_progress_lock
 
     use_thread_progress_lock()
 

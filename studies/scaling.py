@@ -54,10 +54,10 @@ from pathlib import Path
 
 import numpy as np
 
-from lavalab import executor as xq
 from lavalab.experiment import TrainConfig, assign, evaluate, load_model, train
 from lavalab.model_io import load_json, write_json
 from lavalab.networks.snn import INITS, default_inference, default_mechanisms
+from lavalab.study import executor as xq
 
 FORMAT = "lavalab.scaling/1"
 MNIST_TRAIN = 60000
