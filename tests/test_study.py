@@ -116,7 +116,7 @@ def test_timestep_study_tests_the_inference_network(tmp_path, monkeypatch, capsy
     network they ran."""
     from dataclasses import replace
 
-    from lavalab.experiment import evaluate, load_model
+    from lavalab.stdp import evaluate, load_model
 
     fine = replace(LEARNS, inference_dt_ms=0.5, one_spike_infer=True)
     plain = replace(LEARNS, inference_dt_ms=1.0, one_spike_infer=False)
@@ -281,7 +281,7 @@ def test_precision_study_rows_memory_and_pareto(tmp_path):
     assert rows["ptq-4b-nearest-qW"]["energy_train_uJ"] != rows["itq-4b-nearest-qW"][
         "energy_train_uJ"]
     assert (out / "precision_pareto.png").exists() and (out / "precision_bits.png").exists()
-    from lavalab.experiment import load_model
+    from lavalab.stdp import load_model
     mdl = load_model(out / "models" / "seed0" / "itq-4b-nearest-qW.npz")
     assert mdl.fixed.stdp.w_max == 15 and int(np.max(mdl.w)) <= 15
 

@@ -358,7 +358,7 @@ def folder_task(fn: Callable, args: tuple, inputs: dict[str, bytes] | None = Non
     """Run ``fn(folder, *args)`` in a fresh scratch folder holding ``inputs`` ({relative
     path: bytes}, e.g. a checkpoint to resume from) and return every file it left there as
     ``{"row": None, "files": {relative path: bytes}}``: how a task that writes a folder
-    (``lavalab.experiment.train`` / ``evaluate``) runs on a worker without the client's
+    (``lavalab.stdp.train`` / ``evaluate``) runs on a worker without the client's
     file system. Temporary files (``*.tmp``) are not returned."""
     import tempfile
     from pathlib import Path

@@ -12,24 +12,20 @@ from lavalab.compile import quantize as qz
 from lavalab.compile.ir import FLOAT_BITS, PrecisionBudget, TimeBudget
 from lavalab.compile.pipeline import compile_network
 from lavalab.engine import EVENT_NAMES
-from lavalab.experiment import (
-    load_model,
-)
 from lavalab.fixed import ROUNDING_MODES
 from lavalab.networks.snn import build, init_weights
+from lavalab.stdp.files import load_model, model_bytes
+from lavalab.stdp.scoring import score, train_and_score
 from lavalab.study import plots
 from lavalab.study.executor import ExecutorSpec, Task, open_executor, write_files
 from lavalab.study.runner import (
     _arrays_bytes,
     _arrays_from_bytes,
-    _model_bytes,
     _row,
     _run_parallel,
     _run_warnings,
     _store_result,
     _task_key,
-    score,
-    train_and_score,
 )
 from lavalab.study.selection import _baseline_check, _model_handoff, _pick, pareto_front, reward_r
 from lavalab.study.setup import (
@@ -202,7 +198,7 @@ def _fp32_task(setup: StudySetup, timesteps: int, bar=None) -> dict:
     res = train_and_score(base, "float", None, w0, data, setup, bar,
                           infer_net=(ci.spec, None))
     path = _model_relpath("fp32", s)
-    model = _model_bytes(ci.spec, "float", s, res, dataset=data.dataset,
+    model = model_bytes(ci.spec, "float", s, res, dataset=data.dataset,
                          input_shape=data.shape, train_spec=base)
     events = _arrays_bytes(train_events=res["train_events"])
     return {"row": {"key": "fp32", "seed": s, "model": path, "scheme": "float",
@@ -246,7 +242,7 @@ def _precision_task(setup: StudySetup, timesteps: int, b: PrecisionBudget,
             res = train_and_score(base, "fixed", fixed, w0, data, setup, bar,
                                   infer_net=(ci.spec, ci.fixed))
     path = _model_relpath(b.label, s)
-    model = _model_bytes(ci.spec, "fixed", s, res, b, v_range, dataset=data.dataset,
+    model = model_bytes(ci.spec, "fixed", s, res, b, v_range, dataset=data.dataset,
                          input_shape=data.shape, train_spec=base)
     notes = []
     if fixed.exc.theta_plus and qz.theta_frozen(fixed.exc.theta_plus,

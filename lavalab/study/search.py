@@ -41,14 +41,13 @@ from lavalab.compile.ir import TimeBudget
 from lavalab.compile.pipeline import compile_network
 from lavalab.data import load_dataset
 from lavalab.networks.snn import build, init_weights
+from lavalab.stdp.scoring import score, train_and_score
 from lavalab.study.executor import Task, ThreadExecutor
 from lavalab.study.runner import (
     _run_parallel,
     _run_warnings,
     _store_result,
     _task_key,
-    score,
-    train_and_score,
 )
 from lavalab.study.setup import StudySetup, _Data, _seed_list, _setup_dict, compiled_for_inference
 from lavalab.study.store import SeededResultStore

@@ -11,15 +11,15 @@ import numpy as np
 from lavalab import validate
 from lavalab.compile.pipeline import CompiledNetwork, compile_network
 from lavalab.data import DATASETS, load_dataset
-from lavalab.experiment import (
+from lavalab.loihi_spec import ENERGY_TABLES, TARGETS
+from lavalab.networks.snn import KINDS, default_mechanisms
+from lavalab.stdp.config import (
     TRAIN_DT_MS,
     _step_divisor,
     fixed_units,
     inference_spec,
     resolve_inference,
 )
-from lavalab.loihi_spec import ENERGY_TABLES, TARGETS
-from lavalab.networks.snn import KINDS, default_mechanisms
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class StudySetup:
     target : ``loihi1`` or ``loihi2`` (core mapping and design rules)
     energy_table : per-operation table (``lavalab.loihi_spec.ENERGY_TABLES``)
     inference_dt_ms, one_spike_infer : the network every configuration is assigned labels
-        and tested as (:func:`lavalab.experiment.inference_spec`: the same physical time at
+        and tested as (:func:`lavalab.stdp.config.inference_spec`: the same physical time at
         a step dividing the 1 ms training step, with or without one excitatory spike per
         step); None: the network's defaults by size (``lavalab.networks.snn.DEFAULTS``:
         0.5 ms with one spike per step from 900 neurons, the training network below)
@@ -158,7 +158,7 @@ def compiled_for_inference(c: CompiledNetwork, setup: StudySetup,
                            v_range_mv: float | None = None) -> CompiledNetwork:
     """The network a configuration compiled as ``c`` (its training network) is assigned
     labels and tested as: ``setup``'s inference step and one_spike_infer
-    (:func:`lavalab.experiment.inference_spec`), compiled with ``c``'s precision budget
+    (:func:`lavalab.stdp.config.inference_spec`), compiled with ``c``'s precision budget
     (and ``v_range_mv``) and target; ``c`` itself when that changes nothing. Weights and
     theta keep their units (checked), so a model trained as ``c`` runs on it as it is."""
     ispec = inference_spec(c.spec, *setup.inference())

@@ -13,7 +13,7 @@ import numpy as np
 
 from lavalab import model_io, validate
 from lavalab.compile.ir import FLOAT_BITS
-from lavalab.experiment import (
+from lavalab.stdp.config import (
     TRAIN_DT_MS,
 )
 

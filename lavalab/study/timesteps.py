@@ -11,18 +11,16 @@ from lavalab.compile.enhance import policy_from_name
 from lavalab.compile.ir import TimeBudget
 from lavalab.compile.pipeline import compile_network
 from lavalab.networks.snn import build, init_weights
+from lavalab.stdp.files import model_bytes, model_from_bytes
+from lavalab.stdp.scoring import score, train_and_score
 from lavalab.study import plots
 from lavalab.study.executor import ExecutorSpec, Task, open_executor
 from lavalab.study.runner import (
-    _model_bytes,
-    _model_from_bytes,
     _row,
     _run_parallel,
     _run_warnings,
     _store_result,
     _task_key,
-    score,
-    train_and_score,
 )
 from lavalab.study.selection import _baseline_check, _model_handoff, _pick, tradeoff_s
 from lavalab.study.setup import (
@@ -159,7 +157,7 @@ def _timestep_task(setup: StudySetup, t0: int, T: int, e: str, bar=None) -> dict
                           infer_net=(ci.spec, ci.fixed))
     key = f"T{T}-{e}"
     path = _model_relpath(key, s)
-    model = _model_bytes(ci.spec, "fixed", s, res, dataset=data.dataset,
+    model = model_bytes(ci.spec, "fixed", s, res, dataset=data.dataset,
                          input_shape=data.shape, train_spec=c.spec)
     return {"row": {"key": key, "seed": s, "model": path, "timesteps": T,
                     "infer_timesteps": T, "rest_steps": c.spec.rest_steps, "enhancement": e,
@@ -181,7 +179,7 @@ def _infer_only_task(setup: StudySetup, t0: int, Ti: int, policy: str, model_byt
     columns."""
     data = _load(setup)
     base = build(setup.network, setup.neurons, data.n_input, rule=setup.rule)
-    model = _model_from_bytes(model_bytes)
+    model = model_from_bytes(model_bytes)
     c = compile_network(base, TimeBudget(Ti, baseline_timesteps=t0),
                         target=setup.target, enhancement=policy, check=False)
     ci = compiled_for_inference(c, setup)
