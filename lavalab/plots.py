@@ -1,4 +1,5 @@
-"""Figures: the receptive-field grid (Diehl & Cook's figure) and a spike raster."""
+"""Figures of a network: the receptive-field grid (Diehl & Cook's figure) and a spike raster;
+:func:`_plt` / :func:`_save`, the matplotlib helpers every figure of lavalab uses."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["receptive_fields", "spike_raster", "timestep_study", "precision_study"]
+__all__ = ["receptive_fields", "spike_raster"]
 
 
 def _plt():
@@ -79,144 +80,3 @@ def _save(fig, path, tight: bool = True) -> Path:
     fig.savefig(path, dpi=110)
     _plt().close(fig)
     return path
-
-
-def _t_inf(r: dict) -> int:
-    return r.get("infer_timesteps", r["timesteps"])
-
-
-#: Distinct colours (Okabe-Ito, colour-blind safe, then tab10) and markers for lines.
-COLOURS = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442",
-           "#000000", "tab:brown", "tab:gray", "tab:olive", "tab:cyan", "tab:purple",
-           "tab:pink", "tab:red", "tab:green", "tab:blue", "tab:orange")
-MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "*", "h", "p", "8", "d", "H", "1",
-           "2", "3")
-
-
-def _style(i: int) -> dict:
-    """Colour and marker of line ``i``: no two lines of a figure share both."""
-    return {"color": COLOURS[i % len(COLOURS)], "marker": MARKERS[i % len(MARKERS)]}
-
-
-def _err(r: dict, col: str) -> float:
-    """Standard deviation over seeds of ``col`` (0 without one)."""
-    v = r.get(f"{col}_std")
-    return float(v) if isinstance(v, (int, float)) else 0.0
-
-
-def _integer_ticks(ax, values) -> None:
-    """x ticks at exactly ``values`` (integers)."""
-    vals = sorted({int(v) for v in values})
-    ax.set_xticks(vals)
-    ax.set_xticklabels([str(v) for v in vals])
-    ax.minorticks_off()
-
-
-def timestep_study(rows: list[dict], summary: dict, out, title: str = "") -> list[Path]:
-    """``timesteps.png``: accuracy, energy per sample (training and inference) and
-    inference latency per sample against the inference T, one line per enhancement policy
-    (the baseline T0 joins every line; inference-only reductions of the T0 model are a line
-    of their own), error bars = standard deviation over seeds; the configuration chosen by
-    S is circled (none when the choice was withheld). ``title`` names network, N, seeds
-    and samples."""
-    plt = _plt()
-    out = Path(out)
-    base = next(r for r in rows if r["key"] == summary["baseline"])
-    policies = sorted({r["enhancement"] for r in rows if r["key"] != base["key"]}) or ["none"]
-    fig, axes = plt.subplots(1, 4, figsize=(18, 4.6))
-    panels = (("accuracy", "accuracy (%)"), ("energy_train_uJ", "training energy / sample (uJ)"),
-              ("energy_infer_uJ", "inference energy / sample (uJ)"),
-              ("latency_infer_us", "inference latency / sample (us)"))
-    chosen = next((r for r in rows if r["key"] == summary.get("chosen")), None)
-    handles = {}
-    for ax, (col, label) in zip(axes, panels, strict=True):
-        for i, pol in enumerate(policies):
-            pts = sorted([r for r in rows if r["enhancement"] == pol] + [base], key=_t_inf)
-            pts = [r for r in pts if r.get(col) is not None]
-            h = ax.errorbar([_t_inf(r) for r in pts], [r[col] for r in pts],
-                            yerr=[_err(r, col) for r in pts], capsize=3, ms=5, lw=1.4,
-                            label=f"enhancement: {pol}", **_style(i))
-            handles.setdefault(h.get_label(), h)
-        if chosen is not None and chosen.get(col) is not None:
-            (h,) = ax.plot([_t_inf(chosen)], [chosen[col]], "o", ms=15, mfc="none",
-                           mec="red", mew=1.5, label=f"chosen by S ({chosen['key']})")
-            handles.setdefault(h.get_label(), h)
-        ax.set_xlabel("timesteps per sample T (inference)")
-        ax.set_ylabel(label)
-        ax.grid(alpha=0.3)
-        _integer_ticks(ax, [_t_inf(r) for r in rows])
-    h = axes[0].axhline(base["accuracy"] - 2.0, color="gray", ls=":", lw=1,
-                        label="T0 mean accuracy - 2 points")
-    handles.setdefault(h.get_label(), h)
-    fig.legend(list(handles.values()), list(handles), loc="lower center",
-               ncol=min(4, len(handles)), fontsize=8, frameon=False,
-               bbox_to_anchor=(0.5, 0.0))
-    head = f"timestep study: S = A - ({summary['tau']:g} Ln + {summary['eps']:g} En)"
-    if summary.get("chosen") is None and summary.get("withheld"):
-        head += " - choice WITHHELD: " + summary["withheld"][:90]
-    fig.suptitle(head + (f"\n{title}" if title else ""), fontsize=10)
-    fig.tight_layout(rect=(0, 0.08 + 0.03 * (len(handles) // 5), 1, 1))
-    return [_save(fig, out / "timesteps.png", tight=False)]
-
-
-def precision_study(rows: list[dict], summary: dict, out, title: str = "") -> list[Path]:
-    """``precision_pareto.png`` (accuracy vs memory footprint, Pareto front joined, the
-    model chosen by R circled, error bars over seeds) and ``precision_bits.png`` (accuracy
-    vs weight bits per scheme / rounding / quantized parameters; one colour and marker per
-    line, integer bit ticks, legend outside the data)."""
-    plt = _plt()
-    out = Path(out)
-    fig, ax = plt.subplots(figsize=(9, 5))
-    marks = {"float": "*", "ptq": "o", "itq": "s"}
-    for i, (scheme, mk) in enumerate(marks.items()):
-        pts = [r for r in rows if r["scheme"] == scheme]
-        if pts:
-            ax.errorbar([r["memory_kB"] for r in pts], [r["accuracy"] for r in pts],
-                        yerr=[_err(r, "accuracy") for r in pts], fmt=mk, capsize=2,
-                        ms=9 if scheme == "float" else 5, alpha=0.8,
-                        color=COLOURS[i], label=scheme.upper())
-    front = sorted((r for r in rows if r.get("pareto")), key=lambda r: r["memory_kB"])
-    ax.plot([r["memory_kB"] for r in front], [r["accuracy"] for r in front], "k--", lw=1,
-            label="Pareto front")
-    ch = next((r for r in rows if r["key"] == summary.get("chosen")), None)
-    if ch is not None:
-        ax.plot([ch["memory_kB"]], [ch["accuracy"]], "o", ms=15, mfc="none", mec="red",
-                mew=1.5, label=f"chosen by R ({ch['key']})"
-                + (", deployable only" if summary.get("deployable_only") else ""))
-    ax.set_xscale("log")
-    from matplotlib.ticker import LogLocator, NullFormatter, StrMethodFormatter
-
-    ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
-    ax.xaxis.set_major_formatter(StrMethodFormatter("{x:g}"))  # plain kB, not 2x10^1
-    ax.xaxis.set_minor_formatter(NullFormatter())
-    ax.set_xlabel("memory footprint M (kB)")
-    ax.set_ylabel("accuracy (%)")
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
-    head = f"precision study: R = acc - {summary['mu']:g} M_norm"
-    if ch is None and summary.get("withheld"):
-        head += "\nchoice WITHHELD: " + summary["withheld"][:90]
-    ax.set_title(head + (f"\n{title}" if title else ""), fontsize=9)
-    p1 = _save(fig, out / "precision_pareto.png")
-    fig, ax = plt.subplots(figsize=(10, 5))
-    groups = sorted({(r["scheme"], r["rounding"], r["params"]) for r in rows
-                     if r["scheme"] != "float"})
-    for i, g in enumerate(groups):
-        pts = sorted((r for r in rows if (r["scheme"], r["rounding"], r["params"]) == g),
-                     key=lambda r: r["weight_bits"])
-        ax.errorbar([r["weight_bits"] for r in pts], [r["accuracy"] for r in pts],
-                    yerr=[_err(r, "accuracy") for r in pts], capsize=2, ms=5, lw=1.2,
-                    ls="-" if g[0] == "itq" else "--",
-                    label=f"{g[0].upper()} {g[1]} q{'WN' if g[2] == 'wn' else 'W'}",
-                    **_style(i))
-    fp = next((r for r in rows if r["key"] == "fp32"), None)
-    if fp is not None:
-        ax.axhline(fp["accuracy"], color="k", ls=":", label="FP32 (mean)")
-    ax.set_xlabel("weight bits")
-    ax.set_ylabel("accuracy (%)")
-    ax.grid(alpha=0.3)
-    _integer_ticks(ax, [r["weight_bits"] for r in rows if r["scheme"] != "float"] or [8])
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
-    ax.set_title("accuracy vs weight bits" + (f"\n{title}" if title else ""), fontsize=9)
-    p2 = _save(fig, out / "precision_bits.png")
-    return [p1, p2]

@@ -32,8 +32,8 @@ def main(argv=None) -> int:
     from lavalab.data import load_dataset
     from lavalab.deploy.stock import lower_model
     from lavalab.engine import infer, make_net
-    from lavalab.experiment import load_model
     from lavalab.protocol import TEST_SEED_OFFSET, predict_all_activity
+    from lavalab.stdp import load_model
 
     ap = argparse.ArgumentParser()
     ap.add_argument("models", nargs="+")

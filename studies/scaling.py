@@ -3,7 +3,7 @@
     .venv/bin/python studies/scaling.py --networks diehl-cook,tinysnn \
         --neurons 100,400,900,1600 --seeds 0,1,2 --epochs 1 --out studies/results/scaling
 
-Each (network, N, seed) is trained with ``lavalab.experiment.train`` (fixed point, engine,
+Each (network, N, seed) is trained with ``lavalab.stdp.train`` (fixed point, engine,
 ``epochs`` x 60000 MNIST samples in order, label assignment on the last 10000 training
 samples) and evaluated on the full 10k test set (all-activity vote); its folder under
 ``--out/runs/`` keeps ``train.json``, ``eval.json`` and ``model.npz`` (models are not
@@ -54,10 +54,10 @@ from pathlib import Path
 
 import numpy as np
 
-from lavalab import executor as xq
-from lavalab.experiment import TrainConfig, assign, evaluate, load_model, train
 from lavalab.model_io import load_json, write_json
 from lavalab.networks.snn import INITS, default_inference, default_mechanisms
+from lavalab.stdp import TrainConfig, assign, evaluate, load_model, train
+from lavalab.study import executor as xq
 
 FORMAT = "lavalab.scaling/1"
 MNIST_TRAIN = 60000

@@ -193,7 +193,7 @@ def test_damaged_gzip_idx(capsys, tmp_path):
 
 
 def _interrupted_checkpoint(tmp_path, monkeypatch) -> Path:
-    import lavalab.experiment as ex
+    import lavalab.stdp.scoring as ex
 
     real, calls = ex.run, {"n": 0}
 

@@ -12,9 +12,11 @@ import socket
 import numpy as np
 import pytest
 
-from lavalab import cli, study
+from lavalab import cli
 from lavalab.data import write_idx
-from lavalab.executor import (
+from lavalab.study import StudySetup, precision_study, timestep_study
+from lavalab.study import timesteps as study
+from lavalab.study.executor import (
     DaskExecutor,
     ExecutorSpec,
     StudyIncomplete,
@@ -23,7 +25,6 @@ from lavalab.executor import (
     folder_task,
     write_files,
 )
-from lavalab.study import StudySetup, precision_study, timestep_study
 
 WALL = ("train_wall_s", "test_wall_s")
 
@@ -262,7 +263,7 @@ def test_progress_lock_is_never_replaced_while_another_thread_holds_it():
 
     from tqdm import tqdm
 
-    from lavalab.executor import use_thread_progress_lock
+    from lavalab.progress import use_thread_progress_lock
 
     use_thread_progress_lock()
     lock = tqdm.get_lock()

@@ -7,7 +7,7 @@ import pytest
 
 from lavalab import model_io
 from lavalab.cli import main
-from lavalab.experiment import TrainConfig, assign, evaluate, load_model, train
+from lavalab.stdp import TrainConfig, assign, evaluate, load_model, train
 
 SMALL = dict(network="diehl-cook", neurons=12, timesteps=40, rest=10, samples=6,
              assign_samples=6, checkpoint_every=2)
@@ -28,7 +28,7 @@ def test_train_evaluate_files(tmp_path):
 
 
 def test_interrupted_training_resumes_to_the_same_model(tmp_path, monkeypatch):
-    import lavalab.experiment as ex
+    import lavalab.stdp.scoring as ex
 
     whole = tmp_path / "whole"
     train(TrainConfig(**SMALL), whole, progress=False)
@@ -55,7 +55,7 @@ def test_interrupted_training_resumes_to_the_same_model(tmp_path, monkeypatch):
 
 
 def test_checkpoint_of_another_configuration_is_refused(tmp_path, monkeypatch):
-    import lavalab.experiment as ex
+    import lavalab.stdp.scoring as ex
 
     def stop(*a, **k):
         raise KeyboardInterrupt
@@ -146,7 +146,7 @@ def test_silent_network_is_reported(tmp_path, capsys):
 
 def test_samples_beyond_the_training_set_cycle_through_it_in_order(tmp_path, monkeypatch):
     """samples > len(train set) trains several epochs: sample k is image k % len(set)."""
-    import lavalab.experiment as ex
+    import lavalab.stdp.scoring as ex
     from lavalab.data import load_dataset
 
     data = load_dataset("digits", "train")
@@ -198,7 +198,7 @@ def test_train_records_the_mechanisms_the_defaults_resolved_to(tmp_path):
 
 def test_train_warns_when_one_class_takes_most_neurons(tmp_path, monkeypatch):
     """A model whose neurons all answer to one class is reported (stderr and train.json)."""
-    import lavalab.experiment as ex
+    import lavalab.stdp.scoring as ex
 
     real = ex.assign_labels
 

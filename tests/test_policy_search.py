@@ -5,9 +5,9 @@ import json
 import numpy as np
 import pytest
 
-from lavalab import policy_search
-from lavalab.policy_search import search_enhancement
 from lavalab.study import StudySetup
+from lavalab.study import search as policy_search
+from lavalab.study.search import search_enhancement
 
 LEARNS = StudySetup(network="diehl-cook", neurons=10, train_samples=400, test_samples=100,
                     assign_samples=200)

@@ -5,8 +5,12 @@ import json
 import numpy as np
 import pytest
 
-from lavalab import study
+from lavalab import model_io, study
 from lavalab.study import StudySetup, pareto_front, precision_study, reward_r, timestep_study
+from lavalab.study import precision as prec
+from lavalab.study import setup as setup_mod
+from lavalab.study import store as store_mod
+from lavalab.study import timesteps as timesteps_mod
 
 #: Too little training: the network collapses to chance (the warnings' test case).
 TINY = StudySetup(network="tinysnn", neurons=10, train_samples=60, test_samples=40,
@@ -44,8 +48,8 @@ def test_timestep_study_seeds_rows_and_resumes(tmp_path, monkeypatch):
     assert s1["chosen"] == "T350-none" and s1["baseline_ok"] and s1["seeds"] == [0]
     first = json.loads((out / "results.json").read_text())["runs"][0]
     calls = []
-    real = study.train_and_score
-    monkeypatch.setattr(study, "train_and_score",
+    real = timesteps_mod.train_and_score
+    monkeypatch.setattr(timesteps_mod, "train_and_score",
                         lambda *a, **k: calls.append(a[5].seed) or real(*a, **k))
     s2 = timestep_study(LEARNS, out, timesteps=[350, 175], workers=2, progress=False,
                         infer_timesteps=[175], seeds=[0, 1])
@@ -93,8 +97,8 @@ def test_timestep_study_seeds_rows_and_resumes(tmp_path, monkeypatch):
 
     def boom(*a, **k):
         raise AssertionError("a finished configuration was trained again")
-    monkeypatch.setattr(study, "train_and_score", boom)
-    monkeypatch.setattr(study, "score", boom)
+    monkeypatch.setattr(timesteps_mod, "train_and_score", boom)
+    monkeypatch.setattr(timesteps_mod, "score", boom)
     assert timestep_study(LEARNS, out, timesteps=[350, 175], workers=2, progress=False,
                           infer_timesteps=[175], seeds=[1, 0])["chosen"] == s2["chosen"]
     with pytest.raises(ValueError, match="another setup"):
@@ -112,7 +116,7 @@ def test_timestep_study_tests_the_inference_network(tmp_path, monkeypatch, capsy
     network they ran."""
     from dataclasses import replace
 
-    from lavalab.experiment import evaluate, load_model
+    from lavalab.stdp import evaluate, load_model
 
     fine = replace(LEARNS, inference_dt_ms=0.5, one_spike_infer=True)
     plain = replace(LEARNS, inference_dt_ms=1.0, one_spike_infer=False)
@@ -166,17 +170,17 @@ def test_timestep_study_tests_the_inference_network(tmp_path, monkeypatch, capsy
 
     def boom(*a, **k):
         raise AssertionError("a finished configuration was trained again")
-    monkeypatch.setattr(study, "train_and_score", boom)
+    monkeypatch.setattr(timesteps_mod, "train_and_score", boom)
     assert timestep_study(LEARNS, tmp_path / "plain", timesteps=[350], workers=1,
                           progress=False)["chosen"] == s_plain["chosen"]
     with pytest.raises(ValueError, match="inference_dt_ms=0.3"):
         replace(LEARNS, inference_dt_ms=0.3)
     # from 400 neurons a file without w_init started from uniform weights (every lavalab
     # before the samples start from 900): at 1600 it is another setup than today's
-    assert study._setup_dict(StudySetup(neurons=1600))["w_init"] == "samples"
-    assert study._legacy_setup(study._setup_dict(StudySetup(neurons=1600))) == {
+    assert setup_mod._setup_dict(StudySetup(neurons=1600))["w_init"] == "samples"
+    assert store_mod._legacy_setup(setup_mod._setup_dict(StudySetup(neurons=1600))) == {
         "inference_dt_ms": 1.0, "one_spike_infer": False, "w_init": "uniform"}
-    assert study._legacy_setup(study._setup_dict(StudySetup(neurons=400)))["w_init"] == \
+    assert store_mod._legacy_setup(setup_mod._setup_dict(StudySetup(neurons=400)))["w_init"] == \
         "uniform"
 
 
@@ -196,14 +200,14 @@ def test_version2_file_is_read_as_runs_of_its_seed(tmp_path, monkeypatch):
 
     def boom(*a, **k):
         raise AssertionError("the version-2 row was trained again")
-    monkeypatch.setattr(study, "train_and_score", boom)
+    monkeypatch.setattr(timesteps_mod, "train_and_score", boom)
     s = timestep_study(LEARNS, out, timesteps=[350], workers=1, progress=False, seeds=[3])
     assert s["chosen"] == "T350-none" and s["baseline_accuracy"] == old["rows"][0]["accuracy"]
     assert s["chosen_model"] == str(out / "models" / "T350-none.npz")
     doc = json.loads((out / "results.json").read_text())
     assert doc["version"] == 3 and doc["runs"][0]["seed"] == 3
     (out / "results.json").write_text(json.dumps({**old, "version": 9}))
-    with pytest.raises(study.model_io.ModelFileError, match="version 9"):
+    with pytest.raises(model_io.ModelFileError, match="version 9"):
         timestep_study(LEARNS, out, timesteps=[350], progress=False, seeds=[3])
 
 
@@ -277,7 +281,7 @@ def test_precision_study_rows_memory_and_pareto(tmp_path):
     assert rows["ptq-4b-nearest-qW"]["energy_train_uJ"] != rows["itq-4b-nearest-qW"][
         "energy_train_uJ"]
     assert (out / "precision_pareto.png").exists() and (out / "precision_bits.png").exists()
-    from lavalab.experiment import load_model
+    from lavalab.stdp import load_model
     mdl = load_model(out / "models" / "seed0" / "itq-4b-nearest-qW.npz")
     assert mdl.fixed.stdp.w_max == 15 and int(np.max(mdl.w)) <= 15
 
@@ -290,13 +294,13 @@ def test_precision_study_resumes_a_new_grid_without_training_fp32_again(tmp_path
     out, fresh = tmp_path / "pr", tmp_path / "fresh"
     precision_study(TINY, out, bits=[32, 8], schemes=["ptq"], **kw)
     assert (out / "models" / "seed0" / "fp32-train-events.npz").is_file()
-    real = study._fp32_task
+    real = prec._fp32_task
 
     def boom(*a, **k):
         raise AssertionError("the finished FP32 model was trained again")
-    monkeypatch.setattr(study, "_fp32_task", boom)
+    monkeypatch.setattr(prec, "_fp32_task", boom)
     precision_study(TINY, out, bits=[32, 8, 4], schemes=["ptq"], **kw)
-    monkeypatch.setattr(study, "_fp32_task", real)
+    monkeypatch.setattr(prec, "_fp32_task", real)
     precision_study(TINY, fresh, bits=[32, 8, 4], schemes=["ptq"], **kw)
     rows, ref = ({r["key"]: r for r in json.loads((d / "results.json").read_text())["rows"]}
                  for d in (out, fresh))
@@ -308,7 +312,7 @@ def test_precision_study_resumes_a_new_grid_without_training_fp32_again(tmp_path
     (out / "models" / "seed0" / "fp32-train-events.npz").unlink()
     before = (out / "models" / "seed0" / "fp32.npz").stat().st_mtime_ns
     calls = []
-    monkeypatch.setattr(study, "_fp32_task", lambda *a, **k: calls.append(1) or real(*a, **k))
+    monkeypatch.setattr(prec, "_fp32_task", lambda *a, **k: calls.append(1) or real(*a, **k))
     precision_study(TINY, out, bits=[32, 8, 4, 6], schemes=["ptq"], **kw)
     assert calls == [1] and (out / "models" / "seed0" / "fp32-train-events.npz").is_file()
     assert (out / "models" / "seed0" / "fp32.npz").stat().st_mtime_ns == before

@@ -119,7 +119,7 @@ def test_numpy_integers_are_integers():
         validate.integer("neurons", 10.0, 1, 3600)
     with pytest.raises(ValueError, match="must be an integer"):
         validate.integer("neurons", True, 1, 3600)
-    from lavalab.experiment import TrainConfig
+    from lavalab.stdp import TrainConfig
     from lavalab.study import StudySetup
 
     assert TrainConfig(neurons=np.int64(10), seed=np.int32(3)).neurons == 10

@@ -32,7 +32,7 @@ def analyse(c: CompiledNetwork, table: str, train_events, test_events,
     population and connection (``energy_*_layers_uJ``, uJ per sample).
 
     ``inference``: the network the test ran on when it differs from the training network
-    ``c`` (another step size, one spike per step: ``lavalab.study.compiled_for_inference``);
+    ``c`` (another step size, one spike per step: ``lavalab.study.setup.compiled_for_inference``);
     the inference figures, memory and design rules are then its own."""
     ci = c if inference is None else inference
     e_tr = (None if train_events is None else

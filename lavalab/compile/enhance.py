@@ -112,7 +112,7 @@ TUNED_PARAMS = ("vth", "tref", "theta", "inh", "lr")
 class TunedScaling:
     """TopSpark's linear rule (:class:`LinearScaling`, the paper's baseline) times a factor
     per parameter, as found by a search on a validation split
-    (:func:`lavalab.policy_search.search_enhancement`):
+    (:func:`lavalab.study.search.search_enhancement`):
 
     vth : the threshold gap ``V_th' - V_reset`` (after the linear rule) x ``vth``
     tref : the refractory period x ``tref``

@@ -26,7 +26,7 @@ from lavalab import fixed, model_io
 from lavalab.compile.spike_grid import SpikeTimeBudget
 from lavalab.exact import model
 from lavalab.exact.spec import ExactSpec
-from lavalab.executor import use_thread_progress_lock
+from lavalab.progress import use_thread_progress_lock
 
 __all__ = ["TrainConfig", "Adam", "train", "evaluate", "save_network", "load_network",
            "CHECKPOINT_FORMAT", "NETWORK_FORMAT"]
@@ -38,7 +38,7 @@ CONFIDENCE_POINTS = 20
 
 
 def _bar(*args, **kwargs) -> tqdm:
-    """A tqdm bar with the process's thread lock (:func:`lavalab.executor.
+    """A tqdm bar with the process's thread lock (:func:`lavalab.progress.
     use_thread_progress_lock`): tqdm's default multiprocessing lock would fix
     multiprocessing's start method, which Lava sets ("fork") when it is imported later."""
     use_thread_progress_lock()

@@ -73,7 +73,7 @@ N_MIN, N_MAX = 1, 3600
 #: and 400 every variant is within about one point, so those keep the plain 1 ms network
 #: (deployable, half the neuron updates of 0.5 ms). The finer step
 #: is an ordinary Loihi time step; weights and theta are unchanged, only the per-step
-#: constants are re-derived (``lavalab.experiment.inference_spec``).
+#: constants are re-derived (``lavalab.stdp.config.inference_spec``).
 #:
 #: From 900 neurons the training images start them again (``w_init="samples"``), measured
 #: after 3 epochs with the 900-neuron inference network (full test set, seeds 0-2): D&C-1600

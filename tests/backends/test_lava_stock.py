@@ -124,7 +124,7 @@ def test_stock_network_learns_with_lava_learning_dense():
 
 def test_stock_network_one_call_from_a_model():
     from lavalab.deploy.stock import stock_network
-    from lavalab.experiment import Model
+    from lavalab.stdp import Model
 
     s = build("tinysnn", 4, 9)
     m = Model(s, "fixed", 0, np.full((4, 9), 9), np.arange(4) * 100, np.zeros(4, int),

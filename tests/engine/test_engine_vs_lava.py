@@ -144,8 +144,8 @@ def test_inhibition_that_does_not_fit_is_refused_by_name():
 
 
 def test_network_kinds_pick_their_rules():
-    from lavalab.experiment import TrainConfig
     from lavalab.networks.snn import build
+    from lavalab.stdp import TrainConfig
 
     assert build("tinysnn", 10).stdp.rule == "stdp1"  # the size defaults (DEFAULTS)
     assert build("diehl-cook", 10).stdp.rule == "stdp1"

@@ -7,8 +7,9 @@ import pytest
 
 from lavalab.compile.spike_grid import SpikeTimeBudget
 from lavalab.data import load_digits
-from lavalab.exact import study, train
+from lavalab.exact import train
 from lavalab.exact.spec import ExactSpec
+from lavalab.study import dt as study
 
 SPEC = ExactSpec(sizes=(64, 40, 10), thresholds=(0.05, 0.3), max_spikes=(30, 30))
 

@@ -6,9 +6,9 @@ import pytest
 from lavalab.backends.lava_stock import simulate_stock
 from lavalab.compile.rules import DesignRuleError
 from lavalab.deploy.stock import lower_model
-from lavalab.experiment import Model
 from lavalab.export.netx_h5 import read_netx_meta, write_netx
 from lavalab.networks.snn import build
+from lavalab.stdp import Model
 
 
 def small_model(kind, n=6, seed=0):

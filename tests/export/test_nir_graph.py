@@ -6,9 +6,9 @@ import pytest
 
 from lavalab.dynamics.encoding import poisson_raster
 from lavalab.engine import infer, intensities, make_net
-from lavalab.experiment import Model
 from lavalab.export.nir_graph import read_nir, write_nir
 from lavalab.networks.snn import build, lower_network
+from lavalab.stdp import Model
 
 
 def small_model(kind, n=8, seed=0, theta_max=40000, t_ref_ms=5.0, v_reset=1.0):

@@ -13,7 +13,7 @@ and prices its per-sample event counts with the shared energy analysis. Methods:
 - ``mrf``: MRF only, trained as such (deployable);
 - ``omega``: Omega only (ablation).
 
-Results: ``out/results.json`` / ``results.csv`` through :class:`lavalab.study.ResultStore`
+Results: ``out/results.json`` / ``results.csv`` through :class:`lavalab.study.store.ResultStore`
 (rows written atomically as they finish; a rerun skips finished rows and resumes an
 interrupted training from its checkpoint in ``out/checkpoints/``), a ``summary`` of mean
 and std over seeds per (method, T), and ``latency.png``.
@@ -32,7 +32,7 @@ from lavalab.data import load_dataset
 from lavalab.fixed import check_int_range, check_real
 from lavalab.loihi_spec import ENERGY_TABLES, TARGETS
 from lavalab.plots import _plt, _save
-from lavalab.study import ResultStore
+from lavalab.study.store import ResultStore
 from lavalab.supervised.evaluate import evaluate_torch
 from lavalab.supervised.spec import METHODS, CubaParams, MRFSpec, SupervisedSpec
 from lavalab.supervised.train import TrainConfig, save_model, train

@@ -19,7 +19,8 @@ from lavalab.compile.spike_grid import SpikeTimeBudget
 from lavalab.exact.spec import ExactSpec
 from lavalab.exact.train import TrainConfig, evaluate, save_network, train
 from lavalab.plots import _plt, _save
-from lavalab.study import ResultStore, pareto_front
+from lavalab.study.selection import pareto_front
+from lavalab.study.store import ResultStore
 
 __all__ = ["train_run", "dt_study", "summarise", "plot_dt_study"]
 

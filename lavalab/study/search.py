@@ -40,22 +40,17 @@ from lavalab.compile.enhance import TUNED_PARAMS, TunedScaling
 from lavalab.compile.ir import TimeBudget
 from lavalab.compile.pipeline import compile_network
 from lavalab.data import load_dataset
-from lavalab.executor import Task, ThreadExecutor
 from lavalab.networks.snn import build, init_weights
-from lavalab.study import (
-    SeededResultStore,
-    StudySetup,
-    _Data,
+from lavalab.stdp.scoring import score, train_and_score
+from lavalab.study.executor import Task, ThreadExecutor
+from lavalab.study.runner import (
     _run_parallel,
     _run_warnings,
-    _seed_list,
-    _setup_dict,
     _store_result,
     _task_key,
-    compiled_for_inference,
-    score,
-    train_and_score,
 )
+from lavalab.study.setup import StudySetup, _Data, _seed_list, _setup_dict, compiled_for_inference
+from lavalab.study.store import SeededResultStore
 
 __all__ = ["search_enhancement", "SEARCH_COLUMNS"]
 
@@ -90,7 +85,7 @@ def search_enhancement(setup: StudySetup, out, timesteps=(175, 88), baseline: in
     """Profile, sensitivity and greedy enhancement search per T (module docstring).
     Returns the summary: per T the linear policy's and the selected policy's mean
     validation accuracy, each parameter's effect (points), the selected policy's name
-    (usable as ``enhancement=`` of :func:`lavalab.study.timestep_study`) and both
+    (usable as ``enhancement=`` of :func:`lavalab.study.timesteps.timestep_study`) and both
     policies' test accuracy."""
     validate.out_dir(out)
     t0 = validate.integer("baseline", baseline, 1, 100000)
@@ -144,7 +139,7 @@ def search_enhancement(setup: StudySetup, out, timesteps=(175, 88), baseline: in
         return job
 
     # the steps depend on each other's results and the runs are closures over this
-    # study's data: local threads (lavalab.executor.ThreadExecutor)
+    # study's data: local threads (lavalab.study.executor.ThreadExecutor)
     ex = ThreadExecutor(workers)
 
     infeasible: dict[str, str] = {}  # candidates the fixed-point lowering refuses

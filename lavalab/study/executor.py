@@ -31,7 +31,6 @@ Executors:
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -40,25 +39,11 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from lavalab import validate
+from lavalab.progress import use_thread_progress_lock
 
 __all__ = ["EXECUTORS", "ExecutorSpec", "Task", "StudyIncomplete", "ThreadExecutor",
            "DaskExecutor", "open_executor", "folder_task", "write_files", "add_arguments",
-           "spec_from_args", "use_thread_progress_lock"]
-
-#: The one lock every progress bar of this process shares (:func:`use_thread_progress_lock`).
-_PROGRESS_LOCK = threading.RLock()
-
-
-def use_thread_progress_lock() -> None:
-    """Give tqdm a thread lock instead of its default multiprocessing lock (which fixes
-    multiprocessing's start method; Lava must set it, "fork", at import). The same lock
-    object every time: replacing the lock while another thread holds it (a bar written
-    from a task while the client writes a result line) fails on release."""
-    from tqdm import tqdm
-
-    if getattr(tqdm, "_lock", None) is not _PROGRESS_LOCK:
-        tqdm.set_lock(_PROGRESS_LOCK)
-
+           "spec_from_args"]
 
 EXECUTORS = ("threads", "dask")
 #: Address schemes of Dask's communication layer accepted for ``scheduler``.
@@ -373,7 +358,7 @@ def folder_task(fn: Callable, args: tuple, inputs: dict[str, bytes] | None = Non
     """Run ``fn(folder, *args)`` in a fresh scratch folder holding ``inputs`` ({relative
     path: bytes}, e.g. a checkpoint to resume from) and return every file it left there as
     ``{"row": None, "files": {relative path: bytes}}``: how a task that writes a folder
-    (``lavalab.experiment.train`` / ``evaluate``) runs on a worker without the client's
+    (``lavalab.stdp.train`` / ``evaluate``) runs on a worker without the client's
     file system. Temporary files (``*.tmp``) are not returned."""
     import tempfile
     from pathlib import Path
