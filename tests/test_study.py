@@ -110,7 +110,7 @@ def test_timestep_study_seeds_rows_and_resumes(tmp_path, monkeypatch):
 def test_timestep_study_tests_the_inference_network(tmp_path, monkeypatch, capsys):
     """With an inference step and one spike per step (the defaults from 900 neurons) every
     configuration is assigned and tested as that network: its model file is that network
-    (evaluated independently by ``lavalab.experiment.evaluate`` to the row's accuracy),
+    (evaluated independently by ``lavalab.stdp.evaluate`` to the row's accuracy),
     its inference energy and latency are priced at twice the steps, and the design rules
     see the one-spike inference. Result files of before these fields resume as the plain
     network they ran."""

@@ -3,6 +3,10 @@ Loihi2SimCfg) and ``loihi`` (Lava on Loihi hardware via Intel's lava-loihi)."""
 
 BACKENDS = ("engine", "lava", "loihi")
 
+
+class BackendUnavailable(RuntimeError):
+    """The requested backend cannot run on this machine (the message says what is needed)."""
+
 INRC_HINT = (
     "not found: running on Loihi needs Intel's lava-loihi extension, distributed to members "
     "of the Intel Neuromorphic Research Community (INRC; join via "

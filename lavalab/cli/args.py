@@ -191,7 +191,7 @@ def policy_list(flag: str):
 
 def inference_dt(text: str) -> float:
     """``--inference-dt``: the 1 ms training step divided by an integer 1..16."""
-    from lavalab.experiment import TRAIN_DT_MS, _step_divisor
+    from lavalab.stdp.config import TRAIN_DT_MS, _step_divisor
 
     try:
         return _step_divisor("--inference-dt", float(text), TRAIN_DT_MS)

@@ -113,7 +113,7 @@ def _cmd_compile(args: argparse.Namespace) -> int:
 
     model = None
     if args.model:  # a trained model: its network, schedule, precision, weights and theta
-        from lavalab.experiment import load_model
+        from lavalab.stdp import load_model
 
         model = load_model(args.model)
         # the model's own dataset (its input size); digits is built in (no --data-root)

@@ -83,9 +83,9 @@ def run_demo(out="runs/demo", network: str = "tinysnn", neurons: int = 100,
 
     from lavalab import model_io
     from lavalab.data import load_dataset
-    from lavalab.engine import EVENT_NAMES, infer, make_net
-    from lavalab.experiment import _infer, load_model
+    from lavalab.engine import EVENT_NAMES
     from lavalab.protocol import TEST_SEED_OFFSET, predict_all_activity
+    from lavalab.stdp import frozen_counts, load_model
     from lavalab.study import StudySetup, timestep_study
 
     if not 1 <= lava_samples <= test_samples:
@@ -105,13 +105,13 @@ def run_demo(out="runs/demo", network: str = "tinysnn", neurons: int = 100,
     model = load_model(out / next(r for r in rows if r["key"] == config)["models"][0])
     test = load_dataset("mnist", "test").subset(lava_samples)
     t_seed = seed + TEST_SEED_OFFSET  # the study's test seed: the engine's counts are the study's
-    net = make_net(model.spec, model.precision, model.w, model.theta, seed=t_seed,
-                   fixed=model.fixed)
     t0 = time.perf_counter()
-    counts_e, events_e = infer(net, test.images)
+    counts_e, events_e = frozen_counts("engine", model.spec, model.precision, model.fixed,
+                                       model.w, model.theta, test.images, t_seed)
     engine_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    counts_l, events_l = _infer("lava", model.spec, model.precision, net, test.images, t_seed)
+    counts_l, events_l = frozen_counts("lava", model.spec, model.precision, model.fixed,
+                                       model.w, model.theta, test.images, t_seed)
     lava_s = time.perf_counter() - t0
     same_counts = bool(np.array_equal(counts_e, counts_l))
     # Lava reports weight updates per run, not per sample; inference has none anyway

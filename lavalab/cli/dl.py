@@ -210,7 +210,7 @@ def _cmd_export(args) -> int:
 
 def _cmd_study_latency(args) -> int:
     from lavalab.networks.supervised import CubaParams
-    from lavalab.supervised.study import LatencySetup, latency_study
+    from lavalab.study.latency import LatencySetup, latency_study
 
     setup = LatencySetup(hidden=tuple(args.hidden), encoding=args.encoding,
                          neuron=CubaParams(args.tau_u_ms, args.tau_v_ms, args.threshold,

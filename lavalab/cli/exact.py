@@ -121,7 +121,7 @@ def _data(args):
 
 
 def _cmd_train(args) -> int:
-    from lavalab.exact import study
+    from lavalab.study import dt as study
 
     tr, te = _data(args)
     spec = _spec(args, int(tr.images[0].size))
@@ -139,7 +139,7 @@ def _cmd_train(args) -> int:
 
 
 def _cmd_study_dt(args) -> int:
-    from lavalab.exact import study
+    from lavalab.study import dt as study
 
     tr, te = _data(args)
     spec = _spec(args, int(tr.images[0].size))

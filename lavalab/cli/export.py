@@ -15,7 +15,7 @@ STOCK_DEFAULT_SAMPLES = 500
 
 def cmd_evaluate_stock(args: argparse.Namespace) -> int:
     """``evaluate --backend lava-stock|loihi``: stock network vs the engine, same digits."""
-    from lavalab.deploy import evaluate_stock
+    from lavalab.stdp import evaluate_stock
 
     out = args.out or args.model
     rep = evaluate_stock(args.model, samples=args.samples or STOCK_DEFAULT_SAMPLES,
@@ -44,8 +44,8 @@ def cmd_evaluate_stock(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """``lavalab export MODEL --format nir|netx --out FILE``."""
-    from lavalab.experiment import load_model
     from lavalab.export import export_model
+    from lavalab.stdp import load_model
 
     model = load_model(args.model)
     info = export_model(model, args.format, args.out, netx_inhibition=args.netx_inhibition)

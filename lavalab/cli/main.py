@@ -54,15 +54,10 @@ def _known_errors() -> tuple[type[BaseException], ...]:
     """The errors a command reports as one line (exit 2): bad values and files (ValueError,
     with DataError and ModelFileError), OSError (--out on a full disk, a vanished folder,
     ... named by the message), an unfinished study, an unavailable backend."""
-    from lavalab.executor import StudyIncomplete
+    from lavalab.backends import BackendUnavailable
+    from lavalab.study.executor import StudyIncomplete
 
-    errors: list[type[BaseException]] = [ValueError, OSError, StudyIncomplete]
-    # BackendUnavailable is raised only by code that imported its module: looked up, not
-    # imported (that would load the simulators to report a bad value)
-    experiment = sys.modules.get("lavalab.experiment")
-    if experiment is not None:
-        errors.append(experiment.BackendUnavailable)
-    return tuple(errors)
+    return (ValueError, OSError, StudyIncomplete, BackendUnavailable)
 
 
 def main(argv: list[str] | None = None) -> int:

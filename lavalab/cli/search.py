@@ -1,5 +1,5 @@
 """``lavalab study enhancement-search``: TopSpark's parameter-sensitivity analysis and a
-per-T enhancement search on a validation split (:mod:`lavalab.policy_search`)."""
+per-T enhancement search on a validation split (:mod:`lavalab.study.search`)."""
 
 from __future__ import annotations
 
@@ -38,8 +38,8 @@ def add_study_parser(stsub) -> None:
 
 
 def _cmd(args: argparse.Namespace) -> int:
-    from lavalab.executor import spec_from_args
-    from lavalab.policy_search import search_enhancement
+    from lavalab.study.executor import spec_from_args
+    from lavalab.study.search import search_enhancement
 
     spec = spec_from_args(args)
     if spec.kind != "threads":

@@ -109,7 +109,7 @@ def add_parsers(sub) -> None:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from lavalab.experiment import TrainConfig, train
+    from lavalab.stdp import TrainConfig, train
 
     cfg = TrainConfig(network=args.network, neurons=args.neurons, rule=args.rule,
                       timesteps=args.timesteps,
@@ -134,7 +134,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_assign(args: argparse.Namespace) -> int:
-    from lavalab.experiment import assign
+    from lavalab.stdp import assign
 
     rep = assign(args.model, args.out, inference_dt_ms=args.inference_dt,
                  one_spike_infer=args.one_spike_infer, assign_samples=args.assign_samples,
@@ -155,7 +155,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         from lavalab.cli.export import cmd_evaluate_stock
 
         return cmd_evaluate_stock(args)
-    from lavalab.experiment import evaluate, plot
+    from lavalab.stdp import evaluate, plot
 
     out = args.out or (Path(args.model).parent if args.model.endswith(".npz") else args.model)
     rep = evaluate(args.model, samples=args.samples, backend=args.backend, out=out,
@@ -171,7 +171,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _cmd_plot(args: argparse.Namespace) -> int:
-    from lavalab.experiment import plot
+    from lavalab.stdp import plot
 
     for p in plot(args.model, out=args.out, sample=args.sample, data_root=args.data_root):
         print(p)

@@ -45,7 +45,7 @@ def add_study_args(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--workers", type=a.positive("--workers", 64), default=None,
                     help="configurations run in parallel: threads, or LocalCluster worker "
                     "processes with --executor dask (default 2; not with --scheduler)")
-    from lavalab.executor import add_arguments as add_executor_arguments
+    from lavalab.study.executor import add_arguments as add_executor_arguments
 
     add_executor_arguments(sp)  # --executor threads|dask, --scheduler, --threads-per-worker
     sp.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -125,8 +125,8 @@ def _seeds_text(summary: dict) -> str:
 
 
 def _cmd_study_timesteps(args: argparse.Namespace) -> int:
-    from lavalab.executor import spec_from_args
     from lavalab.study import timestep_study
+    from lavalab.study.executor import spec_from_args
 
     summary = timestep_study(study_setup(args), args.out, timesteps=args.timesteps,
                              enhancements=args.enhancement, baseline=args.baseline,
@@ -164,8 +164,8 @@ def _cmd_study_timesteps(args: argparse.Namespace) -> int:
 
 
 def _cmd_study_precision(args: argparse.Namespace) -> int:
-    from lavalab.executor import spec_from_args
     from lavalab.study import precision_study
+    from lavalab.study.executor import spec_from_args
 
     summary = precision_study(study_setup(args), args.out, bits=args.bits, schemes=args.schemes,
                               roundings=list(args.roundings), params=args.params,

@@ -2,11 +2,10 @@
 
 :mod:`~lavalab.deploy.stock`: the lowering of a trained fixed-point model to stock-Process
 Var values (pure, no Lava import) and the connected stock Lava network;
-:mod:`~lavalab.deploy.evaluate`: ``lavalab evaluate --backend lava-stock | loihi``, the
-stock network on Lava's own run configuration beside the engine.
+the evaluation of a trained STDP model on that network is
+:func:`lavalab.stdp.evaluate_stock` (``lavalab evaluate --backend lava-stock``).
 """
 
-from lavalab.deploy.evaluate import STOCK_BACKENDS, evaluate_stock, hardware_missing
 from lavalab.deploy.stock import (
     RESETS,
     THETA_FOLDS,
@@ -23,5 +22,4 @@ from lavalab.deploy.stock import (
 
 __all__ = ["THETA_FOLDS", "RESETS", "StockLIF", "StockLowering", "StockNetwork",
            "lower_to_stock", "lower_model", "build_stock_network", "stock_process_modules",
-           "stock_learning_rule", "stock_network", "STOCK_BACKENDS", "evaluate_stock",
-           "hardware_missing"]
+           "stock_learning_rule", "stock_network"]

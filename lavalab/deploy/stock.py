@@ -261,7 +261,7 @@ def lower_to_stock(s: NetworkSpec, f: FixedNetwork, w, theta, theta_fold: str = 
 
 def lower_model(model, theta_fold: str = "scale", exact: bool = False,
                 inhibition: bool = True) -> StockLowering:
-    """:func:`lower_to_stock` of a loaded model (:func:`lavalab.experiment.load_model`)."""
+    """:func:`lower_to_stock` of a loaded model (:func:`lavalab.stdp.load_model`)."""
     if model.precision != "fixed":
         raise ValueError(f"model precision={model.precision!r}: deploying to Lava's stock "
                          "Processes needs a fixed-point model (train with --precision fixed)")
@@ -392,7 +392,7 @@ def build_stock_network(low: StockLowering, name: str = "lavalab", copies: int =
 
 def stock_network(model, theta_fold: str = "scale", reset: str = "chip",
                   learning: bool = False) -> StockNetwork:
-    """One call for Lava users: a loaded model (:func:`lavalab.experiment.load_model`) as
+    """One call for Lava users: a loaded model (:func:`lavalab.stdp.load_model`) as
     connected stock Processes with open ports ``s_in`` / ``s_out`` (``learning``: the
     input synapses learn STDP1 in a stock ``LearningDense``)."""
     low = lower_model(model, theta_fold=theta_fold)

@@ -18,7 +18,7 @@ FORMATS = ("nir", "netx")
 
 
 def export_model(model, fmt: str, path, netx_inhibition: str = "refuse") -> dict:
-    """Write ``model`` (:class:`lavalab.experiment.Model`) as ``fmt`` to ``path``.
+    """Write ``model`` (:class:`lavalab.stdp.Model`) as ``fmt`` to ``path``.
 
     Returns ``dict(path, version, notes)``; ``notes`` say what was folded or dropped.
     """

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from lavalab.backends import BackendUnavailable
 from lavalab.engine import EVENT_NAMES, infer, make_net
 from lavalab.networks.snn import (
     NetworkSpec,
 )
-from lavalab.stdp.config import BackendUnavailable
 
 
 def event_summary(events: np.ndarray, spec: NetworkSpec, inh_spikes=None) -> dict:

@@ -22,10 +22,6 @@ from lavalab.networks.snn import (
 Q, EXP_IN = 255.0, 0  # weight lowering: w_int = round(w * 255), v_scale = 64 * 255
 
 
-class BackendUnavailable(RuntimeError):
-    """The requested backend cannot run on this machine (the message says what is needed)."""
-
-
 @dataclass(frozen=True)
 class TrainConfig:
     network: str = "diehl-cook"

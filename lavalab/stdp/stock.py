@@ -43,7 +43,9 @@ def evaluate_stock(model_dir, samples: int = 500, backend: str = "lava-stock", o
     weights, identical per copy); ``save_every`` digits (default ``copies``) per Lava run
     and saved chunk (the per-sample reset is on chip: stock ``LIFReset``)."""
     save_every = save_every or copies
-    from lavalab.stdp import BackendUnavailable, event_summary, load_model
+    from lavalab.backends import BackendUnavailable
+    from lavalab.stdp.backend import event_summary
+    from lavalab.stdp.files import load_model
 
     if backend not in STOCK_BACKENDS:
         raise ValueError(f"backend={backend!r} is not one of {STOCK_BACKENDS}")
