@@ -4,7 +4,7 @@ Each primitive is written once as a scalar numba function (``*_s``, callable fro
 numba kernels of :mod:`lavalab.dynamics` and :mod:`lavalab.engine`) and exposed to numpy
 code as a ufunc of the same name without the suffix (broadcasting, ``int64`` results).
 
-Rounding of a division by ``2**n`` comes in three modes (tinySNN, seed 004):
+Rounding of a division by ``2**n`` comes in three modes (tinySNN):
 
 ``"truncate"``    toward zero (what Loihi's decay does: ``sign(x) * (|x| >> n)``)
 ``"nearest"``     to the nearest integer, halves away from zero

@@ -1,4 +1,4 @@
-"""Accuracy vs network size (issue 9): Diehl & Cook and tinySNN at N = 100 .. 1600, seeds.
+"""Accuracy vs network size: Diehl & Cook and tinySNN at N = 100 .. 1600, seeds.
 
     .venv/bin/python studies/scaling.py --networks diehl-cook,tinysnn \
         --neurons 100,400,900,1600 --seeds 0,1,2 --epochs 1 --out studies/results/scaling

@@ -1,4 +1,4 @@
-"""Reproduce tinySNN's quantization claim (Putra & Shafique, seed 004): 8-bit weights (and
+"""Reproduce tinySNN's quantization claim (Putra & Shafique): 8-bit weights (and
 8-bit neuron parameters) without accuracy loss against the FP32 model, and the model
 chosen by the reward R = acc - mu * M_norm.
 

@@ -1,6 +1,6 @@
 r"""Pass *TopSpark parameter enhancement*: adapt neuron parameters to a reduced timestep.
 
-TopSpark (Putra & Shafique 2023, arXiv 2303.01826; ``shared/seeds/000``) reduces the
+TopSpark (Putra & Shafique 2023, arXiv 2303.01826) reduces the
 presentation time T of a sample from a baseline T0 and compensates the lost spiking
 activity by adjusting three neuron parameters: the gap between threshold and reset
 (V_th reduction, "so that the neurons can have proportional and sufficient spiking ...

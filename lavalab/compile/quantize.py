@@ -1,6 +1,6 @@
 """Quantize pass: a network and a :class:`~lavalab.compile.ir.PrecisionBudget` -> integers.
 
-tinySNN's precision study (seed 004, section 2.3): weights alone (qW) or weights and the
+tinySNN's precision study (Putra & Shafique, section 2.3): weights alone (qW) or weights and the
 neuron parameters v, v_th and theta (qWN), at a precision level, with truncation,
 round-to-nearest or stochastic rounding, either in training (ITQ: train on the fixed
 engine with these integers) or after it (PTQ: train in float, then

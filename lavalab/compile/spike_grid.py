@@ -1,15 +1,15 @@
-"""Time budget of a continuous-time (exact spike time) network: the dt grid (seed 003).
+"""Time budget of a continuous-time (exact spike time) network: the dt grid (BATS thesis).
 
 requires
     spike times in seconds (any shape, ``inf`` = no spike).
 ensures
     :func:`to_grid` returns new arrays: every finite time delayed to the next multiple of
     ``dt`` strictly after it, ``d(t) = (floor(t / dt) + 1) dt = t + dt - mod(t, dt)``
-    (seed 003 eq. 14: a discrete system cannot emit a spike before its continuous
+    (BATS thesis eq. 14: a discrete system cannot emit a spike before its continuous
     crossing); ``dt = 0`` returns the times unchanged (continuous time). Nothing is mutated.
 
 Training uses ``d`` in the forward pass and the straight-through estimator
-``d'(t) := 1`` in the backward pass (seed 003 eq. 15-16); see :mod:`lavalab.exact`.
+``d'(t) := 1`` in the backward pass (BATS thesis eq. 15-16); see :mod:`lavalab.exact`.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Numba kernels of the exact-spike-time (BATS) layer: forward and backward, one layer.
 
-Neuron (CUBA LIF with soft reset, tau = 2 tau_s, Bacho & Chu 2022; seed 003 eq. 1-9)::
+Neuron (CUBA LIF with soft reset, tau = 2 tau_s, Bacho & Chu 2022; BATS thesis eq. 1-9)::
 
     u(t) = tau * (b z - a z^2),   z = exp(-t / tau)
     a = sum_i w_i exp(t_i / tau_s)            (pre spikes received so far)
@@ -11,7 +11,7 @@ Neuron (CUBA LIF with soft reset, tau = 2 tau_s, Bacho & Chu 2022; seed 003 eq. 
 The kernel walks a sample's pre spikes in time order and re-solves after each event: a
 root in ``(last event, next pre spike]`` and ``<= duration`` is a spike. With a grid step
 ``dt > 0`` the spike is emitted (and the neuron reset) at ``t~ = d(t)``, the next multiple
-of ``dt`` strictly after ``t`` (seed 003 eq. 14); ``dt = 0`` is continuous time.
+of ``dt`` strictly after ``t`` (BATS thesis eq. 14); ``dt = 0`` is continuous time.
 
 Backward (BATS exact gradients; straight-through estimator for ``d``: dt~/dt = 1)::
 
@@ -40,7 +40,7 @@ __all__ = ["grid_time", "layer_forward", "layer_backward", "sort_spikes"]
 
 @njit(cache=True, inline="always")
 def grid_time(t, dt):
-    """Seed 003 eq. 14: ``t + dt - mod(t, dt)``, the next multiple of dt after t (dt = 0: t),
+    """BATS thesis eq. 14: ``t + dt - mod(t, dt)``, the next multiple of dt after t (dt = 0: t),
     computed as ``(floor(t / dt) + 1) dt`` so that it lies exactly on the float grid."""
     if dt <= 0.0:
         return t

@@ -1,7 +1,7 @@
-"""Typed spec of an exact-spike-time (BATS) network (Bacho & Chu 2022; seed 003 ch. 2).
+"""Typed spec of an exact-spike-time (BATS) network (Bacho & Chu 2022; BATS thesis ch. 2).
 
 Defaults are the MNIST setup of the BATS code (``experiments/mnist/train_spike_count.py``)
-that seed 003 reuses: 784-800-10, tau_s = 0.13 s (tau = 2 tau_s), thresholds 0.2 (hidden)
+that the BATS thesis reuses: 784-800-10, tau_s = 0.13 s (tau = 2 tau_s), thresholds 0.2 (hidden)
 and 1.3 (output), at most 30 spikes per neuron, targets 15 (true class) / 3, weights
 U(-1, 1), inputs: one spike per pixel at ``t = 0.1 s (1 - p / 255)``, none for p = 0.
 (The thesis text swaps the two thresholds' layer names; the code's hidden 0.2 / output 1.3

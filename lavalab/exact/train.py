@@ -1,12 +1,12 @@
 """Training and evaluation of exact-spike-time networks: Adam, batches, checkpoints, metrics.
 
-Protocol (BATS code, seed 003 sec. 4.2): mini-batches (default 50) of shuffled training
+Protocol (BATS code, BATS thesis sec. 4.2): mini-batches (default 50) of shuffled training
 images, spike-count loss, gradients averaged over the batch, Adam (lr 0.003, betas
 0.9/0.999, eps 1e-8). The forward pass emits spikes on the budget's dt grid; the backward
 pass uses the straight-through estimator (training at one dt, testing at another is
 :func:`evaluate` with another budget).
 
-Metrics (seed 003 sec. 3.3): accuracy (argmax of output spike counts; ties -> lowest index);
+Metrics (BATS thesis sec. 3.3): accuracy (argmax of output spike counts; ties -> lowest index);
 sparsity = mean spike count per neuron of each non-input layer; prediction latency = the
 thesis's *prediction confidence over time*, ``n_label(<= t) / target_true`` averaged over
 samples, on a time grid; plus the mean time of the first output spike (any neuron) and of

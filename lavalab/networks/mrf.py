@@ -1,4 +1,4 @@
-"""Seed 002 (Yao et al. 2024, arXiv 2401.10843): the multi-receptive-field membrane
+"""Yao et al. 2024 (arXiv 2401.10843): the multi-receptive-field membrane
 potential and the projection function Omega.
 
 The paper partitions the membrane potential into groups with non-dilated and dilated

@@ -13,7 +13,7 @@ theta_plus 0.05 mV, tau_theta 1e7 ms, STDP nu = (1e-4, 1e-2) with 20 ms traces, 
 reset 15 mV, refractory 2 ms, tau 10 ms, E->I 22.5 mV (BindsNET's values).
 
 Two defaults are ours, chosen by measurement (D&C-100, fixed point, 30k MNIST samples,
-2000 test digits; see the closing note of issue 4): ``input_gain = 0.5`` mV per unit weight
+2000 test digits; measured when the defaults were chosen): ``input_gain = 0.5`` mV per unit weight
 (BindsNET's 1.0 drives theta up without bound: 60 % and falling) and I->E (and tinySNN's
 E->E) inhibition 60 mV instead of BindsNET's 17.5 (60 % -> 72 % at 3k samples, 82 % at 30k).
 D&C's own synapses are conductance-based (E_inh = -100 mV), i.e. strong, saturating
@@ -45,7 +45,7 @@ KINDS = ("diehl-cook", "tinysnn")
 INITS = ("uniform", "samples")
 N_MIN, N_MAX = 1, 3600
 
-#: Each kind's default learning mechanisms by size (issue 9): rows ``(smallest n_exc,
+#: Each kind's default learning mechanisms by size: rows ``(smallest n_exc,
 #: rule, one_spike, w_init)``, the last row whose size is reached applies; see
 #: :func:`default_mechanisms`. Chosen by measurement (fixed point, engine, 1 epoch of MNIST,
 #: full test set, seeds 0-2 unless noted; studies/results/scaling): one spike per step while
@@ -270,7 +270,7 @@ def init_weights(spec_: NetworkSpec, seed: int, images=None) -> np.ndarray:
     pixel values / 255), scaled down when its total exceeds the uniform start's mean total
     ``w_init_max / 2 * n_input``: every neuron then starts with a digit-like receptive
     field, so all of them compete from the first sample instead of being recruited one by
-    one (which is what makes small networks collapse early in training, issue 9).
+    one (which is what makes small networks collapse early in training).
     ``images`` (samples, ...) with ``n_input`` values per sample (uint8 0..255) is needed
     for ``"samples"`` only.
     """

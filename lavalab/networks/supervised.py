@@ -2,7 +2,7 @@
 
 A :class:`SupervisedSpec` describes a feed-forward CUBA-LIF network: input size, hidden
 layer widths, readout size, the neuron in physical units (:class:`CubaParams`), the number
-of timesteps ``T``, the input encoding and, as options, seed 002's multi-receptive-field
+of timesteps ``T``, the input encoding and, as options, Yao et al.'s multi-receptive-field
 membrane potential (:class:`MRFSpec`) and projection Omega (``omega_theta``).
 
 The neuron parameters reach SLAYER through **one** function, :func:`slayer_neuron_params`
@@ -33,7 +33,7 @@ __all__ = ["CubaParams", "MRFSpec", "SupervisedSpec", "ENCODINGS", "slayer_neuro
 
 #: Input encodings (module doc).
 ENCODINGS = ("direct", "rate")
-#: Network variants (:attr:`SupervisedSpec.method`): plain CUBA, seed 002 (MRF + Omega),
+#: Network variants (:attr:`SupervisedSpec.method`): plain CUBA, Yao et al. 2024 (MRF + Omega),
 #: MRF only (deployable), Omega only.
 METHODS = ("cuba", "seed002", "mrf", "omega")
 #: Threshold of the readout layer (SLAYER units): the largest whose Loihi mantissa
@@ -87,7 +87,7 @@ def slayer_neuron_params(p: CubaParams, threshold_scale: float = 1.0) -> dict:
 
 @dataclass(frozen=True)
 class MRFSpec:
-    """Seed 002's multi-receptive-field (MRF) membrane potential.
+    """Yao et al.'s multi-receptive-field (MRF) membrane potential.
 
     A hidden layer's n neurons (in index order) are split into ``len(dilations)``
     contiguous groups: ``group_sizes`` (must add up to every hidden layer's width) or,
@@ -135,8 +135,8 @@ class SupervisedSpec:
     timesteps : T, steps each sample is presented (1..64)
     encoding : ``"direct"`` or ``"rate"`` (module doc); input_bits : fraction bits of a
         direct-encoded pixel, 1..6 (graded payload ``0..2**input_bits``)
-    mrf : seed 002's multi-receptive-field grouping on the hidden layers, or ``None``
-    omega_theta : seed 002's projection radian factor theta in (0, 3], or ``None`` (no
+    mrf : Yao et al.'s multi-receptive-field grouping on the hidden layers, or ``None``
+    omega_theta : Yao et al.'s projection radian factor theta in (0, 3], or ``None`` (no
         projection); see :func:`lavalab.networks.mrf.omega`
     """
 

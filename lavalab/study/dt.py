@@ -1,11 +1,11 @@
-"""Runs and the dt study of exact-spike-time networks (seed 003).
+"""Runs and the dt study of exact-spike-time networks (BATS thesis).
 
 :func:`train_run` trains one network (resumable through its checkpoint) and tests it after
 every epoch at one or more grid steps; :func:`dt_study` trains one network per (dt, seed),
 tests it at its own dt, and writes ``results.json`` / ``results.csv`` (one row per run,
 written as soon as the run ends, finished runs skipped on restart; half-finished runs resume
 from their checkpoint) plus the plots: accuracy vs dt, sparsity vs dt, the accuracy-vs-
-spike-count Pareto front (seed 003 Fig. 13) and the prediction confidence over time.
+spike-count Pareto front (the BATS thesis, Fig. 13) and the prediction confidence over time.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """``lavalab study latency``: accuracy, spikes, energy and latency per inference against the
-number of timesteps T, for the plain SLAYER CUBA network and seed 002's variants.
+number of timesteps T, for the plain SLAYER CUBA network and Yao et al.'s variants.
 
 Every configuration (method, T, seed) trains a network of :class:`LatencySetup`'s size on
 the first ``train_samples`` MNIST training digits, evaluates it in torch on the first
@@ -47,7 +47,7 @@ LATENCY_COLUMNS = ("key", "method", "timesteps", "seed", "accuracy", "accuracy_d
 
 @dataclass(frozen=True)
 class LatencySetup:
-    """What every configuration shares: the network size and neuron, seed 002's parameters,
+    """What every configuration shares: the network size and neuron, Yao et al.'s parameters,
     training and test budget, and the energy table / target of the analysis."""
 
     hidden: tuple[int, ...] = (256,)

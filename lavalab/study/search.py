@@ -2,7 +2,7 @@
 reduced timestep and search their enhancement on a **validation split** (never the test
 set), per T. Behind ``lavalab study enhancement-search``.
 
-TopSpark (Putra & Shafique 2023, ``shared/seeds/000``) (1) profiles accuracy against the
+TopSpark (Putra & Shafique 2023) (1) profiles accuracy against the
 timestep T, (2) identifies the neuron parameters with a significant impact on accuracy at
 reduced T (threshold gap V_th - V_reset, refractory period T_ref, adaptive threshold
 increment theta_+) and (3) enhances them per T. The paper gives no closed formula; the

@@ -5,7 +5,7 @@ Every layer is a SLAYER ``cuba.Dense`` block (8-bit weight hook, 12-bit decays, 
 SLAYER's fixed-point grid) with ``delay_shift=False``: a spike reaches the next layer in
 the same step, so T = 1 is a complete inference (Lava's Dense adds one step per layer;
 the Lava backend shifts its read-out accordingly). The forward pass is the block's own
-(synapse then neuron), with seed 002's options inserted where they act:
+(synapse then neuron), with Yao et al.'s options inserted where they act:
 
 - MRF: the synapse's weight hook is ``quantize_8bit(G @ W)`` (the grouping folded into the
   weights, :mod:`lavalab.networks.mrf`), so training, the forward pass and
@@ -83,7 +83,7 @@ class SupervisedNet(torch.nn.Module):
         return list(self.blocks[:-1])
 
     def forward(self, x: torch.Tensor, use_omega: bool = True):
-        """``use_omega=False`` drops the projection (the deployable variant of a seed-002
+        """``use_omega=False`` drops the projection (the deployable variant of a Yao et al.
         network: its MRF stays folded in the weights)."""
         spikes, s = [], x
         for b in self.hidden_blocks:
