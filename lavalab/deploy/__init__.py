@@ -2,11 +2,14 @@
 
 :mod:`~lavalab.deploy.stock`: the lowering of a trained fixed-point model to stock-Process
 Var values (pure, no Lava import) and the connected stock Lava network;
-:mod:`~lavalab.deploy.evaluate`: ``lavalab evaluate --backend lava-stock | loihi``, the
-stock network on Lava's own run configuration beside the engine.
+:mod:`~lavalab.deploy.evaluate`: ``lavalab evaluate --backend lava-stock``, the stock
+network on Lava's CPU run configuration beside the engine;
+:mod:`~lavalab.deploy.bundle`: ``lavalab deploy``, a self-contained bundle that runs the
+stock network on Lava's CPU simulation or a Loihi 2 chip without lavalab.
 """
 
-from lavalab.deploy.evaluate import STOCK_BACKENDS, evaluate_stock, hardware_missing
+from lavalab.deploy.bundle import write_bundle
+from lavalab.deploy.evaluate import LOIHI_VIA_BUNDLE, STOCK_BACKENDS, evaluate_stock
 from lavalab.deploy.stock import (
     RESETS,
     THETA_FOLDS,
@@ -24,4 +27,4 @@ from lavalab.deploy.stock import (
 __all__ = ["THETA_FOLDS", "RESETS", "StockLIF", "StockLowering", "StockNetwork",
            "lower_to_stock", "lower_model", "build_stock_network", "stock_process_modules",
            "stock_learning_rule", "stock_network", "STOCK_BACKENDS", "evaluate_stock",
-           "hardware_missing"]
+           "LOIHI_VIA_BUNDLE", "write_bundle"]
