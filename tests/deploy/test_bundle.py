@@ -8,15 +8,9 @@ import shutil
 
 import numpy as np
 import pytest
-from bundles import SAMPLES, run_bundle, train_and_deploy
+from bundles import SAMPLES, run_bundle
 
 from lavalab.cli import main
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    root = tmp_path_factory.mktemp("deploy")
-    return {net: train_and_deploy(root, net) for net in ("diehl-cook", "tinysnn")}
 
 
 @pytest.mark.parametrize("network", ["diehl-cook", "tinysnn"])
