@@ -1,5 +1,5 @@
-"""Deployment: ``lavalab export`` (NIR, netx HDF5) and the stock-Process backends of
-``lavalab evaluate`` (``--backend lava-stock`` / ``loihi``)."""
+"""Deployment: ``lavalab export`` (NIR, netx HDF5) and the stock-Process backend of
+``lavalab evaluate`` (``--backend lava-stock``; ``loihi`` points to ``lavalab deploy``)."""
 
 from __future__ import annotations
 
