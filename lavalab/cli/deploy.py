@@ -19,7 +19,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 
     info = write_bundle(args.model, args.out, samples=args.samples, data_root=args.data_root,
                         theta_fold=args.theta_fold, neurons_per_core=args.neurons_per_core,
-                        force=args.force)
+                        force=args.force, verify=args.verify)
     exp, part = info["expected"], info["partition"]
     cores = sum(p["cores"] for p in part["populations"].values())
     print(f"wrote {args.out}: {info['kind']}-{info['n_exc']}, {info['samples']} test digits "
@@ -32,6 +32,11 @@ def cmd_deploy(args: argparse.Namespace) -> int:
               f"agrees with the engine on "
               f"{exp['stock_reference_agreement_with_engine'] * 100:.2f} % of predictions "
               "(see README.md)")
+    if "simulated" in info:
+        sim = info["simulated"]
+        print(f"  verified: run.py --target sim without lavalab, one Lava run: accuracy "
+              f"{sim['accuracy'] * 100:.2f} %, predictions agree with the engine on "
+              f"{sim['prediction_agreement_with_engine'] * 100:.2f} %")
     print(f"  run: python {args.out}/run.py --target sim   |   on INRC: python "
           f"{args.out}/run.py --target loihi2 --partition oheogulch")
     return 0
@@ -51,4 +56,7 @@ def add_parser(sub) -> None:
     d.add_argument("--neurons-per-core", type=positive("--neurons-per-core", 10**8),
                    default=None, help="force the partition (default: the compile layer's)")
     d.add_argument("--force", action="store_true", help="overwrite a bundle in --out")
+    d.add_argument("--verify", action="store_true",
+                   help="run the bundle's run.py --target sim (without lavalab) and record "
+                   "its results in the bundle (Lava's CPU simulation: slow for many digits)")
     d.set_defaults(func=cmd_deploy)

@@ -39,7 +39,8 @@ import numpy as np
 from lavalab import loihi_spec as spec
 
 __all__ = ["BUNDLE_FORMAT", "BUNDLE_VERSION", "NETWORK_FORMAT", "NETWORK_VERSION",
-           "TEMPLATES", "write_bundle", "network_files", "partition_of"]
+           "TEMPLATES", "WITHOUT_LAVALAB", "write_bundle", "network_files", "partition_of",
+           "run_bundle_sim"]
 
 BUNDLE_FORMAT = "lavalab-loihi2-bundle"
 BUNDLE_VERSION = 1
@@ -47,6 +48,34 @@ NETWORK_FORMAT = "lavalab-stock-network"
 NETWORK_VERSION = 1
 TEMPLATES = ("run.py", "stock_network.py", "host_io.py")
 _TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
+
+#: ``python -I -c WITHOUT_LAVALAB SCRIPT ARGS`` runs SCRIPT with lavalab unimportable (as in
+#: the INRC's Lava environment)
+WITHOUT_LAVALAB = """
+import runpy, sys
+class Block:
+    def find_spec(self, name, path=None, target=None):
+        if name == "lavalab" or name.startswith("lavalab."):
+            raise ModuleNotFoundError(f"No module named {name!r} (blocked)")
+        return None
+sys.meta_path.insert(0, Block())
+script = sys.argv[1]
+sys.argv = sys.argv[1:]
+runpy.run_path(script, run_name="__main__")
+"""
+
+
+def run_bundle_sim(bundle, *args: str, timeout: float | None = None):
+    """``python BUNDLE/run.py --target sim ARGS`` in a fresh interpreter (``-I``: no
+    PYTHONPATH, no user site) where lavalab cannot be imported; the CompletedProcess."""
+    import subprocess
+    import sys
+
+    bundle = Path(bundle)
+    cmd = [sys.executable, "-I", "-c", WITHOUT_LAVALAB, str(bundle / "run.py"),
+           "--target", "sim", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                          cwd=bundle.parent)
 
 
 def network_files(low) -> tuple[dict, dict]:
@@ -116,11 +145,13 @@ def _sha256(path: Path) -> str:
 
 def write_bundle(model_dir, out, samples: int = 100, data_root: str | None = None,
                  theta_fold: str = "scale", neurons_per_core: int | None = None,
-                 force: bool = False) -> dict:
+                 force: bool = False, verify: bool = False) -> dict:
     """Write the bundle of ``model_dir`` for its first ``samples`` test digits into ``out``
     (module doc); returns the manifest (``bundle.json``) plus the measured lowering cost.
 
-    ``out`` must be new or empty (``force``: replace the bundle files in it)."""
+    ``out`` must be new or empty (``force``: replace the bundle files in it). ``verify``:
+    run the finished bundle's ``run.py --target sim`` without lavalab and record its
+    results in ``bundle.json`` and the README (``RuntimeError`` if it fails)."""
     from lavalab.backends.lava_stock import simulate_stock
     from lavalab.data import load_dataset
     from lavalab.deploy.stock import lower_model
@@ -191,9 +222,24 @@ def write_bundle(model_dir, out, samples: int = 100, data_root: str | None = Non
                 "sample_steps": low.sample_steps, "built_with": versions}
     from lavalab.deploy.readme import bundle_readme
 
-    (out / "README.md").write_text(bundle_readme(manifest, expected, part, net_meta))
-    manifest["files"] = {p.name: _sha256(p) for p in sorted(out.iterdir())
-                         if p.is_file() and p.name != "bundle.json"
-                         and not p.name.startswith("results_")}
-    (out / "bundle.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    def finish(simulated):
+        (out / "README.md").write_text(bundle_readme(manifest, expected, part, net_meta,
+                                                     simulated))
+        manifest["files"] = {p.name: _sha256(p) for p in sorted(out.iterdir())
+                             if p.is_file() and p.name != "bundle.json"
+                             and not p.name.startswith("results_")}
+        (out / "bundle.json").write_text(json.dumps(manifest, indent=1) + "\n")
+
+    finish(None)
+    if verify:
+        r = run_bundle_sim(out)
+        if r.returncode != 0:
+            raise RuntimeError(f"{out}/run.py --target sim failed: "
+                               f"{(r.stderr or r.stdout).strip().splitlines()[-1:]}")
+        res = json.loads((out / "results_sim.json").read_text())
+        manifest["simulated"] = {k: res[k] for k in (
+            "samples", "lava_runs", "steps", "wall_s", "accuracy",
+            "prediction_agreement_with_engine", "prediction_agreement_with_stock_reference",
+            "identical_exc_counts_with_stock_reference", "spikes_per_sample")}
+        finish(manifest["simulated"])
     return {**manifest, "expected": expected, "partition": part}

@@ -10,8 +10,10 @@ def _pct(v) -> str:
     return "n/a" if v is None else f"{100 * v:.2f} %"
 
 
-def bundle_readme(manifest: dict, expected: dict, partition: dict, network: dict) -> str:
-    """Markdown text of the bundle's README."""
+def bundle_readme(manifest: dict, expected: dict, partition: dict, network: dict,
+                  simulated: dict | None = None) -> str:
+    """Markdown text of the bundle's README (``simulated``: the results of the bundle's own
+    ``run.py --target sim`` when ``lavalab deploy --verify`` ran it)."""
     v = manifest["built_with"]
     period = manifest["sample_steps"]
     pops = ", ".join(f"{k}: {p['cores']} core(s) of <= {p['neurons_per_core']} neurons"
@@ -37,6 +39,18 @@ def bundle_readme(manifest: dict, expected: dict, partition: dict, network: dict
         "not enforced by public code). If the chip's counts drift from the simulation after "
         "the first digit, that is the likely cause: retrain with `--timesteps`/`--rest` "
         "summing to a power of 2.\n")
+    if simulated:
+        sim = (f"\nVerified when built: `run.py --target sim` (lavalab not importable) ran the "
+               f"{simulated['samples']} digits in {simulated['lava_runs']} Lava run of "
+               f"{simulated['steps']} steps ({simulated['wall_s']:.0f} s): accuracy "
+               f"{_pct(simulated['accuracy'])}, predictions agree with the engine on "
+               f"{_pct(simulated['prediction_agreement_with_engine'])} and with the stock "
+               f"reference on {_pct(simulated['prediction_agreement_with_stock_reference'])}"
+               "; identical spike counts with the stock reference on "
+               f"{_pct(simulated['identical_exc_counts_with_stock_reference'])} of digits.\n")
+    else:
+        sim = ("\nNot run in Lava when built (`lavalab deploy --verify` does); the stock "
+               "reference above is the same arithmetic without Lava.\n")
     return f"""# lavalab deploy bundle: {manifest['kind']}-{manifest['n_exc']}
 
 Self-contained: `run.py` imports only numpy and Lava (no lavalab). Every file is listed
@@ -61,7 +75,7 @@ for lava-nc 0.10's `var_model` dataclass defaults).
   engine accuracy {_pct(expected['engine_accuracy'])};
 - the compile layer's Loihi 2 partition (`partition.json`): {pops}.
 
-{lowering}{pow2}
+{lowering}{sim}{pow2}
 ## On your machine (CPU simulation)
 
     python run.py --target sim

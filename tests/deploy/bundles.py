@@ -7,20 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-#: run a script with lavalab made unimportable (what the INRC environment looks like)
-NO_LAVALAB = """
-import runpy, sys
-class Block:
-    def find_spec(self, name, path=None, target=None):
-        if name == "lavalab" or name.startswith("lavalab."):
-            raise ModuleNotFoundError(f"No module named {name!r} (blocked by the test)")
-        return None
-sys.meta_path.insert(0, Block())
-script = sys.argv[1]
-sys.argv = sys.argv[1:]
-runpy.run_path(script, run_name="__main__")
-"""
-
 SAMPLES = 4
 
 
@@ -38,9 +24,11 @@ def train_and_deploy(root: Path, network: str) -> tuple[Path, Path]:
     return model, bundle
 
 
-def run_bundle(bundle: Path, *args: str, blocked: bool = True) -> subprocess.CompletedProcess:
+def run_bundle(bundle: Path, *args: str) -> subprocess.CompletedProcess:
     """``python BUNDLE/run.py ARGS`` in a fresh interpreter (``-I``: no PYTHONPATH, no user
     site) with lavalab unimportable."""
-    cmd = [sys.executable, "-I", "-c", NO_LAVALAB, str(bundle / "run.py"), *args]
+    from lavalab.deploy.bundle import WITHOUT_LAVALAB
+
+    cmd = [sys.executable, "-I", "-c", WITHOUT_LAVALAB, str(bundle / "run.py"), *args]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=300,
                           cwd=bundle.parent)

@@ -85,3 +85,14 @@ def test_evaluate_backend_loihi_points_to_the_bundle(built, capsys):
     model, _ = built["diehl-cook"]
     assert main(["evaluate", str(model), "--backend", "loihi", "--samples", "2"]) == 2
     assert "lavalab deploy" in capsys.readouterr().err
+
+
+def test_deploy_verify_runs_the_bundle_and_records_it(built, tmp_path, capsys):
+    model, _ = built["tinysnn"]
+    out = tmp_path / "v"
+    assert main(["deploy", str(model), "--out", str(out), "--samples", "2", "--verify"]) == 0
+    assert "verified: run.py --target sim without lavalab" in capsys.readouterr().out
+    sim = json.loads((out / "bundle.json").read_text())["simulated"]
+    assert sim["lava_runs"] == 1 and sim["identical_exc_counts_with_stock_reference"] == 1.0
+    assert "Verified when built" in (out / "README.md").read_text()
+    assert run_bundle(out, "--target", "sim").returncode == 0  # hashes still match
