@@ -93,7 +93,10 @@ def check_bundle(folder: Path) -> dict:
         raise BundleError(f"bundle.json: format {manifest.get('format')!r} version "
                           f"{manifest.get('version')!r}; this run.py reads {BUNDLE_FORMAT!r} "
                           f"version {BUNDLE_VERSION}")
-    for name, digest in manifest["files"].items():
+    files = manifest.get("files")
+    if not isinstance(files, dict) or not isinstance(manifest.get("sample_steps"), int):
+        raise BundleError("bundle.json: no file list or sample_steps (damaged)")
+    for name, digest in files.items():
         path = folder / name
         if not path.is_file():
             raise BundleError(f"{name} is missing from the bundle")
