@@ -96,3 +96,36 @@ def test_deploy_verify_runs_the_bundle_and_records_it(built, tmp_path, capsys):
     assert sim["lava_runs"] == 1 and sim["identical_exc_counts_with_stock_reference"] == 1.0
     assert "Verified when built" in (out / "README.md").read_text()
     assert run_bundle(out, "--target", "sim").returncode == 0  # hashes still match
+
+
+def _exact_model(model, out):
+    """The trained model with what the stock LIF cannot express switched off (no
+    refractory period, reset to 0, theta 0; a lower threshold so that the tiny model
+    spikes): its lowering is exact."""
+    from lavalab import model_io
+
+    meta, arrays = model_io.load_npz(model / "model.npz", model_io.MODEL_FORMAT)
+    for pop in ("exc", "inh"):
+        if meta["spec"].get(pop):
+            meta["spec"][pop].update(v_reset=0.0, t_ref_ms=0.0,
+                                     v_th=meta["spec"][pop]["v_th"] / 4)
+    arrays["theta"] = np.zeros_like(arrays["theta"])
+    out.mkdir()
+    meta = {k: v for k, v in meta.items() if k not in ("format", "version")}
+    model_io.save_npz(out / "model.npz", model_io.MODEL_FORMAT, meta, arrays)
+    return out
+
+
+@pytest.mark.parametrize("network", ["diehl-cook", "tinysnn"])
+def test_exact_lowering_bundle_equals_the_engine_digit_by_digit(built, tmp_path, network):
+    from lavalab.deploy.bundle import write_bundle
+
+    model = _exact_model(built[network][0], tmp_path / "exact")
+    info = write_bundle(model, tmp_path / "b", samples=SAMPLES)
+    assert info["expected"]["exact_lowering"]
+    r = run_bundle(tmp_path / "b", "--target", "sim")
+    assert r.returncode == 0, r.stderr
+    rep = json.loads((tmp_path / "b" / "results_sim.json").read_text())
+    assert rep["exact_lowering"] and rep["prediction_agreement_with_engine"] == 1.0
+    assert rep["identical_exc_counts_with_engine"] == 1.0
+    assert sum(rep["spikes_per_sample"].values()) > 0  # the digits do make spikes
