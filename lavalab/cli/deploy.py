@@ -19,7 +19,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 
     info = write_bundle(args.model, args.out, samples=args.samples, data_root=args.data_root,
                         theta_fold=args.theta_fold, neurons_per_core=args.neurons_per_core,
-                        force=args.force, verify=args.verify)
+                        force=args.force, verify=args.verify, learning=args.learning)
     exp, part = info["expected"], info["partition"]
     cores = sum(p["cores"] for p in part["populations"].values())
     print(f"wrote {args.out}: {info['kind']}-{info['n_exc']}, {info['samples']} test digits "
@@ -56,6 +56,9 @@ def add_parser(sub) -> None:
     d.add_argument("--neurons-per-core", type=positive("--neurons-per-core", 10**8),
                    default=None, help="force the partition (default: the compile layer's)")
     d.add_argument("--force", action="store_true", help="overwrite a bundle in --out")
+    d.add_argument("--learning", action="store_true",
+                   help="on-chip learning: the input synapses become a stock LearningDense "
+                   "running the model's STDP1 (Lava's product-of-traces form)")
     d.add_argument("--verify", action="store_true",
                    help="run the bundle's run.py --target sim (without lavalab) and record "
                    "its results in the bundle (Lava's CPU simulation: slow for many digits)")

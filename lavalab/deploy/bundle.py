@@ -132,6 +132,23 @@ def partition_of(model_spec, neurons_per_core: int | None = None) -> dict:
             "populations": pops}
 
 
+def _learning_rule(model) -> dict:
+    """The JSON form of the model's STDP1 as ``Loihi2FLearningRule`` arguments, checked by
+    building the rule with Lava (one-line ``ValueError`` when it has no form)."""
+    from lava.magma.core.learning.learning_rule import Loihi2FLearningRule
+
+    from lavalab.deploy.stock import stock_learning_rule_args
+
+    try:
+        args = stock_learning_rule_args(model.fixed.stdp, model.seed)
+        Loihi2FLearningRule(**args)
+    except ValueError as err:
+        raise ValueError(f"on-chip learning: the model's learning rule has no Loihi 2 form "
+                         f"({err}); lavalab compile --learning names the parameters to "
+                         "change") from None
+    return args
+
+
 def _version(dist: str) -> str:
     try:
         return importlib.metadata.version(dist)
@@ -145,13 +162,17 @@ def _sha256(path: Path) -> str:
 
 def write_bundle(model_dir, out, samples: int = 100, data_root: str | None = None,
                  theta_fold: str = "scale", neurons_per_core: int | None = None,
-                 force: bool = False, verify: bool = False) -> dict:
+                 force: bool = False, verify: bool = False, learning: bool = False) -> dict:
     """Write the bundle of ``model_dir`` for its first ``samples`` test digits into ``out``
     (module doc); returns the manifest (``bundle.json``) plus the measured lowering cost.
 
     ``out`` must be new or empty (``force``: replace the bundle files in it). ``verify``:
     run the finished bundle's ``run.py --target sim`` without lavalab and record its
-    results in ``bundle.json`` and the README (``RuntimeError`` if it fails)."""
+    results in ``bundle.json`` and the README (``RuntimeError`` if it fails).
+    ``learning``: the input synapses become a stock ``LearningDense`` running the model's
+    STDP1 in Lava's product-of-traces form (on-chip learning during the run; ``run.py``
+    writes the learned weights); refused (``ValueError``) when the rule has no
+    learning-engine form (``lavalab compile --learning`` names the parameters)."""
     from lavalab.backends.lava_stock import simulate_stock
     from lavalab.data import load_dataset
     from lavalab.deploy.stock import lower_model
@@ -180,8 +201,10 @@ def write_bundle(model_dir, out, samples: int = 100, data_root: str | None = Non
     s_pred = predict_all_activity(ref["counts"], model.assignments)
     labels = np.asarray(test.labels, np.int64)
 
-    out.mkdir(parents=True, exist_ok=True)
     net_meta, net_arrays = network_files(low)
+    if learning:
+        net_meta["connections"]["dense_in"]["learning"] = _learning_rule(model)
+    out.mkdir(parents=True, exist_ok=True)
     (out / "network.json").write_text(json.dumps(net_meta, indent=1) + "\n")
     np.savez_compressed(out / "network.npz", **net_arrays)
     np.savez_compressed(out / "input.npz", raster_bits=np.packbits(raster, axis=1),

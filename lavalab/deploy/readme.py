@@ -51,6 +51,15 @@ def bundle_readme(manifest: dict, expected: dict, partition: dict, network: dict
     else:
         sim = ("\nNot run in Lava when built (`lavalab deploy --verify` does); the stock "
                "reference above is the same arithmetic without Lava.\n")
+    learn = [k for k, c in network["connections"].items() if "learning" in c]
+    if learn:
+        sim += ("\n**On-chip learning**: " + ", ".join(f"`{k}`" for k in learn) + " is a stock "
+                "`LearningDense` running the model's STDP1 in Lava's product-of-traces form "
+                f"(`{network['connections'][learn[0]]['learning']['dw']}`, learning every "
+                "step); theta stays frozen and D&C's weight normalisation has no stock form. "
+                "The weights change during the run, so the agreement with the engine's "
+                "frozen-weight results measures the learning's effect; `run.py` writes the "
+                "learned weights to `results_<target>_learned_weights.npz` (send it back).\n")
     return f"""# lavalab deploy bundle: {manifest['kind']}-{manifest['n_exc']}
 
 Self-contained: `run.py` imports only numpy and Lava (no lavalab). Every file is listed

@@ -98,7 +98,7 @@ def test_deploy_verify_runs_the_bundle_and_records_it(built, tmp_path, capsys):
     assert run_bundle(out, "--target", "sim").returncode == 0  # hashes still match
 
 
-def _exact_model(model, out):
+def _exact_model(model, out, **stdp):
     """The trained model with what the stock LIF cannot express switched off (no
     refractory period, reset to 0, theta 0; a lower threshold so that the tiny model
     spikes): its lowering is exact."""
@@ -109,6 +109,7 @@ def _exact_model(model, out):
         if meta["spec"].get(pop):
             meta["spec"][pop].update(v_reset=0.0, t_ref_ms=0.0,
                                      v_th=meta["spec"][pop]["v_th"] / 4)
+    meta["spec"]["stdp"].update(stdp)
     arrays["theta"] = np.zeros_like(arrays["theta"])
     out.mkdir()
     meta = {k: v for k, v in meta.items() if k not in ("format", "version")}
@@ -129,3 +130,23 @@ def test_exact_lowering_bundle_equals_the_engine_digit_by_digit(built, tmp_path,
     assert rep["exact_lowering"] and rep["prediction_agreement_with_engine"] == 1.0
     assert rep["identical_exc_counts_with_engine"] == 1.0
     assert sum(rep["spikes_per_sample"].values()) > 0  # the digits do make spikes
+
+
+def test_learning_bundle_learns_on_lava_or_is_refused(built, tmp_path, capsys):
+    """--learning: the input synapses are a stock LearningDense running STDP1 in Lava's
+    product-of-traces form; a rule without a learning-engine form is refused in one line."""
+    model, _ = built["diehl-cook"]
+    assert main(["deploy", str(model), "--out", str(tmp_path / "r"), "--learning"]) == 2
+    err = capsys.readouterr().err
+    assert "on-chip learning" in err and err.count("\n") == 1
+    ok = _exact_model(model, tmp_path / "m", eta_pre=3e-2, eta_post=2e-2)  # compile hints
+    assert main(["deploy", str(ok), "--out", str(tmp_path / "b"), "--samples", "2",
+                 "--learning"]) == 0
+    net = json.loads((tmp_path / "b" / "network.json").read_text())
+    assert "learning" in net["connections"]["dense_in"]
+    r = run_bundle(tmp_path / "b", "--target", "sim")
+    assert r.returncode == 0, r.stderr
+    rep = json.loads((tmp_path / "b" / "results_sim.json").read_text())
+    assert rep["learning"]["weights_changed"]["dense_in"] > 0
+    with np.load(tmp_path / "b" / rep["learning"]["learned_weights"]) as z:
+        assert 0 <= z["dense_in"].min() and z["dense_in"].max() <= 255

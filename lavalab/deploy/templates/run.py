@@ -355,11 +355,23 @@ def main(argv=None) -> int:
                 compile_config=compile_config)
         counts = {k: np.rint(c.counts.get()).astype(np.int64)
                   for k, c in graph["counters"].items()}
+        learned = {k: np.rint(graph["chip"][k].weights.get()).astype(np.int32)
+                   for k, c in graph["meta"]["connections"].items() if "learning" in c}
     finally:
         src.stop()
     wall = time.perf_counter() - t0
     rep = results(graph, counts, wall, args.target, profiler_figures(profiler))
     out = Path(args.out) if args.out else HERE / f"results_{args.target}.json"
+    if learned:  # on-chip learning: the weights changed during the run
+        wfile = out.with_name(f"results_{args.target}_learned_weights.npz")
+        np.savez_compressed(wfile, **learned)
+        with np.load(HERE / "network.npz", allow_pickle=False) as z:
+            rep["learning"] = {
+                "learned_weights": wfile.name,
+                "weights_changed": {k: float(np.mean(w != z[f"{k}.weights"]))
+                                    for k, w in learned.items()},
+                "note": "the weights learned during the run, so the agreement with the "
+                        "engine's frozen-weight results measures the learning's effect"}
     out.write_text(json.dumps(rep, indent=1) + "\n")
     print(f"{args.target}: accuracy {rep['accuracy'] * 100:.2f} % on {n} digits (engine "
           f"{rep['engine_accuracy'] * 100:.2f} %); predictions agree with the engine on "
@@ -373,6 +385,9 @@ def main(argv=None) -> int:
               f"{rep['engine_spikes_per_sample'].get(k, float('nan')):.2f})")
     if rep["profiler"]:
         print(f"  profiler: {rep['profiler']}")
+    if "learning" in rep:
+        print(f"  on-chip learning: weights changed {rep['learning']['weights_changed']}; "
+              f"wrote {rep['learning']['learned_weights']}")
     if not rep["exact_lowering"]:
         print("  lowering approximations: " + "; ".join(rep["approximations"]))
     print(f"wrote {out}")

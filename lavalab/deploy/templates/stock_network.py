@@ -8,7 +8,9 @@ Part of a self-contained bundle written by ``lavalab deploy``; imports only nump
   ``bias_exp``; per-neuron ``bias_mant`` in the npz as ``<name>.bias_mant``), reset every
   ``sample_steps`` steps (``reset_offset = 1``: Lava's time starts at 1);
 - ``connections``: name -> ``Dense`` from population ``pre`` (or the input) to ``post``
-  with weights ``<name>.weights`` (post, pre), 8 bits, exponent ``weight_exp``.
+  with weights ``<name>.weights`` (post, pre), 8 bits, exponent ``weight_exp``; with a
+  ``learning`` entry (``Loihi2FLearningRule`` arguments: the product-of-traces string,
+  trace impulses and time constants) a ``LearningDense`` fed back with ``post``'s spikes.
 
 The host-side Processes (input raster, spike counters) are in ``host_io.py``.
 """
@@ -71,9 +73,20 @@ def build_network(meta: dict, arrays: dict, reset_offset: int = 1) -> dict:
                                bias_exp=p["bias_exp"], reset_interval=meta["sample_steps"],
                                reset_offset=reset_offset, name=name)
     for name, c in meta["connections"].items():
-        procs[name] = Dense(weights=arrays[f"{name}.weights"].astype(np.int32),
-                            num_weight_bits=meta["weight_bits"], weight_exp=c["weight_exp"],
-                            name=name)
+        if "learning" in c:
+            from lava.magma.core.learning.learning_rule import Loihi2FLearningRule
+            from lava.proc.dense.process import LearningDense
+            from lava.utils.weightutils import SignMode
+
+            procs[name] = LearningDense(
+                weights=arrays[f"{name}.weights"].astype(float),
+                learning_rule=Loihi2FLearningRule(**c["learning"]),
+                sign_mode=SignMode.EXCITATORY, weight_exp=c["weight_exp"], name=name)
+            procs[c["post"]].s_out.connect(procs[name].s_in_bap)
+        else:
+            procs[name] = Dense(weights=arrays[f"{name}.weights"].astype(np.int32),
+                                num_weight_bits=meta["weight_bits"],
+                                weight_exp=c["weight_exp"], name=name)
         procs[name].a_out.connect(procs[c["post"]].a_in)
         if c["pre"] != INPUT:
             procs[c["pre"]].s_out.connect(procs[name].s_in)
