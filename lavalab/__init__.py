@@ -1,12 +1,15 @@
 """lavalab: Loihi-targeted spiking neural networks on Lava.
 
 Importing :mod:`lavalab` makes lava-nc 0.10.0 importable on Python 3.11+
-(see :mod:`lavalab._compat`); it does not import Lava itself.
+(see :mod:`lavalab._compat`); it does not import Lava itself. It also routes the numba
+cache of lavalab's compiled kernels to one folder per machine and state of their sources
+(see :mod:`lavalab.kernel_cache`), before any of them is defined.
 """
 
-from lavalab import _compat
+from lavalab import _compat, kernel_cache
 
 _compat.install()
+kernel_cache.install()
 
 __version__ = "0.1.0"
 __all__ = ["__version__"]

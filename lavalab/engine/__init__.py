@@ -14,17 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from lavalab import validate
-from lavalab.dynamics import adaptive_lif as lif
-from lavalab.dynamics import stdp
 from lavalab.dynamics.encoding import spike_thresholds
-from lavalab.engine.core import (
-    EVENT_NAMES,
-    N_EVENTS,
-    PROFILE_SECTIONS,
-    no_live_kernel,
-    no_shift,
-    simulate,
-)
+from lavalab.engine import state
+from lavalab.engine.core import EVENT_NAMES, N_EVENTS, PROFILE_SECTIONS, simulate
 from lavalab.networks.snn import FixedNetwork, NetworkSpec, lower_network
 
 __all__ = ["EngineNet", "make_net", "run", "run_many", "infer", "EVENT_NAMES", "intensities",
@@ -92,47 +84,6 @@ def make_net(spec: NetworkSpec, precision: str, w, theta=None, seed: int = 0,
     return EngineNet(spec, precision, fixed, int(seed), int(t), arrays)
 
 
-def _can_skip_learning(s: NetworkSpec, rule: str, sample_steps) -> bool:
-    """Whether training may end a quiet sample early: every step is a learning step (no
-    STDP2 window whose flags outlive the input) and the learning synapses reset at every
-    sample start (their schedule is the network's)."""
-    return rule != "stdp2" and sample_steps == s.sample_steps
-
-
-def _kernels(net: EngineNet):
-    s = net.spec
-    if net.precision == "fixed":
-        f = net.fixed
-        exc = lif.fixed_args(f.exc)
-        inh = lif.fixed_args(f.inh) if f.inh is not None else exc
-        inh_p = f.inh if f.inh is not None else f.exc
-        return dict(stdp_kernel=stdp.stdp_fixed_live_step, stdp_args=stdp.fixed_args(f.stdp),
-                    lif_kernel=lif.lif_fixed_kernel, exc_args=exc, inh_args=inh,
-                    theta_kernel=lif.theta_decay_fixed_kernel,
-                    exc_theta_args=lif.theta_args(f.exc), inh_theta_args=lif.theta_args(inh_p),
-                    skip_learn=_can_skip_learning(s, f.stdp.rule, f.stdp.sample_steps),
-                    inh_live_ok=(f.inh is not None and f.inh.bias_mant == 0
-                                 and f.inh.decay_theta == 0 and not f.inh.one_spike
-                                 and not f.inh.one_spike_infer),
-                    live_kernel=lif.lif_fixed_live_kernel, inh_live_args=lif.live_args(inh_p),
-                    compact_pre=_can_skip_learning(s, f.stdp.rule, f.stdp.sample_steps),
-                    w_ei=f.w_ei, exp_ei=f.exp_ei, w_ie=f.w_ie, exp_ie=f.exp_ie,
-                    w_lat=f.w_lat, exp_lat=f.exp_lat, exp_in=f.exp_in, shift=stdp.weight_exp_s)
-    exc_p, inh_p, w_ei, w_ie, w_lat = s.in_weight_units()
-    exc_f = exc_p.per_step()
-    inh_f = inh_p.per_step() if inh_p is not None else exc_f
-    exc, inh = lif.float_args(exc_f), lif.float_args(inh_f)
-    return dict(stdp_kernel=stdp.stdp_float_step, stdp_args=stdp.float_args(s.stdp.per_step()),
-                lif_kernel=lif.lif_float_kernel, exc_args=exc, inh_args=inh,
-                theta_kernel=lif.theta_decay_float_kernel,
-                exc_theta_args=lif.theta_args(exc_f), inh_theta_args=lif.theta_args(inh_f),
-                skip_learn=_can_skip_learning(s, s.stdp.rule, s.stdp.sample_steps),
-                inh_live_ok=False, live_kernel=no_live_kernel, inh_live_args=(0,),
-                compact_pre=False,
-                w_ei=float(w_ei), exp_ei=0, w_ie=float(w_ie), exp_ie=0,
-                w_lat=float(w_lat), exp_lat=0, exp_in=0, shift=no_shift)
-
-
 def _thresholds(spec: NetworkSpec, images) -> np.ndarray:
     images = validate.images(images, spec.n_input)
     return np.ascontiguousarray(spike_thresholds(intensities(images), spec.max_rate_hz,
@@ -158,30 +109,27 @@ def _transposed(net: EngineNet) -> np.ndarray:
 def _simulate(net: EngineNet, thr, learn: bool, counts, events, rec, prof=_NO_PROF,
               skip_quiet: bool = True) -> None:
     s = net.spec
-    k = _kernels(net)
     a = net.arrays
     for name, shape in (("w", (s.n_exc, s.n_input)), ("theta", (s.n_exc,))):
         if a[name].shape != shape or a[name].dtype != net.dtype:  # replaced by the caller
             raise ValueError(f"net.{name} has shape {a[name].shape} and dtype "
                              f"{a[name].dtype}, expected {shape} {np.dtype(net.dtype)}")
-    bufs = tuple(a[n] for n in ("a_syn", "a_ie", "a_ei", "a_lat", "a_exc", "s_in", "s_exc",
-                                "s_inh"))
+    p = state.params(s, net.precision, net.fixed, net.seed, learn, skip_quiet)
     wt = _transposed(net)
-    a_syn_work = a["a_syn"]
-    if (net.precision == "fixed" and k["exp_in"] == 0
+    a_syn = a["a_syn"]
+    if (net.precision == "fixed" and p.wiring.exp_in == 0
             and s.n_input * int(net.fixed.stdp.w_max) < 2**31):
-        a_syn_work = a["a_syn"].astype(np.int32)  # every sum of input weights fits
-    net.skipped_steps += simulate(
-        thr, net.seed, net.seed + 1, net.seed + 2, net.t, s.present_steps, s.rest_steps,
-        bool(learn),
-        wt, a["x_pre"], a["x_post"], a["cnt"], a["fired"], a["pre_fired"], a["x_post2"],
-        k["stdp_kernel"], k["stdp_args"], a["u"], a["v"], a["theta"], a["ref"],
-        k["lif_kernel"], k["exc_args"], s.has_inh, a["iu"], a["iv"], a["itheta"],
-        a["iref"], k["inh_args"], k["w_ei"], k["exp_ei"], k["w_ie"], k["exp_ie"],
-        s.kind == "tinysnn", k["w_lat"], k["exp_lat"], k["exp_in"], k["shift"],
-        bufs, counts, events, rec, prof, bool(skip_quiet), k["skip_learn"],
-        k["theta_kernel"], k["exc_theta_args"], k["inh_theta_args"], k["inh_live_ok"],
-        k["live_kernel"], k["inh_live_args"], k["compact_pre"], a_syn_work)
+        a_syn = a["a_syn"].astype(np.int32)  # every sum of input weights fits
+    st = state.State(
+        state.Synapses(wt, a["x_pre"], a["x_post"], a["cnt"], a["fired"], a["pre_fired"],
+                       a["x_post2"]),
+        state.LIFState(a["u"], a["v"], a["theta"], a["ref"]),
+        state.LIFState(a["iu"], a["iv"], a["itheta"], a["iref"]),
+        state.Buffers(a_syn, a["a_ie"], a["a_ei"], a["a_lat"], a["a_exc"], a["s_in"],
+                      a["s_exc"], a["s_inh"]))
+    net.skipped_steps += simulate(thr, net.t, p, st, state.Output(counts, events, rec, prof))
+    if a_syn is not a["a_syn"]:
+        a["a_syn"][...] = a_syn
     if learn:
         a["w"][...] = wt.T
     net.t += len(thr) * s.sample_steps
