@@ -27,12 +27,15 @@ read-only install) is not an error: the kernels are then compiled for the proces
 from __future__ import annotations
 
 import hashlib
+import importlib.abc
+import importlib.util
 import os
 import re
 import sys
 from pathlib import Path
 
-__all__ = ["install", "installed", "source_key", "cache_base", "cache_dir", "source_files",
+__all__ = ["install", "install_when_numba_loads", "installed", "source_key", "cache_base",
+           "cache_dir", "source_files",
            "COMPILE_NOTE"]
 
 #: what the first kernel compilation of a process prints (``{dir}``: the cache folder)
@@ -224,6 +227,40 @@ def install() -> None:
     caching.CacheImpl._locator_classes.insert(0, LavalabLocator)
     event.register("numba:compile", CompileNote())
     _State.installed = True
+
+
+class _AfterNumba(importlib.abc.MetaPathFinder):
+    """Runs :func:`install` right after ``numba`` is imported, before any module can
+    decorate a kernel with it: ``import lavalab`` itself does not import numba (the CLI's
+    ``--help`` stays fast)."""
+
+    def find_spec(self, fullname, path, target=None):  # noqa: D102 (importlib API)
+        if fullname != "numba":
+            return None
+        sys.meta_path.remove(self)  # find numba's own spec, once
+        try:
+            spec = importlib.util.find_spec("numba")
+        finally:
+            sys.meta_path.insert(0, self)
+        if spec is None or spec.loader is None:
+            return None
+        exec_module = spec.loader.exec_module
+
+        def exec_then_install(module):
+            exec_module(module)
+            sys.meta_path[:] = [f for f in sys.meta_path if f is not self]
+            install()
+
+        spec.loader.exec_module = exec_then_install
+        return spec
+
+
+def install_when_numba_loads() -> None:
+    """:func:`install` now if numba is imported, else right after its import."""
+    if "numba" in sys.modules:
+        install()
+    elif not any(isinstance(f, _AfterNumba) for f in sys.meta_path):
+        sys.meta_path.insert(0, _AfterNumba())
 
 
 def installed() -> bool:
