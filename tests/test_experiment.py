@@ -27,6 +27,19 @@ def test_train_evaluate_files(tmp_path):
     assert len(out["confusion"]) == 10
 
 
+def test_timing_keeps_setup_apart_from_the_work(tmp_path):
+    train(TrainConfig(**SMALL), tmp_path, progress=False)
+    rep = json.loads((tmp_path / "train.json").read_text())
+    assert rep["setup_s"] > 0 and rep["train_s"] > 0 and rep["wall_s"] == rep["train_s"]
+    assert rep["setup_cpu_s"] >= 0 and rep["cpu_s"] >= 0
+    assert rep["samples_per_s"] == pytest.approx(6 / rep["train_s"])
+    assert rep["assignment"]["wall_s"] > 0 and rep["assignment"]["cpu_s"] >= 0
+    evaluate(tmp_path, samples=4)
+    out = json.loads((tmp_path / "eval.json").read_text())
+    assert out["setup_s"] > 0 and out["infer_s"] > 0 and out["wall_s"] == out["infer_s"]
+    assert out["samples_per_s"] == pytest.approx(4 / out["infer_s"])
+
+
 def test_interrupted_training_resumes_to_the_same_model(tmp_path, monkeypatch):
     import lavalab.stdp.scoring as ex
 

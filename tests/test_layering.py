@@ -17,13 +17,15 @@ PACKAGE = ROOT / "lavalab"
 #: belongs to the longest dotted prefix listed here.
 LAYERS = {
     # 0 base
-    "lavalab": 0,  # the package's __init__ (lavalab._compat only)
+    "lavalab": 0,  # the package's __init__ (lavalab.timing, lavalab._compat)
     "lavalab._compat": 0,
     "lavalab.loihi_spec": 0,
     "lavalab.fixed": 0,
     "lavalab.validate": 0,
     "lavalab.model_io": 0,
     "lavalab.progress": 0,
+    "lavalab.timing": 0,
+    "lavalab.kernel_cache": 0,
     "lavalab.protocol": 0,
     "lavalab.plots": 0,  # matplotlib set-up and the network figures
     # 1 pure step functions

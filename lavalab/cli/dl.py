@@ -128,6 +128,9 @@ def _spec(args, method: str):
 def _cmd_train(args) -> int:
     from dataclasses import asdict
 
+    from lavalab.timing import JobClock
+
+    clock = JobClock()
     from lavalab.data import load_dataset
     from lavalab.supervised.train import TrainConfig, save_model, train
 
@@ -137,17 +140,25 @@ def _cmd_train(args) -> int:
     tr = load_dataset("mnist", "train")
     ck = args.checkpoint or f"{args.out}.ckpt"
     net, hist = train(spec, cfg, tr.images, tr.labels, checkpoint=ck,
-                      progress=not args.quiet,
+                      progress=not args.quiet, clock=clock,
                       log=lambda r: print(f"epoch {r['epoch']}: loss {r['loss']:.4f}, train "
                                           f"accuracy {r['train_accuracy']:.2f} %, "
                                           f"{r['seconds']:.0f} s", flush=True))
+    timing = clock.fields(work="train")  # this run's epochs (lavalab.timing)
     path = save_model(args.out, net, {"history": hist, "config": asdict(cfg),
-                                      "dataset": "mnist"})
-    print(f"wrote {path} ({spec.method}, hidden {list(spec.hidden)}, T={spec.timesteps})")
+                                      "dataset": "mnist", "timing": timing})
+    rate = timing["samples_per_s"]
+    print(f"wrote {path} ({spec.method}, hidden {list(spec.hidden)}, T={spec.timesteps}); "
+          f"set-up {timing['setup_s']:.1f} s, training {timing['train_s']:.1f} s"
+          + (f" ({rate:.1f} samples/s)" if rate else ""))
+    clock.finish()
     return 0
 
 
 def _cmd_evaluate(args) -> int:
+    from lavalab.timing import JobClock
+
+    clock = JobClock()
     from lavalab.compile.supervised import analyse_supervised, lower_supervised
     from lavalab.data import load_dataset
     from lavalab.supervised.evaluate import agreement, evaluate_lava, evaluate_torch
@@ -167,10 +178,15 @@ def _cmd_evaluate(args) -> int:
     x, y = te.images[:args.samples], te.labels[:args.samples]
     doc, res = {"model": args.model, "spec_method": net.spec.method}, {}
     if args.backend in ("torch", "both"):
-        res["torch"] = evaluate_torch(net, x, y)
+        with clock.work():
+            res["torch"] = evaluate_torch(net, x, y)
     if args.backend in ("lava", "both"):
         n = args.lava_samples or args.samples
-        res["lava"] = evaluate_lava(net, x[:n], y[:n], progress=not args.quiet)
+        with clock.work():
+            res["lava"] = evaluate_lava(net, x[:n], y[:n], progress=not args.quiet)
+    # set-up before the first evaluation (lavalab.timing); each backend's own infer_s,
+    # cpu_s and samples_per_s are in its summary
+    doc.update(setup_s=clock.setup_s, setup_cpu_s=clock.setup_cpu_s)
     for k, r in res.items():
         doc[k] = r.summary()
         print(f"{k}: accuracy {r.accuracy:.2f} % on {len(r.labels)} MNIST test digits, "
@@ -193,6 +209,7 @@ def _cmd_evaluate(args) -> int:
         from lavalab import model_io
 
         model_io.write_json(args.json, json.loads(json.dumps(doc, default=float)))
+    clock.finish()
     return 0
 
 

@@ -127,7 +127,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
             f"{rep['samples_total']} in all)" if rep.get("init_from") else "")
     print(f"trained {cfg.network}-{cfg.neurons} on {cfg.samples}{more} {cfg.dataset} samples "
           f"[{cfg.backend}, {cfg.precision}] in {rep['wall_s']:.1f} s "
-          f"({rep['samples_per_s'] or 0:.1f} samples/s); wrote {args.out}/model.npz, "
+          f"({rep['samples_per_s'] or 0:.1f} samples/s, after {rep['setup_s']:.1f} s of "
+          f"set-up); wrote {args.out}/model.npz, "
           "train.json")
     for w in rep["warnings"]:
         print(f"lavalab train: warning: {w}", file=sys.stderr)

@@ -11,6 +11,9 @@ on the same test digits (same Poisson input, bit for bit), the agreement of thei
 predictions, spike and event counts of both, and the lowering's approximations. The stock
 run is slow (Lava's CPU simulation, ~1 digit/s); finished digits are saved every few
 digits to ``stock_partial_<backend>.npz`` and a rerun with the same arguments resumes.
+Timing (:mod:`lavalab.timing`): the work (``infer_s``, ``cpu_s``, ``samples_per_s``) is
+the stock run of this call alone; set-up holds the Lava import, the lowering and the
+engine's reference run (``engine_wall_s``).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from lavalab import model_io
+from lavalab.timing import JobClock
 
 __all__ = ["STOCK_BACKENDS", "evaluate_stock", "LOIHI_VIA_BUNDLE"]
 
@@ -44,6 +48,7 @@ def evaluate_stock(model_dir, samples: int = 500, backend: str = "lava-stock", o
     ``copies`` digits run at once in as many copies of the network (block-diagonal
     weights, identical per copy); ``save_every`` digits (default ``copies``) per Lava run
     and saved chunk (the per-sample reset is on chip: stock ``LIFReset``)."""
+    clock = JobClock()
     save_every = save_every or copies
     if backend == "loihi":
         raise ValueError(LOIHI_VIA_BUNDLE)
@@ -95,21 +100,20 @@ def evaluate_stock(model_dir, samples: int = 500, backend: str = "lava-stock", o
 
     bar = tqdm(total=samples, initial=done, unit="digit", disable=not progress,
                desc=f"{s.kind}-{s.n_exc} [{backend}]")
-    t0 = time.perf_counter()
-    lo = done
-    while lo < samples:  # chunks: each a fresh Lava run, saved when finished
-        hi = min(samples, lo + save_every)
-        r = run_stock(low, test.images[lo:hi], seed, s.max_rate_hz, s.dt_ms,
-                      t0=lo * s.sample_steps, copies=copies, progress=bar.update)
-        counts[lo:hi], events[lo:hi] = r["counts"], r["events"]
-        if n_inh:
-            inh_counts[lo:hi] = r["inh_counts"]
-        lo = hi
-        model_io.save_npz(partial, PARTIAL_FORMAT, {"key": key, "done": lo},
-                          {"counts": counts[:lo], "inh_counts": inh_counts[:lo],
-                           "events": events[:lo]})
+    with clock.work():  # the stock run of this call
+        lo = done
+        while lo < samples:  # chunks: each a fresh Lava run, saved when finished
+            hi = min(samples, lo + save_every)
+            r = run_stock(low, test.images[lo:hi], seed, s.max_rate_hz, s.dt_ms,
+                          t0=lo * s.sample_steps, copies=copies, progress=bar.update)
+            counts[lo:hi], events[lo:hi] = r["counts"], r["events"]
+            if n_inh:
+                inh_counts[lo:hi] = r["inh_counts"]
+            lo = hi
+            model_io.save_npz(partial, PARTIAL_FORMAT, {"key": key, "done": lo},
+                              {"counts": counts[:lo], "inh_counts": inh_counts[:lo],
+                               "events": events[:lo]})
     bar.close()
-    stock_s = time.perf_counter() - t0
 
     def classify(c):
         pa = predict_all_activity(c, model.assignments)
@@ -133,11 +137,12 @@ def evaluate_stock(model_dir, samples: int = 500, backend: str = "lava-stock", o
         "spikes_per_sample": {"exc": float(counts.sum(1).mean()),
                               "exc_engine": float(e_counts.sum(1).mean())},
         "events": event_summary(events, s), "engine_events": event_summary(e_events, s),
-        "wall_s": stock_s, "engine_wall_s": engine_s,
-        "samples_per_s": (samples - done) / stock_s if stock_s > 0 else None,
+        **clock.fields(samples - done, "infer"), "wall_s": clock.work_s,
+        "engine_wall_s": engine_s,
         "resumed_from": done,
     }
     if n_inh:
         report["spikes_per_sample"]["inh"] = float(inh_counts.sum(1).mean())
     model_io.write_json(out / f"eval_{backend}.json", report)
+    clock.finish()
     return report

@@ -27,6 +27,7 @@ from lavalab.compile.spike_grid import SpikeTimeBudget
 from lavalab.exact import model
 from lavalab.exact.spec import ExactSpec
 from lavalab.progress import use_thread_progress_lock
+from lavalab.timing import JobClock, cpu_seconds
 
 __all__ = ["TrainConfig", "Adam", "train", "evaluate", "save_network", "load_network",
            "CHECKPOINT_FORMAT", "NETWORK_FORMAT"]
@@ -92,15 +93,21 @@ class Adam:
             W -= self.lr * (m / c1) / (np.sqrt(v / c2) + self.eps)
 
 
-def _step(spec, weights, opt, images, labels, budget):
+def _grads(spec, weights, images, labels, budget):
+    """Mean loss, correct count and the weights' gradients on a batch (weights unchanged)."""
     t, c = model.encode_images(images, spec.input_window)
     tr = model.forward(spec, weights, t, c, budget)
     n_out = tr.fwd[-1][0]
     loss, g = model.count_loss(spec, n_out, labels)
     G = np.repeat(g[:, :, None], spec.max_spikes[-1], axis=2)
     grads = model.backward(spec, weights, tr, G)
+    return float(loss.mean()), int((n_out.argmax(axis=1) == labels).sum()), grads
+
+
+def _step(spec, weights, opt, images, labels, budget):
+    loss, ok, grads = _grads(spec, weights, images, labels, budget)
     opt.step(weights, grads)
-    return float(loss.mean()), int((n_out.argmax(axis=1) == labels).sum())
+    return loss, ok
 
 
 def evaluate(spec: ExactSpec, weights, images, labels, budget: SpikeTimeBudget,
@@ -177,11 +184,17 @@ def _save_ckpt(path, spec, cfg, weights, opt, epoch, batch, order, history):
 
 
 def train(spec: ExactSpec, cfg: TrainConfig, images, labels, checkpoint=None,
-          progress: bool = True, desc: str = "train", on_epoch=None
-          ) -> tuple[list[np.ndarray], list[dict]]:
+          progress: bool = True, desc: str = "train", on_epoch=None,
+          clock: JobClock | None = None) -> tuple[list[np.ndarray], list[dict]]:
     """Train from scratch or resume from ``checkpoint`` (written every ``checkpoint_every``
     batches and at each epoch end). ``on_epoch(epoch, weights, history)`` runs after each
-    finished epoch, before its checkpoint. Returns (weights, per-epoch history)."""
+    finished epoch, before its checkpoint. Returns (weights, per-epoch history).
+
+    ``clock`` (:mod:`lavalab.timing`) times the epochs' batches as the work (its
+    ``samples`` count the samples trained by this call); the kernels' compile or cache
+    load runs before, on one sample and a throwaway copy of the network (set-up). Each
+    history record holds its epoch's wall ``seconds`` and ``cpu_s``."""
+    clock = JobClock() if clock is None else clock
     images = np.asarray(images)[:cfg.train_samples]
     labels = np.asarray(labels)[:cfg.train_samples]
     n = len(labels)
@@ -203,12 +216,15 @@ def train(spec: ExactSpec, cfg: TrainConfig, images, labels, checkpoint=None,
         opt.t, epoch, batch, history = meta["adam_t"], meta["epoch"], meta["batch"], \
             meta["history"]
         order = arr["order"]
+    if epoch < cfg.epochs:  # warm-up on one sample (set-up): nothing of the run changes
+        _grads(spec, weights, images[:1], labels[:1], cfg.budget)
     bar = _bar(total=cfg.epochs * nb, initial=epoch * nb + batch, desc=desc,
                disable=not progress, smoothing=0.05)
     while epoch < cfg.epochs:
         if order is None or len(order) != n:
             order = np.random.default_rng([cfg.seed, epoch]).permutation(n)
-        t0 = time.time()
+        clock.start_work()
+        t0, c0 = time.time(), cpu_seconds()
         loss_sum, correct, seen = 0.0, 0, 0
         if batch > 0 and history and history[-1].get("partial"):
             part = history.pop()  # partial-epoch sums saved with the checkpoint
@@ -219,6 +235,7 @@ def train(spec: ExactSpec, cfg: TrainConfig, images, labels, checkpoint=None,
             loss_sum += loss * len(idx)
             correct += ok
             seen += len(idx)
+            clock.samples += len(idx)
             batch += 1
             bar.update(1)
             bar.set_postfix(loss=f"{loss_sum / seen:.2f}", acc=f"{100 * correct / seen:.1f}")
@@ -229,7 +246,8 @@ def train(spec: ExactSpec, cfg: TrainConfig, images, labels, checkpoint=None,
                            history + [part])
         history.append({"epoch": epoch + 1, "train_loss": loss_sum / max(seen, 1),
                         "train_accuracy": 100.0 * correct / max(seen, 1),
-                        "seconds": time.time() - t0})
+                        "seconds": time.time() - t0, "cpu_s": cpu_seconds() - c0})
+        clock.stop_work()
         epoch, batch, order = epoch + 1, 0, None
         if on_epoch is not None:
             on_epoch(epoch, weights, history)

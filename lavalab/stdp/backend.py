@@ -1,13 +1,13 @@
 """Running an STDP network on a backend (the engine, Lava on CPU, Loihi): the backend check,
-Lava's runs as engine event rows, frozen-network spike counts, event summaries and the
-epoch-cycled training stream."""
+Lava's runs as engine event rows, frozen-network spike counts, event summaries, the
+epoch-cycled training stream and the kernels' warm-up."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from lavalab.backends import BackendUnavailable
-from lavalab.engine import EVENT_NAMES, infer, make_net
+from lavalab.engine import EVENT_NAMES, infer, make_net, run
 from lavalab.networks.snn import (
     NetworkSpec,
 )
@@ -84,3 +84,20 @@ def frozen_counts(backend: str, spec: NetworkSpec, precision: str, fixed, w, the
     res = run_lava(spec, precision, frozen.w, frozen.theta, images, seed=seed, learn=False,
                    fixed=frozen.fixed, hardware=backend == "loihi")
     return res["counts"], lava_events(spec, images, seed, 0, res)
+
+
+def warm_up(backend: str, spec: NetworkSpec, precision: str, fixed, w, theta, images,
+            seed: int, learn: bool) -> None:
+    """Compile, or load from numba's cache, the engine kernels a run of ``spec`` uses
+    (STDP learning if ``learn``, else inference): one sample of ``images`` through a
+    throwaway copy of the network, so nothing of the real run changes. Part of a timed
+    job's set-up (:mod:`lavalab.timing`); the Lava backends compile nothing ahead (their
+    build is part of every run) and are not warmed."""
+    if backend != "engine" or not len(images):
+        return
+    net = make_net(spec, precision, np.array(w), None if theta is None else np.array(theta),
+                   seed=seed, fixed=fixed)
+    if learn:
+        run(net, images[:1], learn=True)
+    else:
+        infer(net, images[:1], threads=1)

@@ -21,10 +21,11 @@ from lavalab.protocol import (
     predict_all_activity,
     predict_proportion,
 )
-from lavalab.stdp.backend import cycled, event_summary, require_backend
+from lavalab.stdp.backend import cycled, event_summary, require_backend, warm_up
 from lavalab.stdp.config import EXP_IN, TRAIN_DT_MS, Q, inference_spec
 from lavalab.stdp.files import STALE_WITH_MODEL, load_model, model_folder, stream_end
 from lavalab.stdp.scoring import assign_frozen, assignment_warnings, classify
+from lavalab.timing import JobClock
 
 
 def assign(model_dir, out, inference_dt_ms: float | None = None,
@@ -36,7 +37,9 @@ def assign(model_dir, out, inference_dt_ms: float | None = None,
     its last ``assign_samples`` training samples (default: as many as ``train`` used).
     Writes ``model.npz`` and ``assign.json`` into ``out``; a finished model there is
     replaced only with ``force``. Lets a user compare inference choices (e.g. the
-    deployable network against one spike per step) on one training run."""
+    deployable network against one spike per step) on one training run. Timing fields:
+    :mod:`lavalab.timing` (``infer_s``: the assignment run)."""
+    clock = JobClock()
     from lavalab import validate
 
     if backend not in BACKENDS:
@@ -68,9 +71,12 @@ def assign(model_dir, out, inference_dt_ms: float | None = None,
         raise ValueError(f"{src}: a quantized model (precision study) keeps its own format; "
                          "assign supports models of lavalab train")
     ifixed = lower_network(ispec, Q, EXP_IN) if model.precision == "fixed" else None
-    assignments, proportions, wall = assign_frozen(ispec, model.precision, ifixed, model.w,
-                                                   model.theta, images, labels, model.seed,
-                                                   backend)
+    warm_up(backend, ispec, model.precision, ifixed, model.w, model.theta, images,
+            model.seed, learn=False)
+    with clock.work():
+        assignments, proportions, _ = assign_frozen(ispec, model.precision, ifixed,
+                                                       model.w, model.theta, images, labels,
+                                                       model.seed, backend)
     meta = {k: v for k, v in model.meta.items() if k != "train_spec"}
     meta["spec"] = spec_to_dict(ispec)
     if ispec != train_spec:
@@ -84,12 +90,15 @@ def assign(model_dir, out, inference_dt_ms: float | None = None,
     n_classes = len(np.unique(data.labels))
     report = {"model": str(src), "inference_dt_ms": ispec.dt_ms,
               "one_spike_infer": bool(ispec.exc.one_spike_infer), "samples": n,
-              "first_sample": trained - n, "wall_s": wall, "backend": backend,
+              "first_sample": trained - n, **clock.fields(n, "infer"),
+              "wall_s": clock.work_s,
+              "backend": backend,
               "neurons_assigned": int((assignments >= 0).sum()),
               "neurons_per_class": np.bincount(assignments[assignments >= 0],
                                                minlength=n_classes).tolist(),
               "warnings": assignment_warnings(assignments, n_classes, n)}
     model_io.write_json(out / "assign.json", report)
+    clock.finish()
     return report
 
 
@@ -98,7 +107,9 @@ def evaluate(model_dir, samples: int | None = None, backend: str = "engine", out
     """Classify the first ``samples`` test images (default: the whole test set of the
     model's dataset); write ``eval.json`` into ``out`` (default: the model's folder).
 
-    Accuracies in ``eval.json`` are percentages (keys ``*_pct``)."""
+    Accuracies in ``eval.json`` are percentages (keys ``*_pct``); timing fields:
+    :mod:`lavalab.timing` (``wall_s`` = ``infer_s``, the test run alone)."""
+    clock = JobClock()
     from lavalab import validate
 
     if backend not in BACKENDS:
@@ -113,8 +124,11 @@ def evaluate(model_dir, samples: int | None = None, backend: str = "engine", out
     samples = validate.integer("samples", samples, 1, len(test))
     test = test.subset(samples)
     seed = model.seed + TEST_SEED_OFFSET if seed is None else validate.seed(seed)
-    counts, events, wall = classify(model.spec, model.precision, model.fixed, model.w,
-                                    model.theta, test.images, seed, backend)
+    warm_up(backend, model.spec, model.precision, model.fixed, model.w, model.theta,
+            test.images, seed, learn=False)
+    with clock.work():
+        counts, events, _ = classify(model.spec, model.precision, model.fixed, model.w,
+                                        model.theta, test.images, seed, backend)
     pred_all = predict_all_activity(counts, model.assignments)
     pred_prop = predict_proportion(counts, model.assignments, model.proportions)
     rep = classification_report(pred_all, test.labels)
@@ -127,10 +141,11 @@ def evaluate(model_dir, samples: int | None = None, backend: str = "engine", out
             pred_prop, test.labels)["accuracy"]),
         "per_class_accuracy_pct": [pct(v) for v in rep["per_class_accuracy"]],
         "confusion": rep["confusion"],
-        "wall_s": wall, "samples_per_s": samples / wall if wall > 0 else None,
+        **clock.fields(samples, "infer"), "wall_s": clock.work_s,
         "spikes_per_sample": {"exc": float(counts.sum(1).mean())},
         "events": event_summary(events, model.spec),
     }
     out.mkdir(parents=True, exist_ok=True)
     model_io.write_json(out / "eval.json", report)
+    clock.finish()
     return report

@@ -1,15 +1,15 @@
 """``lavalab train``: train an STDP network on a backend and assign its labels.
 
 Outputs in ``out``: ``model.npz`` (weights, theta, label assignments; see
-:mod:`lavalab.model_io`), ``train.json`` (configuration, wall time, samples/s, spikes and
-event counts per layer) and, while running, ``checkpoint.npz`` (the complete network state
+:mod:`lavalab.model_io`), ``train.json`` (configuration, set-up and training seconds, wall
+and CPU (:mod:`lavalab.timing`), samples/s of the training alone, spikes and event counts
+per layer) and, while running, ``checkpoint.npz`` (the complete network state
 after the last finished chunk; a rerun with the same configuration resumes from it).
 """
 
 from __future__ import annotations
 
 import platform
-import time
 from dataclasses import asdict
 
 import numpy as np
@@ -23,10 +23,11 @@ from lavalab.networks.snn import (
     spec_from_dict,
     spec_to_dict,
 )
-from lavalab.stdp.backend import cycled, event_summary, require_backend
+from lavalab.stdp.backend import cycled, event_summary, require_backend, warm_up
 from lavalab.stdp.config import EXP_IN, Q, TrainConfig, inference_spec
 from lavalab.stdp.files import STALE_WITH_MODEL, load_model, stream_end
 from lavalab.stdp.scoring import assign_frozen, assignment_warnings, learn
+from lavalab.timing import JobClock
 
 
 def train(cfg: TrainConfig, out, progress: bool = True, restart: bool = False,
@@ -36,7 +37,8 @@ def train(cfg: TrainConfig, out, progress: bool = True, restart: bool = False,
     A finished model already in ``out`` is never replaced unless ``force`` (then the
     outputs derived from the old model, ``eval.json`` and its plots, are removed once the
     new model is written). ``out`` is checked for writability before any work and created
-    only after the data loaded."""
+    only after the data loaded. ``train.json``'s timing: :mod:`lavalab.timing`."""
+    clock = JobClock()
     from tqdm import tqdm
 
     from lavalab import validate
@@ -81,7 +83,12 @@ def train(cfg: TrainConfig, out, progress: bool = True, restart: bool = False,
         for k, v in arrays.items():
             net.arrays[k][...] = v
     done_at_start = done
-    t_start = time.perf_counter()
+    ispec = inference_spec(spec, *cfg.inference())
+    ifixed = lower_network(ispec, Q, EXP_IN) if cfg.precision == "fixed" else None
+    warm_up(cfg.backend, spec, cfg.precision, fixed, net.w, net.theta, data.images, cfg.seed,
+            learn=True)  # the kernels' compile or cache load: set-up, not training
+    warm_up(cfg.backend, ispec, cfg.precision, ifixed, net.w, net.theta, data.images,
+            cfg.seed, learn=False)
     bar = tqdm(total=cfg.samples, initial=done, unit="sample", disable=not progress,
                desc=f"train {cfg.network}-{cfg.neurons} [{cfg.backend}, {cfg.precision}]")
 
@@ -90,19 +97,21 @@ def train(cfg: TrainConfig, out, progress: bool = True, restart: bool = False,
         model_io.save_npz(ckpt, model_io.CHECKPOINT_FORMAT,
                           {"config": cfg_meta, "samples_done": done_at_start + n, "t": net.t},
                           {**net.arrays, "events": events[:done_at_start + n]})
-    learn(net, data.images, prev + done, prev + cfg.samples, backend=cfg.backend,
-          chunk=cfg.checkpoint_every, bar=bar, on_chunk=checkpoint)
+    with clock.work():
+        learn(net, data.images, prev + done, prev + cfg.samples, backend=cfg.backend,
+              chunk=cfg.checkpoint_every, bar=bar, on_chunk=checkpoint)
     bar.close()
-    train_s = time.perf_counter() - t_start
+    ran = cfg.samples - done_at_start  # samples trained by this run (not a resumed part)
+    timing = clock.fields(ran, "train")
     # label assignment on the last training samples, weights and theta frozen, with the
     # network the model is evaluated and deployed as (its inference step and one_spike)
-    ispec = inference_spec(spec, *cfg.inference())
     n_assign = min(cfg.assign_samples, prev + cfg.samples)  # the end of the whole stream
     lo, hi = prev + cfg.samples - n_assign, prev + cfg.samples
-    ifixed = lower_network(ispec, Q, EXP_IN) if cfg.precision == "fixed" else None
-    assignments, proportions, assign_s = assign_frozen(
-        ispec, cfg.precision, ifixed, net.w, net.theta, cycled(data.images, lo, hi),
-        cycled(data.labels, lo, hi), cfg.seed, cfg.backend)
+    assign_clock = JobClock()  # only its work is read: the assignment's wall and CPU time
+    with assign_clock.work():
+        assignments, proportions, _ = assign_frozen(
+            ispec, cfg.precision, ifixed, net.w, net.theta, cycled(data.images, lo, hi),
+            cycled(data.labels, lo, hi), cfg.seed, cfg.backend)
     meta = {"spec": spec_to_dict(ispec), "precision": cfg.precision, "seed": cfg.seed,
             "q": Q, "exp_in": EXP_IN, "config": cfg_meta, "dataset": cfg.dataset,
             "input_shape": list(data.shape)}
@@ -123,10 +132,11 @@ def train(cfg: TrainConfig, out, progress: bool = True, restart: bool = False,
                         "or --timesteps); the model cannot classify")
     else:
         warnings += assignment_warnings(assignments, len(np.unique(data.labels)), n_assign)
-    ran = cfg.samples - done_at_start  # samples trained by this run (not a resumed part)
     report = {
         "warnings": warnings,
-        "config": cfg_meta, "samples": cfg.samples, "wall_s": train_s,
+        "config": cfg_meta, "samples": cfg.samples,
+        # set-up apart from the training of this run (lavalab.timing); wall_s = train_s
+        **timing, "wall_s": timing["train_s"],
         # what the defaults resolved to (lavalab.networks.snn.DEFAULTS)
         "mechanisms": {"rule": spec.stdp.rule, "one_spike": bool(spec.exc.one_spike),
                        "w_init": spec.w_init, "inference_dt_ms": ispec.dt_ms,
@@ -136,9 +146,10 @@ def train(cfg: TrainConfig, out, progress: bool = True, restart: bool = False,
         "init_from": None if cfg.init_from is None else {"model": cfg.init_from,
                                                          "samples": prev},
         "samples_total": prev + cfg.samples,
-        "samples_per_s": ran / train_s if train_s > 0 and ran else None,
-        "steps_per_s": ran * spec.sample_steps / train_s if train_s > 0 and ran else None,
-        "assignment": {"samples": n_assign, "wall_s": assign_s,
+        "steps_per_s": (ran * spec.sample_steps / timing["train_s"]
+                        if timing["samples_per_s"] else None),
+        "assignment": {"samples": n_assign, "wall_s": assign_clock.work_s,
+                       "cpu_s": assign_clock.work_cpu_s,
                        "neurons_assigned": int((assignments >= 0).sum()),
                        "neurons_unassigned": int((assignments < 0).sum()),
                        "neurons_per_class": np.bincount(assignments[assignments >= 0],
@@ -148,6 +159,7 @@ def train(cfg: TrainConfig, out, progress: bool = True, restart: bool = False,
     }
     model_io.write_json(out / "train.json", report)
     ckpt.unlink(missing_ok=True)
+    clock.finish()
     return report
 
 

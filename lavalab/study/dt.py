@@ -21,6 +21,7 @@ from lavalab.exact.train import TrainConfig, evaluate, save_network, train
 from lavalab.plots import _plt, _save
 from lavalab.study.selection import pareto_front
 from lavalab.study.store import ResultStore
+from lavalab.timing import JobClock
 
 __all__ = ["train_run", "dt_study", "summarise", "plot_dt_study"]
 
@@ -53,8 +54,12 @@ def train_run(spec: ExactSpec, tr, te, out: Path, dt: float, seed: int, epochs: 
     """Train one network at grid step ``dt``; test after each epoch at ``test_dts``.
 
     ``out`` gets checkpoint.npz (resume), network.npz (latest weights) and results.json/csv
-    (one row per epoch and test dt).
+    (one row per epoch and test dt). Timing (:mod:`lavalab.timing`): network.npz's
+    ``timing`` holds this run's set-up and training so far (``setup_s``, ``train_s``,
+    ``cpu_s``, ``samples_per_s``); each row its epoch's ``train_seconds`` and
+    ``train_cpu_s``, the run's ``setup_s`` and ``train_samples_per_s`` so far.
     """
+    clock = JobClock()
     out = Path(out)
     store = ResultStore(out, "exact-train", _setup(
         spec, dt=dt, seed=seed, train_samples=train_samples, test_samples=test_samples,
@@ -64,9 +69,11 @@ def train_run(spec: ExactSpec, tr, te, out: Path, dt: float, seed: int, epochs: 
                       budget=SpikeTimeBudget(dt_s=dt))
 
     def on_epoch(epoch, weights, history):
+        timing = clock.fields(work="train")
         save_network(out / "network.npz", spec, weights,
                      {"dt_s": dt, "seed": seed, "epochs": epoch, "dataset": tr.name,
-                      "train_samples": train_samples, "history": history})
+                      "train_samples": train_samples, "history": history,
+                      "timing": timing})
         for tdt in test_dts:
             key = f"epoch={epoch},test_dt={tdt:g}"
             if store.done(key):
@@ -83,10 +90,13 @@ def train_run(spec: ExactSpec, tr, te, out: Path, dt: float, seed: int, epochs: 
                        "t_first_output": r["t_first_output"],
                        "t_first_label": r["t_first_label"],
                        "confidence_t": r["confidence_t"], "confidence": r["confidence"],
-                       "train_seconds": h["seconds"], "test_seconds": r["seconds"]})
+                       "train_seconds": h["seconds"], "test_seconds": r["seconds"],
+                       "train_cpu_s": h.get("cpu_s"), "setup_s": timing["setup_s"],
+                       "train_samples_per_s": timing["samples_per_s"]})
 
     train(spec, cfg, tr.images, tr.labels, checkpoint=out / "checkpoint.npz",
-          progress=progress, desc=f"train dt={dt:g}", on_epoch=on_epoch)
+          progress=progress, desc=f"train dt={dt:g}", on_epoch=on_epoch, clock=clock)
+    clock.finish()
     return sorted(store.rows.values(), key=lambda r: (r["epoch"], r["test_dt"]))
 
 

@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from lavalab.supervised.model import SupervisedNet, encode
+from lavalab.timing import cpu_seconds
 
 __all__ = ["EvalResult", "evaluate_torch", "evaluate_lava", "export_netx", "agreement",
            "steps_per_sample", "EXPORT_FORMAT_NOTE"]
@@ -39,7 +40,8 @@ EXPORT_FORMAT_NOTE = "netx HDF5 (lava-dl export_hdf5)"
 class EvalResult:
     """backend : ``"torch"`` or ``"lava"``; predictions (N,); scores (N, n_output);
     labels (N,); layer_names; events (N, n_layers + 1): input messages then each layer's
-    spikes per sample; seconds : wall time of the run."""
+    spikes per sample; seconds : wall time of the run (the work alone: the Lava run
+    includes its netx build); cpu_s : its CPU seconds (:mod:`lavalab.timing`)."""
 
     backend: str
     predictions: np.ndarray
@@ -49,6 +51,7 @@ class EvalResult:
     events: np.ndarray
     seconds: float
     extra: dict = field(default_factory=dict)
+    cpu_s: float | None = None
 
     @property
     def accuracy(self) -> float:
@@ -63,6 +66,9 @@ class EvalResult:
     def summary(self) -> dict:
         return {"backend": self.backend, "samples": int(len(self.labels)),
                 "accuracy": self.accuracy, "seconds": self.seconds,
+                "infer_s": self.seconds, "cpu_s": self.cpu_s,
+                "samples_per_s": (len(self.labels) / self.seconds if self.seconds > 0
+                                  else None),
                 "spikes_per_sample": self.spikes_per_sample(), **self.extra}
 
 
@@ -80,7 +86,7 @@ def steps_per_sample(net_or_spec) -> int:
 def evaluate_torch(net: SupervisedNet, images, labels, seed: int = 0, batch_size: int = 500,
                    use_omega: bool = True) -> EvalResult:
     """Accuracy and per-layer event counts of SLAYER's forward pass (8-bit weights)."""
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), cpu_seconds()
     preds, scores, events = [], [], []
     with torch.no_grad():
         for lo in range(0, len(images), batch_size):
@@ -95,7 +101,8 @@ def evaluate_torch(net: SupervisedNet, images, labels, seed: int = 0, batch_size
             events.append(np.stack(ev, 1))
     return EvalResult("torch", np.concatenate(preds), np.concatenate(scores),
                       np.asarray(labels), layer_names(net),
-                      np.concatenate(events).astype(np.int64), time.perf_counter() - t0)
+                      np.concatenate(events).astype(np.int64), time.perf_counter() - t0,
+                      cpu_s=cpu_seconds() - c0)
 
 
 def export_netx(net: SupervisedNet, path) -> Path:
@@ -167,7 +174,7 @@ def evaluate_lava(net: SupervisedNet, images, labels, seed: int = 0, chunk: int 
 
     spec = net.spec
     n_layers = len(spec.hidden) + 1
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), cpu_seconds()
     preds, scores, events = [], [], []
     with tempfile.TemporaryDirectory() as d:
         path = export_netx(net, Path(d) / "net.net")
@@ -185,7 +192,8 @@ def evaluate_lava(net: SupervisedNet, images, labels, seed: int = 0, chunk: int 
                       np.asarray(labels), layer_names(net),
                       np.concatenate(events).astype(np.int64), time.perf_counter() - t0,
                       extra={"run_config": "Loihi2SimCfg(select_tag='fixed_pt')",
-                             "steps_per_sample": steps_per_sample(spec)})
+                             "steps_per_sample": steps_per_sample(spec)},
+                      cpu_s=cpu_seconds() - c0)
 
 
 def agreement(a: EvalResult, b: EvalResult) -> dict:

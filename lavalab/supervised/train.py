@@ -22,6 +22,7 @@ from lavalab import fixed, model_io
 from lavalab.model_io import ModelFileError
 from lavalab.networks.supervised import SupervisedSpec, spec_from_dict, spec_to_dict
 from lavalab.supervised.model import SupervisedNet, encode
+from lavalab.timing import JobClock
 
 __all__ = ["TrainConfig", "train", "save_model", "load_model", "MODEL_FORMAT",
            "CHECKPOINT_FORMAT"]
@@ -77,16 +78,18 @@ def _load_checkpoint(path: Path, spec: SupervisedSpec, cfg: TrainConfig) -> dict
 
 
 def train(spec: SupervisedSpec, cfg: TrainConfig, images: np.ndarray, labels: np.ndarray,
-          checkpoint=None, progress: bool = True, log=None) -> tuple[SupervisedNet, list]:
+          checkpoint=None, progress: bool = True, log=None,
+          clock: JobClock | None = None) -> tuple[SupervisedNet, list]:
     """Train a fresh network of ``spec`` on ``images`` (N, H, W uint8) / ``labels``.
 
     checkpoint : path written after every epoch (atomically); if it exists and matches
         ``spec`` and ``cfg``, training resumes after its last epoch
     Returns the network (eval mode) and the per-epoch history
     ``[{"epoch", "loss", "train_accuracy", "seconds"}, ...]``.
+    clock : times the epochs of this call as its work (:mod:`lavalab.timing`; its
+        ``samples`` count the samples trained); everything before them is set-up
     """
-    from tqdm import tqdm
-
+    clock = JobClock() if clock is None else clock
     torch.set_num_threads(cfg.threads)
     n = min(cfg.train_samples, len(images))
     images, labels = images[:n], np.asarray(labels[:n])
@@ -107,35 +110,11 @@ def train(spec: SupervisedSpec, cfg: TrainConfig, images: np.ndarray, labels: np
     y_all = torch.tensor(labels, dtype=torch.long)
     direct = encode(images, spec) if spec.encoding == "direct" else None
     for epoch in range(start, cfg.epochs):
-        net.train()
-        g = torch.Generator().manual_seed(cfg.seed * 1000 + epoch)
-        order = torch.randperm(n, generator=g)
-        t0, tot, correct, seen = time.perf_counter(), 0.0, 0, 0
-        bar = tqdm(range(0, n, cfg.batch_size), desc=f"epoch {epoch + 1}/{cfg.epochs}",
-                   disable=not progress, leave=False)
-        for lo in bar:
-            idx = order[lo:lo + cfg.batch_size]
-            if direct is not None:
-                x = direct[idx]
-            else:
-                x = encode(images[idx.numpy()], spec, seed=cfg.seed * 10**6 + epoch * n + lo)
-            y = y_all[idx]
-            _, v = net(x)
-            score = v.mean(-1)
-            loss = torch.nn.functional.cross_entropy(score, y)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            tot += float(loss) * len(idx)
-            correct += int((score.argmax(1) == y).sum())
-            seen += len(idx)
-            bar.set_postfix(loss=f"{tot / seen:.4f}", acc=f"{100 * correct / seen:.2f}")
-        sched.step()
-        rec = {"epoch": epoch + 1, "loss": tot / seen, "train_accuracy": 100 * correct / seen,
-               "seconds": time.perf_counter() - t0}
-        history.append(rec)
+        with clock.work():
+            _epoch(net, opt, sched, spec, cfg, images, y_all, direct, epoch, progress,
+                   history, clock)
         if log is not None:
-            log(rec)
+            log(history[-1])
         if ck is not None:
             _save_checkpoint(ck, {"format": CHECKPOINT_FORMAT, "spec": spec_to_dict(spec),
                                   "config": asdict(cfg), "epoch": epoch + 1,
@@ -143,6 +122,42 @@ def train(spec: SupervisedSpec, cfg: TrainConfig, images: np.ndarray, labels: np
                                   "scheduler": sched.state_dict(), "history": history})
     net.eval()
     return net, history
+
+
+def _epoch(net, opt, sched, spec, cfg, images, y_all, direct, epoch, progress, history,
+           clock) -> None:
+    """One training epoch; appends its record to ``history``."""
+    from tqdm import tqdm
+
+    n = len(images)
+    net.train()
+    g = torch.Generator().manual_seed(cfg.seed * 1000 + epoch)
+    order = torch.randperm(n, generator=g)
+    t0, tot, correct, seen = time.perf_counter(), 0.0, 0, 0
+    bar = tqdm(range(0, n, cfg.batch_size), desc=f"epoch {epoch + 1}/{cfg.epochs}",
+               disable=not progress, leave=False)
+    for lo in bar:
+        idx = order[lo:lo + cfg.batch_size]
+        if direct is not None:
+            x = direct[idx]
+        else:
+            x = encode(images[idx.numpy()], spec, seed=cfg.seed * 10**6 + epoch * n + lo)
+        y = y_all[idx]
+        _, v = net(x)
+        score = v.mean(-1)
+        loss = torch.nn.functional.cross_entropy(score, y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        tot += float(loss) * len(idx)
+        correct += int((score.argmax(1) == y).sum())
+        seen += len(idx)
+        bar.set_postfix(loss=f"{tot / seen:.4f}", acc=f"{100 * correct / seen:.2f}")
+    sched.step()
+    rec = {"epoch": epoch + 1, "loss": tot / seen, "train_accuracy": 100 * correct / seen,
+           "seconds": time.perf_counter() - t0}
+    history.append(rec)
+    clock.samples += seen
 
 
 def save_model(path, net: SupervisedNet, meta: dict | None = None) -> Path:

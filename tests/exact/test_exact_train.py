@@ -60,6 +60,19 @@ def test_resume_mid_epoch_gives_the_same_weights(digits, tmp_path, monkeypatch):
                     progress=False)
 
 
+def test_train_run_times_setup_apart_from_training(digits, tmp_path):
+    from lavalab.model_io import load_npz
+
+    tr, te = digits
+    rows = study.train_run(SPEC, tr, te, tmp_path, dt=0.005, seed=0, epochs=1,
+                           train_samples=40, test_samples=10, batch_size=20, progress=False)
+    meta, _ = load_npz(tmp_path / "network.npz", train.NETWORK_FORMAT)
+    t = meta["timing"]
+    assert t["setup_s"] > 0 and t["train_s"] > 0 and t["cpu_s"] >= 0
+    assert t["samples_per_s"] == pytest.approx(40 / t["train_s"])
+    assert rows[0]["setup_s"] == t["setup_s"] and rows[0]["train_cpu_s"] >= 0
+
+
 def test_dt_study_resumes_after_interruption(digits, tmp_path, monkeypatch):
     tr, te = digits
     kw = dict(dts=[0.0, 0.005], seeds=[0], epochs=1, train_samples=60, test_samples=40,

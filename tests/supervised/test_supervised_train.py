@@ -39,6 +39,20 @@ def test_training_reduces_loss():
     assert hist[-1]["loss"] < hist[0]["loss"]
 
 
+def test_training_time_is_the_epochs_alone():
+    from lavalab.timing import JobClock
+
+    spec = SupervisedSpec(n_input=16, hidden=(8,), n_output=2, timesteps=1)
+    x, y = _data(32)
+    clock = JobClock()
+    _, hist = train(spec, TrainConfig(epochs=2, batch_size=16), x, y, progress=False,
+                    clock=clock)
+    f = clock.fields(work="train")
+    assert f["setup_s"] > 0 and f["train_s"] > 0 and f["cpu_s"] >= 0
+    assert clock.samples == 64 and f["samples_per_s"] == pytest.approx(64 / f["train_s"])
+    assert f["train_s"] >= sum(h["seconds"] for h in hist)
+
+
 def test_checkpoint_resume_equals_uninterrupted(tmp_path):
     spec = SupervisedSpec(n_input=16, hidden=(8,), n_output=2, timesteps=2,
                           mrf=MRFSpec(dilations=(1, 2)), omega_theta=0.5)
