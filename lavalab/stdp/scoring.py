@@ -60,7 +60,7 @@ def assignment_warnings(assignments, n_classes: int, n_assign: int) -> list[str]
                        f"({per[top] / len(assigned):.0%}, more than {CLASS_SHARE_WARN:g}x the "
                        f"fair share of {n_cls} classes) respond most to class {top}: the "
                        "network has not learned to tell the classes apart (train longer, or "
-                       "see the learning mechanisms in the README)")
+                       "see the learning mechanisms in docs/stdp.md)")
     return out
 
 

@@ -20,7 +20,7 @@ Executors:
     The progress bar counts samples.
 ``dask``
     ``scheduler="tcp://HOST:PORT"``: the workers of a running Dask cluster (started with
-    ``dask scheduler`` and ``dask worker tcp://HOST:PORT`` on each machine, see the README);
+    ``dask scheduler`` and ``dask worker tcp://HOST:PORT`` on each machine, see docs/studies.md);
     without ``scheduler``: a :class:`distributed.LocalCluster` of ``workers`` worker
     processes with ``threads_per_worker`` threads each. Worker processes are started with
     ``spawn`` (Dask's default; Lava fixes the ``fork`` method of this process, which Dask's
