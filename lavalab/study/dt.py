@@ -19,6 +19,7 @@ from lavalab.compile.spike_grid import SpikeTimeBudget
 from lavalab.exact.spec import ExactSpec
 from lavalab.exact.train import TrainConfig, evaluate, save_network, train
 from lavalab.plots import _plt, _save
+from lavalab.study import stats
 from lavalab.study.selection import pareto_front
 from lavalab.study.store import ResultStore
 
@@ -168,7 +169,28 @@ def summarise(rows: list[dict]) -> dict:
         d["confidence_t"] = rs[0]["confidence_t"]
         per_dt.append(d)
     front = pareto_front([(d["test_accuracy_mean"], d["spikes_total_mean"]) for d in per_dt])
-    return {"per_dt": per_dt, "pareto_dts": [per_dt[i]["dt"] for i in front]}
+    return {"per_dt": per_dt, "pareto_dts": [per_dt[i]["dt"] for i in front],
+            **_paired_vs_exact(rows)}
+
+
+def _paired_vs_exact(rows: list[dict]) -> dict:
+    """Per dt > 0, the paired test-accuracy difference (same seeds) to the exact-time run
+    (dt = 0), its 95 % interval and the decision "within 2 points"."""
+    base = {r["seed"]: r["test_accuracy"] for r in rows if r["dt"] == 0}
+    if not base:
+        return {}
+    out = []
+    for dt in sorted({r["dt"] for r in rows if r["dt"] != 0}):
+        a = {r["seed"]: r["test_accuracy"] for r in rows if r["dt"] == dt}
+        common = sorted(s for s in a if s in base)
+        p = stats.paired([a[s] for s in common], [base[s] for s in common]) if common else None
+        if p is not None:
+            p["paired_seeds"] = common
+        out.append({"dt": dt, "baseline_dt": 0.0,
+                    **stats.summary_fields(p, 2.0, f"dt = {dt:g} vs exact time (dt = 0)")})
+    return {"paired_vs_exact": out, "decisions": [d["decision_line"] for d in out],
+            "criterion": "paired over seeds vs dt = 0: within 2 points when the 95 % "
+                         "t-interval's lower bound >= -2 (one seed: no interval)"}
 
 
 def plot_dt_study(rows: list[dict], summary: dict, out) -> list[Path]:
