@@ -32,7 +32,7 @@ from lavalab.data import load_dataset
 from lavalab.fixed import check_int_range, check_real
 from lavalab.loihi_spec import ENERGY_TABLES, TARGETS
 from lavalab.networks.supervised import METHODS, CubaParams, MRFSpec, SupervisedSpec
-from lavalab.plots import _plt, _save
+from lavalab.plots import DOUBLE_COLUMN_IN, _plt, _save
 from lavalab.study import stats
 from lavalab.study.store import ResultStore
 from lavalab.supervised.evaluate import evaluate_torch
@@ -205,10 +205,11 @@ def plot_latency(rows: list[dict], path) -> Path:
     """Accuracy, spikes per sample, energy and latency per inference against T (mean and
     std over seeds), one line per method."""
     plt = _plt()
-    fig, axes = plt.subplots(1, 4, figsize=(17, 4.2))
+    fig, axes = plt.subplots(2, 2, figsize=(DOUBLE_COLUMN_IN, 5.2))
+    axes = axes.ravel()
     panels = (("accuracy", "test accuracy (%)"), ("spikes_per_sample", "spikes / sample"),
-              ("energy_infer_uJ", "energy / inference (uJ)"),
-              ("latency_infer_us", "latency / inference (us)"))
+              ("energy_infer_uJ", "energy / inference (µJ)"),
+              ("latency_infer_us", "latency / inference (µs)"))
     methods = sorted({r["method"] for r in rows})
     for ax, (col, label) in zip(axes, panels, strict=True):
         for m in methods:
@@ -216,11 +217,11 @@ def plot_latency(rows: list[dict], path) -> Path:
             vals = [[r[col] for r in rows if r["method"] == m and r["timesteps"] == t]
                     for t in ts]
             ax.errorbar(ts, [np.mean(v) for v in vals], yerr=[np.std(v) for v in vals],
-                        fmt="o-", capsize=3, label=m)
+                        fmt="o-", capsize=2, ms=4, label=m)
         ax.set_xscale("log", base=2)
-        ax.set_xlabel("timesteps T")
+        ax.set_xlabel("timesteps T (log scale)")
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=8)
+    axes[0].legend()
     fig.suptitle("latency study (MNIST): mean and std over seeds")
     return _save(fig, path)
