@@ -6,8 +6,9 @@ standard library only and writes Markdown. It imports nothing of the simulator, 
 torch or matplotlib, so the documentation build can call it on any machine.
 
 Accuracies are shown in percent: a column whose name says accuracy (or agreement) is
-taken as a fraction when every value lies in [0, 1] and the record's ``units`` table does
-not say ``percent``, and multiplied by 100.
+taken as a fraction when every value lies in [0, 1], its name does not end in ``_pct`` and
+the record's ``units`` table does not say ``percent``, and multiplied by 100 (files
+written before the ``_pct`` names stay readable).
 
 Examples
 --------
@@ -36,6 +37,7 @@ PREFERRED = (
     "accuracy", "diff_pct", "diff_ci95_pct", "n_pairs", "within_2_points", "decision",
     "val_accuracy", "test_accuracy", "train_accuracy", "accuracy_deployable",
     "accuracy_proportion", "stock_accuracy", "engine_accuracy", "agreement",
+    "stock_accuracy_pct", "engine_accuracy_pct", "agreement_pct",
     "energy_train_uJ", "energy_infer_uJ", "latency_infer_us", "memory_kB",
     "spikes_per_neuron", "spikes_per_sample", "spikes_hidden", "spikes_output",
     "S", "R", "deployable", "loihi_ok",
@@ -91,7 +93,7 @@ def _percent_scale(rows: list[dict], col: str, units: dict) -> float | None:
     base = col[:-5] if col.endswith("_mean") else col
     if not _PERCENT.search(base) or _NOT_PERCENT.search(base):
         return None
-    if "percent" in str(units.get(base, "")):
+    if base.endswith("_pct") or "percent" in str(units.get(base, "")):
         return 1.0
     vals = [r[col] for r in rows if _is_num(r.get(col))]
     if not vals:
@@ -128,7 +130,7 @@ def _table(rows: list[dict], units: dict | None = None) -> str:
     head = []
     for c in cols:
         base = c[:-5] if c.endswith("_mean") else c
-        head.append(f"{base} %" if scale[c] else base)
+        head.append(f"{base.removesuffix('_pct')} %" if scale[c] else base)
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(cols)]
     for r in rows[:MAX_ROWS]:
         cells = []
@@ -176,7 +178,8 @@ def _kv_table(d: dict, units: dict | None = None) -> str:
     for k, v in pairs:
         leaf = k.rsplit(".", 1)[-1]
         if _is_num(v) and _PERCENT.search(leaf) and not _NOT_PERCENT.search(leaf):
-            scale = 1.0 if ("percent" in str(units.get(leaf, "")) or v > 1.0) else 100.0
+            scale = 1.0 if ("percent" in str(units.get(leaf, "")) or v > 1.0
+                            or leaf.endswith("_pct")) else 100.0
             lines.append(f"| {k} | {v * scale:.2f} % |")
         else:
             lines.append(f"| {k} | {_fmt(v)} |")
