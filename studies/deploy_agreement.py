@@ -29,8 +29,8 @@ def main(argv=None) -> int:
     import lava.magma.core.process.process  # noqa: F401
 
     from lavalab import model_io
-    from lavalab.backends.lava_stock import run_stock, simulate_stock
     from lavalab.data import load_dataset
+    from lavalab.deploy.lava_stock import run_stock, simulate_stock
     from lavalab.deploy.stock import lower_model
     from lavalab.engine import infer, make_net
     from lavalab.protocol import TEST_SEED_OFFSET, predict_all_activity

@@ -38,19 +38,20 @@ LAYERS = {
     "lavalab.engine": 4,
     # 5 passes over the IR
     "lavalab.compile": 5,
-    # 6 backends and what leaves the package
+    # 6 backends (lavalab's Processes on Lava)
     "lavalab.backends": 6,
-    "lavalab.export": 6,
-    "lavalab.deploy": 6,
     # 7 network families
     "lavalab.stdp": 7,
     "lavalab.supervised": 7,
     "lavalab.exact": 7,
-    # 8 studies
-    "lavalab.study": 8,
-    "lavalab.report": 8,  # renders study folders; reads files only (a fast CLI command)
-    # 9 command line
-    "lavalab.cli": 9,
+    # 8 what leaves the package: trained models as Lava stock Processes, bundles, exports
+    "lavalab.deploy": 8,
+    "lavalab.export": 8,
+    # 9 studies
+    "lavalab.study": 9,
+    "lavalab.report": 9,  # renders study folders; reads files only (a fast CLI command)
+    # 10 command line
+    "lavalab.cli": 10,
 }
 
 #: Files still to move to their package this session, each with where it goes and the

@@ -1,5 +1,5 @@
-"""Deployment: ``lavalab export`` (NIR, netx HDF5) and the stock-Process backends of
-``lavalab evaluate`` (``--backend lava-stock`` / ``loihi``)."""
+"""Deployment: ``lavalab export`` (NIR, netx HDF5) and the stock-Process backend of
+``lavalab evaluate`` (``--backend lava-stock``; ``loihi`` points to ``lavalab deploy``)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ STOCK_DEFAULT_SAMPLES = 500
 
 def cmd_evaluate_stock(args: argparse.Namespace) -> int:
     """``evaluate --backend lava-stock|loihi``: stock network vs the engine, same digits."""
-    from lavalab.stdp import evaluate_stock
+    from lavalab.deploy import evaluate_stock
 
     out = args.out or args.model
     rep = evaluate_stock(args.model, samples=args.samples or STOCK_DEFAULT_SAMPLES,

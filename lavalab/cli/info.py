@@ -1,4 +1,5 @@
-"""``lavalab info``: versions and the execution backends that work here."""
+"""``lavalab info``: versions, the execution backends that work here, and how a model
+reaches a Loihi 2 chip (``lavalab deploy``)."""
 
 from __future__ import annotations
 
@@ -35,7 +36,8 @@ def backends() -> dict[str, tuple[bool, str]]:
     except (ImportError, ValueError, OSError) as err:  # report why Lava is unavailable
         out["lava-cpu"] = (False, f"lava import failed: {type(err).__name__}: {err}")
     if out["lava-cpu"][0] and loihi_available():
-        out["loihi"] = (True, "lava-loihi found (Loihi2HwCfg)")
+        out["loihi"] = (True, "lava-loihi found (Loihi2HwCfg; models reach the chip as a "
+                        "deploy bundle)")
     else:
         out["loihi"] = (False, "lava-loihi " + INRC_HINT)
     return out
@@ -59,4 +61,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
     print("backends:")
     for name, (ok, detail) in backends().items():
         print(f"  {name:<9} {'yes' if ok else 'no ':<4} {detail}")
+    print("deploy to Loihi 2: lavalab deploy MODEL --out BUNDLE, then python BUNDLE/run.py "
+          "--target sim here, --target loihi2 on the INRC system (no lavalab needed there; "
+          "docs/deploy.md)")
     return 0

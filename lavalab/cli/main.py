@@ -4,9 +4,9 @@ a known error into one line on stderr and exit code 2.
 Each command family registers its own subcommands (:mod:`lavalab.cli.info`,
 :mod:`~lavalab.cli.demo`, :mod:`~lavalab.cli.stdp`, :mod:`~lavalab.cli.study`,
 :mod:`~lavalab.cli.search`, :mod:`~lavalab.cli.exact`, :mod:`~lavalab.cli.dl`,
-:mod:`~lavalab.cli.compile`, :mod:`~lavalab.cli.export`); their commands import the
-simulators (numba, torch, Lava, dask, matplotlib) when they run, so building the parser,
-``--help`` and every argument error answer at once.
+:mod:`~lavalab.cli.compile`, :mod:`~lavalab.cli.export`, :mod:`~lavalab.cli.deploy`);
+their commands import the simulators (numba, torch, Lava, dask, matplotlib) when they
+run, so building the parser, ``--help`` and every argument error answer at once.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import argparse
 import sys
 
 from lavalab.cli import compile as compile_cli
-from lavalab.cli import demo, dl, exact, export, info, report, search, stdp, study
+from lavalab.cli import demo, deploy, dl, exact, export, info, report, search, stdp, study
 from lavalab.cli.args import Parser, finish
 
 __all__ = ["main", "build_parser"]
@@ -47,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     compile_cli.add_parser(sub)
     export.add_parser(sub)
+    deploy.add_parser(sub)
     report.add_parser(sub)
     finish(p)
     return p

@@ -93,7 +93,8 @@ def add_parsers(sub) -> None:
                     help="first test samples to classify (default: the whole test set of "
                     "the model's dataset; 500 for lava-stock / loihi, which simulate slowly)")
     ev.add_argument("--backend", choices=(*BACKENDS, "lava-stock"), default="engine",
-                    help="lava-stock / loihi: the model lowered to Lava's stock Processes")
+                    help="lava-stock: the model lowered to Lava's stock Processes (Lava CPU); "
+                    "a Loihi chip is reached through `lavalab deploy`")
     ev.add_argument("--data-root", default=None)
     ev.add_argument("--out", default=None, help="where eval.json and PNGs go (default: model)")
     ev.add_argument("--no-plots", action="store_true")

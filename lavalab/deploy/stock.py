@@ -64,7 +64,7 @@ from lavalab.networks.wiring import dc_inhibition_weights, lateral_inhibition_we
 
 __all__ = ["THETA_FOLDS", "RESETS", "StockLIF", "StockLowering", "StockNetwork", "lower_to_stock",
            "lower_model", "build_stock_network", "stock_process_modules",
-           "stock_learning_rule", "stock_network"]
+           "stock_learning_rule", "stock_learning_rule_args", "stock_network"]
 
 THETA_FOLDS = ("scale", "none")
 RESETS = ("chip", "host")
@@ -295,15 +295,13 @@ class StockNetwork:
     reset: str = "chip"
 
 
-def stock_learning_rule(st, seed: int = 0):
-    """STDP1 (:class:`~lavalab.dynamics.stdp.STDPFixed`) as Lava's
-    ``Loihi2FLearningRule``: the product-of-traces string of
-    :func:`lavalab.dynamics.stdp.loihi_rule_string`, trace impulses and time constants
+def stock_learning_rule_args(st, seed: int = 0) -> dict:
+    """Keyword arguments of Lava's ``Loihi2FLearningRule`` for STDP1
+    (:class:`~lavalab.dynamics.stdp.STDPFixed`), JSON-able: the product-of-traces string
+    of :func:`lavalab.dynamics.stdp.loihi_rule_string`, trace impulses and time constants
     (``tau = -1 / ln(1 - decay / 4096)``), learning every step (``t_epoch = 1``).
     Raises ``ValueError`` for STDP2 (no learning-engine form)."""
     import math
-
-    from lava.magma.core.learning.learning_rule import Loihi2FLearningRule
 
     from lavalab.dynamics.stdp import loihi_rule_string
 
@@ -315,9 +313,16 @@ def stock_learning_rule(st, seed: int = 0):
                              "learning-rule time constant")
         return -1.0 / math.log(1.0 - decay / spec.DECAY_UNITY) if decay else 2**16 - 1
 
-    return Loihi2FLearningRule(dw=rule, x1_impulse=st.impulse_pre, x1_tau=tau(st.decay_pre),
-                               y1_impulse=st.impulse_post, y1_tau=tau(st.decay_post),
-                               t_epoch=1, rng_seed=seed)
+    return dict(dw=rule, x1_impulse=int(st.impulse_pre), x1_tau=tau(st.decay_pre),
+                y1_impulse=int(st.impulse_post), y1_tau=tau(st.decay_post), t_epoch=1,
+                rng_seed=int(seed))
+
+
+def stock_learning_rule(st, seed: int = 0):
+    """STDP1 as Lava's ``Loihi2FLearningRule`` (:func:`stock_learning_rule_args`)."""
+    from lava.magma.core.learning.learning_rule import Loihi2FLearningRule
+
+    return Loihi2FLearningRule(**stock_learning_rule_args(st, seed))
 
 
 def build_stock_network(low: StockLowering, name: str = "lavalab", copies: int = 1,

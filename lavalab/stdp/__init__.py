@@ -4,7 +4,7 @@
 
 Modules: :mod:`.config` (TrainConfig, the inference network), :mod:`.files` (model files),
 :mod:`.backend` (runs on the engine / Lava / Loihi), :mod:`.scoring`, :mod:`.training`,
-:mod:`.evaluation`, :mod:`.figures`, :mod:`.stock` (evaluation on Lava's stock Processes).
+:mod:`.evaluation`, :mod:`.figures`.
 This package re-exports their public names.
 """
 
@@ -28,12 +28,10 @@ from lavalab.stdp.scoring import (
     score,
     train_and_score,
 )
-from lavalab.stdp.stock import STOCK_BACKENDS, evaluate_stock, hardware_missing
 from lavalab.stdp.training import train
 
 __all__ = ["TrainConfig", "BackendUnavailable", "TRAIN_DT_MS", "train", "assign", "evaluate",
            "plot", "load_model", "save_model", "model_bytes", "model_from_bytes", "Model",
            "event_summary", "frozen_counts", "require_backend", "inference_spec",
            "resolve_inference", "fixed_units", "learn", "assign_frozen", "classify", "score",
-           "train_and_score", "assignment_warnings", "STOCK_BACKENDS", "evaluate_stock",
-           "hardware_missing"]
+           "train_and_score", "assignment_warnings"]

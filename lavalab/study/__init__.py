@@ -18,16 +18,30 @@ are the same as after a local run.
 Modules: :mod:`.store` (result files), :mod:`.setup` (what a study shares, its data),
 :mod:`.runner` (one configuration, tasks, result writing), :mod:`.selection` (trade-offs,
 Pareto front, the pick), :mod:`.executor` (threads or Dask), :mod:`.plots`,
-:mod:`.timesteps`, :mod:`.precision`, :mod:`.search`, :mod:`.latency`, :mod:`.dt`. This
+:mod:`.timesteps`, :mod:`.precision`, :mod:`.search`, :mod:`.latency`, :mod:`.dt`,
+:mod:`.stats` (paired statistics over seeds), :mod:`.refresh` (a summary re-derived from
+the stored rows). This
 package re-exports the STDP studies' public names.
 """
 
-from lavalab.study.precision import precision_study
-from lavalab.study.selection import pareto_front, reward_r, tradeoff_s
-from lavalab.study.setup import StudySetup, compiled_for_inference
-from lavalab.study.store import ResultStore, SeededResultStore, aggregate_runs
-from lavalab.study.timesteps import timestep_study
+import importlib
 
-__all__ = ["StudySetup", "ResultStore", "SeededResultStore", "aggregate_runs",
-           "timestep_study", "precision_study", "compiled_for_inference", "tradeoff_s",
-           "reward_r", "pareto_front"]
+#: public name -> the module that defines it. Imported on first use (PEP 562), so that
+#: ``lavalab.study.executor`` (which the CLI's parser needs) does not load the engine.
+_EXPORTS = {
+    "StudySetup": "setup", "compiled_for_inference": "setup",
+    "ResultStore": "store", "SeededResultStore": "store", "aggregate_runs": "store",
+    "timestep_study": "timesteps", "precision_study": "precision",
+    "tradeoff_s": "selection", "reward_r": "selection", "pareto_front": "selection",
+}
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"lavalab.study.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module 'lavalab.study' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted([*globals(), *_EXPORTS])

@@ -1,5 +1,5 @@
 """The deploy pass: trained model -> Lava stock-Process Var values (no Lava run here; the
-Lava runs are in tests/backends/test_lava_stock.py)."""
+Lava runs are in tests/deploy/test_lava_stock.py)."""
 
 import math
 import subprocess
@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lavalab.backends.lava_stock import simulate_stock
 from lavalab.compile.rules import DesignRuleError
+from lavalab.deploy.lava_stock import simulate_stock
 from lavalab.deploy.stock import StockLIF, lower_to_stock
 from lavalab.dynamics.adaptive_lif import AdaptiveLIFParams
 from lavalab.engine import infer, make_net

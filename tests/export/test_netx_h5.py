@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from lavalab.backends.lava_stock import simulate_stock
 from lavalab.compile.rules import DesignRuleError
+from lavalab.deploy.lava_stock import simulate_stock
 from lavalab.deploy.stock import lower_model
 from lavalab.export.netx_h5 import read_netx_meta, write_netx
 from lavalab.networks.snn import build

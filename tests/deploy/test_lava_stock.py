@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from lavalab.backends.lava_stock import run_stock, simulate_stock
+from lavalab.deploy.lava_stock import run_stock, simulate_stock
 from lavalab.deploy.stock import build_stock_network, lower_to_stock, stock_process_modules
 from lavalab.engine import infer, make_net
 from lavalab.networks.snn import build, lower_network
@@ -43,7 +43,7 @@ def test_stock_network_holds_only_lava_processes_and_open_ports():
     assert isinstance(net.s_in, InPort) and net.s_in.shape == (9,)
     assert isinstance(net.s_out, OutPort) and net.s_out.shape == (5,)
     # the run configuration used is Lava's own class, not lavalab.backends.run_configs' subclass
-    import lavalab.backends.lava_stock as mod
+    import lavalab.deploy.lava_stock as mod
 
     src = open(mod.__file__).read()
     assert "lavalab.backends.run_configs" not in src and (

@@ -1,5 +1,10 @@
-"""``lavalab evaluate --backend lava-stock | loihi``: a trained model's stock-Process network
-(:mod:`lavalab.deploy.stock`) on Lava's own run configuration, beside the engine.
+"""``lavalab evaluate --backend lava-stock``: a trained model's stock-Process network
+(:mod:`lavalab.deploy.stock`) on Lava's CPU run configuration, beside the engine.
+
+``--backend loihi`` is refused with a pointer to ``lavalab deploy``: a Loihi 2 chip is
+reached through a deploy bundle (:mod:`lavalab.deploy.bundle`), which runs in the INRC's
+own Lava environment without lavalab, with lava-loihi's embedded-I/O adapters, the
+compile layer's partition and one Lava run per test set.
 
 Writes ``eval_<backend>.json`` into ``out``: accuracy of the stock network and of the engine
 on the same test digits (same Poisson input, bit for bit), the agreement of their
@@ -17,21 +22,18 @@ import numpy as np
 
 from lavalab import model_io
 
-__all__ = ["STOCK_BACKENDS", "evaluate_stock", "hardware_missing"]
+__all__ = ["STOCK_BACKENDS", "evaluate_stock", "LOIHI_VIA_BUNDLE"]
 
-STOCK_BACKENDS = ("lava-stock", "loihi")
+STOCK_BACKENDS = ("lava-stock",)
 PARTIAL_FORMAT = "lavalab-stock-partial"
 
 
-def hardware_missing() -> str | None:
-    """None when ``Loihi2HwCfg`` can run here, else what is missing (one line)."""
-    from lavalab.backends import INRC_HINT, loihi_available
-
-    if loihi_available():
-        return None
-    return ("backend 'loihi' runs the stock network with lava.magma.core.run_configs."
-            "Loihi2HwCfg, which needs Intel's lava-loihi package (module 'lava.utils.loihi' "
-            "reports it is not installed) and a Loihi 2 system: lava-loihi is " + INRC_HINT)
+#: Why ``evaluate --backend loihi`` is refused (one line, exit 2).
+LOIHI_VIA_BUNDLE = (
+    "evaluate --backend loihi is replaced by the deploy bundle: run `lavalab deploy MODEL "
+    "--out BUNDLE`, copy BUNDLE to the INRC system and run `python BUNDLE/run.py --target "
+    "loihi2 --partition oheogulch` there (docs/deploy.md); `--backend lava-stock` runs the "
+    "same stock network on Lava's CPU simulation here")
 
 
 def evaluate_stock(model_dir, samples: int = 500, backend: str = "lava-stock", out=None,
@@ -43,20 +45,14 @@ def evaluate_stock(model_dir, samples: int = 500, backend: str = "lava-stock", o
     weights, identical per copy); ``save_every`` digits (default ``copies``) per Lava run
     and saved chunk (the per-sample reset is on chip: stock ``LIFReset``)."""
     save_every = save_every or copies
-    from lavalab.backends import BackendUnavailable
-    from lavalab.stdp.backend import event_summary
-    from lavalab.stdp.files import load_model
-
+    if backend == "loihi":
+        raise ValueError(LOIHI_VIA_BUNDLE)
     if backend not in STOCK_BACKENDS:
         raise ValueError(f"backend={backend!r} is not one of {STOCK_BACKENDS}")
-    if backend == "loihi":
-        missing = hardware_missing()
-        if missing:
-            raise BackendUnavailable(missing)
     import lava.magma.core.process.process  # noqa: F401  (Lava fixes the start method first)
 
-    from lavalab.backends.lava_stock import run_stock
     from lavalab.data import load_dataset
+    from lavalab.deploy.lava_stock import run_stock
     from lavalab.deploy.stock import lower_model
     from lavalab.engine import infer, make_net
     from lavalab.protocol import (
@@ -65,6 +61,8 @@ def evaluate_stock(model_dir, samples: int = 500, backend: str = "lava-stock", o
         predict_all_activity,
         predict_proportion,
     )
+    from lavalab.stdp.backend import event_summary
+    from lavalab.stdp.files import load_model
 
     model = load_model(model_dir)
     low = lower_model(model, theta_fold=theta_fold)
@@ -102,8 +100,7 @@ def evaluate_stock(model_dir, samples: int = 500, backend: str = "lava-stock", o
     while lo < samples:  # chunks: each a fresh Lava run, saved when finished
         hi = min(samples, lo + save_every)
         r = run_stock(low, test.images[lo:hi], seed, s.max_rate_hz, s.dt_ms,
-                      t0=lo * s.sample_steps, hardware=backend == "loihi",
-                      copies=copies, progress=bar.update)
+                      t0=lo * s.sample_steps, copies=copies, progress=bar.update)
         counts[lo:hi], events[lo:hi] = r["counts"], r["events"]
         if n_inh:
             inh_counts[lo:hi] = r["inh_counts"]
@@ -124,8 +121,7 @@ def evaluate_stock(model_dir, samples: int = 500, backend: str = "lava-stock", o
     acc = lambda p: classification_report(p, test.labels)["accuracy"]  # noqa: E731
     report = {
         "model": str(model_dir), "backend": backend, "samples": samples,
-        "run_config": ("lava.magma.core.run_configs.Loihi2HwCfg" if backend == "loihi" else
-                       "lava.magma.core.run_configs.Loihi2SimCfg(select_tag='fixed_pt')"),
+        "run_config": "lava.magma.core.run_configs.Loihi2SimCfg(select_tag='fixed_pt')",
         "seed": seed, "theta_fold": theta_fold,
         "exact_lowering": low.exact, "approximations": list(low.approximations),
         "accuracy": acc(sa), "accuracy_proportion_weighting": acc(sp),

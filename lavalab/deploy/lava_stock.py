@@ -1,7 +1,7 @@
 """Run a model's stock-Process network (:mod:`lavalab.deploy.stock`) on Lava's own run
-configurations: ``Loihi2SimCfg(select_tag="fixed_pt")`` from ``lava.magma.core.run_configs``
-(CPU simulation, no lavalab ProcessModel anywhere) or ``Loihi2HwCfg`` (a Loihi 2 chip, needs
-Intel's lava-loihi).
+configuration ``Loihi2SimCfg(select_tag="fixed_pt")`` from ``lava.magma.core.run_configs``
+(CPU simulation, no lavalab ProcessModel anywhere). The chip is reached through a deploy
+bundle (:mod:`lavalab.deploy.bundle`), not from here.
 
 Around the network: a stock ``lava.proc.io.source.RingBuffer`` plays lavalab's own Poisson
 raster of each sample (precomputed, so the input equals the engine's bit for bit) and stock
@@ -107,7 +107,7 @@ def simulate_stock(low: StockLowering, images, seed: int, max_rate_hz: float, dt
 
 
 def run_stock(low: StockLowering, images, seed: int, max_rate_hz: float, dt_ms: float,
-              t0: int = 0, hardware: bool = False, copies: int = 1, reset: str = "chip",
+              t0: int = 0, copies: int = 1, reset: str = "chip",
               progress=None) -> dict:
     """Spike counts of ``images`` on the stock network of ``low``.
 
@@ -134,14 +134,9 @@ def run_stock(low: StockLowering, images, seed: int, max_rate_hz: float, dt_ms: 
     if net.inh_s_out is not None:
         isink = Sink(shape=(n_out * copies,), buffer=period)
         net.inh_s_out.connect(isink.a_in)
-    if hardware:
-        from lava.magma.core.run_configs import Loihi2HwCfg
+    from lava.magma.core.run_configs import Loihi2SimCfg
 
-        cfg = Loihi2HwCfg()
-    else:
-        from lava.magma.core.run_configs import Loihi2SimCfg
-
-        cfg = Loihi2SimCfg(select_tag="fixed_pt")
+    cfg = Loihi2SimCfg(select_tag="fixed_pt")
     counts = np.zeros((n, n_out), np.int64)
     inh_counts = np.zeros((n, n_out), np.int64) if isink is not None else None
     in_spikes = np.zeros(n, np.int64)
