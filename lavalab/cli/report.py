@@ -29,6 +29,8 @@ def add_refresh_parser(stsub) -> None:
     p = stsub.add_parser("refresh", help="re-derive the summary (paired decisions over "
                                          "seeds) of study folders from their stored rows")
     p.add_argument("results_dirs", metavar="RESULTS_DIR", nargs="+")
+    p.add_argument("--figures", action="store_true",
+                   help="also redraw the study's figures from the stored rows")
     p.set_defaults(func=_cmd_refresh)
 
 
@@ -60,7 +62,7 @@ def _cmd_refresh(args: argparse.Namespace) -> int:
     from lavalab.study.refresh import refresh_summary
 
     for d in args.results_dirs:
-        summary = refresh_summary(d)
+        summary = refresh_summary(d, figures=args.figures)
         print(f"{d}:")
         for k, v in summary.items():
             if k.endswith("decision_line"):

@@ -4,7 +4,8 @@
 (the paired statistics of :mod:`lavalab.study.stats` included) from the stored runs / rows
 with the same function the study uses, and writes ``results.json`` / ``results.csv`` back.
 The summary's own parameters (the grid of the last run, ``tau``, ``eps``, ``mu``,
-``deployable_only``) are taken from the stored summary. Figures are not redrawn.
+``deployable_only``) are taken from the stored summary. With ``figures=True`` the study's
+figures are redrawn from the same rows.
 """
 
 from __future__ import annotations
@@ -34,13 +35,43 @@ def _seeded(folder: Path, doc: dict, columns):
     return SeededResultStore(folder, doc["study"], setup, columns, grid, seeds)
 
 
-def refresh_summary(results_dir) -> dict:
+def _title(setup: dict, seeds) -> str:
+    """:func:`lavalab.study.setup._plot_title` from a stored setup."""
+    dt, one = setup.get("inference_dt_ms"), setup.get("one_spike_infer")
+    infer = ""
+    if dt is not None and (dt, bool(one)) != (1.0, False):
+        infer = f", tested at {dt:g} ms" + (" with one spike per step" if one else "")
+    return (f"{setup.get('network')}-{setup.get('neurons')}, {setup.get('dataset')}, seeds "
+            f"{','.join(map(str, seeds))} (n = {len(seeds)}), {setup.get('train_samples')} "
+            f"train / {setup.get('test_samples')} test samples{infer}")
+
+
+def _redraw(study: str, folder: Path, store, summary: dict, keys: list[str]) -> None:
+    if study in ("timesteps", "precision"):
+        from lavalab.study import plots
+
+        draw = plots.timestep_study if study == "timesteps" else plots.precision_study
+        draw([store.rows[k] for k in keys], summary, folder,
+             _title(store.setup, store.seeds))
+    elif study == "latency":
+        from lavalab.study.latency import plot_latency
+
+        plot_latency(list(store.rows.values()), folder / "latency.png")
+    elif study == "exact-dt":
+        from lavalab.study.dt import plot_dt_study
+
+        plot_dt_study(list(store.rows.values()), summary, folder)
+
+
+def refresh_summary(results_dir, figures: bool = False) -> dict:
     """Recompute and write the summary of the study in ``results_dir``.
 
     Parameters
     ----------
     results_dir : str or pathlib.Path
         A study folder holding ``results.json``.
+    figures : bool
+        Also redraw the study's figures (not the enhancement search, which has none).
 
     Returns
     -------
@@ -97,4 +128,6 @@ def refresh_summary(results_dir) -> dict:
         store = ResultStore(folder, study, doc["setup"], DT_COLUMNS)
         summary = summarise(list(store.rows.values()))
     store.write(summary)
+    if figures:
+        _redraw(study, folder, store, summary, keys)
     return summary

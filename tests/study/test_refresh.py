@@ -55,8 +55,10 @@ def test_latency_dt_and_search_summaries(tmp_path):
     lat = refresh_summary(_copy("latency-mnist-h256", tmp_path))
     assert lat["paired_vs_baseline"] and all(d["baseline"] == "cuba"
                                              for d in lat["paired_vs_baseline"])
-    dt = refresh_summary(_copy("bats-mnist-dt-study", tmp_path))
+    dt_dir = _copy("bats-mnist-dt-study", tmp_path)
+    dt = refresh_summary(dt_dir, figures=True)
     assert {d["dt"] for d in dt["paired_vs_exact"]} and "per_dt" in dt
+    assert (dt_dir / "pareto.png").is_file()  # redrawn from the stored rows
     se = refresh_summary(_copy("search-dc400", tmp_path))
     assert "selected_vs_linear_val" in se["per_T"]["88"] and se["decisions"]
 
