@@ -8,7 +8,15 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["receptive_fields", "spike_raster"]
+__all__ = ["receptive_fields", "spike_raster", "SINGLE_COLUMN_IN", "DOUBLE_COLUMN_IN"]
+
+#: Figure widths (inches) that fit a paper's single column and its full text width.
+SINGLE_COLUMN_IN = 3.5
+DOUBLE_COLUMN_IN = 7.0
+#: Font sizes for figures printed at column width (points).
+PAPER_RC = {"font.size": 8, "axes.titlesize": 8, "axes.labelsize": 8, "xtick.labelsize": 7,
+            "ytick.labelsize": 7, "legend.fontsize": 7, "figure.titlesize": 9,
+            "savefig.dpi": 200}
 
 
 def _plt():
@@ -17,6 +25,7 @@ def _plt():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    plt.rcParams.update(PAPER_RC)
     return plt
 
 
@@ -36,14 +45,16 @@ def receptive_fields(w, image_shape, path, title: str = "") -> Path:
         grid[r * (h + 1):r * (h + 1) + h, c * (wd + 1):c * (wd + 1) + wd] = img / max(
             img.max(), 1e-12)
     plt = _plt()
-    size = min(12, 2 + side * 0.5)
-    fig, ax = plt.subplots(figsize=(size, size))
-    ax.imshow(grid, cmap="hot_r", interpolation="nearest", vmin=0, vmax=1)
+    size = min(DOUBLE_COLUMN_IN - 0.8, 2 + side * 0.35)
+    fig, ax = plt.subplots(figsize=(size + 0.8, size))
+    im = ax.imshow(grid, cmap="hot_r", interpolation="nearest", vmin=0, vmax=1)
     ax.set_axis_off()
-    ax.set_title(title or f"receptive fields of {n} excitatory neurons (each scaled to its max)")
+    cb = fig.colorbar(im, ax=ax, fraction=0.046, pad=0.03)
+    cb.set_label("weight / neuron's max weight")
+    ax.set_title(title or f"receptive fields of {n} excitatory neurons")
     fig.tight_layout()
     path = Path(path)
-    fig.savefig(path, dpi=100)
+    fig.savefig(path)
     plt.close(fig)
     return path
 
@@ -53,7 +64,7 @@ def spike_raster(input_spikes, exc_spikes, path, present_steps: int | None = Non
     """Input and excitatory spike rasters of one sample (steps on x); written as PNG."""
     plt = _plt()
     inp, exc = np.asarray(input_spikes, bool), np.asarray(exc_spikes, bool)
-    fig, axes = plt.subplots(2, 1, figsize=(9, 6), sharex=True,
+    fig, axes = plt.subplots(2, 1, figsize=(DOUBLE_COLUMN_IN, 4.5), sharex=True,
                              gridspec_kw={"height_ratios": [2, 1]})
     for ax, s, name in ((axes[0], inp, "input"), (axes[1], exc, "excitatory")):
         t, i = np.nonzero(s)
@@ -61,14 +72,18 @@ def spike_raster(input_spikes, exc_spikes, path, present_steps: int | None = Non
         ax.set_ylabel(f"{name} neuron")
         ax.set_ylim(-1, s.shape[1])
         ax.set_xlim(-1, s.shape[0])
+        ax.set_title(f"{name} spikes ({int(s.sum())})", loc="left")
         if present_steps is not None:
-            ax.axvline(present_steps - 0.5, color="tab:red", lw=0.8, ls="--")
+            ax.axvline(present_steps - 0.5, color="tab:red", lw=0.8, ls="--",
+                       label="end of presentation")
+    if present_steps is not None:
+        axes[1].legend(loc="upper right")
     axes[1].set_xlabel("timestep")
-    axes[0].set_title(title or f"{int(inp.sum())} input spikes, {int(exc.sum())} excitatory "
-                      "spikes (dashed: end of presentation)")
+    fig.suptitle(title or f"spike raster of one sample: {int(inp.sum())} input, "
+                 f"{int(exc.sum())} excitatory spikes")
     fig.tight_layout()
     path = Path(path)
-    fig.savefig(path, dpi=100)
+    fig.savefig(path)
     plt.close(fig)
     return path
 
@@ -77,6 +92,6 @@ def _save(fig, path, tight: bool = True) -> Path:
     path = Path(path)
     if tight:
         fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path)
     _plt().close(fig)
     return path

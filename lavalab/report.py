@@ -6,8 +6,9 @@ standard library only and writes Markdown. It imports nothing of the simulator, 
 torch or matplotlib, so the documentation build can call it on any machine.
 
 Accuracies are shown in percent: a column whose name says accuracy (or agreement) is
-taken as a fraction when every value lies in [0, 1] and the record's ``units`` table does
-not say ``percent``, and multiplied by 100.
+taken as a fraction when every value lies in [0, 1], its name does not end in ``_pct`` and
+the record's ``units`` table does not say ``percent``, and multiplied by 100 (files
+written before the ``_pct`` names stay readable).
 
 Examples
 --------
@@ -19,21 +20,24 @@ Examples
 from __future__ import annotations
 
 import csv
+import html
 import json
 import math
 import re
 import shutil
 from pathlib import Path
 
-__all__ = ["render", "render_index", "study_dirs", "write_pages"]
+__all__ = ["render", "render_html", "render_index", "study_dirs", "to_html", "write_pages"]
 
 #: Columns shown first, in this order, when a table has them (others follow up to MAX_COLS).
 PREFERRED = (
     "network", "neurons", "mechanism", "method", "key", "scheme", "weight_bits",
     "neuron_bits", "rounding", "params", "policy", "stage", "timesteps", "infer_timesteps",
     "enhancement", "dt", "epoch", "epochs", "seed", "seeds", "samples", "model",
-    "accuracy", "val_accuracy", "test_accuracy", "train_accuracy", "accuracy_deployable",
+    "accuracy", "diff_pct", "diff_ci95_pct", "n_pairs", "within_2_points", "decision",
+    "val_accuracy", "test_accuracy", "train_accuracy", "accuracy_deployable",
     "accuracy_proportion", "stock_accuracy", "engine_accuracy", "agreement",
+    "stock_accuracy_pct", "engine_accuracy_pct", "agreement_pct",
     "energy_train_uJ", "energy_infer_uJ", "latency_infer_us", "memory_kB",
     "spikes_per_neuron", "spikes_per_sample", "spikes_hidden", "spikes_output",
     "S", "R", "deployable", "loihi_ok",
@@ -41,7 +45,8 @@ PREFERRED = (
 #: Columns never shown in a table (long per-seed lists, histories, free text).
 HIDDEN = re.compile(
     r"(_seeds$|_per_seed$|^history$|^warnings$|_layers_uJ$|^models$|^runs$|^notes$"
-    r"|^loihi_rule$|^approximations$|^units$)"
+    r"|^loihi_rule$|^approximations$|^units$|decision_line$|^decisions$|^paired_seeds$"
+    r"|^criterion$)"
 )
 MAX_COLS = 12
 MAX_ROWS = 80
@@ -88,7 +93,7 @@ def _percent_scale(rows: list[dict], col: str, units: dict) -> float | None:
     base = col[:-5] if col.endswith("_mean") else col
     if not _PERCENT.search(base) or _NOT_PERCENT.search(base):
         return None
-    if "percent" in str(units.get(base, "")):
+    if base.endswith("_pct") or "percent" in str(units.get(base, "")):
         return 1.0
     vals = [r[col] for r in rows if _is_num(r.get(col))]
     if not vals:
@@ -125,7 +130,7 @@ def _table(rows: list[dict], units: dict | None = None) -> str:
     head = []
     for c in cols:
         base = c[:-5] if c.endswith("_mean") else c
-        head.append(f"{base} %" if scale[c] else base)
+        head.append(f"{base.removesuffix('_pct')} %" if scale[c] else base)
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(cols)]
     for r in rows[:MAX_ROWS]:
         cells = []
@@ -173,7 +178,8 @@ def _kv_table(d: dict, units: dict | None = None) -> str:
     for k, v in pairs:
         leaf = k.rsplit(".", 1)[-1]
         if _is_num(v) and _PERCENT.search(leaf) and not _NOT_PERCENT.search(leaf):
-            scale = 1.0 if ("percent" in str(units.get(leaf, "")) or v > 1.0) else 100.0
+            scale = 1.0 if ("percent" in str(units.get(leaf, "")) or v > 1.0
+                            or leaf.endswith("_pct")) else 100.0
             lines.append(f"| {k} | {v * scale:.2f} % |")
         else:
             lines.append(f"| {k} | {_fmt(v)} |")
@@ -192,6 +198,9 @@ def _json_sections(path: Path) -> list[str]:
     if isinstance(data.get("setup"), dict):
         out.append("### Setup\n\n" + _kv_table(data["setup"], units))
     summary = data.get("summary")
+    decisions = _decisions(summary)
+    if decisions:
+        out.append("### Decisions\n\n" + decisions)
     if isinstance(summary, list):
         out.append("### Summary\n\n" + _table(summary, units))
     elif isinstance(summary, dict):
@@ -208,6 +217,27 @@ def _json_sections(path: Path) -> list[str]:
         if kv:
             out.append(kv)
     return [s for s in out if s.strip()]
+
+
+def _decisions(summary) -> str:
+    """The decision lines of a summary (paired statistics over seeds, written by
+    ``lavalab.study``) as a Markdown list, with the criterion; '' when it has none (a
+    summary written before the paired statistics: rerun ``lavalab study refresh``)."""
+    if not isinstance(summary, dict):
+        return ""
+    lines: list[str] = []
+    for k, v in summary.items():
+        if k.endswith("decision_line") and isinstance(v, str):
+            name = k[:-len("decision_line")].rstrip("_").replace("_", " ") or "decision"
+            lines.append(f"- **{name}**: {v}")
+    for v in summary.get("decisions") or []:
+        if isinstance(v, str):
+            lines.append(f"- {v}")
+    if not lines:
+        return ""
+    crit = summary.get("criterion")
+    head = f"Criterion: {crit}.\n\n" if isinstance(crit, str) else ""
+    return head + "\n".join(lines)
 
 
 def _csv_table(path: Path) -> str:
@@ -295,6 +325,97 @@ def render(results_dir, fmt: str = "md", figure_prefix: str | None = None) -> st
         if table:
             parts.append(f"## `{p.name}`\n\n" + table)
     return "\n\n".join(parts) + "\n"
+
+
+_CSS = ("body{font-family:sans-serif;max-width:60em;margin:2em auto;padding:0 1em;"
+        "line-height:1.4}table{border-collapse:collapse;font-size:90%;margin:1em 0}"
+        "th,td{border:1px solid #bbb;padding:2px 6px;text-align:right}"
+        "th{background:#eee}img{max-width:100%}code{background:#f4f4f4}")
+
+
+def to_html(markdown_text: str, title: str = "lavalab report") -> str:
+    """A self-contained HTML page of ``markdown_text`` (the ``markdown`` package with its
+    ``tables`` extension when installed, else a minimal converter of headings, tables,
+    lists, images and paragraphs)."""
+    try:
+        import markdown as md  # optional
+    except ImportError:
+        body = _mini_html(markdown_text)
+    else:
+        body = md.markdown(markdown_text, extensions=["tables", "fenced_code"])
+    esc = html.escape(title)
+    return (f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{esc}</title>"
+            f"<style>{_CSS}</style></head><body>\n{body}\n</body></html>\n")
+
+
+def _inline(text: str) -> str:
+    t = html.escape(text, quote=False)
+    t = re.sub(r"!\[([^\]]*)\]\(([^)]+)\)", r'<img alt="\1" src="\2">', t)
+    t = re.sub(r"\[([^\]]*)\]\(([^)]+)\)", r'<a href="\2">\1</a>', t)
+    t = re.sub(r"\*\*([^*]+)\*\*", r"<strong>\1</strong>", t)
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", t)
+
+
+def _mini_html(text: str) -> str:
+    """Headings, pipe tables, ``-`` lists, code fences and paragraphs to HTML."""
+    out, para, lines, i = [], [], text.splitlines(), 0
+
+    def flush():
+        if para:
+            out.append("<p>" + _inline(" ".join(para)) + "</p>")
+            para.clear()
+
+    while i < len(lines):
+        line = lines[i]
+        if line.startswith("```"):
+            flush()
+            j = i + 1
+            while j < len(lines) and not lines[j].startswith("```"):
+                j += 1
+            out.append("<pre><code>" + html.escape("\n".join(lines[i + 1:j]))
+                       + "</code></pre>")
+            i = j + 1
+            continue
+        m = re.match(r"(#{1,6}) (.*)", line)
+        if m:
+            flush()
+            n = len(m.group(1))
+            out.append(f"<h{n}>{_inline(m.group(2))}</h{n}>")
+        elif line.startswith("|"):
+            flush()
+            rows = []
+            while i < len(lines) and lines[i].startswith("|"):
+                rows.append([c.strip() for c in lines[i].strip().strip("|").split(" | ")])
+                i += 1
+            head, body = rows[0], [r for r in rows[1:] if not set("".join(r)) <= set("-|")]
+            out.append("<table><tr>" + "".join(f"<th>{_inline(c)}</th>" for c in head)
+                       + "</tr>" + "".join("<tr>" + "".join(f"<td>{_inline(c)}</td>"
+                                                            for c in r) + "</tr>"
+                                           for r in body) + "</table>")
+            continue
+        elif line.startswith("- "):
+            flush()
+            items = []
+            while i < len(lines) and lines[i].startswith("- "):
+                items.append(f"<li>{_inline(lines[i][2:])}</li>")
+                i += 1
+            out.append("<ul>" + "".join(items) + "</ul>")
+            continue
+        elif not line.strip():
+            flush()
+        else:
+            para.append(line.strip())
+        i += 1
+    flush()
+    return "\n".join(out)
+
+
+def render_html(results_dir, figure_prefix: str | None = None) -> str:
+    """:func:`render` as a self-contained HTML page (``figure_prefix`` as in
+    :func:`render`)."""
+    page = render(results_dir, figure_prefix=figure_prefix)
+    return to_html(page, _title(Path(results_dir)) if Path(results_dir).is_dir()
+                   else Path(results_dir).stem)
 
 
 def study_dirs(results_root) -> list[Path]:

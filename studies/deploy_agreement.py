@@ -6,7 +6,8 @@ classifies the first ``--samples`` MNIST test digits with the fast stock simulat
 against Lava's own Loihi2SimCfg run in tests/backends/test_lava_stock.py and, with
 ``--lava``, on the first digits here), and the engine classifies the same digits with the
 same Poisson input. One JSON row per (model, fold) is written at once (atomic; a rerun
-skips finished rows).
+skips finished rows). Accuracies and agreement in percent (``*_pct``; files written before
+hold fractions under the names without ``_pct``).
 
     python studies/deploy_agreement.py runs/dc100 runs/ts100 --samples 2000 --lava 20 \
         --out studies/results/deploy-agreement.json
@@ -70,13 +71,14 @@ def main(argv=None) -> int:
             row = dict(key, network=f"{m.spec.kind}-{m.spec.n_exc}", seed=seed,
                        train_samples=m.meta["config"]["samples"],
                        approximations=list(low.approximations),
-                       stock_accuracy=float((ps == test.labels).mean()),
-                       engine_accuracy=float((pe == test.labels).mean()),
-                       agreement=float((ps == pe).mean()),
-                       identical_counts=float((r["counts"] == ce).all(1).mean()),
+                       stock_accuracy_pct=100 * float((ps == test.labels).mean()),
+                       engine_accuracy_pct=100 * float((pe == test.labels).mean()),
+                       agreement_pct=100 * float((ps == pe).mean()),
+                       identical_counts_pct=100 * float((r["counts"] == ce).all(1).mean()),
                        exc_spikes_stock=float(r["counts"].sum(1).mean()),
                        exc_spikes_engine=float(ce.sum(1).mean()), sim_wall_s=wall)
-            row["accuracy_difference"] = row["stock_accuracy"] - row["engine_accuracy"]
+            row["accuracy_difference_points"] = (row["stock_accuracy_pct"]
+                                                 - row["engine_accuracy_pct"])
             if a.lava:
                 t0 = time.perf_counter()
                 lv = run_stock(low, test.images[:a.lava], seed, m.spec.max_rate_hz,

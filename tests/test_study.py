@@ -11,6 +11,7 @@ from lavalab.study import precision as prec
 from lavalab.study import setup as setup_mod
 from lavalab.study import store as store_mod
 from lavalab.study import timesteps as timesteps_mod
+from lavalab.study.stats import paired
 
 #: Too little training: the network collapses to chance (the warnings' test case).
 TINY = StudySetup(network="tinysnn", neurons=10, train_samples=60, test_samples=40,
@@ -83,8 +84,14 @@ def test_timestep_study_seeds_rows_and_resumes(tmp_path, monkeypatch):
     best = max((rows[k] for k in s2["rows"]), key=lambda r: r["S"])
     assert s2["chosen"] == best["key"]
     assert s2["chosen_accuracy"] == best["accuracy"]
+    # "within 2 points" on the lower bound of the paired 95 % interval over the seeds
+    base_accs = rows["T350-none"]["accuracy_seeds"]
+    for r in rows.values():
+        p = paired(r["accuracy_seeds"], base_accs)
+        assert r["diff_pct"] == pytest.approx(p["diff_pct"]) and r["n_pairs"] == 2
+        assert r["diff_ci95_pct"] == pytest.approx(p["diff_ci95_pct"])
     within = [r for r in rows.values() if r["timesteps"] == r["infer_timesteps"]
-              and r["accuracy"] >= rows["T350-none"]["accuracy"] - 2]
+              and paired(r["accuracy_seeds"], base_accs)["diff_ci95_pct"][0] >= -2]
     assert s2["fewest_timesteps_within_2pct"] == min(
         within, key=lambda r: (r["infer_timesteps"], -r["accuracy"]))["key"]
     if best["models"][0]:

@@ -15,7 +15,7 @@ import argparse
 import sys
 
 from lavalab.cli import compile as compile_cli
-from lavalab.cli import demo, deploy, dl, exact, export, info, search, stdp, study
+from lavalab.cli import demo, deploy, dl, exact, export, info, report, search, stdp, study
 from lavalab.cli.args import Parser, finish
 
 __all__ = ["main", "build_parser"]
@@ -42,11 +42,13 @@ def build_parser() -> argparse.ArgumentParser:
     study.add_precision_parser(stsub)
     search.add_study_parser(stsub)  # TopSpark's enhancement search
     dl.add_study_parser(stsub)  # supervised networks (lava-dl SLAYER)
+    report.add_refresh_parser(stsub)  # re-derive a summary from its stored rows
     dl.add_parser(sub)
 
     compile_cli.add_parser(sub)
     export.add_parser(sub)
     deploy.add_parser(sub)
+    report.add_parser(sub)
     finish(p)
     return p
 

@@ -158,6 +158,9 @@ def _cmd_study_timesteps(args: argparse.Namespace) -> int:
                   f"{summary['baseline_accuracy']:.2f} ± "
                   f"{summary['baseline_accuracy_std']:.2f} %, "
                   f"{summary['accuracy_delta_points_within_2pct' + sfx]:+.2f} points)")
+            line = summary.get(f"within_2pct{sfx}_decision_line")
+            if line:  # the paired interval over seeds the decision rests on
+                print(f"  {line}")
     report_study(summary, "study timesteps")
     print(f"wrote {args.out}/results.json, results.csv, timesteps.png")
     return 0
@@ -184,6 +187,8 @@ def _cmd_study_precision(args: argparse.Namespace) -> int:
         print(f"{head}: {summary['chosen']} ({summary['chosen_accuracy']:.2f} ± "
               f"{summary['chosen_accuracy_std']:.2f} %, "
               f"{'deployable' if summary['chosen_deployable'] else 'NOT deployable on Loihi'})")
+        if summary.get("chosen_decision_line"):
+            print(f"  {summary['chosen_decision_line']}")
     else:
         print(f"{head}: none (withheld: {summary['withheld']})")
     print("Pareto front: " + ", ".join(summary["pareto"]))

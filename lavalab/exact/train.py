@@ -26,7 +26,7 @@ from lavalab import fixed, model_io
 from lavalab.compile.spike_grid import SpikeTimeBudget
 from lavalab.exact import model
 from lavalab.exact.spec import ExactSpec
-from lavalab.progress import use_thread_progress_lock
+from lavalab.progress import bar_options, use_thread_progress_lock
 from lavalab.timing import JobClock, cpu_seconds
 
 __all__ = ["TrainConfig", "Adam", "train", "evaluate", "save_network", "load_network",
@@ -41,9 +41,10 @@ CONFIDENCE_POINTS = 20
 def _bar(*args, **kwargs) -> tqdm:
     """A tqdm bar with the process's thread lock (:func:`lavalab.progress.
     use_thread_progress_lock`): tqdm's default multiprocessing lock would fix
-    multiprocessing's start method, which Lava sets ("fork") when it is imported later."""
+    multiprocessing's start method, which Lava sets ("fork") when it is imported later.
+    Sparse redraws when the output is not a terminal (:func:`lavalab.progress.bar_options`)."""
     use_thread_progress_lock()
-    return tqdm(*args, **kwargs)
+    return tqdm(*args, **{**bar_options(kwargs.get("file")), **kwargs})
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,9 @@ are the same as after a local run.
 Modules: :mod:`.store` (result files), :mod:`.setup` (what a study shares, its data),
 :mod:`.runner` (one configuration, tasks, result writing), :mod:`.selection` (trade-offs,
 Pareto front, the pick), :mod:`.executor` (threads or Dask), :mod:`.plots`,
-:mod:`.timesteps`, :mod:`.precision`, :mod:`.search`, :mod:`.latency`, :mod:`.dt`. This
+:mod:`.timesteps`, :mod:`.precision`, :mod:`.search`, :mod:`.latency`, :mod:`.dt`,
+:mod:`.stats` (paired statistics over seeds), :mod:`.refresh` (a summary re-derived from
+the stored rows). This
 package re-exports the STDP studies' public names.
 """
 

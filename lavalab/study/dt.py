@@ -18,7 +18,8 @@ import numpy as np
 from lavalab.compile.spike_grid import SpikeTimeBudget
 from lavalab.exact.spec import ExactSpec
 from lavalab.exact.train import TrainConfig, evaluate, save_network, train
-from lavalab.plots import _plt, _save
+from lavalab.plots import SINGLE_COLUMN_IN, _plt, _save
+from lavalab.study import stats
 from lavalab.study.selection import pareto_front
 from lavalab.study.store import ResultStore
 from lavalab.timing import JobClock
@@ -178,7 +179,28 @@ def summarise(rows: list[dict]) -> dict:
         d["confidence_t"] = rs[0]["confidence_t"]
         per_dt.append(d)
     front = pareto_front([(d["test_accuracy_mean"], d["spikes_total_mean"]) for d in per_dt])
-    return {"per_dt": per_dt, "pareto_dts": [per_dt[i]["dt"] for i in front]}
+    return {"per_dt": per_dt, "pareto_dts": [per_dt[i]["dt"] for i in front],
+            **_paired_vs_exact(rows)}
+
+
+def _paired_vs_exact(rows: list[dict]) -> dict:
+    """Per dt > 0, the paired test-accuracy difference (same seeds) to the exact-time run
+    (dt = 0), its 95 % interval and the decision "within 2 points"."""
+    base = {r["seed"]: r["test_accuracy"] for r in rows if r["dt"] == 0}
+    if not base:
+        return {}
+    out = []
+    for dt in sorted({r["dt"] for r in rows if r["dt"] != 0}):
+        a = {r["seed"]: r["test_accuracy"] for r in rows if r["dt"] == dt}
+        common = sorted(s for s in a if s in base)
+        p = stats.paired([a[s] for s in common], [base[s] for s in common]) if common else None
+        if p is not None:
+            p["paired_seeds"] = common
+        out.append({"dt": dt, "baseline_dt": 0.0,
+                    **stats.summary_fields(p, 2.0, f"dt = {dt:g} vs exact time (dt = 0)")})
+    return {"paired_vs_exact": out, "decisions": [d["decision_line"] for d in out],
+            "criterion": "paired over seeds vs dt = 0: within 2 points when the 95 % "
+                         "t-interval's lower bound >= -2 (one seed: no interval)"}
 
 
 def plot_dt_study(rows: list[dict], summary: dict, out) -> list[Path]:
@@ -190,18 +212,21 @@ def plot_dt_study(rows: list[dict], summary: dict, out) -> list[Path]:
     labels = [f"{d['dt'] * 1e3:g}" for d in per]
     paths = []
 
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = plt.subplots(figsize=(SINGLE_COLUMN_IN, 2.8))
     for col, lab in (("test_accuracy", "test"), ("train_accuracy", "train")):
         ax.errorbar(x, [d[col + "_mean"] for d in per], yerr=[d[col + "_std"] for d in per],
                     marker="o", capsize=3, label=lab)
+    ax.axhline(per[0]["test_accuracy_mean"], color="k", ls="--", lw=1,
+               label=f"test, dt = {per[0]['dt'] * 1e3:g} ms")
     ax.set_xticks(x, labels)
     ax.set_xlabel("dt (ms), 0 = continuous")
     ax.set_ylabel("accuracy (%)")
     ax.legend()
     ax.grid(alpha=0.3)
+    ax.set_title("accuracy vs dt (mean ± std over seeds)")
     paths.append(_save(fig, out / "accuracy_vs_dt.png"))
 
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = plt.subplots(figsize=(SINGLE_COLUMN_IN, 2.8))
     for col, lab in (("spikes_hidden", "hidden"), ("spikes_output", "output")):
         ax.errorbar(x, [d[col + "_mean"] for d in per], yerr=[d[col + "_std"] for d in per],
                     marker="o", capsize=3, label=lab)
@@ -210,9 +235,10 @@ def plot_dt_study(rows: list[dict], summary: dict, out) -> list[Path]:
     ax.set_ylabel("mean spikes per neuron per sample")
     ax.legend()
     ax.grid(alpha=0.3)
+    ax.set_title("spikes vs dt (mean ± std over seeds)")
     paths.append(_save(fig, out / "sparsity_vs_dt.png"))
 
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = plt.subplots(figsize=(SINGLE_COLUMN_IN, 2.8))
     acc = [d["test_accuracy_mean"] for d in per]
     spk = [d["spikes_total_mean"] for d in per]
     ax.scatter(spk, acc, c="tab:gray")
@@ -225,15 +251,17 @@ def plot_dt_study(rows: list[dict], summary: dict, out) -> list[Path]:
     ax.set_ylabel("test accuracy (%)")
     ax.legend()
     ax.grid(alpha=0.3)
+    ax.set_title("accuracy vs spikes: Pareto front over dt")
     paths.append(_save(fig, out / "pareto.png"))
 
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = plt.subplots(figsize=(SINGLE_COLUMN_IN, 2.8))
     for d in per:
         ax.plot(np.asarray(d["confidence_t"]) * 1e3, d["confidence_mean"],
                 label=f"{d['dt'] * 1e3:g} ms")
     ax.set_xlabel("time (ms)")
     ax.set_ylabel("label spikes / target (prediction confidence)")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=6, ncol=2)
     ax.grid(alpha=0.3)
+    ax.set_title("prediction confidence over the sample")
     paths.append(_save(fig, out / "confidence.png"))
     return paths

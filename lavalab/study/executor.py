@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from lavalab import validate
-from lavalab.progress import use_thread_progress_lock
+from lavalab.progress import bar_options, use_thread_progress_lock
 
 __all__ = ["EXECUTORS", "ExecutorSpec", "Task", "StudyIncomplete", "ThreadExecutor",
            "DaskExecutor", "open_executor", "folder_task", "write_files", "add_arguments",
@@ -186,7 +186,7 @@ class ThreadExecutor:
         use_thread_progress_lock()
         out = _Outcome()
         with tqdm(total=sum(t.size for t in tasks), unit=unit, desc=desc,
-                  disable=not progress, smoothing=0.05) as bar:
+                  disable=not progress, smoothing=0.05, **bar_options()) as bar:
             with ThreadPoolExecutor(max_workers=min(self.workers, len(tasks))) as pool:
                 futures = {pool.submit(t.fn, *t.args, bar=bar): t for t in tasks}
                 try:
@@ -299,7 +299,7 @@ class DaskExecutor:
         out = _Outcome()
         try:
             with tqdm(total=len(tasks), unit="config", desc=desc, disable=not progress,
-                      smoothing=0.0) as bar:
+                      smoothing=0.0, **bar_options()) as bar:
                 fill()
                 for f in running:
                     t = futures.pop(f)

@@ -31,10 +31,11 @@ from lavalab.compile.supervised import analyse_supervised, lower_supervised
 from lavalab.data import load_dataset
 from lavalab.fixed import check_int_range, check_real
 from lavalab.loihi_spec import ENERGY_TABLES, TARGETS
-from lavalab.plots import _plt, _save
+from lavalab.networks.supervised import METHODS, CubaParams, MRFSpec, SupervisedSpec
+from lavalab.plots import DOUBLE_COLUMN_IN, _plt, _save
+from lavalab.study import stats
 from lavalab.study.store import ResultStore
 from lavalab.supervised.evaluate import evaluate_torch
-from lavalab.supervised.spec import METHODS, CubaParams, MRFSpec, SupervisedSpec
 from lavalab.supervised.train import TrainConfig, save_model, train
 
 __all__ = ["LatencySetup", "latency_study", "METHODS", "LATENCY_COLUMNS", "make_spec"]
@@ -171,17 +172,44 @@ def _summary(store: ResultStore) -> dict:
                 rec[f"{col}_mean"] = float(np.mean(vals))
                 rec[f"{col}_std"] = float(np.std(vals))
         out.append(rec)
-    return {"by_method_and_T": out}
+    return {"by_method_and_T": out, **_paired_vs_baseline(groups)}
+
+
+#: The method every other is compared with (the plain SLAYER CUBA network).
+BASELINE_METHOD = "cuba"
+
+
+def _paired_vs_baseline(groups: dict) -> dict:
+    """Per method and T, the paired accuracy difference (same seeds) to
+    :data:`BASELINE_METHOD` at the same T, with its 95 % interval and the decision
+    "within 2 points" (:mod:`lavalab.study.stats`)."""
+    out = []
+    for (m, t), rows in sorted(groups.items()):
+        base = groups.get((BASELINE_METHOD, t))
+        if m == BASELINE_METHOD or not base:
+            continue
+        a = {r["seed"]: r["accuracy"] for r in rows}
+        b = {r["seed"]: r["accuracy"] for r in base}
+        common = sorted(s for s in a if s in b)
+        p = stats.paired([a[s] for s in common], [b[s] for s in common]) if common else None
+        if p is not None:
+            p["paired_seeds"] = common
+        out.append({"method": m, "timesteps": t, "baseline": BASELINE_METHOD,
+                    **stats.summary_fields(p, 2.0, f"{m} vs {BASELINE_METHOD} at T = {t}")})
+    return {"paired_vs_baseline": out, "decisions": [d["decision_line"] for d in out],
+            "criterion": f"paired over seeds vs {BASELINE_METHOD} at the same T: within 2 "
+                         "points when the 95 % t-interval's lower bound >= -2"} if out else {}
 
 
 def plot_latency(rows: list[dict], path) -> Path:
     """Accuracy, spikes per sample, energy and latency per inference against T (mean and
     std over seeds), one line per method."""
     plt = _plt()
-    fig, axes = plt.subplots(1, 4, figsize=(17, 4.2))
+    fig, axes = plt.subplots(2, 2, figsize=(DOUBLE_COLUMN_IN, 5.2))
+    axes = axes.ravel()
     panels = (("accuracy", "test accuracy (%)"), ("spikes_per_sample", "spikes / sample"),
-              ("energy_infer_uJ", "energy / inference (uJ)"),
-              ("latency_infer_us", "latency / inference (us)"))
+              ("energy_infer_uJ", "energy / inference (µJ)"),
+              ("latency_infer_us", "latency / inference (µs)"))
     methods = sorted({r["method"] for r in rows})
     for ax, (col, label) in zip(axes, panels, strict=True):
         for m in methods:
@@ -189,11 +217,11 @@ def plot_latency(rows: list[dict], path) -> Path:
             vals = [[r[col] for r in rows if r["method"] == m and r["timesteps"] == t]
                     for t in ts]
             ax.errorbar(ts, [np.mean(v) for v in vals], yerr=[np.std(v) for v in vals],
-                        fmt="o-", capsize=3, label=m)
+                        fmt="o-", capsize=2, ms=4, label=m)
         ax.set_xscale("log", base=2)
-        ax.set_xlabel("timesteps T")
+        ax.set_xlabel("timesteps T (log scale)")
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=8)
+    axes[0].legend()
     fig.suptitle("latency study (MNIST): mean and std over seeds")
     return _save(fig, path)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lavalab.plots import _plt, _save
+from lavalab.plots import DOUBLE_COLUMN_IN, _plt, _save
 
 __all__ = ["timestep_study", "precision_study"]
 
@@ -42,32 +42,42 @@ def _integer_ticks(ax, values) -> None:
 
 def timestep_study(rows: list[dict], summary: dict, out, title: str = "") -> list[Path]:
     """``timesteps.png``: accuracy, energy per sample (training and inference) and
-    inference latency per sample against the inference T, one line per enhancement policy
-    (the baseline T0 joins every line; inference-only reductions of the T0 model are a line
-    of their own), error bars = standard deviation over seeds; the configuration chosen by
-    S is circled (none when the choice was withheld). ``title`` names network, N, seeds
+    inference latency per sample against the inference T (2 x 2 panels, a paper's text
+    width), one line per enhancement policy (inference-only reductions of the T0 model are
+    a line of their own), the baseline T0 a dashed reference line in every panel, error
+    bars = standard deviation over seeds; the configuration chosen by S is circled (none
+    when the choice was withheld). ``title`` names network, N, seeds
     and samples."""
     plt = _plt()
     out = Path(out)
     base = next(r for r in rows if r["key"] == summary["baseline"])
     policies = sorted({r["enhancement"] for r in rows if r["key"] != base["key"]}) or ["none"]
-    fig, axes = plt.subplots(1, 4, figsize=(18, 4.6))
-    panels = (("accuracy", "accuracy (%)"), ("energy_train_uJ", "training energy / sample (uJ)"),
-              ("energy_infer_uJ", "inference energy / sample (uJ)"),
-              ("latency_infer_us", "inference latency / sample (us)"))
+    fig, axes = plt.subplots(2, 2, figsize=(DOUBLE_COLUMN_IN, 5.6))
+    axes = axes.ravel()
+    panels = (("accuracy", "accuracy (%)"), ("energy_train_uJ", "training energy / sample (µJ)"),
+              ("energy_infer_uJ", "inference energy / sample (µJ)"),
+              ("latency_infer_us", "inference latency / sample (µs)"))
     chosen = next((r for r in rows if r["key"] == summary.get("chosen")), None)
+    t0 = _t_inf(base)
     handles = {}
     for ax, (col, label) in zip(axes, panels, strict=True):
         for i, pol in enumerate(policies):
-            pts = sorted([r for r in rows if r["enhancement"] == pol] + [base], key=_t_inf)
+            pts = sorted((r for r in rows if r["enhancement"] == pol and r is not base),
+                         key=_t_inf)
             pts = [r for r in pts if r.get(col) is not None]
+            if not pts:
+                continue
             h = ax.errorbar([_t_inf(r) for r in pts], [r[col] for r in pts],
-                            yerr=[_err(r, col) for r in pts], capsize=3, ms=5, lw=1.4,
+                            yerr=[_err(r, col) for r in pts], capsize=2, ms=4, lw=1.2,
                             label=f"enhancement: {pol}", **_style(i))
             handles.setdefault(h.get_label(), h)
+        if base.get(col) is not None:  # the baseline T0: the reference every T is set against
+            h = ax.axhline(base[col], color="k", ls="--", lw=1,
+                           label=f"baseline T0 = {t0} (mean)")
+            handles.setdefault(h.get_label(), h)
         if chosen is not None and chosen.get(col) is not None:
-            (h,) = ax.plot([_t_inf(chosen)], [chosen[col]], "o", ms=15, mfc="none",
-                           mec="red", mew=1.5, label=f"chosen by S ({chosen['key']})")
+            (h,) = ax.plot([_t_inf(chosen)], [chosen[col]], "o", ms=12, mfc="none",
+                           mec="red", mew=1.3, label=f"chosen by S ({chosen['key']})")
             handles.setdefault(h.get_label(), h)
         ax.set_xlabel("timesteps per sample T (inference)")
         ax.set_ylabel(label)
@@ -77,13 +87,12 @@ def timestep_study(rows: list[dict], summary: dict, out, title: str = "") -> lis
                         label="T0 mean accuracy - 2 points")
     handles.setdefault(h.get_label(), h)
     fig.legend(list(handles.values()), list(handles), loc="lower center",
-               ncol=min(4, len(handles)), fontsize=8, frameon=False,
-               bbox_to_anchor=(0.5, 0.0))
+               ncol=min(2, len(handles)), frameon=False, bbox_to_anchor=(0.5, 0.0))
     head = f"timestep study: S = A - ({summary['tau']:g} Ln + {summary['eps']:g} En)"
     if summary.get("chosen") is None and summary.get("withheld"):
-        head += " - choice WITHHELD: " + summary["withheld"][:90]
-    fig.suptitle(head + (f"\n{title}" if title else ""), fontsize=10)
-    fig.tight_layout(rect=(0, 0.08 + 0.03 * (len(handles) // 5), 1, 1))
+        head += "\nchoice WITHHELD: " + summary["withheld"][:80]
+    fig.suptitle(head + (f"\n{title}" if title else ""))
+    fig.tight_layout(rect=(0, 0.01 + 0.03 * ((len(handles) + 1) // 2), 1, 1))
     return [_save(fig, out / "timesteps.png", tight=False)]
 
 
@@ -94,15 +103,16 @@ def precision_study(rows: list[dict], summary: dict, out, title: str = "") -> li
     line, integer bit ticks, legend outside the data)."""
     plt = _plt()
     out = Path(out)
-    fig, ax = plt.subplots(figsize=(9, 5))
+    fig, ax = plt.subplots(figsize=(DOUBLE_COLUMN_IN, 3.6))
     marks = {"float": "*", "ptq": "o", "itq": "s"}
+    names = {"float": "fp32", "ptq": "ptq", "itq": "itq"}  # as in the row keys
     for i, (scheme, mk) in enumerate(marks.items()):
         pts = [r for r in rows if r["scheme"] == scheme]
         if pts:
             ax.errorbar([r["memory_kB"] for r in pts], [r["accuracy"] for r in pts],
                         yerr=[_err(r, "accuracy") for r in pts], fmt=mk, capsize=2,
                         ms=9 if scheme == "float" else 5, alpha=0.8,
-                        color=COLOURS[i], label=scheme.upper())
+                        color=COLOURS[i], label=names[scheme])
     front = sorted((r for r in rows if r.get("pareto")), key=lambda r: r["memory_kB"])
     ax.plot([r["memory_kB"] for r in front], [r["accuracy"] for r in front], "k--", lw=1,
             label="Pareto front")
@@ -117,16 +127,16 @@ def precision_study(rows: list[dict], summary: dict, out, title: str = "") -> li
     ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
     ax.xaxis.set_major_formatter(StrMethodFormatter("{x:g}"))  # plain kB, not 2x10^1
     ax.xaxis.set_minor_formatter(NullFormatter())
-    ax.set_xlabel("memory footprint M (kB)")
+    ax.set_xlabel("memory footprint M (kB, log scale)")
     ax.set_ylabel("accuracy (%)")
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
     head = f"precision study: R = acc - {summary['mu']:g} M_norm"
     if ch is None and summary.get("withheld"):
         head += "\nchoice WITHHELD: " + summary["withheld"][:90]
-    ax.set_title(head + (f"\n{title}" if title else ""), fontsize=9)
+    ax.set_title(head + (f"\n{title}" if title else ""))
     p1 = _save(fig, out / "precision_pareto.png")
-    fig, ax = plt.subplots(figsize=(10, 5))
+    fig, ax = plt.subplots(figsize=(DOUBLE_COLUMN_IN, 3.6))
     groups = sorted({(r["scheme"], r["rounding"], r["params"]) for r in rows
                      if r["scheme"] != "float"})
     for i, g in enumerate(groups):
@@ -135,16 +145,16 @@ def precision_study(rows: list[dict], summary: dict, out, title: str = "") -> li
         ax.errorbar([r["weight_bits"] for r in pts], [r["accuracy"] for r in pts],
                     yerr=[_err(r, "accuracy") for r in pts], capsize=2, ms=5, lw=1.2,
                     ls="-" if g[0] == "itq" else "--",
-                    label=f"{g[0].upper()} {g[1]} q{'WN' if g[2] == 'wn' else 'W'}",
+                    label=f"{g[0]} {g[1]} q{'WN' if g[2] == 'wn' else 'W'}",
                     **_style(i))
     fp = next((r for r in rows if r["key"] == "fp32"), None)
     if fp is not None:
-        ax.axhline(fp["accuracy"], color="k", ls=":", label="FP32 (mean)")
+        ax.axhline(fp["accuracy"], color="k", ls="--", lw=1, label="baseline fp32 (mean)")
     ax.set_xlabel("weight bits")
     ax.set_ylabel("accuracy (%)")
     ax.grid(alpha=0.3)
     _integer_ticks(ax, [r["weight_bits"] for r in rows if r["scheme"] != "float"] or [8])
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
-    ax.set_title("accuracy vs weight bits" + (f"\n{title}" if title else ""), fontsize=9)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
+    ax.set_title("precision study: accuracy vs weight bits" + (f"\n{title}" if title else ""))
     p2 = _save(fig, out / "precision_bits.png")
     return [p1, p2]

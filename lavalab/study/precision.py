@@ -27,7 +27,16 @@ from lavalab.study.runner import (
     _store_result,
     _task_key,
 )
-from lavalab.study.selection import _baseline_check, _model_handoff, _pick, pareto_front, reward_r
+from lavalab.study.selection import (
+    WITHIN_CRITERION,
+    _baseline_check,
+    _model_handoff,
+    _paired_fields,
+    _pick,
+    _prefixed,
+    pareto_front,
+    reward_r,
+)
 from lavalab.study.setup import (
     StudySetup,
     _load,
@@ -46,6 +55,7 @@ PRECISION_COLUMNS = ("key", "scheme", "weight_bits", "neuron_bits", "rounding", 
                      "loihi_ok", "loihi_rule", "exc_spikes_train", "exc_spikes_test",
                      "neurons_assigned", "train_wall_s", "test_wall_s", "notes",
                      "accuracy_std", "accuracy_seeds", "accuracy_delta", "seeds",
+                     "diff_pct", "diff_ci95_pct", "n_pairs", "within_2_points",
                      "deployable", "warnings")
 
 
@@ -272,6 +282,7 @@ def _precision_summary(store: SeededResultStore, mu: float, keys: list[str],
         r["R"] = reward_r(r["accuracy"], r["M_norm"], mu)
         r["accuracy_delta"] = r["accuracy"] - base["accuracy"]
         r["deployable"] = bool(r.get("deployable", r.get("loihi_ok")))
+        _paired_fields(r, base)
     front = pareto_front([(r["accuracy"], r["memory_bits"]) for r in rows])
     for i, r in enumerate(rows):
         r["pareto"] = i in front
@@ -286,7 +297,11 @@ def _precision_summary(store: SeededResultStore, mu: float, keys: list[str],
            "chosen": None,
            "pareto": [rows[i]["key"] for i in front],
            "deployable": [r["key"] for r in rows if r["deployable"]],
-           "no_loss_vs_fp32": sorted(r["key"] for r in no_loss)}
+           "no_loss_vs_fp32": sorted(r["key"] for r in no_loss),
+           "criterion": WITHIN_CRITERION.format(base="fp32"),
+           "decisions": [r["decision_line"] for r in rows if r is not base],
+           "within_2_points_of_fp32": [r["key"] for r in rows if r["key"] != "fp32"
+                                       and r["within_2_points"].startswith("yes")]}
     best, why = _pick([r for r in rows if r["deployable"] or not deployable_only], broken,
                       key=lambda r: (r["R"], -r["memory_bits"]))
     if why:
@@ -296,5 +311,6 @@ def _precision_summary(store: SeededResultStore, mu: float, keys: list[str],
                     "chosen_accuracy_std": best.get("accuracy_std", 0.0),
                     "chosen_memory_kB": best["memory_kB"],
                     "chosen_deployable": best["deployable"],
+                    **_prefixed("chosen_", best),
                     **_model_handoff(store, best)})
     return out

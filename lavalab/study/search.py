@@ -42,6 +42,7 @@ from lavalab.compile.pipeline import compile_network
 from lavalab.data import load_dataset
 from lavalab.networks.snn import build, init_weights
 from lavalab.stdp.scoring import score, train_and_score
+from lavalab.study import stats
 from lavalab.study.executor import Task, ThreadExecutor
 from lavalab.study.runner import (
     _run_parallel,
@@ -209,9 +210,35 @@ def search_enhancement(setup: StudySetup, out, timesteps=(175, 88), baseline: in
             "selected_test_accuracy": sel_row["accuracy"],
             "selected_test_accuracy_std": sel_row.get("accuracy_std", 0.0),
             "candidates_tried": sum(1 for k in store.rows if k.startswith(f"T{T}-"))}
+    paired_per_t(store.rows, out)
     out["baseline_test_accuracy"] = store.rows[key(t0, "none")]["accuracy"]
     out["infeasible"] = {k: why for k, why in infeasible.items() if why}
     out["warnings"] = [f"{r['key']}, {w}" for r in store.rows.values()
                        for w in r.get("warnings", [])]
     store.write(out)
     return out
+
+
+def paired_per_t(rows: dict, summary: dict) -> None:
+    """Per T of ``summary["per_T"]`` (in place): the selected policy against the linear
+    one, paired over seeds (:mod:`lavalab.study.stats`), on validation accuracy (the
+    search's criterion) and on test accuracy (reported only), and the selected policy's
+    test accuracy against the baseline T0 (within 2 points)."""
+    base = rows.get(summary["baseline"])
+    summary["decisions"] = []
+    for T, d in summary.get("per_T", {}).items():
+        lin, sel = rows.get(f"T{T}-{d['linear']}"), rows.get(f"T{T}-{d['selected']}")
+        if lin is None or sel is None:
+            continue
+        what = f"T{T}: {d['selected']} vs {d['linear']}"
+        d["selected_vs_linear_val"] = stats.summary_fields(
+            stats.paired_rows(sel, lin, "val_accuracy"), None, what + " (validation)")
+        d["selected_vs_linear_test"] = stats.summary_fields(
+            stats.paired_rows(sel, lin, "accuracy"), None, what + " (test)")
+        if base is not None:
+            d["selected_vs_baseline_test"] = stats.summary_fields(
+                stats.paired_rows(sel, base, "accuracy"), 2.0,
+                f"T{T}: {d['selected']} vs {summary['baseline']} (test)")
+        summary["decisions"] += [d[k]["decision_line"] for k in (
+            "selected_vs_linear_val", "selected_vs_linear_test", "selected_vs_baseline_test")
+            if k in d]

@@ -15,6 +15,7 @@ from __future__ import annotations
 from lavalab.protocol import (
     N_CLASSES,
 )
+from lavalab.study import stats
 from lavalab.study.store import SeededResultStore
 
 #: A configuration whose mean accuracy is below this many times chance (100 / classes %)
@@ -84,3 +85,29 @@ def pareto_front(points) -> list[int]:
         if not dominated:
             idx.append(i)
     return idx
+
+
+#: How "within 2 points of the baseline" is decided (:mod:`lavalab.study.stats`).
+WITHIN_CRITERION = ("paired over seeds: the 95 % t-interval of the accuracy difference to "
+                    "{base} has lower bound >= -2 percentage points (one seed: the "
+                    "difference >= -2, no interval)")
+#: The margin, in percentage points, of "within 2 points of the baseline".
+WITHIN_POINTS = 2.0
+
+
+def _paired_fields(r: dict, base: dict, col: str = "accuracy") -> None:
+    """The paired ``col`` difference of row ``r`` to the baseline row over their common
+    seeds (``diff_pct``, ``diff_ci95_pct``, ``n_pairs``), the decision "within 2 points"
+    (``within_2_points``) and its ``decision_line``, set in place."""
+    p = stats.paired_rows(r, base, col)
+    f = stats.summary_fields(p, WITHIN_POINTS, f"{r['key']} vs {base['key']}")
+    r["diff_pct"], r["diff_ci95_pct"] = f["diff_pct"], f["diff_ci95_pct"]
+    r["n_pairs"], r["within_2_points"] = f["n_pairs"], f["decision"]
+    r["decision_line"] = f["decision_line"]
+
+
+def _prefixed(prefix: str, r: dict) -> dict:
+    """A row's paired fields (:func:`_paired_fields`) for the summary, under ``prefix``."""
+    return {f"{prefix}diff_pct": r["diff_pct"], f"{prefix}diff_ci95_pct": r["diff_ci95_pct"],
+            f"{prefix}n_pairs": r["n_pairs"], f"{prefix}decision": r["within_2_points"],
+            f"{prefix}decision_line": r["decision_line"]}

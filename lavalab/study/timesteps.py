@@ -22,7 +22,15 @@ from lavalab.study.runner import (
     _store_result,
     _task_key,
 )
-from lavalab.study.selection import _baseline_check, _model_handoff, _pick, tradeoff_s
+from lavalab.study.selection import (
+    WITHIN_CRITERION,
+    _baseline_check,
+    _model_handoff,
+    _paired_fields,
+    _pick,
+    _prefixed,
+    tradeoff_s,
+)
 from lavalab.study.setup import (
     StudySetup,
     _load,
@@ -37,6 +45,7 @@ from lavalab.study.store import SeededResultStore, _model_relpath
 
 TIMESTEP_COLUMNS = ("key", "timesteps", "infer_timesteps", "rest_steps", "enhancement",
                     "accuracy", "accuracy_std", "accuracy_seeds", "accuracy_delta", "seeds",
+                    "diff_pct", "diff_ci95_pct", "n_pairs", "within_2_points",
                     "accuracy_proportion", "energy_train_uJ", "energy_infer_uJ",
                     "latency_infer_us", "latency_train_us", "Ln", "En", "S",
                     "exc_spikes_train", "exc_spikes_test", "synops_infer", "cores",
@@ -212,13 +221,15 @@ def _timestep_summary(store: SeededResultStore, t0: int, tau: float, eps: float,
         r["S"] = tradeoff_s(r["accuracy"], r["Ln"], r["En"], tau, eps)
         r["accuracy_delta"] = r["accuracy"] - base["accuracy"]
         r["deployable"] = bool(r.get("loihi_ok"))
+        _paired_fields(r, base)
     broken = _baseline_check(base, f"T0 = {t0}")
     warnings_ = ([broken] if broken else []) + [f"{r['key']}, {w}" for r in rows
                                                 for w in r.get("warnings", [])]
     out = {"baseline": base["key"], "baseline_accuracy": base["accuracy"],
            "baseline_accuracy_std": base.get("accuracy_std", 0.0),
            "seeds": list(store.seeds), "tau": tau, "eps": eps, "rows": list(keys),
-           "criterion": "mean accuracy over seeds >= mean T0 accuracy - 2 percentage points",
+           "criterion": WITHIN_CRITERION.format(base="T0"),
+           "decisions": [r["decision_line"] for r in rows if r is not base],
            "deployable_only": deployable_only, "baseline_ok": not broken,
            "warnings": warnings_, "chosen": None}
     pool = [r for r in rows if r["deployable"] or not deployable_only]
@@ -233,6 +244,7 @@ def _timestep_summary(store: SeededResultStore, t0: int, tau: float, eps: float,
                     "chosen_enhancement": best["enhancement"],
                     "chosen_accuracy": best["accuracy"],
                     "chosen_accuracy_std": best.get("accuracy_std", 0.0),
+                    **_prefixed("chosen_", best),
                     **_model_handoff(store, best)})
     if broken:
         return out
@@ -241,7 +253,7 @@ def _timestep_summary(store: SeededResultStore, t0: int, tau: float, eps: float,
     for name, group in (("", [r for r in pool if r["timesteps"] == r["infer_timesteps"]]),
                         ("_inference_only",
                          [r for r in pool if r["timesteps"] != r["infer_timesteps"]])):
-        within2 = [r for r in group if r["accuracy"] >= base["accuracy"] - 2.0]
+        within2 = [r for r in group if r["within_2_points"].startswith("yes")]
         if not within2:
             continue
         f = min(within2, key=lambda r: (r["infer_timesteps"], r["timesteps"], -r["accuracy"]))
@@ -250,6 +262,7 @@ def _timestep_summary(store: SeededResultStore, t0: int, tau: float, eps: float,
             f"accuracy_within_2pct{name}": f["accuracy"],
             f"accuracy_std_within_2pct{name}": f.get("accuracy_std", 0.0),
             f"accuracy_delta_points_within_2pct{name}": f["accuracy"] - base["accuracy"],
+            **_prefixed(f"within_2pct{name}_", f),
             f"timestep_reduction_within_2pct{name}": t0 / f["infer_timesteps"],
             f"energy_ratio_train_within_2pct{name}": base["energy_train_uJ"]
             / f["energy_train_uJ"],
@@ -258,3 +271,4 @@ def _timestep_summary(store: SeededResultStore, t0: int, tau: float, eps: float,
             f"latency_ratio_within_2pct{name}": base["latency_infer_us"]
             / f["latency_infer_us"]})
     return out
+

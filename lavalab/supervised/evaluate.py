@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from lavalab.progress import bar_options
 from lavalab.supervised.model import SupervisedNet, encode
 from lavalab.timing import cpu_seconds
 
@@ -178,7 +179,8 @@ def evaluate_lava(net: SupervisedNet, images, labels, seed: int = 0, chunk: int 
     preds, scores, events = [], [], []
     with tempfile.TemporaryDirectory() as d:
         path = export_netx(net, Path(d) / "net.net")
-        bar = tqdm(total=len(images), desc="lava fixed_pt", disable=not progress, leave=False)
+        bar = tqdm(total=len(images), desc="lava fixed_pt", disable=not progress, leave=False,
+                   **bar_options())
         for lo in range(0, len(images), chunk):
             x = encode(images[lo:lo + chunk], spec, seed=seed + lo).numpy().astype(np.int64)
             counts, sc = _run_chunk(path, spec, x, n_layers, spec.hidden)

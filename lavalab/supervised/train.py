@@ -21,6 +21,7 @@ import torch
 from lavalab import fixed, model_io
 from lavalab.model_io import ModelFileError
 from lavalab.networks.supervised import SupervisedSpec, spec_from_dict, spec_to_dict
+from lavalab.progress import bar_options
 from lavalab.supervised.model import SupervisedNet, encode
 from lavalab.timing import JobClock
 
@@ -135,7 +136,7 @@ def _epoch(net, opt, sched, spec, cfg, images, y_all, direct, epoch, progress, h
     order = torch.randperm(n, generator=g)
     t0, tot, correct, seen = time.perf_counter(), 0.0, 0, 0
     bar = tqdm(range(0, n, cfg.batch_size), desc=f"epoch {epoch + 1}/{cfg.epochs}",
-               disable=not progress, leave=False)
+               disable=not progress, leave=False, **bar_options())
     for lo in bar:
         idx = order[lo:lo + cfg.batch_size]
         if direct is not None:
