@@ -96,9 +96,9 @@ def evaluate_stock(model_dir, samples: int = 500, backend: str = "lava-stock", o
             done = min(int(meta["done"]), samples)
             counts[:done], events[:done] = arr["counts"][:done], arr["events"][:done]
             inh_counts[:done] = arr["inh_counts"][:done]
-    from tqdm import tqdm
+    from lavalab.progress import progress_bar
 
-    bar = tqdm(total=samples, initial=done, unit="digit", disable=not progress,
+    bar = progress_bar(total=samples, initial=done, unit="digit", disable=not progress,
                desc=f"{s.kind}-{s.n_exc} [{backend}]")
     with clock.work():  # the stock run of this call
         lo = done

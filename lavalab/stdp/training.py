@@ -39,10 +39,8 @@ def train(cfg: TrainConfig, out, progress: bool = True, restart: bool = False,
     new model is written). ``out`` is checked for writability before any work and created
     only after the data loaded. ``train.json``'s timing: :mod:`lavalab.timing`."""
     clock = JobClock()
-    from tqdm import tqdm
-
     from lavalab import validate
-    from lavalab.progress import use_thread_progress_lock
+    from lavalab.progress import progress_bar, use_thread_progress_lock
 
     use_thread_progress_lock()
 
@@ -89,7 +87,7 @@ def train(cfg: TrainConfig, out, progress: bool = True, restart: bool = False,
             learn=True)  # the kernels' compile or cache load: set-up, not training
     warm_up(cfg.backend, ispec, cfg.precision, ifixed, net.w, net.theta, data.images,
             cfg.seed, learn=False)
-    bar = tqdm(total=cfg.samples, initial=done, unit="sample", disable=not progress,
+    bar = progress_bar(total=cfg.samples, initial=done, unit="sample", disable=not progress,
                desc=f"train {cfg.network}-{cfg.neurons} [{cfg.backend}, {cfg.precision}]")
 
     def checkpoint(n: int, ev: np.ndarray) -> None:  # after each chunk of this run
