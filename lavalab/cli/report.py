@@ -28,7 +28,8 @@ def add_refresh_parser(stsub) -> None:
     """Register ``lavalab study refresh``."""
     p = stsub.add_parser("refresh", help="re-derive the summary (paired decisions over "
                                          "seeds) of study folders from their stored rows")
-    p.add_argument("results_dirs", metavar="RESULTS_DIR", nargs="+")
+    p.add_argument("results_dirs", metavar="RESULTS_DIR", nargs="+",
+                   help="study folders (each with results.json) whose summary is re-derived")
     p.add_argument("--figures", action="store_true",
                    help="also redraw the study's figures from the stored rows")
     p.set_defaults(func=_cmd_refresh)
