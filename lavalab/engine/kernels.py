@@ -61,10 +61,12 @@ def _fixed(kern) -> bool:
 
 
 # Python stubs: only their compiled overloads below are ever called (from the step loop).
+# They take plain arrays, not records: the loop unpacks its records once per call (reading
+# an array out of a record on every step costs reference counting in the hot loop).
 
-def lif_step(kern, args, n, a_in, s, reset, learn, t, seed):
-    """One step of the neurons ``n`` (an :class:`~lavalab.dynamics.adaptive_lif.LIFState`)
-    with input ``a_in``, spikes into ``s``; ``args``: ``kern.exc`` or ``kern.inh``."""
+def lif_step(kern, args, u, v, theta, ref, a_in, s, reset, learn, t, seed):
+    """One step of the neurons with state ``u, v, theta, ref`` and input ``a_in``, spikes
+    into ``s``; ``args``: ``kern.exc`` or ``kern.inh``."""
     raise NotImplementedError("compiled only")
 
 
@@ -73,16 +75,17 @@ def theta_decay(kern, args, theta, t, seed):
     raise NotImplementedError("compiled only")
 
 
-def live_step(kern, live, n_live, n, a_in, s, learn, t, seed):
+def live_step(kern, live, n_live, u, v, theta, ref, a_in, s, learn, t, seed):
     """:func:`~lavalab.dynamics.adaptive_lif.lif_fixed_live_kernel` of the inhibitory
     neurons (fixed point; the float precision has none and returns ``n_live``)."""
     raise NotImplementedError("compiled only")
 
 
-def stdp_step(kern, syn, s_pre, s_post, t, learn, seed, scratch, n_pre_spikes, live,
-              n_post_spikes, pre_active, pre_pos):
-    """One step of the learning synapses ``syn`` (a :class:`~lavalab.engine.state.Synapses`;
-    the kernel sees the weights as ``syn.wt.T``); the number of synapses updated."""
+def stdp_step(kern, w, x_pre, x_post, cnt, fired, pre_fired, x_post2, s_pre, s_post, t,
+              learn, seed, scratch, n_pre_spikes, live, n_post_spikes, pre_active, pre_pos):
+    """One step of the learning synapses (the arrays of a
+    :class:`~lavalab.engine.state.Synapses`, the weights ``w`` as the kernel sees them,
+    ``wt.T``); the number of synapses updated."""
     raise NotImplementedError("compiled only")
 
 
@@ -92,11 +95,11 @@ def shift(kern, a, e):
 
 
 @overload(lif_step)
-def _lif_step(kern, args, n, a_in, s, reset, learn, t, seed):
+def _lif_step(kern, args, u, v, theta, ref, a_in, s, reset, learn, t, seed):
     kernel = lif_fixed_kernel if _fixed(kern) else lif_float_kernel
 
-    def impl(kern, args, n, a_in, s, reset, learn, t, seed):
-        kernel(n.u, n.v, n.theta, n.ref, a_in, s, reset, learn, t, seed, *args)
+    def impl(kern, args, u, v, theta, ref, a_in, s, reset, learn, t, seed):
+        kernel(u, v, theta, ref, a_in, s, reset, learn, t, seed, *args)
     return impl
 
 
@@ -110,27 +113,27 @@ def _theta_decay(kern, args, theta, t, seed):
 
 
 @overload(live_step)
-def _live_step(kern, live, n_live, n, a_in, s, learn, t, seed):
+def _live_step(kern, live, n_live, u, v, theta, ref, a_in, s, learn, t, seed):
     if _fixed(kern):
-        def impl(kern, live, n_live, n, a_in, s, learn, t, seed):
-            return lif_fixed_live_kernel(live, n_live, n.u, n.v, n.theta, n.ref, a_in, s, learn,
-                                         t, seed, *kern.inh_live)
+        def impl(kern, live, n_live, u, v, theta, ref, a_in, s, learn, t, seed):
+            return lif_fixed_live_kernel(live, n_live, u, v, theta, ref, a_in, s, learn, t,
+                                         seed, *kern.inh_live)
     else:
-        def impl(kern, live, n_live, n, a_in, s, learn, t, seed):
+        def impl(kern, live, n_live, u, v, theta, ref, a_in, s, learn, t, seed):
             return n_live
     return impl
 
 
 @overload(stdp_step)
-def _stdp_step(kern, syn, s_pre, s_post, t, learn, seed, scratch, n_pre_spikes, live,
-               n_post_spikes, pre_active, pre_pos):
+def _stdp_step(kern, w, x_pre, x_post, cnt, fired, pre_fired, x_post2, s_pre, s_post, t,
+               learn, seed, scratch, n_pre_spikes, live, n_post_spikes, pre_active, pre_pos):
     kernel = stdp_fixed_live_step if _fixed(kern) else stdp_float_step
 
-    def impl(kern, syn, s_pre, s_post, t, learn, seed, scratch, n_pre_spikes, live,
-             n_post_spikes, pre_active, pre_pos):
-        return kernel(syn.wt.T, syn.x_pre, syn.x_post, syn.cnt, syn.fired, syn.pre_fired,
-                      syn.x_post2, s_pre, s_post, t, learn, seed, scratch, n_pre_spikes, live,
-                      n_post_spikes, pre_active, pre_pos, *kern.stdp)
+    def impl(kern, w, x_pre, x_post, cnt, fired, pre_fired, x_post2, s_pre, s_post, t,
+             learn, seed, scratch, n_pre_spikes, live, n_post_spikes, pre_active, pre_pos):
+        return kernel(w, x_pre, x_post, cnt, fired, pre_fired, x_post2, s_pre, s_post, t,
+                      learn, seed, scratch, n_pre_spikes, live, n_post_spikes, pre_active,
+                      pre_pos, *kern.stdp)
     return impl
 
 
