@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 from lavalab.plots import DOUBLE_COLUMN_IN, _plt, _save
@@ -38,6 +39,12 @@ def _integer_ticks(ax, values) -> None:
     ax.set_xticks(vals)
     ax.set_xticklabels([str(v) for v in vals])
     ax.minorticks_off()
+
+
+def _heading(head: str, title: str, width: int = 90) -> str:
+    """A figure's heading and its setup line, wrapped to the figure's width (a
+    double-column figure holds about 90 characters of title text)."""
+    return "\n".join([head, *textwrap.wrap(title, width)]) if title else head
 
 
 def timestep_study(rows: list[dict], summary: dict, out, title: str = "") -> list[Path]:
@@ -91,7 +98,7 @@ def timestep_study(rows: list[dict], summary: dict, out, title: str = "") -> lis
     head = f"timestep study: S = A - ({summary['tau']:g} Ln + {summary['eps']:g} En)"
     if summary.get("chosen") is None and summary.get("withheld"):
         head += "\nchoice WITHHELD: " + summary["withheld"][:80]
-    fig.suptitle(head + (f"\n{title}" if title else ""))
+    fig.suptitle(_heading(head, title))
     fig.tight_layout(rect=(0, 0.01 + 0.03 * ((len(handles) + 1) // 2), 1, 1))
     return [_save(fig, out / "timesteps.png", tight=False)]
 
@@ -134,7 +141,7 @@ def precision_study(rows: list[dict], summary: dict, out, title: str = "") -> li
     head = f"precision study: R = acc - {summary['mu']:g} M_norm"
     if ch is None and summary.get("withheld"):
         head += "\nchoice WITHHELD: " + summary["withheld"][:90]
-    ax.set_title(head + (f"\n{title}" if title else ""))
+    ax.set_title(_heading(head, title))
     p1 = _save(fig, out / "precision_pareto.png")
     fig, ax = plt.subplots(figsize=(DOUBLE_COLUMN_IN, 3.6))
     groups = sorted({(r["scheme"], r["rounding"], r["params"]) for r in rows
@@ -155,6 +162,6 @@ def precision_study(rows: list[dict], summary: dict, out, title: str = "") -> li
     ax.grid(alpha=0.3)
     _integer_ticks(ax, [r["weight_bits"] for r in rows if r["scheme"] != "float"] or [8])
     ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
-    ax.set_title("precision study: accuracy vs weight bits" + (f"\n{title}" if title else ""))
+    ax.set_title(_heading("precision study: accuracy vs weight bits", title))
     p2 = _save(fig, out / "precision_bits.png")
     return [p1, p2]
