@@ -4,7 +4,9 @@ One run measures, each in its own child process (wall seconds, and the child's C
 seconds from ``os.wait4``'s resource usage: user + system, its own children included):
 
 - a warm-up ``lavalab train --neurons 100 --samples 10`` twice: the first process
-  compiles the numba kernels into the cache (cold), the second loads them (warm);
+  compiles the numba kernels into the cache (cold), the second loads them (warm); every
+  lavalab child uses a fresh cache folder of this run (``LAVALAB_CACHE_DIR``) unless
+  ``--keep-cache``, so the cold figure is a first run on a new machine;
 - ``lavalab train`` with the CLI's defaults (engine, fixed point) for each ``--neurons``
   (D&C-400 and D&C-1600; ``--samples-1600`` trains D&C-1600 on fewer samples), whole
   process and steady state (``train.json``'s ``train_s`` / ``samples_per_s``, which
@@ -66,9 +68,12 @@ def lavalab_cmd(args) -> list[str]:
     return [sys.executable, "-c", "from lavalab.cli import main; main()"]
 
 
-def child_env() -> dict:
+def child_env(cache: Path | None) -> dict:
+    """The lavalab children's environment: this checkout first, and the kernel cache."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
+    if cache is not None:
+        env["LAVALAB_CACHE_DIR"] = str(cache)
     return env
 
 
@@ -80,7 +85,9 @@ def train(args, work: Path, tag: str, neurons: int, samples: int,
                                str(samples), "--backend", backend, "--quiet", "--force",
                                "--out", str(out)]
     print(f"[{tag}] {' '.join(cmd[-12:])}", file=sys.stderr, flush=True)
-    proc = run_child(cmd, work / f"{tag}.log", child_env())
+    log = work / f"{tag}.log"
+    proc = run_child(cmd, log, child_env(args.cache))
+    proc["compiled_kernels"] = "compiling the engine's kernels" in log.read_text()
     tj = json.loads((out / "train.json").read_text())
     cfg = tj["config"]
     steps = int(cfg["timesteps"]) + int(cfg["rest"])
@@ -142,7 +149,8 @@ def table(res: dict) -> str:
     runs = [res["warmup"]["cold"], res["warmup"]["warm"], *res["lavalab"]]
     runs += [r for r in (res.get("lava"),) if r]
     for r in runs:
-        rows.append((r["tag"], str(r["samples"]), fmt(r["process"]["wall_s"]),
+        tag = r["tag"] + (" *" if r["process"].get("compiled_kernels") else "")
+        rows.append((tag, str(r["samples"]), fmt(r["process"]["wall_s"]),
                      fmt(r["process"]["cpu_s"]), fmt(r["process_per_sample_s"]),
                      fmt(r["steady_per_sample_s"]), str(r["steps_per_sample"])))
     for r in res.get("bindsnet", []):
@@ -152,6 +160,7 @@ def table(res: dict) -> str:
                      str(r["steps_per_sample"])))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
+    lines.append("* this process compiled the engine's kernels (cold kernel cache)")
     lines.append("")
     lines.append("speed-up of lavalab (engine) = other's seconds / lavalab's seconds")
     lines.append("vs        N  process/sample  process/step  steady/sample  steady/step")
@@ -187,6 +196,9 @@ def main(argv: list[str] | None = None) -> dict:
                     help="samples of the BindsNET run (default: --samples)")
     ap.add_argument("--skip-bindsnet", action="store_true",
                     help="no BindsNET venv and run")
+    ap.add_argument("--keep-cache", action="store_true",
+                    help="use the machine's kernel cache (default: a fresh one for this run, "
+                         "so that the first warm-up process is really cold)")
     ap.add_argument("--lavalab", default=None,
                     help="lavalab command (default: the one beside this Python)")
     ap.add_argument("--out", type=Path, default=HERE / "workload.json")
@@ -194,10 +206,10 @@ def main(argv: list[str] | None = None) -> dict:
 
     res: dict = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
                              "loadavg_start": os.getloadavg()},
-                 "args": {k: str(v) if isinstance(v, Path) else v
-                          for k, v in vars(args).items()}}
+                 "args": dict(vars(args), out=str(args.out))}
     with tempfile.TemporaryDirectory(prefix="workload-") as tmp:
         work = Path(tmp)
+        args.cache = None if args.keep_cache else work / "kernel-cache"
         res["warmup"] = {"cold": train(args, work, "warmup-cold", 100, 10),
                          "warm": train(args, work, "warmup-warm", 100, 10)}
         res["lavalab"] = []
