@@ -163,9 +163,9 @@ def table(res: dict) -> str:
     lines.append("* this process compiled the engine's kernels (cold kernel cache)")
     lines.append("")
     lines.append("speed-up of lavalab (engine) = other's seconds / lavalab's seconds")
-    lines.append("vs        N  process/sample  process/step  steady/sample  steady/step")
+    lines.append("vs          N  process/sample  process/step  steady/sample  steady/step")
     for c in res["ratios"]:
-        lines.append(f"{c['vs']:<8}{c['neurons']:>3}  {fmt(c['process_per_sample']):>14}"
+        lines.append(f"{c['vs']:<9}{c['neurons']:>4}  {fmt(c['process_per_sample']):>14}"
                      f"  {fmt(c['process_per_step']):>12}  {fmt(c['steady_per_sample']):>13}"
                      f"  {fmt(c['steady_per_step']):>11}")
     return "\n".join(lines)
