@@ -212,31 +212,27 @@ def plot_dt_study(rows: list[dict], summary: dict, out) -> list[Path]:
     labels = [f"{d['dt'] * 1e3:g}" for d in per]
     paths = []
 
-    fig, ax = plt.subplots(figsize=(SINGLE_COLUMN_IN, 2.8))
-    for col, lab in (("test_accuracy", "test"), ("train_accuracy", "train")):
-        ax.errorbar(x, [d[col + "_mean"] for d in per], yerr=[d[col + "_std"] for d in per],
-                    marker="o", capsize=3, label=lab)
-    ax.axhline(per[0]["test_accuracy_mean"], color="k", ls="--", lw=1,
-               label=f"test, dt = {per[0]['dt'] * 1e3:g} ms")
-    ax.set_xticks(x, labels)
-    ax.set_xlabel("dt (ms), 0 = continuous")
-    ax.set_ylabel("accuracy (%)")
-    ax.legend()
-    ax.grid(alpha=0.3)
-    ax.set_title("accuracy vs dt (mean ± std over seeds)")
-    paths.append(_save(fig, out / "accuracy_vs_dt.png"))
+    def vs_dt(cols, ylabel, title, name, reference=None):
+        """One figure of mean ± std over seeds against dt, one line per ``(column, label)``."""
+        fig, ax = plt.subplots(figsize=(SINGLE_COLUMN_IN, 2.8))
+        for col, lab in cols:
+            ax.errorbar(x, [d[col + "_mean"] for d in per],
+                        yerr=[d[col + "_std"] for d in per], marker="o", capsize=3, label=lab)
+        if reference is not None:
+            ax.axhline(reference[0], color="k", ls="--", lw=1, label=reference[1])
+        ax.set_xticks(x, labels)
+        ax.set_xlabel("dt (ms), 0 = continuous")
+        ax.set_ylabel(ylabel)
+        ax.legend()
+        ax.grid(alpha=0.3)
+        ax.set_title(f"{title} (mean ± std over seeds)")
+        paths.append(_save(fig, out / name))
 
-    fig, ax = plt.subplots(figsize=(SINGLE_COLUMN_IN, 2.8))
-    for col, lab in (("spikes_hidden", "hidden"), ("spikes_output", "output")):
-        ax.errorbar(x, [d[col + "_mean"] for d in per], yerr=[d[col + "_std"] for d in per],
-                    marker="o", capsize=3, label=lab)
-    ax.set_xticks(x, labels)
-    ax.set_xlabel("dt (ms), 0 = continuous")
-    ax.set_ylabel("mean spikes per neuron per sample")
-    ax.legend()
-    ax.grid(alpha=0.3)
-    ax.set_title("spikes vs dt (mean ± std over seeds)")
-    paths.append(_save(fig, out / "sparsity_vs_dt.png"))
+    vs_dt((("test_accuracy", "test"), ("train_accuracy", "train")), "accuracy (%)",
+          "accuracy vs dt", "accuracy_vs_dt.png",
+          reference=(per[0]["test_accuracy_mean"], f"test, dt = {per[0]['dt'] * 1e3:g} ms"))
+    vs_dt((("spikes_hidden", "hidden"), ("spikes_output", "output")),
+          "mean spikes per neuron per sample", "spikes vs dt", "sparsity_vs_dt.png")
 
     fig, ax = plt.subplots(figsize=(SINGLE_COLUMN_IN, 2.8))
     acc = [d["test_accuracy_mean"] for d in per]
