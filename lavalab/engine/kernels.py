@@ -94,7 +94,7 @@ def shift(kern, a, e):
     raise NotImplementedError("compiled only")
 
 
-@overload(lif_step)
+@overload(lif_step, inline="always")
 def _lif_step(kern, args, u, v, theta, ref, a_in, s, reset, learn, t, seed):
     kernel = lif_fixed_kernel if _fixed(kern) else lif_float_kernel
 
@@ -103,7 +103,7 @@ def _lif_step(kern, args, u, v, theta, ref, a_in, s, reset, learn, t, seed):
     return impl
 
 
-@overload(theta_decay)
+@overload(theta_decay, inline="always")
 def _theta_decay(kern, args, theta, t, seed):
     kernel = theta_decay_fixed_kernel if _fixed(kern) else theta_decay_float_kernel
 
@@ -112,7 +112,7 @@ def _theta_decay(kern, args, theta, t, seed):
     return impl
 
 
-@overload(live_step)
+@overload(live_step, inline="always")
 def _live_step(kern, live, n_live, u, v, theta, ref, a_in, s, learn, t, seed):
     if _fixed(kern):
         def impl(kern, live, n_live, u, v, theta, ref, a_in, s, learn, t, seed):
@@ -124,7 +124,7 @@ def _live_step(kern, live, n_live, u, v, theta, ref, a_in, s, learn, t, seed):
     return impl
 
 
-@overload(stdp_step)
+@overload(stdp_step, inline="always")
 def _stdp_step(kern, w, x_pre, x_post, cnt, fired, pre_fired, x_post2, s_pre, s_post, t,
                learn, seed, scratch, n_pre_spikes, live, n_post_spikes, pre_active, pre_pos):
     kernel = stdp_fixed_live_step if _fixed(kern) else stdp_float_step
@@ -137,7 +137,7 @@ def _stdp_step(kern, w, x_pre, x_post, cnt, fired, pre_fired, x_post2, s_pre, s_
     return impl
 
 
-@overload(shift)
+@overload(shift, inline="always")
 def _shift(kern, a, e):
     if _fixed(kern):
         return lambda kern, a, e: weight_exp_s(a, e)
