@@ -1,4 +1,4 @@
-"""BindsNET 0.3.4's eth_mnist training loop, timed; run inside BindsNET's own environment (bench/bindsnet_venv.py).
+"""BindsNET 0.3.4's eth_mnist training loop, timed; run in BindsNET's own environment.
 
 The network and loop of BindsNET's ``examples/mnist/eth_mnist.py`` (its defaults: Diehl &
 Cook 2015, exc 22.5, inh 120, theta_plus 0.05, norm 78.4, dt 1 ms, time 350, Poisson
