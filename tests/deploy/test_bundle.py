@@ -31,6 +31,8 @@ def test_bundle_runs_on_lava_sim_without_lavalab(built, network):
         "stock_reference_agreement_with_engine"]
     assert set(rep["spikes_per_sample"]) == set(exp["engine_spikes_per_sample"])
     assert "agree with the engine" in r.stdout
+    # the one long Lava run reports its progress on stderr (a line per digit here)
+    assert f"digit {SAMPLES - 1}/{SAMPLES}" in r.stderr and "s left" in r.stderr
     readme = (bundle / "README.md").read_text()
     assert "use_slurm_host" in readme and "results_loihi2.json" in readme
     assert "lava-nc" in readme

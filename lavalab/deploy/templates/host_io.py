@@ -8,6 +8,9 @@ through lava-loihi's embedded-I/O adapters (``run.py``).
 
 from __future__ import annotations
 
+import sys
+import time
+
 import numpy as np
 from lava.magma.core.decorator import implements, requires, tag
 from lava.magma.core.model.py.model import PyLoihiProcessModel
@@ -22,12 +25,18 @@ from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
 class RasterSource(AbstractProcess):
     """Binary spikes of a whole test set: at Lava step ``t`` (from 1) sends row ``t - 1``
-    of ``bits`` (``np.packbits`` of the (steps, n) raster along n), then zeros."""
+    of ``bits`` (``np.packbits`` of the (steps, n) raster along n), then zeros.
 
-    def __init__(self, *, bits: np.ndarray, n: int, name: str = "raster_source"):
-        super().__init__(bits=bits, n=n, name=name)
+    ``progress``: every this many steps (0: never), one line on stderr with the steps
+    and digits done and the time left at the rate so far (the run is one Lava ``run``:
+    this is the only sign of life a long simulation gives)."""
+
+    def __init__(self, *, bits: np.ndarray, n: int, progress: int = 0, period: int = 1,
+                 name: str = "raster_source"):
+        super().__init__(bits=bits, n=n, progress=progress, period=period, name=name)
         self.s_out = OutPort(shape=(n,))
         self.bits = Var(shape=bits.shape, init=bits)
+        self.progress = Var(shape=(2,), init=np.array([progress, period]))
 
 
 @implements(proc=RasterSource, protocol=LoihiProtocol)
@@ -36,15 +45,31 @@ class RasterSource(AbstractProcess):
 class PyRasterSourceModel(PyLoihiProcessModel):
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=1)
     bits: np.ndarray = LavaPyType(np.ndarray, np.uint8, precision=8)
+    progress: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=32)
 
     def run_spk(self) -> None:
         n = self.s_out.shape[0]
         t = self.time_step - 1
+        every, period = int(self.progress[0]), int(self.progress[1])
+        if every and t % every == 0:
+            self._report(t, period)
         if t < self.bits.shape[0]:
             row = np.unpackbits(np.asarray(self.bits[t], np.uint8))[:n]
         else:
             row = np.zeros(n)
         self.s_out.send(row.astype(np.int32))
+
+    def _report(self, t: int, period: int) -> None:
+        total = self.bits.shape[0]
+        now = time.perf_counter()
+        if t == 0 or not hasattr(self, "_t0"):
+            self._t0 = (now, t)
+        t_start, step0 = self._t0
+        left = ""
+        if t > step0:
+            left = f", about {(now - t_start) / (t - step0) * (total - t):.0f} s left"
+        print(f"run.py: step {t}/{total}, digit {t // period}/{total // period}{left}",
+              file=sys.stderr, flush=True)
 
 
 class SampleCounter(AbstractProcess):

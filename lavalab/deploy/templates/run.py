@@ -133,7 +133,7 @@ def select_host(args) -> None:
 
 
 def build_graph(folder: Path, target: str, samples: int, input_lag: int = 0,
-                output_lag: int = 0) -> dict:
+                output_lag: int = 0, progress: bool = False) -> dict:
     """Every Process of the run, connected: the stock network (chip side on ``loihi2``),
     the host raster source and spike counters, and on ``loihi2`` the embedded-I/O adapters
     (``lava.proc.embedded_io.spike``) on every host <-> chip edge.
@@ -141,7 +141,8 @@ def build_graph(folder: Path, target: str, samples: int, input_lag: int = 0,
     Returns ``dict(chip=..., host=..., adapters=..., source=..., counters=..., meta=...)``.
     ``input_lag``: steps the input path adds before the network sees a spike (the
     per-sample reset moves with it); ``output_lag``: steps the output path adds before the
-    counters see one (their sample windows move with it)."""
+    counters see one (their sample windows move with it); ``progress``: the source
+    reports on stderr every 5 % of the run."""
     sys.path.insert(0, str(folder))
     from host_io import RasterSource, SampleCounter
     from stock_network import INPUT, build_network, load_network
@@ -152,7 +153,8 @@ def build_graph(folder: Path, target: str, samples: int, input_lag: int = 0,
     period = meta["sample_steps"]
     bits = data["raster_bits"][: samples * period]
     chip = build_network(meta, arrays, reset_offset=1 + input_lag)
-    source = RasterSource(bits=bits, n=meta["n_input"])
+    every = max(period, (len(bits) // 20) // period * period) if progress else 0
+    source = RasterSource(bits=bits, n=meta["n_input"], progress=every, period=period)
     adapters = []
     if target == "loihi2":
         from lava.proc.embedded_io.spike import NxToPyAdapter, PyToNxAdapter
@@ -303,6 +305,7 @@ def parse_args(argv):
     p.add_argument("--output-lag", type=int, default=0,
                    help="steps the chip->host path adds (moves the counting windows)")
     p.add_argument("--out", default=None, help="results file (default results_<target>.json)")
+    p.add_argument("--quiet", action="store_true", help="no progress lines during the run")
     args = p.parse_args(argv)
     if args.partition and args.board:
         p.error("give --partition or --board, not both (lava.utils.loihi.use_slurm_host)")
@@ -325,7 +328,8 @@ def main(argv=None) -> int:
                       "Loihi 2 hardware (see the bundle README)",
                       file=sys.stderr)
         data_samples = args.samples
-        graph = build_graph(HERE, args.target, data_samples, args.input_lag, args.output_lag)
+        graph = build_graph(HERE, args.target, data_samples, args.input_lag, args.output_lag,
+                            progress=not args.quiet)
         partition = None
         if args.target == "loihi2" and not args.no_partition:
             partition = json.loads((HERE / "partition.json").read_text())
@@ -372,7 +376,9 @@ def main(argv=None) -> int:
                                     for k, w in learned.items()},
                 "note": "the weights learned during the run, so the agreement with the "
                         "engine's frozen-weight results measures the learning's effect"}
-    out.write_text(json.dumps(rep, indent=1) + "\n")
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(json.dumps(rep, indent=1) + "\n")
+    tmp.replace(out)  # atomic: a killed run leaves no half-written results file
     print(f"{args.target}: accuracy {rep['accuracy'] * 100:.2f} % on {n} digits (engine "
           f"{rep['engine_accuracy'] * 100:.2f} %); predictions agree with the engine on "
           f"{rep['prediction_agreement_with_engine'] * 100:.2f} %"
