@@ -9,7 +9,9 @@ import numpy as np
 
 from lavalab import model_io
 from lavalab.backends import BACKENDS
+from lavalab.compile.stock_exact import stock_exact
 from lavalab.data import load_dataset
+from lavalab.loihi_spec import VTH_SHIFT
 from lavalab.networks.snn import (
     lower_network,
     spec_from_dict,
@@ -22,7 +24,7 @@ from lavalab.protocol import (
     predict_proportion,
 )
 from lavalab.stdp.backend import cycled, event_summary, require_backend, warm_up
-from lavalab.stdp.config import EXP_IN, TRAIN_DT_MS, Q, inference_spec
+from lavalab.stdp.config import EXP_IN, TRAIN_DT_MS, Q, fixed_units, inference_spec
 from lavalab.stdp.files import STALE_WITH_MODEL, load_model, model_folder, stream_end
 from lavalab.stdp.scoring import assign_frozen, assignment_warnings, classify
 from lavalab.timing import JobClock
@@ -30,14 +32,18 @@ from lavalab.timing import JobClock
 
 def assign(model_dir, out, inference_dt_ms: float | None = None,
            one_spike_infer: bool | None = None, assign_samples: int | None = None,
-           backend: str = "engine", data_root: str | None = None, force: bool = False) -> dict:
+           backend: str = "engine", data_root: str | None = None, force: bool = False,
+           stock: bool = False) -> dict:
     """Re-derive how a trained model runs inference and assign its labels again: the same
     weights and theta, the network at step ``inference_dt_ms`` (a divisor of the training
     step) with or without ``one_spike_infer`` (None: as the model has them), labels from
     its last ``assign_samples`` training samples (default: as many as ``train`` used).
     Writes ``model.npz`` and ``assign.json`` into ``out``; a finished model there is
     replaced only with ``force``. Lets a user compare inference choices (e.g. the
-    deployable network against one spike per step) on one training run. Timing fields:
+    deployable network against one spike per step) on one training run. ``stock``: the
+    network Loihi's stock Processes run exactly (:mod:`lavalab.compile.stock_exact`:
+    theta folded into the input weights, no refractory period, reset to rest, no one
+    spike per step), which ``lavalab deploy`` lowers without approximation. Timing fields:
     :mod:`lavalab.timing` (``infer_s``: the assignment run)."""
     clock = JobClock()
     from lavalab import validate
@@ -56,6 +62,11 @@ def assign(model_dir, out, inference_dt_ms: float | None = None,
     if train_spec.dt_ms != TRAIN_DT_MS and "train_spec" not in model.meta:
         raise ValueError(f"{src}: a model at dt {train_spec.dt_ms} ms without its training "
                          "network (train_spec) cannot be re-derived")
+    if stock and one_spike_infer:
+        raise ValueError("--stock is the network without one spike per step (no stock "
+                         "Process has it): drop --one-spike-infer")
+    if stock:
+        one_spike_infer = False
     dt = model.spec.dt_ms if inference_dt_ms is None else inference_dt_ms
     one = model.spec.exc.one_spike_infer if one_spike_infer is None else one_spike_infer
     ispec = inference_spec(train_spec, dt, one)
@@ -67,29 +78,45 @@ def assign(model_dir, out, inference_dt_ms: float | None = None,
     n = validate.integer("assign_samples", n, 1, trained)
     images = cycled(data.images, trained - n, trained)
     labels = cycled(data.labels, trained - n, trained)
+    if "stock_exact" in model.meta:
+        raise ValueError(f"{src}: this model is already the stock-exact network (theta folded "
+                         "into its weights); assign from the model it was derived from")
     if model.precision == "fixed" and "precision_budget" in model.meta:
         raise ValueError(f"{src}: a quantized model (precision study) keeps its own format; "
                          "assign supports models of lavalab train")
     ifixed = lower_network(ispec, Q, EXP_IN) if model.precision == "fixed" else None
-    warm_up(backend, ispec, model.precision, ifixed, model.w, model.theta, images,
+    w, theta, stock_meta = model.w, model.theta, None
+    if stock:
+        if model.precision != "fixed":
+            raise ValueError(f"{src}: --stock needs a fixed-point model (the stock Processes "
+                             "compute in Loihi's integers); this one is float")
+        ispec, w, theta, stock_meta = stock_exact(ispec, ifixed.exc.vth << VTH_SHIFT, w, theta)
+        new_fixed = lower_network(ispec, Q, EXP_IN)
+        if fixed_units(new_fixed) != fixed_units(ifixed):  # (never: units do not move)
+            raise ValueError(f"{src}: the stock-exact network stores weights in other units")
+        ifixed = new_fixed
+    warm_up(backend, ispec, model.precision, ifixed, w, theta, images,
             model.seed, learn=False)
     with clock.work():
         assignments, proportions, _ = assign_frozen(ispec, model.precision, ifixed,
-                                                       model.w, model.theta, images, labels,
+                                                       w, theta, images, labels,
                                                        model.seed, backend)
     meta = {k: v for k, v in model.meta.items() if k != "train_spec"}
     meta["spec"] = spec_to_dict(ispec)
     if ispec != train_spec:
         meta["train_spec"] = spec_to_dict(train_spec)
+    if stock_meta is not None:
+        meta["stock_exact"] = stock_meta
     out.mkdir(parents=True, exist_ok=True)
     model_io.save_npz(out / "model.npz", model_io.MODEL_FORMAT, meta,
-                      {"w": model.w, "theta": model.theta, "assignments": assignments,
+                      {"w": w, "theta": theta, "assignments": assignments,
                        "proportions": proportions})
     for stale in STALE_WITH_MODEL:
         (out / stale).unlink(missing_ok=True)
     n_classes = len(np.unique(data.labels))
     report = {"model": str(src), "inference_dt_ms": ispec.dt_ms,
-              "one_spike_infer": bool(ispec.exc.one_spike_infer), "samples": n,
+              "one_spike_infer": bool(ispec.exc.one_spike_infer),
+              "stock_exact": stock_meta is not None, "samples": n,
               "first_sample": trained - n, **clock.fields(n, "infer"),
               "wall_s": clock.work_s,
               "backend": backend,
