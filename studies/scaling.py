@@ -27,11 +27,13 @@ run folder (eval.json last), so a rerun skips them exactly as after a local run.
 task starts from the run folder's checkpoint.npz when one exists; a task whose worker dies
 is reported and computed by the next run.
 
-``--inference dt1,dt0.5+one_spike_infer`` adds, for every trained run, the same weights
-re-assigned and evaluated with another inference network (``lavalab assign``; folders
-``<run mechanism>@<variant>``): the deployable network against one spike per step, or
-the step sizes, without training again. ``+assignK`` assigns the labels on the last K
-training samples instead of training's 10000 (e.g. ``dt1+assign60000``: the last epoch).
+``--inference dt1,dt0.5+one_spike_infer,dt0.5+stock`` adds, for every trained run, the
+same weights re-assigned and evaluated with another inference network (``lavalab
+assign``; folders ``<run mechanism>@<variant>``): the deployable network against one
+spike per step, the stock network (``+stock``: ``lavalab assign --stock``, the stock
+Processes' neuron), or the step sizes, without training again. ``+assignK`` assigns the
+labels on the last K training samples instead of training's 10000 (e.g.
+``dt1+assign60000``: the last epoch).
 
 ``--mechanisms`` overrides the networks' default learning mechanisms (``default`` or a
 ``rule[+one_spike][+uniform|+samples][+dtMS]`` string such as ``stdp1``,
@@ -95,19 +97,21 @@ def _mech(text: str) -> tuple[str | None, bool | None, str | None, float | None,
     return rule, one, init, idt, osi
 
 
-def _variant(text: str) -> tuple[float, bool, int | None]:
-    """An ``--inference`` value ``dtMS[+one_spike_infer][+assignK]`` -> (step,
-    one_spike_infer, assignment samples or None: as the run's training assigned)."""
+def _variant(text: str) -> tuple[float, bool, int | None, bool]:
+    """An ``--inference`` value ``dtMS[+one_spike_infer|+stock][+assignK]`` -> (step,
+    one_spike_infer, assignment samples or None: as the run's training assigned, stock:
+    the stock-exact network of ``lavalab assign --stock``)."""
     head, *rest = text.split("+")
     osi = bool(rest) and rest[0] == "one_spike_infer"
-    rest = rest[1:] if osi else rest
+    stock = bool(rest) and rest[0] == "stock"
+    rest = rest[1:] if osi or stock else rest
     k = rest[0][6:] if len(rest) == 1 and rest[0].startswith("assign") else None
     if not (head.startswith("dt") and _is_number(head[2:])) or (rest and not (
             k and k.isdigit() and 0 < int(k) <= 10**7)):
         raise SystemExit(f"scaling.py: error: --inference value {text!r} is not "
-                         "'dtMS[+one_spike_infer][+assignK]' (e.g. dt1, "
-                         "dt0.5+one_spike_infer, dt1+assign60000)")
-    return float(head[2:]), osi, int(k) if k else None
+                         "'dtMS[+one_spike_infer|+stock][+assignK]' (e.g. dt1, "
+                         "dt0.5+one_spike_infer, dt0.5+stock, dt1+assign60000)")
+    return float(head[2:]), osi, int(k) if k else None, stock
 
 
 def _is_number(text: str) -> bool:
@@ -131,6 +135,7 @@ def _label(network: str, n: int, mech: str, used: dict | None = None) -> str:
             + ("+samples" if used["w_init"] == "samples" else "")
             + ("" if dt == 1.0 else f"+dt{dt:g}")
             + ("+one_spike_infer" if used.get("one_spike_infer") else "")
+            + ("+stock" if used.get("stock") else "")
             + (f"+assign{used['assign_samples']}" if used.get("assign_samples") else ""))
 
 
@@ -218,9 +223,10 @@ def train_eval(folder: str, network: str, n: int, seed: int, samples: int, mech:
         src = _run_dir(Path(folder).parent.parent, network, n, base, seed, samples)
         if not (src / "model.npz").is_file():
             raise ValueError(f"{src} has no trained model for the inference variant {variant}")
-        dt, osi, n_assign = _variant(variant)
+        dt, osi, n_assign, stock = _variant(variant)
         own = load_model(src).spec
-        if (own.dt_ms, own.exc.one_spike_infer) == (dt, osi) and n_assign is None:
+        if (own.dt_ms, own.exc.one_spike_infer) == (dt, osi) and n_assign is None \
+                and not stock:
             # the run's own network and labels
             Path(folder).mkdir(parents=True, exist_ok=True)
             for name in ("model.npz", "train.json", "eval.json"):  # eval.json last
@@ -228,11 +234,12 @@ def train_eval(folder: str, network: str, n: int, seed: int, samples: int, mech:
                 os.replace(Path(folder) / f"{name}.tmp", Path(folder) / name)
             return
         rep = assign(src, folder, inference_dt_ms=dt, one_spike_infer=osi,
-                     assign_samples=n_assign, force=True)
+                     assign_samples=n_assign, force=True, stock=stock)
         tr = load_json(src / "train.json")
         used = tr.get("mechanisms") or _used_before(network, n, base)
         tr["mechanisms"] = {**used, "inference_dt_ms": rep["inference_dt_ms"],
-                            "one_spike_infer": rep["one_spike_infer"]}
+                            "one_spike_infer": rep["one_spike_infer"],
+                            **({"stock": True} if stock else {})}
         if n_assign is not None:  # labels on another number of samples than training's
             tr["mechanisms"]["assign_samples"] = rep["samples"]
         tr["inference_variant_of"] = str(src.name)
@@ -345,10 +352,12 @@ def default_label(network: str, n: int) -> str:
 
 
 def headline(summary: list[dict]) -> list[dict]:
-    """Per network and N: the size defaults (most epochs run) and the best network that
+    """Per network and N: the size defaults (most epochs run), the best network that
     runs on Loihi for inference (any training run, without one spike per step at test,
-    labels on training's own samples; the defaults where they are deployable); rows of
-    ``summary`` with ``line`` set to ``"default"`` or ``"deployable"``."""
+    labels on training's own samples; the defaults where they are deployable) and the best
+    stock network among those (``lavalab assign --stock``: the stock Processes' neuron,
+    theta's fold the one approximation left); rows of ``summary`` with ``line`` set to
+    ``"default"``, ``"deployable"`` or ``"stock"``."""
     out = []
     for net in sorted({r["network"] for r in summary}):
         for n in sorted({r["neurons"] for r in summary if r["network"] == net}):
@@ -361,6 +370,10 @@ def headline(summary: list[dict]) -> list[dict]:
             if rs:
                 out.append({**max(rs, key=lambda r: (r["accuracy_mean"], -r["epochs"])),
                             "line": "deployable"})
+            rs = [r for r in rs if "stock" in r["mechanism"].split("+")]
+            if rs:  # the stock Processes' network (lavalab assign --stock)
+                out.append({**max(rs, key=lambda r: (r["accuracy_mean"], -r["epochs"])),
+                            "line": "stock"})
     return out
 
 
@@ -372,9 +385,11 @@ def plot_headline(rows: list[dict], path: Path, title: str) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7.6, 4.2))
-    style = {"default": "-", "deployable": "--"}
+    style = {"default": "-", "deployable": "--", "stock": ":"}
+    names = {"default": "size defaults", "deployable": "deployable on Loihi",
+             "stock": "stock Processes' neuron"}
     for i, net in enumerate(sorted({r["network"] for r in rows})):
-        for line in ("default", "deployable"):
+        for line in style:
             pts = sorted((r["neurons"], r["accuracy_mean"], r["accuracy_std"], r["epochs"])
                          for r in rows if r["network"] == net and r["line"] == line)
             if not pts:
@@ -382,8 +397,7 @@ def plot_headline(rows: list[dict], path: Path, title: str) -> None:
             x, y, e, ep = zip(*pts, strict=True)
             ax.errorbar(x, y, yerr=e, marker="os"[i % 2], capsize=3, color=f"C{i}",
                         linestyle=style[line],
-                        label=f"{net}: " + ("size defaults" if line == "default"
-                                            else "deployable on Loihi"))
+                        label=f"{net}: {names[line]}")
             if line == "default":
                 for xi, yi, epi in zip(x, y, ep, strict=True):
                     ax.annotate(f"{epi:g} ep", (xi, yi), textcoords="offset points",

@@ -68,10 +68,10 @@ def test_mechanism_strings_and_labels():
                 "stdp1+one_spike_infer+dt0.5"):
         with pytest.raises(SystemExit, match="is not 'default' or"):
             sc._mech(bad)
-    assert sc._variant("dt0.5+one_spike_infer") == (0.5, True, None)
-    assert sc._variant("dt1") == (1.0, False, None)
-    assert sc._variant("dt1+assign60000") == (1.0, False, 60000)
-    assert sc._variant("dt0.5+one_spike_infer+assign5") == (0.5, True, 5)
+    assert sc._variant("dt0.5+one_spike_infer") == (0.5, True, None, False)
+    assert sc._variant("dt1") == (1.0, False, None, False)
+    assert sc._variant("dt1+assign60000") == (1.0, False, 60000, False)
+    assert sc._variant("dt0.5+one_spike_infer+assign5") == (0.5, True, 5, False)
     for bad in ("wta", "dt1+assign", "dt1+assign0", "dt1+assignx", "dt1+assign5+one_spike_infer",
                 "dt1+one_spike_infer+one_spike_infer"):
         with pytest.raises(SystemExit, match=re.escape(f"--inference value '{bad}' is not")):
@@ -158,5 +158,13 @@ def test_headline_picks_the_size_defaults_and_their_deployable_inference(tmp_pat
     summary.append(row(1600, "stdp1+one_spike+dt0.5", 3, 86.0))
     assert [(r["line"], r["mechanism"]) for r in sc.headline(summary)][-1] == \
         ("deployable", "stdp1+one_spike+dt0.5")
+    # the stock network (lavalab assign --stock): its own line, among deployable rows
+    summary.append(row(1600, "stdp1+one_spike+dt0.5+stock", 3, 84.0))
+    assert [(r["line"], r["mechanism"]) for r in sc.headline(summary)][-2:] == [
+        ("deployable", "stdp1+one_spike+dt0.5"), ("stock", "stdp1+one_spike+dt0.5+stock")]
+    assert sc._variant("dt0.5+stock") == (0.5, False, None, True)
+    assert sc._variant("dt1+one_spike_infer+assign100") == (1.0, True, 100, False)
+    with pytest.raises(SystemExit, match="one_spike_infer|stock"):
+        sc._variant("dt1+stock+one_spike_infer")
     sc.plot_headline(sc.headline(summary), tmp_path / "h.png", "t")
     assert (tmp_path / "h.png").stat().st_size > 1000

@@ -80,10 +80,10 @@ def add_parsers(sub) -> None:
                      default=None, help="last training samples of the model's run to assign "
                      "labels on (default: as many as its training used)")
     asg.add_argument("--stock", action="store_true",
-                     help="the network Loihi's stock Processes run exactly: theta folded "
-                     "into the input weights, no refractory period, reset to rest, no one "
-                     "spike per step (implies --no-one-spike-infer); its accuracy is the "
-                     "deployable one and `lavalab deploy` lowers it without approximation")
+                     help="the network Loihi's stock Processes run: no refractory period, "
+                     "reset to rest, no one spike per step (implies --no-one-spike-infer); "
+                     "`lavalab deploy` lowers it with theta folded into the weights as its "
+                     "one approximation, whose cost the bundle measures")
     asg.add_argument("--backend", choices=BACKENDS, default="engine")
     asg.add_argument("--data-root", default=None)
     asg.add_argument("--force", action="store_true", help="replace a finished model.npz in "
@@ -150,7 +150,7 @@ def _cmd_assign(args: argparse.Namespace) -> int:
     print(f"assigned {rep['neurons_assigned']} neurons on {rep['samples']} training samples "
           f"(inference at {rep['inference_dt_ms']:g} ms, one spike per step "
           f"{'on' if rep['one_spike_infer'] else 'off'}"
-          f"{', stock-exact network' if rep['stock_exact'] else ''}); wrote "
+          f"{', stock network' if rep['stock'] else ''}); wrote "
           f"{args.out}/model.npz, assign.json")
     for w in rep["warnings"]:
         print(f"lavalab assign: warning: {w}", file=sys.stderr)

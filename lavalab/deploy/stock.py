@@ -58,7 +58,7 @@ import numpy as np
 
 from lavalab import loihi_spec as spec
 from lavalab.compile.rules import DesignRuleError
-from lavalab.compile.stock_exact import fold_theta, theta_scale
+from lavalab.compile.stock_inference import fold_theta, theta_scale
 from lavalab.dynamics.adaptive_lif import AdaptiveLIFFixed
 from lavalab.networks.snn import FixedNetwork, NetworkSpec
 from lavalab.networks.wiring import dc_inhibition_weights, lateral_inhibition_weights

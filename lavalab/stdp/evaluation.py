@@ -9,9 +9,8 @@ import numpy as np
 
 from lavalab import model_io
 from lavalab.backends import BACKENDS
-from lavalab.compile.stock_exact import stock_exact
+from lavalab.compile.stock_inference import stock_inference
 from lavalab.data import load_dataset
-from lavalab.loihi_spec import VTH_SHIFT
 from lavalab.networks.snn import (
     lower_network,
     spec_from_dict,
@@ -41,9 +40,9 @@ def assign(model_dir, out, inference_dt_ms: float | None = None,
     Writes ``model.npz`` and ``assign.json`` into ``out``; a finished model there is
     replaced only with ``force``. Lets a user compare inference choices (e.g. the
     deployable network against one spike per step) on one training run. ``stock``: the
-    network Loihi's stock Processes run exactly (:mod:`lavalab.compile.stock_exact`:
-    theta folded into the input weights, no refractory period, reset to rest, no one
-    spike per step), which ``lavalab deploy`` lowers without approximation. Timing fields:
+    network Loihi's stock Processes run (:mod:`lavalab.compile.stock_inference`: no refractory
+    period, reset to rest, no one spike per step), which ``lavalab deploy`` lowers with
+    theta's fold as its one approximation. Timing fields:
     :mod:`lavalab.timing` (``infer_s``: the assignment run)."""
     clock = JobClock()
     from lavalab import validate
@@ -78,9 +77,6 @@ def assign(model_dir, out, inference_dt_ms: float | None = None,
     n = validate.integer("assign_samples", n, 1, trained)
     images = cycled(data.images, trained - n, trained)
     labels = cycled(data.labels, trained - n, trained)
-    if "stock_exact" in model.meta:
-        raise ValueError(f"{src}: this model is already the stock-exact network (theta folded "
-                         "into its weights); assign from the model it was derived from")
     if model.precision == "fixed" and "precision_budget" in model.meta:
         raise ValueError(f"{src}: a quantized model (precision study) keeps its own format; "
                          "assign supports models of lavalab train")
@@ -90,10 +86,10 @@ def assign(model_dir, out, inference_dt_ms: float | None = None,
         if model.precision != "fixed":
             raise ValueError(f"{src}: --stock needs a fixed-point model (the stock Processes "
                              "compute in Loihi's integers); this one is float")
-        ispec, w, theta, stock_meta = stock_exact(ispec, ifixed.exc.vth << VTH_SHIFT, w, theta)
+        ispec, stock_meta = stock_inference(ispec)
         new_fixed = lower_network(ispec, Q, EXP_IN)
         if fixed_units(new_fixed) != fixed_units(ifixed):  # (never: units do not move)
-            raise ValueError(f"{src}: the stock-exact network stores weights in other units")
+            raise ValueError(f"{src}: the stock network stores weights in other units")
         ifixed = new_fixed
     warm_up(backend, ispec, model.precision, ifixed, w, theta, images,
             model.seed, learn=False)
@@ -106,7 +102,7 @@ def assign(model_dir, out, inference_dt_ms: float | None = None,
     if ispec != train_spec:
         meta["train_spec"] = spec_to_dict(train_spec)
     if stock_meta is not None:
-        meta["stock_exact"] = stock_meta
+        meta["stock_network"] = stock_meta
     out.mkdir(parents=True, exist_ok=True)
     model_io.save_npz(out / "model.npz", model_io.MODEL_FORMAT, meta,
                       {"w": w, "theta": theta, "assignments": assignments,
@@ -116,7 +112,7 @@ def assign(model_dir, out, inference_dt_ms: float | None = None,
     n_classes = len(np.unique(data.labels))
     report = {"model": str(src), "inference_dt_ms": ispec.dt_ms,
               "one_spike_infer": bool(ispec.exc.one_spike_infer),
-              "stock_exact": stock_meta is not None, "samples": n,
+              "stock": stock_meta is not None, "samples": n,
               "first_sample": trained - n, **clock.fields(n, "infer"),
               "wall_s": clock.work_s,
               "backend": backend,
