@@ -65,10 +65,15 @@ def assign(model_dir, out, inference_dt_ms: float | None = None,
         raise ValueError("--stock is the network without one spike per step (no stock "
                          "Process has it): drop --one-spike-infer")
     if stock:
+        if model.precision != "fixed":
+            raise ValueError(f"{src}: --stock needs a fixed-point model (the stock Processes "
+                             "compute in Loihi's integers); this one is float")
         one_spike_infer = False
     dt = model.spec.dt_ms if inference_dt_ms is None else inference_dt_ms
     one = model.spec.exc.one_spike_infer if one_spike_infer is None else one_spike_infer
-    ispec = inference_spec(train_spec, dt, one)
+    # the stock neuron first: without a refractory period, finer steps stay in range
+    base, stock_meta = stock_inference(train_spec) if stock else (train_spec, None)
+    ispec = inference_spec(base, dt, one)
     cfg = model.meta.get("config") or {}
     data = load_dataset(model.meta["dataset"], "train", data_root)
     trained = stream_end(model, src) or len(data)  # the end of the training stream
@@ -81,16 +86,9 @@ def assign(model_dir, out, inference_dt_ms: float | None = None,
         raise ValueError(f"{src}: a quantized model (precision study) keeps its own format; "
                          "assign supports models of lavalab train")
     ifixed = lower_network(ispec, Q, EXP_IN) if model.precision == "fixed" else None
-    w, theta, stock_meta = model.w, model.theta, None
-    if stock:
-        if model.precision != "fixed":
-            raise ValueError(f"{src}: --stock needs a fixed-point model (the stock Processes "
-                             "compute in Loihi's integers); this one is float")
-        ispec, stock_meta = stock_inference(ispec)
-        new_fixed = lower_network(ispec, Q, EXP_IN)
-        if fixed_units(new_fixed) != fixed_units(ifixed):  # (never: units do not move)
-            raise ValueError(f"{src}: the stock network stores weights in other units")
-        ifixed = new_fixed
+    if stock and fixed_units(ifixed) != fixed_units(lower_network(train_spec, Q, EXP_IN)):
+        raise ValueError(f"{src}: the stock network stores weights in other units")
+    w, theta = model.w, model.theta
     warm_up(backend, ispec, model.precision, ifixed, w, theta, images,
             model.seed, learn=False)
     with clock.work():

@@ -73,6 +73,18 @@ def test_stock_bundle_names_only_the_fold(trained):
     assert [a.split(":")[0] for a in exp["approximations"]] == ["theta_folded_into_weights"]
 
 
+def test_stock_network_at_finer_steps(trained):
+    """Without a refractory period the stock network runs at 1/16 of the training step,
+    where the trained network's 5 ms refractory period (80 steps) exceeds Loihi's 64."""
+    root, models = trained
+    with pytest.raises(ValueError, match="t_ref_ms"):
+        assign(models["diehl-cook"], root / "fine", inference_dt_ms=1 / 16)
+    rep = assign(models["diehl-cook"], root / "fine-stock", inference_dt_ms=1 / 16, stock=True)
+    m = load_model(root / "fine-stock")
+    assert rep["stock"] and m.spec.dt_ms == 1 / 16 and m.spec.present_steps == 40 * 16
+    assert m.fixed.exc.ref_steps == 0 and m.meta["train_spec"]["exc"]["t_ref_ms"] == 5.0
+
+
 def test_stock_refusals(trained, capsys):
     root, models = trained
     capsys.readouterr()
