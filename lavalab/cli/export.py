@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 __all__ = ["add_parser", "cmd_evaluate_stock", "cmd_export"]
 
@@ -43,12 +44,17 @@ def cmd_evaluate_stock(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    """``lavalab export MODEL --format nir|netx --out FILE``."""
+    """``lavalab export MODEL --format nir|netx [--for IMPORTER] --out FILE``."""
     from lavalab.export import export_model
     from lavalab.stdp import load_model
 
+    if args.nir_for is not None and args.format != "nir":
+        print(f"lavalab export: error: --for {args.nir_for} applies to --format nir only",
+              file=sys.stderr)
+        return 2
     model = load_model(args.model)
-    info = export_model(model, args.format, args.out, netx_inhibition=args.netx_inhibition)
+    info = export_model(model, args.format, args.out, netx_inhibition=args.netx_inhibition,
+                        nir_target=args.nir_for)
     print(f"wrote {info['path']} ({args.format}, format version {info['version']})")
     for note in info.get("notes", []):
         print(f"  {note}")
@@ -62,6 +68,14 @@ def add_parser(sub) -> None:
     ex.add_argument("--format", choices=("nir", "netx"), required=True,
                     help="nir: NIR graph (nir package); netx: lava-dl netx HDF5")
     ex.add_argument("--out", required=True, help="output file (.nir / .h5)")
+    from lavalab.export.nir_graph import TARGETS
+
+    ex.add_argument("--for", dest="nir_for", choices=TARGETS,
+                    default=None,
+                    help="NIR only: the importer the file is written for (default snntorch, "
+                    "which Norse runs too): snntorch (dt 1e-4 s, the step its importer "
+                    "assumes), norse (seconds), sinabs (time in steps), generic (per-neuron "
+                    "thresholds, seconds; snnTorch refuses it)")
     ex.add_argument("--netx-inhibition", choices=("refuse", "drop"), default="refuse",
                     help="netx cannot hold recurrent inhibition: refuse (exit 2, default) or "
                     "drop it (a named feed-forward inference approximation)")
