@@ -5,8 +5,8 @@ for it (:mod:`lavalab.export.nir_graph`). Used by the export's tests and
 ``bench/nir_interop.py`` to compare the importers' spikes with lavalab's float model.
 
 The samples run as one batch, each from the importer's initial state (snnTorch:
-``utils.reset``; Norse: ``state=None``). Returns per-layer spike counts ``{layer: (samples, n)}`` of the layers
-(LIF nodes) named in ``layers``.
+``utils.reset``; Norse: ``state=None``). Returns per-layer spike counts
+``{layer: (samples, n)}`` of the layers (LIF nodes) named in ``layers``.
 """
 
 from __future__ import annotations
