@@ -22,7 +22,9 @@ Graph (node names; potentials in units of one input weight, the engine's float u
   ``norse``
       the same in seconds (``dt = dt_model``): Norse's ``from_nir(g, dt=dt_s)``.
   ``sinabs``
-      the same with times in steps (``dt = 1``): sinabs reads time constants in steps.
+      ``LIF`` with times in steps (``dt = 1``): sinabs reads ``tau`` in steps, steps
+      ``v = exp(-1/tau) v + inputs`` (``r`` ignored, no ``CubaLIF``), so
+      ``tau = -1 / ln(1 - dv)``; one threshold per layer.
   ``generic``
       the literal NIR file: ``LIF`` (or ``CubaLIF``) with ``tau`` in seconds, ``r = tau``
       so a Dirac spike of weight ``w`` raises v by ``w``, theta folded into per-neuron
@@ -84,6 +86,20 @@ def _cuba(p_float, vth, v_reset, dt, n):
                        v_reset=np.broadcast_to(v_reset, (n,)).astype(float))
 
 
+def _lif_steps(p_float, vth, v_reset, n):
+    """LIF in steps for sinabs: its ``LIF`` steps ``v = exp(-1/tau) v + sum(inputs)`` (r
+    ignored), so ``tau = -1 / ln(1 - dv)`` gives lavalab's decay exactly."""
+    import nir
+
+    if p_float.decay_u not in (0.0, 1.0):
+        raise ValueError("target 'sinabs': a decaying synaptic current has no form in "
+                         "sinabs' NIR importer (LIF only)")
+    tau = np.full(n, -1.0 / np.log1p(-p_float.decay_v))
+    return nir.LIF(tau=tau, r=tau.copy(), v_leak=np.zeros(n),
+                   v_threshold=np.broadcast_to(vth, (n,)).astype(float),
+                   v_reset=np.broadcast_to(v_reset, (n,)).astype(float))
+
+
 def _lif(p, vth_units, reset_units, tau_v_ms, tau_u_ms, n):
     import nir
 
@@ -123,6 +139,8 @@ def to_nir(model, target: str = DEFAULT_TARGET):
     reset_exc = f.exc.v_reset / f.v_scale
     if generic:
         exc = _lif(f.exc, vth, reset_exc, exc_p.tau_v_ms, exc_p.tau_u_ms, n)
+    elif target == "sinabs":
+        exc = _lif_steps(exc_p.per_step(), v_th, reset_exc * scale, n)
     else:
         exc = _cuba(exc_p.per_step(), v_th, reset_exc * scale, dt, n)
     nodes = {
@@ -146,6 +164,8 @@ def to_nir(model, target: str = DEFAULT_TARGET):
         if generic:
             nodes["inh"] = _lif(f.inh, np.full(n, vth_inh), f.inh.v_reset / f.v_scale,
                                 inh_p.tau_v_ms, inh_p.tau_u_ms, n)
+        elif target == "sinabs":
+            nodes["inh"] = _lif_steps(inh_p.per_step(), vth_inh, f.inh.v_reset / f.v_scale, n)
         else:
             nodes["inh"] = _cuba(inh_p.per_step(), vth_inh, f.inh.v_reset / f.v_scale, dt, n)
         nodes["w_ie"] = nir.Affine(weight=m_ie * scale[:, None], bias=np.zeros(n))
@@ -220,11 +240,24 @@ def write_graph(g, path) -> Path:
     os.close(fd)
     try:
         nir.write(tmp, g)
+        if g.metadata.get("target") == "sinabs":
+            _strip_v_reset(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _strip_v_reset(path) -> None:
+    """Remove the LIF nodes' ``v_reset`` datasets: sinabs pins ``nir<=1.0.4``, whose ``LIF``
+    has no ``v_reset`` and refuses a file with one (sinabs resets by subtraction anyway)."""
+    import h5py
+
+    with h5py.File(path, "r+") as h:
+        for node in h["node/nodes"].values():
+            if "v_reset" in node and node["type"][()] in (b"LIF", "LIF"):
+                del node["v_reset"]
 
 
 def write_nir(model, path, target: str = DEFAULT_TARGET) -> dict:
