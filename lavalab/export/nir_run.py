@@ -22,15 +22,22 @@ IMPORTERS = ("snntorch", "norse")
 
 
 def _hook(rec, name):
-    def f(_mod, _inp, out):
+    def f(mod, _inp, out):
         z = out[0] if isinstance(out, tuple) else out
         rec[name] = z.detach().numpy()
+        if hasattr(mod, "mem"):  # snnTorch keeps v in the module (init_hidden)
+            rec[name + "_v"] = mod.mem.detach().numpy()
+        elif isinstance(out, tuple) and isinstance(out[1], tuple):  # Norse CubaLIF state
+            rec[name + "_v"] = out[1][1].v.detach().numpy()
     return f
 
 
-def run_importer(importer: str, graph, raster, period: int, layers=("exc", "inh")) -> dict:
+def run_importer(importer: str, graph, raster, period: int, layers=("exc", "inh"),
+                 readout: str | None = None) -> dict:
     """Spike counts per sample of ``graph`` (a :class:`nir.NIRGraph`, not changed) run by
-    ``importer`` on ``raster`` (bool, (samples * period, n_input))."""
+    ``importer`` on ``raster`` ((samples * period, n_input), spikes or graded values);
+    with ``readout``, also ``counts[readout + "_v"]``: that layer's membrane potential
+    summed over the steps (a non-spiking readout's class score)."""
     import copy
 
     import torch
@@ -40,6 +47,8 @@ def run_importer(importer: str, graph, raster, period: int, layers=("exc", "inh"
     g = copy.deepcopy(graph)
     dt = float(g.metadata["dt_s"])
     layers = [k for k in layers if k in g.nodes]
+    if readout is not None and readout not in layers:
+        layers.append(readout)
     sizes = {k: int(np.size(g.nodes[k].v_threshold)) for k in layers}
     torch.set_num_threads(1)
     quiet = io.StringIO()  # snnTorch's importer prints as it goes
@@ -67,6 +76,8 @@ def run_importer(importer: str, graph, raster, period: int, layers=("exc", "inh"
     x = torch.from_numpy(np.asarray(raster[:n_s * period], np.float32)
                          .reshape(n_s, period, -1))
     counts = {k: np.zeros((n_s, sizes[k]), np.int64) for k in layers}
+    if readout is not None:
+        counts[readout + "_v"] = np.zeros((n_s, sizes[readout]))
     with torch.no_grad(), contextlib.redirect_stdout(quiet):
         start()
         state = None
@@ -74,4 +85,6 @@ def run_importer(importer: str, graph, raster, period: int, layers=("exc", "inh"
             _, state = mod(x[:, t], state)
             for k in layers:
                 counts[k] += rec[k].reshape(n_s, sizes[k]).astype(bool)
+            if readout is not None:
+                counts[readout + "_v"] += rec[readout + "_v"].reshape(n_s, sizes[readout])
     return counts
