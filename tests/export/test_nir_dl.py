@@ -1,7 +1,6 @@
 """NIR export of a lava-dl SLAYER CUBA MLP, run by snnTorch's and Norse's importers on the
 same input as SLAYER's own forward pass (a 64-16-10 MLP trained briefly on 8x8 digits)."""
 
-import numpy as np
 import pytest
 
 from lavalab.export.nir_dl import supervised_to_nir
