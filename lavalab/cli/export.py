@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 __all__ = ["add_parser", "cmd_evaluate_stock", "cmd_export"]
 
@@ -43,25 +44,68 @@ def cmd_evaluate_stock(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    """``lavalab export MODEL --format nir|netx --out FILE``."""
+    """``lavalab export MODEL --format nir|netx [--for IMPORTER] --out FILE``."""
     from lavalab.export import export_model
     from lavalab.stdp import load_model
 
-    model = load_model(args.model)
-    info = export_model(model, args.format, args.out, netx_inhibition=args.netx_inhibition)
+    if args.nir_for is not None and args.format != "nir":
+        print(f"lavalab export: error: --for {args.nir_for} applies to --format nir only",
+              file=sys.stderr)
+        return 2
+    from lavalab.model_io import ModelFileError
+
+    try:
+        model = load_model(args.model)
+    except ModelFileError as err:
+        if args.format != "nir" or not str(args.model).endswith(".npz"):
+            raise
+        info = _export_dl_nir(args, err)
+    else:
+        info = export_model(model, args.format, args.out,
+                            netx_inhibition=args.netx_inhibition, nir_target=args.nir_for)
     print(f"wrote {info['path']} ({args.format}, format version {info['version']})")
     for note in info.get("notes", []):
         print(f"  {note}")
     return 0
 
 
+def _export_dl_nir(args: argparse.Namespace, stdp_error: Exception) -> dict:
+    """``lavalab export MLP.npz --format nir``: a ``lavalab dl train`` model."""
+    from lavalab.export._version import EXPORT_VERSION
+    from lavalab.export.nir_dl import supervised_to_nir
+    from lavalab.export.nir_graph import DEFAULT_TARGET, write_graph
+    from lavalab.model_io import ModelFileError
+    from lavalab.supervised.train import load_model as load_dl
+
+    try:
+        net, _ = load_dl(args.model)
+    except ModelFileError as err:
+        raise ModelFileError(f"{args.model}: neither an STDP model ({stdp_error}) nor a "
+                             f"lavalab dl model ({err})") from err
+    g = supervised_to_nir(net, args.nir_for or DEFAULT_TARGET)
+    path = write_graph(g, args.out)
+    return {"path": str(path), "version": EXPORT_VERSION,
+            "notes": [f"target: {g.metadata['target']} (dt_s = {g.metadata['dt_s']:g})",
+                      f"readout: {g.metadata['readout']}",
+                      f"dropped: {g.metadata['dropped']}"]}
+
+
 def add_parser(sub) -> None:
     """Register ``lavalab export``."""
     ex = sub.add_parser("export", help="export a trained model: NIR graph or lava-dl netx HDF5")
-    ex.add_argument("model", help="folder with model.npz (or the .npz)")
+    ex.add_argument("model", help="folder with model.npz (or the .npz); for --format nir also "
+                    "a lavalab dl train model (.npz)")
     ex.add_argument("--format", choices=("nir", "netx"), required=True,
                     help="nir: NIR graph (nir package); netx: lava-dl netx HDF5")
     ex.add_argument("--out", required=True, help="output file (.nir / .h5)")
+    from lavalab.export.nir_graph import TARGETS
+
+    ex.add_argument("--for", dest="nir_for", choices=TARGETS,
+                    default=None,
+                    help="NIR only: the importer the file is written for (default snntorch, "
+                    "which Norse runs too): snntorch (dt 1e-4 s, the step its importer "
+                    "assumes), norse (seconds), sinabs (time in steps), generic (per-neuron "
+                    "thresholds, seconds; snnTorch refuses it)")
     ex.add_argument("--netx-inhibition", choices=("refuse", "drop"), default="refuse",
                     help="netx cannot hold recurrent inhibition: refuse (exit 2, default) or "
                     "drop it (a named feed-forward inference approximation)")

@@ -36,7 +36,7 @@ def test_nir_round_trip(tmp_path, kind):
     import nir
 
     m = small_model(kind)
-    info = write_nir(m, tmp_path / "m.nir")
+    info = write_nir(m, tmp_path / "m.nir", target="generic")
     assert info["version"] == 1
     g = read_nir(tmp_path / "m.nir")
     assert isinstance(g, nir.NIRGraph)
@@ -112,7 +112,7 @@ def test_norse_runs_the_nir_file_like_our_float_model(tmp_path, kind):
     """
     m = small_model(kind, t_ref_ms=0.0, v_reset=0.0)
     s = m.spec
-    write_nir(m, tmp_path / "m.nir")
+    write_nir(m, tmp_path / "m.nir", target="generic")
     imgs = digits(10)
     seed = 11
     raster = poisson_raster(intensities(imgs), s.max_rate_hz, s.dt_ms, s.present_steps,
@@ -131,6 +131,6 @@ def test_norse_runs_the_nir_file_like_our_float_model(tmp_path, kind):
         assert abs(cn.sum() - cf.sum()) <= 0.5 * cf.sum()
     # and the theta fold matters: without it, Norse's most active neurons move away
     m0 = Model(s, "fixed", 0, m.w, np.zeros_like(m.theta), m.assignments, m.proportions, {})
-    write_nir(m0, tmp_path / "m0.nir")
+    write_nir(m0, tmp_path / "m0.nir", target="generic")
     c0 = run_norse(tmp_path / "m0.nir", raster, s.sample_steps)
     assert (c0.argmax(1) == cf.argmax(1)).mean() < (cn.argmax(1) == cf.argmax(1)).mean()
