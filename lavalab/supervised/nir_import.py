@@ -127,8 +127,8 @@ def read_graph(path):
     p = Path(path)
     if not p.is_file():
         raise NIRImportError(f"{path}: no such NIR file")
-    try:
-        return nir.read(p)
+    try:  # shapes are checked by graph_layers, after the node types (type_check=False)
+        return nir.read(p, type_check=False)
     except Exception as err:  # h5py / nir raise many types for foreign or damaged files
         msg = " ".join(str(err).split()) or type(err).__name__
         raise NIRImportError(f"{path}: not a readable NIR file ({msg})") from err
@@ -259,6 +259,11 @@ def graph_layers(graph, dt: float | None) -> tuple[int, list[NIRLayer], float]:
             raise NIRImportError(f"node {wn!r} takes {w.shape[1]} inputs, the layer before "
                                  f"has {layers[-1].weight.shape[0]} neurons")
         layers.append(NIRLayer(w * gain[:, None], du, dv, th, (wn, nn), nk))
+    shape = np.asarray(next(iter(nodes[order[0]].input_type.values()))).reshape(-1)
+    if int(np.prod(shape)) != layers[0].weight.shape[1] or np.sum(shape > 1) > 1:
+        raise NIRImportError(f"Input node {order[0]!r} has shape {shape.tolist()}; node "
+                             f"{layers[0].names[0]!r} takes {layers[0].weight.shape[1]} "
+                             "inputs (a flat vector)")
     for lay in layers[1:]:
         if abs(lay.du - layers[0].du) > 1e-6 or abs(lay.dv - layers[0].dv) > 1e-6:
             raise NIRImportError(
