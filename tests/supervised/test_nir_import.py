@@ -120,7 +120,7 @@ def test_trained_network_agrees_on_lava(tmp_path, digits, library):
     with torch.no_grad():
         ref = run(x[te]).numpy()
     src = ref.argmax(1)
-    assert (src == y[te]).mean() > 0.8  # the source network learned the task
+    assert (src == y[te]).mean() > 0.7  # the source network learned the task (chance: 0.1)
     path = _write(graph, tmp_path / "net.nir")
     # the float NIR reference (lavalab's reading of the graph) is the library's own run
     _, layers, _ = graph_layers(nir.read(path), dt)
@@ -232,3 +232,27 @@ def test_cli_bad_inputs(tmp_path, capsys):
     _one_line_error(capsys, ["import", str(good), "--out", str(out), "--dt", "1e-3"],
                     "--force")
     assert main(["import", str(good), "--out", str(out), "--dt", "1e-3", "--force"]) == 0
+
+
+def test_imported_model_runs_through_dl_commands(tmp_path, capsys):
+    """A 784-input NIR graph imports into the model ``dl evaluate`` (MNIST, torch and Lava)
+    and ``dl export`` (netx) take."""
+    rng = np.random.default_rng(0)
+    g = nir.NIRGraph(
+        nodes={"in": nir.Input(input_type={"input": np.array([784])}),
+               "w1": nir.Affine(weight=rng.normal(0, 0.05, (16, 784)), bias=np.zeros(16)),
+               "h": _lif(16, tau=1e-2, th=0.5),
+               "w2": nir.Linear(weight=rng.normal(0, 0.3, (10, 16))),
+               "o": nir.LI(tau=np.full(10, 1e-2), r=np.ones(10), v_leak=np.zeros(10)),
+               "out": nir.Output(output_type={"output": np.array([10])})},
+        edges=[("in", "w1"), ("w1", "h"), ("h", "w2"), ("w2", "o"), ("o", "out")])
+    path, model = tmp_path / "mnist.nir", tmp_path / "m.npz"
+    nir.write(path, g)
+    assert main(["import", str(path), "--out", str(model), "--dt", "1e-3",
+                 "--timesteps", "2"]) == 0
+    assert main(["dl", "evaluate", str(model), "--backend", "both", "--samples", "4",
+                 "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "torch vs lava" in out and "'prediction_agreement': 100.0" in out
+    assert main(["dl", "export", str(model), "--out", str(tmp_path / "m.net")]) == 0
+    assert (tmp_path / "m.net").is_file()
