@@ -16,6 +16,7 @@ from lavalab.supervised.nir_import import (
     NIRImportError,
     graph_layers,
     import_nir,
+    read_graph,
     simulate_float,
 )
 
@@ -78,13 +79,21 @@ def _snntorch(x, y):
 
 
 def _norse(x, y):
-    """Norse 64-32-10: LIFBoxCell hidden layer, LIBoxCell readout (dt = 1 ms)."""
+    """Norse 64-32-10: LIFBoxCell hidden layer, LIBoxCell readout (dt = 1 ms, tau 2 ms)."""
     norse = pytest.importorskip("norse.torch")
+    from norse.torch.functional.leaky_integrator_box import LIBoxParameters
+    from norse.torch.functional.lif_box import LIFBoxParameters
     from norse.torch.utils.export_nir import to_nir
 
     torch.manual_seed(0)
-    net = norse.SequentialState(torch.nn.Linear(64, 32, bias=False), norse.LIFBoxCell(),
-                                torch.nn.Linear(32, 10, bias=False), norse.LIBoxCell())
+    inv = torch.tensor(500.0)  # tau_mem = 2 ms: dt / tau = 0.5 (Norse's 10 ms learns slowly)
+    net = norse.SequentialState(torch.nn.Linear(64, 32, bias=False),
+                                norse.LIFBoxCell(LIFBoxParameters(tau_mem_inv=inv)),
+                                torch.nn.Linear(32, 10, bias=False),
+                                norse.LIBoxCell(LIBoxParameters(tau_mem_inv=inv)))
+    with torch.no_grad():  # the input gain is dt / tau_mem = 0.5: start 2x larger
+        for m in (net[0], net[2]):
+            m.weight.mul_(2.0)
 
     def run(xb):
         state, tot = None, 0
@@ -100,10 +109,13 @@ def _norse(x, y):
 
 
 def _write(graph, path):
-    for node in graph.nodes.values():  # Norse leaves torch tensors in the nodes
-        for k, v in vars(node).items():
+    for node in graph.nodes.values():  # Norse leaves scalar torch tensors in the nodes,
+        for k, v in vars(node).items():  # which nir.write cannot store (gzip on a scalar)
             if isinstance(v, torch.Tensor):
-                setattr(node, k, v.detach().numpy())
+                v = v.detach().numpy()
+            if isinstance(v, np.ndarray) and v.ndim == 0:
+                v = v.reshape(1)
+            setattr(node, k, v)
     nir.write(path, graph)
     return path
 
@@ -123,7 +135,7 @@ def test_trained_network_agrees_on_lava(tmp_path, digits, library):
     assert (src == y[te]).mean() > 0.7  # the source network learned the task (chance: 0.1)
     path = _write(graph, tmp_path / "net.nir")
     # the float NIR reference (lavalab's reading of the graph) is the library's own run
-    _, layers, _ = graph_layers(nir.read(path), dt)
+    _, layers, _ = graph_layers(read_graph(path), dt)
     _, score = simulate_float(layers, x[te].numpy()[:, :, None].repeat(T, 2).astype(float))
     assert (score.argmax(1) == src).mean() >= 0.99
     out = tmp_path / "model.npz"
