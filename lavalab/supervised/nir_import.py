@@ -316,7 +316,6 @@ def simulate_float(layers: list[NIRLayer], x: np.ndarray) -> tuple[list, np.ndar
     x : (N, n_input, T) in input units. Returns the hidden spike counts per layer (N,) and
     the readout's v summed over T (N, n_output)."""
     s_t, n, t = x, len(x), x.shape[2]
-    counts, score = [], None
     state = [(np.zeros((n, lay.weight.shape[0])), np.zeros((n, lay.weight.shape[0])))
              for lay in layers]
     spk_total = [np.zeros(n) for _ in layers[:-1]]
@@ -334,8 +333,7 @@ def simulate_float(layers: list[NIRLayer], x: np.ndarray) -> tuple[list, np.ndar
             else:
                 score += v
             state[i] = (u, v)
-    counts = spk_total
-    return counts, score
+    return spk_total, score
 
 
 def import_nir(path, cfg: ImportConfig):
