@@ -15,7 +15,7 @@ import argparse
 import sys
 
 from lavalab.cli import compile as compile_cli
-from lavalab.cli import demo, deploy, dl, exact, export, info, report, search, stdp, study
+from lavalab.cli import demo, deploy, dl, exact, export, importer, info, report, search, stdp, study
 from lavalab.cli.args import Parser, finish
 
 __all__ = ["main", "build_parser"]
@@ -48,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     compile_cli.add_parser(sub)
     export.add_parser(sub)
     deploy.add_parser(sub)
+    importer.add_parser(sub)  # NIR graphs as supervised models
     report.add_parser(sub)
     finish(p)
     return p
