@@ -16,37 +16,23 @@ it instead of downloading a few GB again.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import venv
-from pathlib import Path
+from own_venv import OwnVenv
 
-HERE = Path(__file__).resolve().parent
-VENV = Path(os.environ.get("LAVALAB_BINDSNET_VENV")
-            or Path.home() / ".cache" / "lavalab" / "venv-bindsnet").expanduser()
-MARK = VENV / ".bindsnet-installed"
 BINDSNET = "bindsnet==0.3.4"
+ENV = OwnVenv("bindsnet", "LAVALAB_BINDSNET_VENV", [BINDSNET],
+              ("import bindsnet, torch, torchvision; print('bindsnet', bindsnet.__file__, "
+               "'torch', torch.__version__, 'torchvision', torchvision.__version__)"),
+              note=" and the torch it needs: a few GB")
+VENV = ENV.path
 
 
-def python() -> Path:
-    return VENV / "bin" / "python"
+def python():
+    return ENV.python()
 
 
-def build(log=sys.stderr) -> Path:
-    """Create the venv and install BindsNET into it (no-op when already built)."""
-    if MARK.is_file():
-        return python()
-    print(f"building {VENV} ({BINDSNET} and the torch it needs: a few GB) ...", file=log,
-          flush=True)
-    venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
-    (VENV / ".gitignore").write_text("*\n")
-    subprocess.run([str(python()), "-m", "pip", "install", "--quiet", BINDSNET], check=True)
-    check = ("import bindsnet, torch, torchvision; print('bindsnet', bindsnet.__file__, "
-             "'torch', torch.__version__, 'torchvision', torchvision.__version__)")
-    subprocess.run([str(python()), "-c", check], check=True, stdout=log)
-    MARK.write_text(BINDSNET + "\n")
-    return python()
+def build(log=None):
+    """Create the venv and install bindsnet into it (no-op when already built)."""
+    return ENV.build() if log is None else ENV.build(log)
 
 
 if __name__ == "__main__":

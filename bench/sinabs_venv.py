@@ -12,37 +12,24 @@ The environment lives outside the checkout, in ``$LAVALAB_SINABS_VENV`` (default
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import venv
-from pathlib import Path
+from own_venv import OwnVenv
 
-VENV = Path(os.environ.get("LAVALAB_SINABS_VENV")
-            or Path.home() / ".cache" / "lavalab" / "venv-sinabs").expanduser()
-MARK = VENV / ".sinabs-installed"
 SINABS = "sinabs==3.1.3"
+ENV = OwnVenv("sinabs", "LAVALAB_SINABS_VENV", [SINABS, "h5py"],
+              ("import sinabs, nir, torch; from importlib.metadata import version as v; "
+     "print('sinabs', v('sinabs'), 'nir', v('nir'), 'nirtorch', v('nirtorch'), "
+     "'torch', torch.__version__)"),
+              note=" and the torch it needs")
+VENV = ENV.path
 
 
-def python() -> Path:
-    return VENV / "bin" / "python"
+def python():
+    return ENV.python()
 
 
-def build(log=sys.stderr) -> Path:
+def build(log=None):
     """Create the venv and install sinabs into it (no-op when already built)."""
-    if MARK.is_file():
-        return python()
-    print(f"building {VENV} ({SINABS} and the torch it needs) ...", file=log, flush=True)
-    venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
-    (VENV / ".gitignore").write_text("*\n")
-    pip = [str(python()), "-m", "pip", "install", "--quiet"]
-    subprocess.run(pip + [SINABS, "h5py"], check=True)
-    check = ("import sinabs, nir, torch; from importlib.metadata import version as v; "
-             "print('sinabs', v('sinabs'), 'nir', v('nir'), 'nirtorch', v('nirtorch'), "
-             "'torch', torch.__version__)")
-    subprocess.run([str(python()), "-c", check], check=True, stdout=log)
-    MARK.write_text(SINABS + "\n")
-    return python()
+    return ENV.build() if log is None else ENV.build(log)
 
 
 if __name__ == "__main__":
