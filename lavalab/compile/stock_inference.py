@@ -12,7 +12,7 @@ runs:
 - no one spike per step at inference;
 - theta stays per neuron in the model (the engine holds it exactly). The stock ``LIF``'s
   single threshold takes it by the deploy lowering's fold
-  (:func:`fold_theta`: neuron ``i``'s input and inhibitory weights times
+  (:func:`lavalab.deploy.stock.lower_to_stock`: neuron ``i``'s input and inhibitory weights times
   ``s_i = V / (V + theta_i)``, ``V`` the threshold in v units), exact up to the rounding
   of the scaled weights to integers: the one approximation left, whose cost every deploy
   bundle measures (``stock_reference_agreement_with_engine``). Folding it into the model
@@ -29,48 +29,19 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import numpy as np
-
-from lavalab import loihi_spec as spec
 from lavalab.networks.snn import NetworkSpec
 
-__all__ = ["theta_scale", "fold_theta", "stock_spec", "stock_inference"]
-
-
-def theta_scale(theta, vth_eff: int) -> np.ndarray:
-    """``V / (V + theta_i)`` per neuron (``vth_eff = V``: the threshold in v units)."""
-    theta = np.asarray(theta, np.float64)
-    if vth_eff <= 0:
-        raise ValueError(f"threshold {vth_eff} v units: must be > 0 to fold theta into it")
-    if theta.size and (vth_eff + theta).min() <= 0:
-        raise ValueError("theta below -threshold cannot be folded into the weights")
-    return vth_eff / (vth_eff + theta)
-
-
-def fold_theta(w, theta, vth_eff: int) -> np.ndarray:
-    """Input weights ``w`` (n_exc, n_input) with theta folded in (int64, 0..WEIGHT_MAX)."""
-    w = np.asarray(w)
-    theta = np.asarray(theta)
-    if w.ndim != 2 or theta.shape != (w.shape[0],):
-        raise ValueError(f"weights {w.shape} and theta {theta.shape} do not match")
-    if not (np.issubdtype(w.dtype, np.integer) and np.issubdtype(theta.dtype, np.integer)):
-        raise ValueError("folding theta needs fixed-point (integer) weights and theta")
-    scale = theta_scale(theta, vth_eff)
-    return np.clip(np.rint(w * scale[:, None]), 0, spec.WEIGHT_MAX).astype(np.int64)
-
-
-def stock_spec(s: NetworkSpec) -> NetworkSpec:
-    """``s`` with the neuron features the stock ``LIF`` lacks turned off (no refractory
-    period, reset to rest, no one spike per step at inference), in both populations."""
-    def plain(p):
-        return replace(p, t_ref_ms=0.0, v_reset=0.0, one_spike_infer=False)
-
-    return replace(s, exc=plain(s.exc), inh=plain(s.inh) if s.inh is not None else None)
+__all__ = ["stock_inference"]
 
 
 def stock_inference(s: NetworkSpec) -> tuple[NetworkSpec, dict]:
-    """``(spec, metadata)`` of the stock inference network of a model of spec ``s`` (see
-    the module docstring); ``metadata`` says what was changed (JSON-able)."""
+    """``(spec, metadata)`` of the stock inference network of a model of spec ``s``: the
+    features the stock ``LIF`` lacks turned off (no refractory period, reset to rest, no
+    one spike per step at inference) in both populations; ``metadata`` says what was
+    changed (JSON-able)."""
+    def plain(p):
+        return replace(p, t_ref_ms=0.0, v_reset=0.0, one_spike_infer=False)
+
     meta = {
         "pass": "lavalab.compile.stock_inference",
         "exc": {"t_ref_ms": [s.exc.t_ref_ms, 0.0], "v_reset": [s.exc.v_reset, 0.0]},
@@ -79,4 +50,4 @@ def stock_inference(s: NetworkSpec) -> tuple[NetworkSpec, dict]:
         "one_spike_infer": [bool(s.exc.one_spike_infer), False],
         "theta": "kept per neuron; the deploy lowering folds it into the weights (rounded)",
     }
-    return stock_spec(s), meta
+    return replace(s, exc=plain(s.exc), inh=plain(s.inh) if s.inh is not None else None), meta

@@ -58,7 +58,6 @@ import numpy as np
 
 from lavalab import loihi_spec as spec
 from lavalab.compile.rules import DesignRuleError
-from lavalab.compile.stock_inference import fold_theta, theta_scale
 from lavalab.dynamics.adaptive_lif import AdaptiveLIFFixed
 from lavalab.networks.snn import FixedNetwork, NetworkSpec
 from lavalab.networks.wiring import dc_inhibition_weights, lateral_inhibition_weights
@@ -223,13 +222,12 @@ def lower_to_stock(s: NetworkSpec, f: FixedNetwork, w, theta, theta_fold: str = 
                 f"theta up to {int(np.abs(theta).max())} v units: the stock LIF has one vth "
                 "per population; folding theta into the weights rounds them (limit 0)")
         if theta_fold == "scale":
-            scale = theta_scale(theta, vth_eff)
+            scale = vth_eff / (vth_eff + theta.astype(np.float64))
             approx.append("theta_folded_into_weights: input and inhibitory weights of neuron "
                           "i scaled by vth/(vth+theta_i) and rounded to integers")
         else:
             approx.append("theta_dropped: per-neuron theta ignored (theta_fold='none')")
-    w_in = (fold_theta(w, theta, vth_eff) if theta_fold == "scale"
-            else np.clip(w, 0, spec.WEIGHT_MAX).astype(np.int64))
+    w_in = np.clip(np.rint(w * scale[:, None]), 0, spec.WEIGHT_MAX).astype(np.int64)
     exc, a = _stock_lif("exc", f.exc, n, exact, scale)
     approx += a
     inh = w_ei = w_ie = w_lat = None

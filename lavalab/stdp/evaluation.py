@@ -23,7 +23,7 @@ from lavalab.protocol import (
     predict_proportion,
 )
 from lavalab.stdp.backend import cycled, event_summary, require_backend, warm_up
-from lavalab.stdp.config import EXP_IN, TRAIN_DT_MS, Q, fixed_units, inference_spec
+from lavalab.stdp.config import EXP_IN, TRAIN_DT_MS, Q, inference_spec
 from lavalab.stdp.files import STALE_WITH_MODEL, load_model, model_folder, stream_end
 from lavalab.stdp.scoring import assign_frozen, assignment_warnings, classify
 from lavalab.timing import JobClock
@@ -61,10 +61,10 @@ def assign(model_dir, out, inference_dt_ms: float | None = None,
     if train_spec.dt_ms != TRAIN_DT_MS and "train_spec" not in model.meta:
         raise ValueError(f"{src}: a model at dt {train_spec.dt_ms} ms without its training "
                          "network (train_spec) cannot be re-derived")
-    if stock and one_spike_infer:
-        raise ValueError("--stock is the network without one spike per step (no stock "
-                         "Process has it): drop --one-spike-infer")
     if stock:
+        if one_spike_infer:
+            raise ValueError("--stock is the network without one spike per step (no stock "
+                             "Process has it): drop --one-spike-infer")
         if model.precision != "fixed":
             raise ValueError(f"{src}: --stock needs a fixed-point model (the stock Processes "
                              "compute in Loihi's integers); this one is float")
@@ -86,14 +86,11 @@ def assign(model_dir, out, inference_dt_ms: float | None = None,
         raise ValueError(f"{src}: a quantized model (precision study) keeps its own format; "
                          "assign supports models of lavalab train")
     ifixed = lower_network(ispec, Q, EXP_IN) if model.precision == "fixed" else None
-    if stock and fixed_units(ifixed) != fixed_units(lower_network(train_spec, Q, EXP_IN)):
-        raise ValueError(f"{src}: the stock network stores weights in other units")
-    w, theta = model.w, model.theta
-    warm_up(backend, ispec, model.precision, ifixed, w, theta, images,
+    warm_up(backend, ispec, model.precision, ifixed, model.w, model.theta, images,
             model.seed, learn=False)
     with clock.work():
         assignments, proportions, _ = assign_frozen(ispec, model.precision, ifixed,
-                                                       w, theta, images, labels,
+                                                       model.w, model.theta, images, labels,
                                                        model.seed, backend)
     meta = {k: v for k, v in model.meta.items() if k != "train_spec"}
     meta["spec"] = spec_to_dict(ispec)
@@ -103,7 +100,7 @@ def assign(model_dir, out, inference_dt_ms: float | None = None,
         meta["stock_network"] = stock_meta
     out.mkdir(parents=True, exist_ok=True)
     model_io.save_npz(out / "model.npz", model_io.MODEL_FORMAT, meta,
-                      {"w": w, "theta": theta, "assignments": assignments,
+                      {"w": model.w, "theta": model.theta, "assignments": assignments,
                        "proportions": proportions})
     for stale in STALE_WITH_MODEL:
         (out / stale).unlink(missing_ok=True)
