@@ -12,6 +12,7 @@ run, so building the parser, ``--help`` and every argument error answer at once.
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 
 from lavalab.cli import compile as compile_cli
@@ -27,6 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="lavalab",
         description="Loihi-targeted spiking neural networks on Lava.",
     )
+    p.add_argument("--debug", action="store_true",
+                   help="show the Python traceback of an error (before its one-line "
+                   "answer), e.g. lavalab --debug train ...")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     info.add_parser(sub)
@@ -57,34 +61,97 @@ def build_parser() -> argparse.ArgumentParser:
 def _known_errors() -> tuple[type[BaseException], ...]:
     """The errors a command reports as one line (exit 2): bad values and files (ValueError,
     with DataError and ModelFileError), OSError (--out on a full disk, a vanished folder,
-    ... named by the message), an unfinished study, an unavailable backend."""
+    ... named by the message), an unfinished study, an unavailable backend, an --out
+    another run holds, a package that is not installed."""
     from lavalab.backends import BackendUnavailable
+    from lavalab.runlock import OutputInUse
     from lavalab.study.executor import StudyIncomplete
 
-    return (ValueError, OSError, StudyIncomplete, BackendUnavailable)
+    return (ValueError, OSError, StudyIncomplete, BackendUnavailable, OutputInUse,
+            ModuleNotFoundError)
+
+
+#: errno of a full disk (or an exhausted quota) and how the one-line answer names it.
+_FULL = {errno.ENOSPC: "no space left on the device",
+         getattr(errno, "EDQUOT", -1): "no space left on the device (disk quota exceeded)"}
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run ``lavalab`` with ``argv`` (default: the process's); returns the exit code."""
+    """Run ``lavalab`` with ``argv`` (default: the process's); returns the exit code.
+
+    The contract of every command: a known error (a bad value, path or file, a full disk,
+    an --out another run holds) is one line on stderr and exit 2; an unexpected exception
+    (a bug) is one line and exit 1; Ctrl-C is one line and exit 130, SIGTERM exit 143
+    (``finally`` blocks run: temporary files go, the --out lock is released);
+    ``lavalab --debug ...`` adds the Python traceback to each.
+    """
     args = build_parser().parse_args(argv)
+    import contextlib
+    import shlex
     import signal
     import threading
 
+    from lavalab import runlock
+
+    cmd = args.command
+    line = shlex.join(["lavalab", *(sys.argv[1:] if argv is None else map(str, argv))])
     # SIGTERM ends the run like Ctrl-C: `finally` blocks run, temporary files are removed
     main_thread = threading.current_thread() is threading.main_thread()
     old = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
     try:
-        return args.func(args)
-    except Exception as err:
+        with contextlib.ExitStack() as held:
+            # a command calls args.hold_out(its --out) first: held until it ends
+            args.hold_out = lambda path, folder=True: held.enter_context(
+                runlock.hold(path, folder=folder, command=line))
+            return args.func(args)
+    except _Terminated as err:
+        _say(args, f"lavalab {cmd}: terminated (SIGTERM); what was finished is kept: run "
+             "the same command again to resume")
+        return err.code
+    except KeyboardInterrupt:
+        _say(args, f"lavalab {cmd}: interrupted (Ctrl-C); what was finished is kept: run "
+             "the same command again to resume")
+        return 130
+    except Exception as err:  # noqa: BLE001 - a bug is one line too (--debug: traceback)
         if not isinstance(err, _known_errors()):
-            raise
-        msg = " ".join(str(err).split())
-        print(f"lavalab {args.command}: error: {msg}", file=sys.stderr)
+            _say(args, f"lavalab {cmd}: internal error: {type(err).__name__}: "
+                 f"{_one_line(err)} (a bug; rerun with --debug for the traceback)")
+            return 1
+        _say(args, f"lavalab {cmd}: error: {_error_text(err, args)}")
         return 2
     finally:
         if main_thread:
             signal.signal(signal.SIGTERM, old)
 
 
+def _one_line(err: BaseException) -> str:
+    return " ".join(str(err).split())
+
+
+def _error_text(err: Exception, args: argparse.Namespace) -> str:
+    """The one line of a known error: a full disk names the file being written."""
+    if isinstance(err, OSError) and err.errno in _FULL:
+        where = err.filename or getattr(args, "out", None) or "the output"
+        return (f"{_FULL[err.errno]} writing {where}; what was finished before is kept: "
+                "free some space and run the same command again to resume")
+    if isinstance(err, ModuleNotFoundError):
+        return f"a package this command needs is not installed: {_one_line(err)}"
+    return _one_line(err)
+
+
+def _say(args: argparse.Namespace, line: str) -> None:
+    """``line`` on stderr, after the traceback of the exception being handled with
+    ``--debug``."""
+    if args.debug:
+        import traceback
+
+        traceback.print_exc()
+    print(line, file=sys.stderr)
+
+
+class _Terminated(SystemExit):
+    """SIGTERM, raised in the main thread (exit code 128 + 15)."""
+
+
 def _terminate(signum, frame):
-    raise SystemExit(128 + signum)
+    raise _Terminated(128 + signum)
