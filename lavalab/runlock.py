@@ -98,23 +98,24 @@ def _describe(rec: dict | None) -> str:
             f": {rec.get('command', '?')}")
 
 
-def _refusal(out: Path, path: Path, rec: dict | None, flock: bool) -> OutputInUse:
+def _refusal(out: str, path: Path, rec: dict | None, flock: bool) -> OutputInUse:
     here = rec is not None and rec.get("host") == socket.gethostname()
+    other = f"give another {out.split(' ', 1)[0]}"  # the flag that named it
     if flock and here and not _pid_alive(rec["pid"]):
         todo = (f"pid {rec['pid']} has ended but a process it started still holds the "
-                f"lock: stop that process, or give another --out")
+                f"lock: stop that process, or {other}")
     elif flock:
-        todo = "wait for that run to end (or stop it), or give another --out"
+        todo = f"wait for that run to end (or stop it), or {other}"
     else:
-        todo = (f"wait for that run to end, or give another --out; if it is no longer "
+        todo = (f"wait for that run to end, or {other}; if it is no longer "
                 f"running, delete {path}")
-    return OutputInUse(f"--out {out} is in use {_describe(rec)}; {todo}")
+    return OutputInUse(f"{out} is in use {_describe(rec)}; {todo}")
 
 
-def _note_stale(out: Path, rec: dict | None) -> None:
+def _note_stale(out: str, rec: dict | None) -> None:
     who = (f"pid {rec['pid']} on {rec.get('host', '?')}, started {rec.get('started', '?')}"
            if rec else "a run whose record is unreadable")
-    print(f"lavalab: note: --out {out}: took over the lock left by a run that ended without "
+    print(f"lavalab: note: {out}: took over the lock left by a run that ended without "
           f"releasing it ({who})", file=sys.stderr)
 
 
@@ -173,9 +174,10 @@ def _write_record(fd: int, path: Path, rec: dict) -> None:
         raise
 
 
-def _try_flock(path: Path, out: Path, rec: dict, note) -> int | None:
+def _try_flock(path: Path, out: str, rec: dict, note) -> int | None:
     """The fd of ``path`` locked with flock; None when flock is not available here."""
     for _ in range(20):  # the file may be replaced between open and flock: try again
+        existed = path.exists()
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -183,7 +185,9 @@ def _try_flock(path: Path, out: Path, rec: dict, note) -> int | None:
             os.close(fd)
             if err.errno in _BUSY:
                 raise _refusal(out, path, _read_holder(path), True) from None
-            return None  # flock does not work on this file system
+            if not existed:  # flock does not work on this file system: O_EXCL instead
+                path.unlink(missing_ok=True)
+            return None
         try:
             same = os.fstat(fd).st_ino == os.stat(path).st_ino
         except FileNotFoundError:
@@ -195,11 +199,11 @@ def _try_flock(path: Path, out: Path, rec: dict, note) -> int | None:
             note(out, _read_holder(path))
         _write_record(fd, path, rec)
         return fd
-    raise OutputInUse(f"--out {out}: the lock file {path} keeps changing; another run is "
-                      "starting there: give another --out")
+    raise OutputInUse(f"{out}: the lock file {path} keeps changing; another run is "
+                      "starting there: write elsewhere")
 
 
-def _try_exclusive(path: Path, out: Path, rec: dict, note) -> int:
+def _try_exclusive(path: Path, out: str, rec: dict, note) -> int:
     """The fd of ``path`` created with O_EXCL (no flock); a dead holder's file is removed."""
     for _ in range(20):
         try:
@@ -217,8 +221,8 @@ def _try_exclusive(path: Path, out: Path, rec: dict, note) -> int:
             continue
         _write_record(fd, path, rec)
         return fd
-    raise OutputInUse(f"--out {out}: could not create the lock file {path}; another run is "
-                      "starting there: give another --out")
+    raise OutputInUse(f"{out}: could not create the lock file {path}; another run is "
+                      "starting there: write elsewhere")
 
 
 def _mtime(path: Path) -> float:
@@ -228,17 +232,17 @@ def _mtime(path: Path) -> float:
         return 0.0
 
 
-def _unwritable(out: Path, path: Path, err: OSError) -> Exception:
+def _unwritable(out: str, path: Path, err: OSError) -> Exception:
     """A full disk stays an OSError (answered as such, naming the lock file); other
     causes become a ValueError naming --out."""
     if err.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
         return OSError(err.errno, err.strerror, str(path))
-    return ValueError(f"--out {out}: cannot write its lock file {path} "
+    return ValueError(f"{out} is not writable: cannot create {path} "
                       f"({err.strerror or err})")
 
 
-def acquire(out, *, folder: bool = True, command: str | None = None,
-            note: Callable[[Path, dict | None], None] = _note_stale) -> RunLock:
+def acquire(out, *, folder: bool = True, command: str | None = None, flag: str = "--out",
+            note: Callable[[str, dict | None], None] = _note_stale) -> RunLock:
     """Lock the output ``out`` (a folder, created if missing, or a file) for this process.
 
     Parameters
@@ -246,29 +250,31 @@ def acquire(out, *, folder: bool = True, command: str | None = None,
     out : the output (``--out``).
     folder : ``out`` is a folder: the lock file is inside it; else beside it.
     command : the command line recorded (default: ``lavalab`` and this process's arguments).
-    note : called with ``(out, old holder record or None)`` when a stale lock is taken over
-        (default: one line on stderr).
+    flag : how messages name ``out`` (the option or argument that gave it).
+    note : called with ``(flag and out, old holder record or None)`` when a stale lock is
+        taken over (default: one line on stderr).
 
     Raises :class:`OutputInUse` when another live run holds it; ``ValueError`` when a folder
     ``out`` is a file.
     """
     out = Path(out)
     if folder and out.exists() and not out.is_dir():
-        raise ValueError(f"--out {out} is a file; give a folder")
+        raise ValueError(f"{flag} {out} is an existing file, not a folder")
     path = lock_path(out, folder)
+    named = f"{flag} {out}"
     try:
         created = _make_folders(path.parent)
     except OSError as err:
-        raise _unwritable(out, path, err) from err
+        raise _unwritable(named, path, err) from err
     rec = _holder_record(command)
     try:
         try:
-            fd = _try_flock(path, out, rec, note) if fcntl is not None else None
+            fd = _try_flock(path, named, rec, note) if fcntl is not None else None
             flock = fd is not None
             if fd is None:
-                fd = _try_exclusive(path, out, rec, note)
+                fd = _try_exclusive(path, named, rec, note)
         except OSError as err:
-            raise _unwritable(out, path, err) from err
+            raise _unwritable(named, path, err) from err
     except BaseException:
         for d in created:
             try:
@@ -280,10 +286,11 @@ def acquire(out, *, folder: bool = True, command: str | None = None,
 
 
 @contextlib.contextmanager
-def hold(out, *, folder: bool = True, command: str | None = None) -> Iterator[RunLock]:
+def hold(out, *, folder: bool = True, command: str | None = None,
+         flag: str = "--out") -> Iterator[RunLock]:
     """``with hold(out):`` the body runs holding the lock of ``out`` (:func:`acquire`);
     it is released however the body ends."""
-    lock = acquire(out, folder=folder, command=command)
+    lock = acquire(out, folder=folder, command=command, flag=flag)
     try:
         yield lock
     finally:

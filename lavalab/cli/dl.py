@@ -128,7 +128,7 @@ def _spec(args, method: str):
 def _cmd_train(args) -> int:
     args.hold_out(args.out, folder=False)  # held until the end (lavalab.runlock)
     if args.checkpoint:
-        args.hold_out(args.checkpoint, folder=False)
+        args.hold_out(args.checkpoint, folder=False, flag="--checkpoint")
     from dataclasses import asdict
 
     from lavalab.timing import JobClock
@@ -160,7 +160,7 @@ def _cmd_train(args) -> int:
 
 def _cmd_evaluate(args) -> int:
     if args.json:
-        args.hold_out(args.json, folder=False)  # held until the end (lavalab.runlock)
+        args.hold_out(args.json, folder=False, flag="--json")  # until the end (runlock)
     from lavalab.timing import JobClock
 
     clock = JobClock()

@@ -71,9 +71,8 @@ def _known_errors() -> tuple[type[BaseException], ...]:
             ModuleNotFoundError)
 
 
-#: errno of a full disk (or an exhausted quota) and how the one-line answer names it.
-_FULL = {errno.ENOSPC: "no space left on the device",
-         getattr(errno, "EDQUOT", -1): "no space left on the device (disk quota exceeded)"}
+#: errno of a full disk (or an exhausted quota).
+_FULL = (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -93,7 +92,6 @@ def main(argv: list[str] | None = None) -> int:
 
     from lavalab import runlock
 
-    cmd = args.command
     line = shlex.join(["lavalab", *(sys.argv[1:] if argv is None else map(str, argv))])
     # SIGTERM ends the run like Ctrl-C: `finally` blocks run, temporary files are removed
     main_thread = threading.current_thread() is threading.main_thread()
@@ -101,24 +99,18 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with contextlib.ExitStack() as held:
             # a command calls args.hold_out(its --out) first: held until it ends
-            args.hold_out = lambda path, folder=True: held.enter_context(
-                runlock.hold(path, folder=folder, command=line))
+            args.hold_out = lambda path, folder=True, flag="--out": held.enter_context(
+                runlock.hold(path, folder=folder, command=line, flag=flag))
             return args.func(args)
-    except _Terminated as err:
-        _say(args, f"lavalab {cmd}: terminated (SIGTERM); what was finished is kept: run "
-             "the same command again to resume")
-        return err.code
-    except KeyboardInterrupt:
-        _say(args, f"lavalab {cmd}: interrupted (Ctrl-C); what was finished is kept: run "
-             "the same command again to resume")
-        return 130
-    except Exception as err:  # noqa: BLE001 - a bug is one line too (--debug: traceback)
-        if not isinstance(err, _known_errors()):
-            _say(args, f"lavalab {cmd}: internal error: {type(err).__name__}: "
-                 f"{_one_line(err)} (a bug; rerun with --debug for the traceback)")
-            return 1
-        _say(args, f"lavalab {cmd}: error: {_error_text(err, args)}")
-        return 2
+    except (_Terminated, KeyboardInterrupt, Exception) as err:  # noqa: BLE001 - a bug
+        code, text = _answer(err, args)  # is one line too (--debug: its traceback)
+        if args.debug:
+            import traceback
+
+            traceback.print_exc()
+        print(f"lavalab {args.command}: {text}", file=sys.stderr)
+        _drop_frames(err)
+        return code
     finally:
         if main_thread:
             signal.signal(signal.SIGTERM, old)
@@ -128,25 +120,42 @@ def _one_line(err: BaseException) -> str:
     return " ".join(str(err).split())
 
 
-def _error_text(err: Exception, args: argparse.Namespace) -> str:
-    """The one line of a known error: a full disk names the file being written."""
+def _answer(err: BaseException, args: argparse.Namespace) -> tuple[int, str]:
+    """Exit code and one line (after ``lavalab COMMAND: ``) of an exception that ended a
+    command."""
+    again = "what was finished is kept: run the same command again to resume"
+    if isinstance(err, _Terminated):
+        return err.code, f"terminated (SIGTERM); {again}"
+    if isinstance(err, KeyboardInterrupt):
+        return 130, f"interrupted (Ctrl-C); {again}"
+    if not isinstance(err, _known_errors()):
+        return 1, (f"internal error: {type(err).__name__}: {_one_line(err)} (a bug; rerun "
+                   "with --debug for the traceback)")
     if isinstance(err, OSError) and err.errno in _FULL:
         where = err.filename or getattr(args, "out", None) or "the output"
-        return (f"{_FULL[err.errno]} writing {where}; what was finished before is kept: "
-                "free some space and run the same command again to resume")
+        return 2, (f"error: no space left on the device writing {where} ({err.strerror}); "
+                   "what was finished before is kept: free some space and run the same "
+                   "command again to resume")
     if isinstance(err, ModuleNotFoundError):
-        return f"a package this command needs is not installed: {_one_line(err)}"
-    return _one_line(err)
+        return 2, f"error: a package this command needs is not installed: {_one_line(err)}"
+    return 2, f"error: {_one_line(err)}"
 
 
-def _say(args: argparse.Namespace, line: str) -> None:
-    """``line`` on stderr, after the traceback of the exception being handled with
-    ``--debug``."""
-    if args.debug:
-        import traceback
+def _drop_frames(err: BaseException) -> None:
+    """Free what the interrupted frames hold now, quietly: a half-written archive (numpy's
+    zip file of an interrupted save) would otherwise complain on stderr when collected."""
+    import traceback
 
-        traceback.print_exc()
-    print(line, file=sys.stderr)
+    hook = sys.unraisablehook
+    sys.unraisablehook = lambda unraisable: None
+    try:
+        traceback.clear_frames(err.__traceback__)
+        err.__traceback__ = None
+        import gc
+
+        gc.collect()
+    finally:
+        sys.unraisablehook = hook
 
 
 class _Terminated(SystemExit):

@@ -65,7 +65,7 @@ def _cmd_refresh(args: argparse.Namespace) -> int:
     from lavalab.study.refresh import refresh_summary
 
     for d in args.results_dirs:
-        args.hold_out(d)  # held until the command ends (lavalab.runlock)
+        args.hold_out(d, flag="RESULTS_DIR")  # held until the end (lavalab.runlock)
         summary = refresh_summary(d, figures=args.figures)
         print(f"{d}:")
         for k, v in summary.items():

@@ -163,7 +163,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     out = args.out or (Path(args.model).parent if args.model.endswith(".npz") else args.model)
-    args.hold_out(out)  # held until the command ends (lavalab.runlock)
+    args.hold_out(out, flag="--out" if args.out else "MODEL")  # until the end (runlock)
     if args.backend in ("lava-stock", "loihi"):  # stock Lava Processes (lavalab.deploy)
         from lavalab.cli.export import cmd_evaluate_stock
 
@@ -186,7 +186,8 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     from lavalab.stdp import plot
     from lavalab.stdp.files import model_folder
 
-    args.hold_out(args.out or model_folder(args.model))  # until the end (lavalab.runlock)
+    args.hold_out(args.out or model_folder(args.model),  # until the end (lavalab.runlock)
+                  flag="--out" if args.out else "MODEL")
     for p in plot(args.model, out=args.out, sample=args.sample, data_root=args.data_root):
         print(p)
     return 0
