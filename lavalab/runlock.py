@@ -130,7 +130,8 @@ class RunLock:
         if self._fd < 0:
             return
         with contextlib.suppress(OSError):
-            if os.fstat(self._fd).st_ino == os.stat(self.path).st_ino:
+            held, now = os.fstat(self._fd), os.stat(self.path)
+            if (held.st_dev, held.st_ino) == (now.st_dev, now.st_ino):  # still ours
                 self.path.unlink()
         os.close(self._fd)
         self._fd = -1
@@ -200,7 +201,7 @@ def _try_flock(path: Path, out: str, rec: dict, note) -> int | None:
         _write_record(fd, path, rec)
         return fd
     raise OutputInUse(f"{out}: the lock file {path} keeps changing; another run is "
-                      "starting there: write elsewhere")
+                      f"starting there: give another {out.split(' ', 1)[0]}")
 
 
 def _try_exclusive(path: Path, out: str, rec: dict, note) -> int:
@@ -222,7 +223,7 @@ def _try_exclusive(path: Path, out: str, rec: dict, note) -> int:
         _write_record(fd, path, rec)
         return fd
     raise OutputInUse(f"{out}: could not create the lock file {path}; another run is "
-                      "starting there: write elsewhere")
+                      f"starting there: give another {out.split(' ', 1)[0]}")
 
 
 def _mtime(path: Path) -> float:

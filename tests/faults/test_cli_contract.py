@@ -150,3 +150,39 @@ def test_ctrl_c_is_one_line_130_and_the_same_command_resumes(capsys, tmp_path, m
     monkeypatch.undo()
     assert main(["train", *TINY, "--out", str(out)]) == 0
     _same_model(out, uninterrupted)
+
+
+@pytest.mark.slow  # two tiny trainings and a figure: about 10 s of CPU
+def test_full_disk_in_a_study_keeps_its_finished_rows(capsys, tmp_path, monkeypatch):
+    import io
+    import json
+
+    out = tmp_path / "study"
+    argv = ["study", "timesteps", "--network", "tinysnn", "--neurons", "5", "--dataset",
+            "digits", "--train-samples", "6", "--test-samples", "6", "--assign-samples", "6",
+            "--timesteps", "20,10", "--enhancement", "none", "--workers", "1", "--quiet",
+            "--out", out]
+    real = model_io._atomic_write
+
+    def full_at_second_row(path, write):
+        if Path(path).name == "results.json":
+            buf = io.BytesIO()
+            write(buf)
+            if len(json.loads(buf.getvalue())["rows"]) >= 2:
+                raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        return real(path, write)
+
+    monkeypatch.setattr(model_io, "_atomic_write", full_at_second_row)
+    rc, lines = _run(capsys, argv)
+    assert rc == 2 and len(lines) == 1, lines
+    assert f"no space left on the device writing {out / 'results.json'}" in lines[0]
+    kept = json.loads((out / "results.json").read_text())["rows"]
+    assert [r["key"] for r in kept] == ["T20-none"]
+    assert not list(out.glob("*.tmp")) and not (out / runlock.FOLDER_LOCK_NAME).exists()
+    monkeypatch.undo()
+    assert main([str(a) for a in argv]) == 0
+    rows = json.loads((out / "results.json").read_text())["rows"]
+    assert [r["key"] for r in rows] == ["T20-none", "T10-none"]
+    # resumed: the finished run was not trained again (its own wall times are kept)
+    for k in ("train_wall_s", "test_wall_s", "accuracy", "exc_spikes_train"):
+        assert rows[0][k] == kept[0][k], k
