@@ -100,13 +100,13 @@ def test_stale_lock_of_a_killed_holder_is_taken_over(tmp_path):
     holder = _holder_file(out)
     holder.send_signal(signal.SIGKILL)
     holder.wait()
-    r = _lavalab("import", tmp_path / "missing.nir", "--out", out)
-    assert r.returncode == 2  # the missing NIR file, after the lock was taken over
+    r = _lavalab("report", tmp_path / "nostudy", "--out", out)
+    assert r.returncode == 2  # no study folder there, after the lock was taken over
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 2, r.stderr
     assert lines[0].startswith(f"lavalab: note: --out {out}: took over the lock left by a "
                                f"run that ended without releasing it (pid {holder.pid} ")
-    assert "missing.nir" in lines[1]
+    assert "nostudy" in lines[1]
     assert not lock.exists()
 
 
@@ -118,6 +118,42 @@ def _holder_file(out: Path) -> subprocess.Popen:
     return p
 
 
+_SLEEPING_COMMAND = """
+import sys, time
+import lavalab.cli.stdp as stdp_cli
+from lavalab.cli import main
+
+def sleeping(args):
+    args.hold_out(args.out)
+    print("held", flush=True)
+    time.sleep(120)
+
+stdp_cli._cmd_plot = sleeping
+sys.exit(main(["plot", "m", "--out", sys.argv[1]]))
+"""
+
+
+def test_sigterm_releases_the_lock(tmp_path):
+    out = tmp_path / "run"
+    p = subprocess.Popen([sys.executable, "-c", _SLEEPING_COMMAND, str(out)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
+                         cwd=ROOT)
+    try:
+        assert p.stdout.readline().strip() == "held"
+        assert (out / runlock.FOLDER_LOCK_NAME).exists()
+        p.send_signal(signal.SIGTERM)
+        _, err = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert p.returncode == 128 + signal.SIGTERM
+    assert _one_line(err) == ("lavalab plot: terminated (SIGTERM); what was finished is "
+                              "kept: run the same command again to resume")
+    assert not out.exists()  # the lock file and the folder made for it are gone
+
+
+@pytest.mark.slow  # a real training of a few seconds after its set-up
 def test_real_train_holds_its_out_and_sigterm_releases_it(tmp_path):
     out = tmp_path / "run"
     first = subprocess.Popen(
