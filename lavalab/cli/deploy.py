@@ -15,6 +15,8 @@ DEFAULT_SAMPLES = 100
 
 def cmd_deploy(args: argparse.Namespace) -> int:
     """Write the bundle and say how to run it."""
+    # beside the bundle (BUNDLE.lock): the bundle holds its own files only
+    args.hold_out(args.out, folder=False)  # held until the end (lavalab.runlock)
     from lavalab.deploy.bundle import write_bundle
     from lavalab.deploy.supervised_bundle import is_supervised_model
 
