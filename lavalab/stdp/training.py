@@ -38,8 +38,9 @@ def train(cfg: TrainConfig, out, progress: bool = True, restart: bool = False,
     outputs derived from the old model, ``eval.json`` and its plots, are removed once the
     new model is written); a model beside the last checkpoint of this configuration is
     the output of a run killed while finishing, which this call completes. A killed run
-    resumes from ``checkpoint.npz`` bit for bit. ``out`` is checked for writability before any work and created
-    only after the data loaded. ``train.json``'s timing: :mod:`lavalab.timing`."""
+    resumes from ``checkpoint.npz`` bit for bit. ``out`` is checked for writability before
+    any work and created only after the data loaded. ``train.json``'s timing:
+    :mod:`lavalab.timing`."""
     clock = JobClock()
     from lavalab import validate
     from lavalab.progress import progress_bar, use_thread_progress_lock

@@ -43,6 +43,8 @@ ROOT = Path(__file__).resolve().parents[2]
 #: Seeds of the kill points (one per case; a case draws its delay from its own).
 KILL_SEEDS = {"train": 11, "evaluate": 12, "stock": 13, "timesteps": 14, "precision": 15,
               "search": 16, "latency": 17, "dt": 18, "dl": 19, "exact": 20}
+#: More kill points for the commands whose runs are short (slow tests).
+MORE_SEEDS = (21, 22, 23)
 #: Result keys that measure the run rather than its result (module docstring).
 EXCLUDED_KEYS = ("timing", "resumed_from_sample", "samples_this_run", "resumed_from")
 TINY = ["--network", "tinysnn", "--neurons", "5", "--timesteps", "20", "--rest", "5",
@@ -86,9 +88,10 @@ def _reference(argv, out: Path, trigger: str | None,
     return t_trig, (t_end if t_final is None else t_final)
 
 
-def _kill_at(argv, out: Path, trigger: str | None, delay: float) -> bool:
+def _kill_at(argv, out: Path, trigger: str | None, final: str | None, delay: float) -> bool:
     """Start the command into ``out``, wait for ``trigger`` (if any) and ``delay`` seconds,
-    SIGKILL it. Returns whether it was still running when killed."""
+    SIGKILL it. Returns whether it was killed before it finished (its ``final`` file
+    written, if it has one)."""
     p = _start(argv, out)
     while trigger is not None and not (out / trigger).exists() and p.poll() is None:
         time.sleep(0.002)
@@ -99,15 +102,16 @@ def _kill_at(argv, out: Path, trigger: str | None, delay: float) -> bool:
     if alive:
         p.send_signal(signal.SIGKILL)
     p.communicate(timeout=60)
-    return alive
+    return alive and not (final is not None and (out / final).exists())
 
 
 def kill_and_resume(tmp_path, argv, case: str, trigger: str | None = None,
-                    final: str | None = None, prepare=None) -> tuple[Path, Path]:
+                    final: str | None = None, prepare=None,
+                    seed: int | None = None) -> tuple[Path, Path]:
     """The reference run in ``tmp_path/ref``, a killed and resumed one in
     ``tmp_path/killed`` (``{OUT}`` in ``argv`` is the run's folder; ``prepare(folder)``
     fills a folder before a run, e.g. with a model). The kill point: ``trigger`` (a file
-    of the run) first appears, then a fraction u ~ U[0.2, 0.9] (seed
+    of the run) first appears, then a fraction u ~ U[0.2, 0.9] (seed ``seed``, default
     ``KILL_SEEDS[case]``) of the reference's time from there to its end (or until its
     ``final`` file appeared: a command that refuses to redo a finished result); a run
     that finished before it is retried with half the delay. Asserts every result
@@ -118,10 +122,10 @@ def kill_and_resume(tmp_path, argv, case: str, trigger: str | None = None,
         if prepare is not None:
             prepare(d)
     t_trig, t_end = _reference(argv, ref, trigger, final)
-    u = random.Random(KILL_SEEDS[case]).uniform(0.2, 0.9)
+    u = random.Random(KILL_SEEDS[case] if seed is None else seed).uniform(0.2, 0.9)
     delay = u * (t_end - t_trig)
     for _ in range(4):
-        if _kill_at(argv, killed, trigger, delay):
+        if _kill_at(argv, killed, trigger, final, delay):
             break
         shutil.rmtree(killed)  # finished before the kill: again, earlier
         killed.mkdir()
@@ -203,12 +207,26 @@ def _assert_readable(folder: Path) -> None:
 
 # --- the commands ------------------------------------------------------------------------
 
+TRAIN = ["train", *TINY, "--samples", "6000", "--checkpoint-every", "200",
+         "--assign-samples", "50", "--out", "{OUT}/m"]
+
+
+def _train_case(tmp_path, seed=None) -> None:
+    _, killed = kill_and_resume(tmp_path, TRAIN, "train", trigger="m/checkpoint.npz",
+                                final="m/train.json", seed=seed)
+    # killed after its first checkpoint: the rerun resumed from one
+    assert json.loads((killed / "m" / "train.json").read_text())["resumed_from_sample"] >= 200
+
+
 def test_train_killed_resumes_bit_identical(tmp_path):
     """``lavalab train``: a checkpoint every 200 samples; killed after the first."""
-    argv = ["train", *TINY, "--samples", "6000", "--checkpoint-every", "200",
-            "--assign-samples", "50", "--out", "{OUT}/m"]
-    kill_and_resume(tmp_path, argv, "train", trigger="m/checkpoint.npz",
-                    final="m/train.json")
+    _train_case(tmp_path)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", MORE_SEEDS)
+def test_train_killed_at_more_points(tmp_path, seed):
+    _train_case(tmp_path, seed)
 
 
 @pytest.fixture(scope="module")
