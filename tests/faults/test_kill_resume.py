@@ -244,7 +244,7 @@ def _with_model(model: Path):
 def test_evaluate_killed_reruns_identical(tmp_path, tiny_model):
     """``lavalab evaluate`` (engine): nothing to resume; eval.json and the plots are
     written when it ends, and a rerun gives the same."""
-    argv = ["evaluate", "{OUT}/m"]
+    argv = ["evaluate", "{OUT}/m", "--samples", "150"]
     kill_and_resume(tmp_path, argv, "evaluate", prepare=_with_model(tiny_model))
 
 
@@ -316,3 +316,59 @@ def test_study_latency_killed_resumes(tmp_path):
     argv = ["study", "latency", *DL, "--epochs", "2", "--timesteps", "1,2", "--methods",
             "cuba", "--seeds", "0", "--test-samples", "100", "--out", "{OUT}/s"]
     kill_and_resume(tmp_path, argv, "latency", trigger="s/checkpoints")
+
+
+# --- the states a kill leaves, made deterministic (in-process) ---------------------------
+
+def test_train_killed_between_model_and_report_is_finished(tmp_path, monkeypatch):
+    """A run that died after ``model.npz`` but before ``train.json`` (its last checkpoint
+    still there): the same call finishes it, equal to an uninterrupted run, instead of
+    refusing the folder as holding a finished model; a finished folder is still refused."""
+    from lavalab import model_io
+    from lavalab.stdp import TrainConfig, train
+
+    cfg = TrainConfig(network="tinysnn", neurons=5, timesteps=20, rest=5, samples=40,
+                      dataset="digits", assign_samples=20, checkpoint_every=10,
+                      input_gain=4.0)
+    train(cfg, tmp_path / "ref", progress=False)
+    write_json = model_io.write_json
+
+    def die(path, obj):
+        if Path(path).name == "train.json":
+            raise KeyboardInterrupt  # the process dies here
+        return write_json(path, obj)
+    monkeypatch.setattr(model_io, "write_json", die)
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, tmp_path / "run", progress=False)
+    monkeypatch.setattr(model_io, "write_json", write_json)
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["checkpoint.npz",
+                                                                     "model.npz"]
+    rep = train(cfg, tmp_path / "run", progress=False)
+    assert rep["resumed_from_sample"] == 40 and rep["samples_this_run"] == 0
+    assert_same_results(tmp_path / "ref", tmp_path / "run")
+    with pytest.raises(ValueError, match="holds a finished model"):
+        train(cfg, tmp_path / "run", progress=False)
+
+
+def test_stock_partial_file_is_checked_and_tied_to_the_model(tmp_path):
+    """The partial file of ``evaluate --backend lava-stock``: one whose arrays do not match
+    its digit count is refused naming it; its key changes with the model file's bytes."""
+    from lavalab import model_io
+    from lavalab.deploy.evaluate import _digest, _partial_done
+
+    counts, inh, events = (np.zeros((30, n), np.int64) for n in (5, 5, 7))
+    good = {"counts": counts[:10], "inh_counts": inh[:10], "events": events[:10]}
+    assert _partial_done("p.npz", {"done": 10}, good, counts, inh, events) == 10
+    for meta, arrays in (({"done": 11}, good), ({"done": True}, good),
+                         ({"done": 10}, {**good, "events": events[:10, :3]}),
+                         ({"done": 10}, {**good, "counts": counts[:10] - 1}),
+                         ({"done": 10}, {"counts": counts[:10], "events": events[:10]})):
+        with pytest.raises(model_io.ModelFileError, match="p.npz: invalid partial"):
+            _partial_done("p.npz", meta, arrays, counts, inh, events)
+    m = tmp_path / "m"
+    m.mkdir()
+    (m / "model.npz").write_bytes(b"one model")
+    first = _digest(m)
+    assert _digest(m / "model.npz") == first
+    (m / "model.npz").write_bytes(b"another model")
+    assert _digest(m) != first
