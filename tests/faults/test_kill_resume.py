@@ -54,17 +54,49 @@ TINY = ["--network", "tinysnn", "--neurons", "5", "--timesteps", "20", "--rest",
 # --- running and killing -----------------------------------------------------------------
 
 def _start(argv: list[str], out: Path) -> subprocess.Popen:
+    """The command with ``{OUT}`` = ``out``; its output goes to a log file beside ``out``
+    (not a pipe: worker processes a killed run left would hold a pipe open)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen([sys.executable, "-m", "lavalab.cli",
-                             *[a.replace("{OUT}", str(out)) for a in argv]],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=env, cwd=out.parent)
+    log = out.parent / f"{out.name}-{time.monotonic_ns()}.log"
+    with open(log, "w") as fh:
+        p = subprocess.Popen([sys.executable, "-m", "lavalab.cli",
+                              *[a.replace("{OUT}", str(out)) for a in argv]],
+                             stdout=fh, stderr=subprocess.STDOUT, env=env, cwd=out.parent)
+    p.log = log
+    return p
 
 
-def _finish(p: subprocess.Popen) -> str:
-    out, err = p.communicate(timeout=900)
-    assert p.returncode == 0, f"exit {p.returncode}:\n{err[-3000:]}"
-    return out
+def _finish(p: subprocess.Popen) -> None:
+    p.wait(timeout=900)
+    assert p.returncode == 0, f"exit {p.returncode}:\n{p.log.read_text()[-3000:]}"
+
+
+def _leftovers(out: Path) -> list[int]:
+    """Processes still running whose command line names ``out`` (a killed run's workers)."""
+    found = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit() and int(d.name) != os.getpid():
+            try:
+                cmd = (d / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+                state = (d / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            except (OSError, IndexError, UnicodeDecodeError):
+                continue
+            if str(out) in cmd and state != "Z":
+                found.append(int(d.name))
+    return found
+
+
+def _assert_no_leftovers(out: Path) -> None:
+    """No process of the killed run survives it (Lava's workers die with their parent);
+    any found is killed (they are this test's) and the test fails."""
+    if not sys.platform.startswith("linux"):
+        return
+    end = time.monotonic() + 10
+    while (pids := _leftovers(out)) and time.monotonic() < end:
+        time.sleep(0.2)
+    for pid in pids:
+        os.kill(pid, signal.SIGKILL)
+    assert not pids, f"processes of the killed run still running: {pids}"
 
 
 def _reference(argv, out: Path, trigger: str | None,
@@ -101,7 +133,8 @@ def _kill_at(argv, out: Path, trigger: str | None, final: str | None, delay: flo
     alive = p.poll() is None
     if alive:
         p.send_signal(signal.SIGKILL)
-    p.communicate(timeout=60)
+    p.wait(timeout=60)
+    _assert_no_leftovers(out)
     return alive and not (final is not None and (out / final).exists())
 
 
