@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+from pathlib import Path
 
 from lavalab.cli import args as a
 from lavalab.loihi_spec import ENERGY_TABLES, TARGETS
@@ -69,7 +70,9 @@ def add_parser(sub) -> None:
     tr.add_argument("--seed", type=a.seed, default=0,
                     help="seed of the weights and the batch order")
     tr.add_argument("--checkpoint", default=None,
-                    help="checkpoint file (default: OUT.ckpt); resumes if it exists")
+                    help="checkpoint file written after every epoch (default: OUT.ckpt); "
+                    "a rerun resumes after its last finished epoch; removed once the model "
+                    "is written")
     _add_network_args(tr)
     tr.set_defaults(func=_cmd_train)
     ev = dsub.add_parser("evaluate", help="accuracy, spikes, energy of a trained model in "
@@ -150,6 +153,7 @@ def _cmd_train(args) -> int:
     timing = clock.fields(work="train")  # this run's epochs (lavalab.timing)
     path = save_model(args.out, net, {"history": hist, "config": asdict(cfg),
                                       "dataset": "mnist", "timing": timing})
+    Path(ck).unlink(missing_ok=True)  # the model is written: nothing left to resume
     rate = timing["samples_per_s"]
     print(f"wrote {path} ({spec.method}, hidden {list(spec.hidden)}, T={spec.timesteps}); "
           f"set-up {timing['setup_s']:.1f} s, training {timing['train_s']:.1f} s"

@@ -10,7 +10,8 @@ Writes ``eval_<backend>.json`` into ``out``: accuracy of the stock network and o
 on the same test digits (same Poisson input, bit for bit), the agreement of their
 predictions, spike and event counts of both, and the lowering's approximations. The stock
 run is slow (Lava's CPU simulation, ~1 digit/s); finished digits are saved every few
-digits to ``stock_partial_<backend>.npz`` and a rerun with the same arguments resumes.
+digits to ``stock_partial_<backend>.npz``, a rerun with the same arguments (and the same
+model file) resumes bit for bit, and the file is removed once the evaluation is written.
 Timing (:mod:`lavalab.timing`): the work (``infer_s``, ``cpu_s``, ``samples_per_s``) is
 the stock run of this call alone; set-up holds the Lava import, the lowering and the
 engine's reference run (``engine_wall_s``).
@@ -84,7 +85,10 @@ def evaluate_stock(model_dir, samples: int = 500, backend: str = "lava-stock", o
     engine_s = time.perf_counter() - t0
 
     partial = out / f"stock_partial_{backend}.npz"
-    key = {"model": str(Path(model_dir).resolve()), "theta_fold": theta_fold, "seed": seed}
+    # the partial file belongs to this model file's contents (a model replaced in place,
+    # e.g. by `train --force`, starts over), this lowering and this input
+    key = {"model": str(Path(model_dir).resolve()), "model_sha256": _digest(model_dir),
+           "theta_fold": theta_fold, "seed": seed}
     n_inh = s.n_exc if s.has_inh else 0
     counts = np.zeros((samples, s.n_exc), np.int64)
     inh_counts = np.zeros((samples, n_inh), np.int64)
@@ -93,7 +97,8 @@ def evaluate_stock(model_dir, samples: int = 500, backend: str = "lava-stock", o
     if partial.exists():
         meta, arr = model_io.load_npz(partial, PARTIAL_FORMAT)
         if meta.get("key") == key:
-            done = min(int(meta["done"]), samples)
+            done = _partial_done(partial, meta, arr, counts, inh_counts, events)
+            done = min(done, samples)
             counts[:done], events[:done] = arr["counts"][:done], arr["events"][:done]
             inh_counts[:done] = arr["inh_counts"][:done]
     from lavalab.progress import progress_bar
@@ -144,5 +149,30 @@ def evaluate_stock(model_dir, samples: int = 500, backend: str = "lava-stock", o
     if n_inh:
         report["spikes_per_sample"]["inh"] = float(inh_counts.sum(1).mean())
     model_io.write_json(out / f"eval_{backend}.json", report)
+    partial.unlink(missing_ok=True)  # finished: nothing left to resume
     clock.finish()
     return report
+
+
+def _digest(model_dir) -> str:
+    """SHA-256 of the model file (``model_dir`` or its ``model.npz``)."""
+    import hashlib
+
+    path = Path(model_dir)
+    path = path / "model.npz" if path.is_dir() else path
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _partial_done(path, meta: dict, arr: dict, counts, inh_counts, events) -> int:
+    """The digits a partial file of this evaluation holds, checked against the arrays it
+    fills (ModelFileError naming the file otherwise)."""
+    done = meta.get("done")
+    ok = isinstance(done, int) and not isinstance(done, bool) and done >= 1
+    for name, ref in (("counts", counts), ("inh_counts", inh_counts), ("events", events)):
+        a = arr.get(name)
+        ok = ok and a is not None and a.shape == (done, *ref.shape[1:]) \
+            and a.dtype.kind in "iu" and (a.size == 0 or a.min() >= 0)
+    if not ok:
+        raise model_io.ModelFileError(f"{path}: invalid partial evaluation (digits done "
+                                      f"{done!r}, its arrays do not match); delete it")
+    return done

@@ -142,34 +142,38 @@ def run_stock(low: StockLowering, images, seed: int, max_rate_hz: float, dt_ms: 
     in_spikes = np.zeros(n, np.int64)
     zeros = np.zeros(n_out * copies)
     started = False
-    try:
-        for lo in range(0, n, copies):
-            hi = min(n, lo + copies)
-            data = np.zeros((copies, n_in, period), np.int32)
-            for k in range(lo, hi):
-                raster = poisson_raster(x[k:k + 1], max_rate_hz, dt_ms, low.present_steps,
-                                        low.rest_steps, seed, t0 + k * period)
-                in_spikes[k] = int(raster.sum())
-                data[k - lo] = raster.T
-            data = data.reshape(copies * n_in, period)
-            if not started:  # compile with the first group's data as the initial value
-                src.data.init = data
-            else:
-                src.data.set(data)
-                if reset == "host":  # per-sample reset (lavalab's neurons reset u, v)
-                    for lif in net.lifs:
-                        lif.u.set(zeros)
-                        lif.v.set(zeros)
-            src.run(condition=RunSteps(num_steps=period), run_cfg=cfg)
-            started = True
-            counts[lo:hi] = sink.data.get().reshape(copies, n_out, period).sum(2)[:hi - lo]
-            if isink is not None:
-                inh_counts[lo:hi] = (isink.data.get().reshape(copies, n_out, period)
-                                     .sum(2)[:hi - lo])
-            if progress is not None:
-                progress(hi - lo)
-    finally:
-        if started:
-            src.stop()
+    # Lava's worker processes are killed with this one (a kill -9 leaves none behind)
+    from lavalab.backends.lava import _children_die_with_parent
+
+    with _children_die_with_parent():
+        try:
+            for lo in range(0, n, copies):
+                hi = min(n, lo + copies)
+                data = np.zeros((copies, n_in, period), np.int32)
+                for k in range(lo, hi):
+                    raster = poisson_raster(x[k:k + 1], max_rate_hz, dt_ms, low.present_steps,
+                                            low.rest_steps, seed, t0 + k * period)
+                    in_spikes[k] = int(raster.sum())
+                    data[k - lo] = raster.T
+                data = data.reshape(copies * n_in, period)
+                if not started:  # compile with the first group's data as the initial value
+                    src.data.init = data
+                else:
+                    src.data.set(data)
+                    if reset == "host":  # per-sample reset (lavalab's neurons reset u, v)
+                        for lif in net.lifs:
+                            lif.u.set(zeros)
+                            lif.v.set(zeros)
+                src.run(condition=RunSteps(num_steps=period), run_cfg=cfg)
+                started = True
+                counts[lo:hi] = sink.data.get().reshape(copies, n_out, period).sum(2)[:hi - lo]
+                if isink is not None:
+                    inh_counts[lo:hi] = (isink.data.get().reshape(copies, n_out, period)
+                                         .sum(2)[:hi - lo])
+                if progress is not None:
+                    progress(hi - lo)
+        finally:
+            if started:
+                src.stop()
     return dict(counts=counts, inh_counts=inh_counts,
                 events=stock_events(low, in_spikes, counts, inh_counts))

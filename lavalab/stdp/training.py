@@ -36,8 +36,11 @@ def train(cfg: TrainConfig, out, progress: bool = True, restart: bool = False,
 
     A finished model already in ``out`` is never replaced unless ``force`` (then the
     outputs derived from the old model, ``eval.json`` and its plots, are removed once the
-    new model is written). ``out`` is checked for writability before any work and created
-    only after the data loaded. ``train.json``'s timing: :mod:`lavalab.timing`."""
+    new model is written); a model beside the last checkpoint of this configuration is
+    the output of a run killed while finishing, which this call completes. A killed run
+    resumes from ``checkpoint.npz`` bit for bit. ``out`` is checked for writability before
+    any work and created only after the data loaded. ``train.json``'s timing:
+    :mod:`lavalab.timing`."""
     clock = JobClock()
     from lavalab import validate
     from lavalab.progress import progress_bar, use_thread_progress_lock
@@ -46,7 +49,7 @@ def train(cfg: TrainConfig, out, progress: bool = True, restart: bool = False,
 
     require_backend(cfg.backend)
     out = validate.out_dir(out)
-    if (out / "model.npz").exists() and not force:
+    if (out / "model.npz").exists() and not force and not _died_finishing(out, cfg, restart):
         raise ValueError(f"{out / 'model.npz'} holds a finished model; use --force "
                          "(force=True) to replace it, or another --out")
     data = load_dataset(cfg.dataset, "train", cfg.data_root)
@@ -159,6 +162,23 @@ def train(cfg: TrainConfig, out, progress: bool = True, restart: bool = False,
     ckpt.unlink(missing_ok=True)
     clock.finish()
     return report
+
+
+def _died_finishing(out, cfg: TrainConfig, restart: bool) -> bool:
+    """Whether ``out`` holds the last checkpoint of this very configuration (every sample
+    trained) beside its model: the run was killed after writing ``model.npz`` and before
+    ``train.json``; the same command again finishes it (the model is recomputed from the
+    checkpoint, bit for bit the same) instead of refusing the half-finished folder."""
+    ckpt = out / "checkpoint.npz"
+    if restart or not ckpt.is_file():
+        return False
+    try:
+        meta, _ = model_io.load_npz(ckpt, model_io.CHECKPOINT_FORMAT)
+    except model_io.ModelFileError:
+        return False
+    stored = meta.get("config")
+    return (isinstance(stored, dict) and {**asdict(TrainConfig()), **stored} == asdict(cfg)
+            and meta.get("samples_done") == cfg.samples)
 
 
 def _continued(cfg: TrainConfig, spec) -> tuple[int, np.ndarray, np.ndarray]:
