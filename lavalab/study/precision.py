@@ -120,6 +120,7 @@ def _precision_study(ex, setup: StudySetup, out, bits, schemes, roundings, param
     grid = {"bits": bits, "schemes": schemes, "roundings": roundings, "params": params}
     store = SeededResultStore(out, "precision", setup_d, PRECISION_COLUMNS, grid, seeds)
     keys = ["fp32"] + [b.label for b in budgets]
+    store.select(keys)  # rows of other grids are kept apart, never merged
     fp32: dict[int, bytes] = {}  # per seed: the FP32 model's w, theta and training events
 
     # the FP32 model of a seed is needed by PTQ and for the calibration of neuron ranges:
