@@ -26,6 +26,9 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 BUNDLE_FORMAT = "lavalab-loihi2-bundle"
 BUNDLE_VERSION = 1
+#: files every bundle's manifest must vouch for (bundle.json: SHA-256 of each)
+BUNDLE_FILES = ("network.json", "network.npz", "input.npz", "expected.npz", "expected.json",
+                "partition.json", "run.py", "stock_network.py", "host_io.py", "README.md")
 TARGETS = ("sim", "loihi2")
 CHIP_GENERATIONS = ("N2A2", "N3B2", "N3B3", "N3C1", "N3D1")
 
@@ -89,6 +92,8 @@ def check_bundle(folder: Path) -> dict:
         manifest = json.loads((folder / "bundle.json").read_text())
     except (OSError, ValueError) as err:
         raise BundleError(f"{folder}/bundle.json unreadable: {err}") from None
+    if not isinstance(manifest, dict):
+        raise BundleError(f"{folder}/bundle.json: damaged (not a JSON object)")
     if manifest.get("format") != BUNDLE_FORMAT or manifest.get("version") != BUNDLE_VERSION:
         raise BundleError(f"bundle.json: format {manifest.get('format')!r} version "
                           f"{manifest.get('version')!r}; this run.py reads {BUNDLE_FORMAT!r} "
@@ -96,6 +101,10 @@ def check_bundle(folder: Path) -> dict:
     files = manifest.get("files")
     if not isinstance(files, dict) or not isinstance(manifest.get("sample_steps"), int):
         raise BundleError("bundle.json: no file list or sample_steps (damaged)")
+    missing = sorted(set(BUNDLE_FILES) - set(files))
+    if missing or not all(isinstance(d, str) and Path(n).name == n for n, d in files.items()):
+        raise BundleError(f"bundle.json: damaged file list (missing {missing} or a name "
+                          "that is not a plain file name)")
     for name, digest in files.items():
         path = folder / name
         if not path.is_file():
@@ -368,7 +377,10 @@ def main(argv=None) -> int:
     out = Path(args.out) if args.out else HERE / f"results_{args.target}.json"
     if learned:  # on-chip learning: the weights changed during the run
         wfile = out.with_name(f"results_{args.target}_learned_weights.npz")
-        np.savez_compressed(wfile, **learned)
+        wtmp = wfile.with_name(wfile.name + ".tmp")
+        with open(wtmp, "wb") as f:
+            np.savez_compressed(f, **learned)
+        wtmp.replace(wfile)  # atomic, as the results file below
         with np.load(HERE / "network.npz", allow_pickle=False) as z:
             rep["learning"] = {
                 "learned_weights": wfile.name,
