@@ -71,7 +71,10 @@ class ResultStore:
         model_io.remove_stale_temp(self.out)
 
     def _read(self, study: str, setup: dict) -> dict[str, dict]:
-        return self._rows_of(model_io.load_json(self.path), study, setup)
+        doc = model_io.load_json(self.path)
+        rows = self._rows_of(doc, study, setup)
+        model_io.check_digest(self.path, doc)  # after the checks: those name what is off
+        return rows
 
     def _rows_of(self, old: dict, study: str, setup: dict) -> dict[str, dict]:
         """The checked rows of the loaded document ``old`` of ``self.path``."""
@@ -150,7 +153,7 @@ class ResultStore:
             wr.writerow({k: _fmt(r.get(k)) for k in self.columns})
         # the CSV first: results.json (what a rerun trusts) is written last
         model_io.write_bytes(self.out / "results.csv", buf.getvalue().encode())
-        model_io.write_json(self.path, doc)
+        model_io.write_json(self.path, doc, digest=True)
 
     def _other_rows(self) -> list[dict]:
         """Rows outside the current grid (kept apart in ``other_rows``)."""
@@ -263,6 +266,8 @@ class SeededResultStore(ResultStore):
                 raise model_io.ModelFileError(f"{self.path}: run {k} appears twice; delete "
                                               "one or use another --out")
             self.runs[k] = r
+        if isinstance(old, dict):
+            model_io.check_digest(self.path, old)  # after the checks: those name what is off
         return self._aggregate_all()
 
     def _aggregate_all(self) -> dict[str, dict]:
