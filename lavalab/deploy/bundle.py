@@ -265,7 +265,8 @@ def write_bundle(model_dir, out, samples: int = 100, data_root: str | None = Non
         manifest["files"] = {p.name: _sha256(p) for p in sorted(out.iterdir())
                              if p.is_file() and p.name != "bundle.json"
                              and not p.name.startswith("results_")}
-        _write_json(out / "bundle.json", manifest)  # last: it vouches for the others
+        # last: it vouches for the others (and its own sha256 for itself)
+        model_io.write_json(out / "bundle.json", manifest, digest=True)
 
     finish(None)
     if verify:

@@ -98,6 +98,11 @@ def check_bundle(folder: Path) -> dict:
         raise BundleError(f"bundle.json: format {manifest.get('format')!r} version "
                           f"{manifest.get('version')!r}; this run.py reads {BUNDLE_FORMAT!r} "
                           f"version {BUNDLE_VERSION}")
+    digest = manifest.pop("sha256", None)  # of its canonical JSON (lavalab.model_io)
+    text = json.dumps(manifest, sort_keys=True, separators=(",", ":"))
+    if digest != hashlib.sha256(text.encode()).hexdigest():
+        raise BundleError(f"{folder}/bundle.json: damaged or edited (its sha256 does not "
+                          "match its content): rebuild with lavalab deploy")
     files = manifest.get("files")
     if not isinstance(files, dict) or not isinstance(manifest.get("sample_steps"), int):
         raise BundleError("bundle.json: no file list or sample_steps (damaged)")
