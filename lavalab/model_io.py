@@ -20,7 +20,7 @@ import numpy as np
 
 __all__ = ["MODEL_FORMAT", "CHECKPOINT_FORMAT", "VERSION", "save_npz", "load_npz", "load_json",
            "write_json", "write_bytes", "ModelFileError", "remove_stale_temp", "check_digest",
-           "DIGEST_KEY"]
+           "DIGEST_KEY", "write_report"]
 
 MODEL_FORMAT = "lavalab-model"
 CHECKPOINT_FORMAT = "lavalab-checkpoint"
@@ -162,6 +162,13 @@ def check_digest(path, obj: dict) -> None:
         raise ModelFileError(f"{path}: damaged or edited by hand (its {DIGEST_KEY} does not "
                              f"match its content); delete the '{DIGEST_KEY}' entry to accept "
                              "edits made on purpose, or use another --out")
+
+
+def write_report(path, fmt: str, obj: dict) -> Path:
+    """A run's JSON record (``train.json``, ``eval.json``, ...): ``obj`` headed by its
+    ``format`` name and ``version``, written atomically."""
+    return write_json(path, {"format": fmt, "version": VERSION,
+                             **{k: v for k, v in obj.items() if k not in ("format", "version")}})
 
 
 def write_json(path, obj, digest: bool = False) -> Path:

@@ -54,7 +54,7 @@ def receptive_fields(w, image_shape, path, title: str = "") -> Path:
     ax.set_title(title or f"receptive fields of {n} excitatory neurons")
     fig.tight_layout()
     path = Path(path)
-    fig.savefig(path)
+    _write_png(fig, path)
     plt.close(fig)
     return path
 
@@ -83,15 +83,26 @@ def spike_raster(input_spikes, exc_spikes, path, present_steps: int | None = Non
                  f"{int(exc.sum())} excitatory spikes")
     fig.tight_layout()
     path = Path(path)
-    fig.savefig(path)
+    _write_png(fig, path)
     plt.close(fig)
     return path
+
+
+def _write_png(fig, path: Path) -> None:
+    """``fig`` as PNG at ``path``, atomically (a killed run leaves no half-written image)."""
+    import io
+
+    from lavalab.model_io import write_bytes
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    write_bytes(path, buf.getvalue())
 
 
 def _save(fig, path, tight: bool = True) -> Path:
     path = Path(path)
     if tight:
         fig.tight_layout()
-    fig.savefig(path)
+    _write_png(fig, path)
     _plt().close(fig)
     return path

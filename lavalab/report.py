@@ -484,7 +484,9 @@ def render_index(results_root, fmt: str = "md") -> str:
 def _write_if_changed(path: Path, text: str) -> None:
     # unchanged pages keep their mtime, so a watching `mkdocs serve` does not rebuild forever
     if not path.is_file() or path.read_text() != text:
-        path.write_text(text)
+        from lavalab.model_io import write_bytes
+
+        write_bytes(path, text.encode())  # atomic
 
 
 def write_pages(results_root, out_dir, rewrite=None) -> list[Path]:

@@ -93,9 +93,7 @@ def evaluate_stock(model_dir, samples: int = 500, backend: str = "lava-stock", o
     if partial.exists():
         meta, arr = model_io.load_npz(partial, PARTIAL_FORMAT)
         if meta.get("key") == key:
-            done = min(int(meta["done"]), samples)
-            counts[:done], events[:done] = arr["counts"][:done], arr["events"][:done]
-            inh_counts[:done] = arr["inh_counts"][:done]
+            done = _checked_partial(partial, meta, arr, samples, counts, inh_counts, events)
     from lavalab.progress import progress_bar
 
     bar = progress_bar(total=samples, initial=done, unit="digit", disable=not progress,
@@ -143,6 +141,30 @@ def evaluate_stock(model_dir, samples: int = 500, backend: str = "lava-stock", o
     }
     if n_inh:
         report["spikes_per_sample"]["inh"] = float(inh_counts.sum(1).mean())
-    model_io.write_json(out / f"eval_{backend}.json", report)
+    model_io.write_report(out / f"eval_{backend}.json", "lavalab-stock-eval-report",
+                            report)
     clock.finish()
     return report
+
+
+def _checked_partial(path, meta: dict, arr: dict, samples: int, counts, inh_counts,
+                     events) -> int:
+    """Copy the finished digits of a partial stock run into ``counts``, ``inh_counts`` and
+    ``events`` (in place) after checking them: a count of digits, arrays of those rows and
+    the run's columns, integers >= 0. Returns the digits done; ModelFileError naming
+    ``path`` otherwise."""
+    from lavalab import validate
+
+    try:
+        done = min(validate.integer("done", meta.get("done"), 0, 2**40), samples)
+        for name, dst in (("counts", counts), ("inh_counts", inh_counts), ("events", events)):
+            a = validate.finite_array(name, arr[name])
+            if a.dtype.kind not in "iu" or a.ndim != dst.ndim or len(a) < done \
+                    or a.shape[1:] != dst.shape[1:] or (a.size and a.min() < 0):
+                raise ValueError(f"{name} of shape {a.shape} is not {done} rows of "
+                                 f"{dst.shape[1:]} counts >= 0")
+            dst[:done] = a[:done]
+    except (KeyError, ValueError) as err:
+        raise model_io.ModelFileError(f"{path}: damaged partial run ({err}); delete it to "
+                                      "run every digit again") from None
+    return done

@@ -393,6 +393,7 @@ def main(argv=None) -> int:
                                     for k, w in learned.items()},
                 "note": "the weights learned during the run, so the agreement with the "
                         "engine's frozen-weight results measures the learning's effect"}
+    rep = {"format": "lavalab-bundle-results", "version": 1, **rep}
     tmp = out.with_name(out.name + ".tmp")
     tmp.write_text(json.dumps(rep, indent=1) + "\n")
     tmp.replace(out)  # atomic: a killed run leaves no half-written results file
