@@ -69,6 +69,13 @@ def train_run(spec: ExactSpec, tr, te, out: Path, dt: float, seed: int, epochs: 
     # this run's rows; rows of other epochs / test steps are kept apart
     store.select(f"epoch={e},test_dt={tdt:g}" for e in range(1, epochs + 1)
                  for tdt in test_dts)
+    tested = {r["epoch"] for r in store.rows.values()}  # epochs a former run tested
+    for e in sorted(tested):
+        lacking = [tdt for tdt in test_dts if not store.done(f"epoch={e},test_dt={tdt:g}")]
+        if lacking and e <= epochs:  # the weights of a finished epoch are not kept
+            raise ValueError(f"--test-dts {','.join(f'{t:g}' for t in lacking)}: {out} holds "
+                             f"a run whose epoch {e} was tested at other steps (test steps "
+                             "are fixed when a run starts); use another --out")
     cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr,
                       train_samples=train_samples, seed=seed,
                       budget=SpikeTimeBudget(dt_s=dt))

@@ -145,3 +145,5 @@ def test_exact_studies_keep_grids_apart(tmp_path, digits, monkeypatch):
     rows = dt_mod.train_run(spec, tr, te, run, dt=0.0, seed=0, test_dts=(0.005,), **kw)
     assert [r["key"] for r in rows] == ["epoch=1,test_dt=0.005"]
     _apart(run, ["epoch=1,test_dt=0.005"], ["epoch=1,test_dt=0"])
+    with pytest.raises(ValueError, match="--test-dts 0.01"):  # epoch 1 was not tested there
+        dt_mod.train_run(spec, tr, te, run, dt=0.0, seed=0, test_dts=(0.01,), **kw)
