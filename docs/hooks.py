@@ -59,7 +59,9 @@ def cli_markdown(parser: argparse.ArgumentParser) -> str:
             "Generated from the argparse parser (`lavalab.cli.build_parser()`) at every "
             "documentation build: what `lavalab COMMAND --help` prints. Bad input exits "
             "with status 2 and one line naming the value; `compile` exits 3 naming a "
-            "violated Loihi design rule.",
+            "violated Loihi design rule. How every command ends (exit statuses, `--debug`, "
+            "the lock on `--out`, interruption, a full disk): "
+            "[the command-line contract](../developer.md#the-command-line-contract).",
             "",
             "```text",
             parser.format_help().rstrip(),

@@ -15,6 +15,7 @@ Rounding of a division by ``2**n`` comes in three modes (tinySNN):
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -121,13 +122,41 @@ def uniform_s(key, index, bits):
 
 # --- numpy-facing ufuncs ----------------------------------------------------------------
 
-@vectorize(_I64, cache=True)
+class _LazyUfunc:
+    """A numba ufunc built at its first use, not at import: building a ufunc's wrapper is
+    not cached by numba and costs a fraction of a second per ufunc, which every process
+    would pay even when (like ``lavalab train`` on the engine) it never calls them."""
+
+    def __init__(self, sigs, pyfunc) -> None:
+        self._sigs, self._pyfunc, self._ufunc = sigs, pyfunc, None
+        functools.update_wrapper(self, pyfunc)
+
+    def ufunc(self):
+        """The numba ufunc (built on the first call)."""
+        if self._ufunc is None:
+            self._ufunc = vectorize(self._sigs, cache=True)(self._pyfunc)
+        return self._ufunc
+
+    def __call__(self, *args, **kwargs):
+        return self.ufunc()(*args, **kwargs)
+
+    def __getattr__(self, name):  # .reduce, .outer, .types, ...
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self.ufunc(), name)
+
+
+def _lazy_vectorize(sigs):
+    return lambda pyfunc: _LazyUfunc(sigs, pyfunc)
+
+
+@_lazy_vectorize(_I64)
 def shift_toward_zero(x, n):
     """``sign(x) * (|x| >> n)``: division by ``2**n`` rounded toward zero."""
     return shift_toward_zero_s(x, n)
 
 
-@vectorize(_I64, cache=True)
+@_lazy_vectorize(_I64)
 def decay(x, d):
     """Loihi / Lava decay: ``x * (4096 - d) / 4096`` rounded toward zero.
 
@@ -137,7 +166,7 @@ def decay(x, d):
     return decay_s(x, d)
 
 
-@vectorize(_I64, cache=True)
+@_lazy_vectorize(_I64)
 def wrap_once(x, bits):
     """Lava 0.10's u overflow handling (PyLifModelBitAcc): one correction by ``2**bits``.
 
@@ -150,7 +179,7 @@ def wrap_once(x, bits):
     return wrap_once_s(x, bits)
 
 
-@vectorize(["uint64(uint64, uint64, uint64, uint64)"], cache=True)
+@_lazy_vectorize(["uint64(uint64, uint64, uint64, uint64)"])
 def _counter_hash(seed, stream, step, index):
     return _elem_s(step_key_s(seed, stream, step), index)
 

@@ -28,6 +28,7 @@ LAYERS = {
     "lavalab.kernel_cache": 0,
     "lavalab.protocol": 0,
     "lavalab.plots": 0,  # matplotlib set-up and the network figures
+    "lavalab.runlock": 0,  # the lock of a run on its --out
     # 1 pure step functions
     "lavalab.dynamics": 1,
     # 2 Lava Processes, their models, data sets

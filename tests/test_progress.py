@@ -41,3 +41,21 @@ def test_explicit_arguments_win():
     bar = progress_bar(total=1, file=out, mininterval=0.5)
     assert bar.mininterval == 0.5
     bar.close()
+
+
+def test_training_bars_with_live_figures_print_sparsely(capsys):
+    """A bar whose figures (loss, accuracy) change every batch still prints sparsely when
+    stderr is not a terminal: ``lavalab dl train`` once wrote one line per batch."""
+    import numpy as np
+
+    from lavalab.networks.supervised import SupervisedSpec
+    from lavalab.supervised.train import TrainConfig, train
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (400, 64), dtype=np.uint8)
+    y = rng.integers(0, 10, 400)
+    train(SupervisedSpec(hidden=(8,), timesteps=1, n_input=64),
+          TrainConfig(epochs=1, batch_size=10), x, y, progress=True)
+    err = capsys.readouterr().err
+    draws = err.count("\r") + err.count("\n")
+    assert "epoch 1/1" in err and draws <= 6, (draws, err[-500:])

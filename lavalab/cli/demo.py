@@ -48,6 +48,7 @@ def add_parser(sub) -> None:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
+    args.hold_out(args.out)  # held until the command ends (lavalab.runlock)
     print(f"lavalab demo: timestep study of {args.network}-{args.neurons} on MNIST "
           f"({args.train_samples} training / {args.test_samples} test samples, T = "
           f"{','.join(map(str, args.timesteps))}), then the chosen configuration on Lava "

@@ -126,6 +126,9 @@ def _spec(args, method: str):
 
 
 def _cmd_train(args) -> int:
+    args.hold_out(args.out, folder=False)  # held until the end (lavalab.runlock)
+    if args.checkpoint:
+        args.hold_out(args.checkpoint, folder=False, flag="--checkpoint")
     from dataclasses import asdict
 
     from lavalab.timing import JobClock
@@ -156,6 +159,8 @@ def _cmd_train(args) -> int:
 
 
 def _cmd_evaluate(args) -> int:
+    if args.json:
+        args.hold_out(args.json, folder=False, flag="--json")  # until the end (runlock)
     from lavalab.timing import JobClock
 
     clock = JobClock()
@@ -215,6 +220,7 @@ def _cmd_evaluate(args) -> int:
 
 
 def _cmd_export(args) -> int:
+    args.hold_out(args.out, folder=False)  # held until the end (lavalab.runlock)
     from lavalab.supervised.evaluate import export_netx
     from lavalab.supervised.train import load_model
 
@@ -227,6 +233,7 @@ def _cmd_export(args) -> int:
 
 
 def _cmd_study_latency(args) -> int:
+    args.hold_out(args.out)  # held until the command ends (lavalab.runlock)
     from lavalab.networks.supervised import CubaParams
     from lavalab.study.latency import LatencySetup, latency_study
 

@@ -121,6 +121,7 @@ def _data(args):
 
 
 def _cmd_train(args) -> int:
+    args.hold_out(args.out)  # held until the command ends (lavalab.runlock)
     from lavalab.study import dt as study
 
     tr, te = _data(args)
@@ -139,6 +140,7 @@ def _cmd_train(args) -> int:
 
 
 def _cmd_study_dt(args) -> int:
+    args.hold_out(args.out)  # held until the command ends (lavalab.runlock)
     from lavalab.study import dt as study
 
     tr, te = _data(args)
@@ -156,6 +158,7 @@ def _cmd_study_dt(args) -> int:
 
 
 def _cmd_lava(args) -> int:
+    args.hold_out(args.out)  # held until the command ends (lavalab.runlock)
     from lavalab.exact import bridge
 
     rep = bridge.compare_cli(args.model, args.dt, args.samples, args.lava_samples,

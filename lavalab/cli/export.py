@@ -45,6 +45,7 @@ def cmd_evaluate_stock(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """``lavalab export MODEL --format nir|netx [--for IMPORTER] --out FILE``."""
+    args.hold_out(args.out, folder=False)  # held until the end (lavalab.runlock)
     from lavalab.export import export_model
     from lavalab.stdp import load_model
 

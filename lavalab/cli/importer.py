@@ -36,6 +36,7 @@ def add_parser(sub) -> None:
 
 
 def _cmd_import(args) -> int:
+    args.hold_out(args.out, folder=False)  # held until the end (lavalab.runlock)
     out = Path(args.out)
     if out.exists() and not args.force:
         raise ValueError(f"--out {out} exists; give --force to replace it")

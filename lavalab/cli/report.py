@@ -36,6 +36,8 @@ def add_refresh_parser(stsub) -> None:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
+    if args.out:
+        args.hold_out(args.out, folder=False)  # held until the end (lavalab.runlock)
     from lavalab import report
 
     src = Path(args.results_dir)
@@ -65,6 +67,7 @@ def _cmd_refresh(args: argparse.Namespace) -> int:
     from lavalab.study.refresh import refresh_summary
 
     for d in args.results_dirs:
+        args.hold_out(d, flag="RESULTS_DIR")  # held until the end (lavalab.runlock)
         summary = refresh_summary(d, figures=args.figures)
         print(f"{d}:")
         for k, v in summary.items():

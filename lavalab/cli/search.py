@@ -38,6 +38,7 @@ def add_study_parser(stsub) -> None:
 
 
 def _cmd(args: argparse.Namespace) -> int:
+    args.hold_out(args.out)  # held until the command ends (lavalab.runlock)
     from lavalab.study.executor import spec_from_args
     from lavalab.study.search import search_enhancement
 

@@ -115,6 +115,7 @@ def add_parsers(sub) -> None:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
+    args.hold_out(args.out)  # held until the command ends (lavalab.runlock)
     from lavalab.stdp import TrainConfig, train
 
     cfg = TrainConfig(network=args.network, neurons=args.neurons, rule=args.rule,
@@ -141,6 +142,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_assign(args: argparse.Namespace) -> int:
+    args.hold_out(args.out)  # held until the command ends (lavalab.runlock)
     from lavalab.stdp import assign
 
     rep = assign(args.model, args.out, inference_dt_ms=args.inference_dt,
@@ -160,13 +162,14 @@ def _cmd_assign(args: argparse.Namespace) -> int:
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    out = args.out or (Path(args.model).parent if args.model.endswith(".npz") else args.model)
+    args.hold_out(out, flag="--out" if args.out else "MODEL")  # until the end (runlock)
     if args.backend in ("lava-stock", "loihi"):  # stock Lava Processes (lavalab.deploy)
         from lavalab.cli.export import cmd_evaluate_stock
 
         return cmd_evaluate_stock(args)
     from lavalab.stdp import evaluate, plot
 
-    out = args.out or (Path(args.model).parent if args.model.endswith(".npz") else args.model)
     rep = evaluate(args.model, samples=args.samples, backend=args.backend, out=out,
                    data_root=args.data_root)
     print(f"accuracy {rep['accuracy_pct']:.2f} % (all activity), "
@@ -181,7 +184,10 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 def _cmd_plot(args: argparse.Namespace) -> int:
     from lavalab.stdp import plot
+    from lavalab.stdp.files import model_folder
 
+    args.hold_out(args.out or model_folder(args.model),  # until the end (lavalab.runlock)
+                  flag="--out" if args.out else "MODEL")
     for p in plot(args.model, out=args.out, sample=args.sample, data_root=args.data_root):
         print(p)
     return 0

@@ -125,6 +125,7 @@ def _seeds_text(summary: dict) -> str:
 
 
 def _cmd_study_timesteps(args: argparse.Namespace) -> int:
+    args.hold_out(args.out)  # held until the command ends (lavalab.runlock)
     from lavalab.study import timestep_study
     from lavalab.study.executor import spec_from_args
 
@@ -167,6 +168,7 @@ def _cmd_study_timesteps(args: argparse.Namespace) -> int:
 
 
 def _cmd_study_precision(args: argparse.Namespace) -> int:
+    args.hold_out(args.out)  # held until the command ends (lavalab.runlock)
     from lavalab.study import precision_study
     from lavalab.study.executor import spec_from_args
 

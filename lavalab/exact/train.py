@@ -287,7 +287,8 @@ def train(spec: ExactSpec, cfg: TrainConfig, images, labels, checkpoint=None,
             clock.samples += len(idx)
             batch += 1
             bar.update(1)
-            bar.set_postfix(loss=f"{loss_sum / seen:.2f}", acc=f"{100 * correct / seen:.1f}")
+            bar.set_postfix(loss=f"{loss_sum / seen:.2f}", acc=f"{100 * correct / seen:.1f}",
+                            refresh=False)
             if ck is not None and batch % cfg.checkpoint_every == 0 and batch < nb:
                 part = {"partial": True, "loss_sum": loss_sum, "correct": correct,
                         "seen": seen}

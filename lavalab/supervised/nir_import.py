@@ -225,7 +225,8 @@ def graph_layers(graph, dt: float | None) -> tuple[int, list[NIRLayer], float]:
     order = _chain(graph)
     nodes = graph.nodes
     if dt is None:
-        dt = (graph.metadata or {}).get("dt")
+        meta = graph.metadata or {}
+        dt = meta.get("dt", meta.get("dt_s"))  # "dt_s": lavalab's own export
         if dt is None:
             raise NIRImportError("the graph's metadata has no 'dt': give the step with --dt "
                                  "SECONDS (snnTorch exports assume 1e-4, Norse 1e-3)")

@@ -215,7 +215,8 @@ def _epoch(net, opt, sched, spec, cfg, images, y_all, direct, epoch, progress, h
         tot += float(loss) * len(idx)
         correct += int((score.argmax(1) == y).sum())
         seen += len(idx)
-        bar.set_postfix(loss=f"{tot / seen:.4f}", acc=f"{100 * correct / seen:.2f}")
+        bar.set_postfix(loss=f"{tot / seen:.4f}", acc=f"{100 * correct / seen:.2f}",
+                        refresh=False)  # a redraw only when the bar would draw anyway
     sched.step()
     rec = {"epoch": epoch + 1, "loss": tot / seen, "train_accuracy": 100 * correct / seen,
            "seconds": time.perf_counter() - t0}

