@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["MODEL_FORMAT", "CHECKPOINT_FORMAT", "VERSION", "save_npz", "load_npz", "load_json",
-           "write_json", "write_bytes", "ModelFileError", "remove_stale_temp"]
+           "write_json", "write_bytes", "ModelFileError", "remove_stale_temp", "check_digest",
+           "DIGEST_KEY", "write_report"]
 
 MODEL_FORMAT = "lavalab-model"
 CHECKPOINT_FORMAT = "lavalab-checkpoint"
@@ -140,9 +141,45 @@ def write_bytes(path, data: bytes) -> Path:
     return path
 
 
-def write_json(path, obj) -> Path:
-    """Write ``obj`` as indented JSON, atomically."""
+#: Key of the content digest in a JSON object written with ``digest=True``.
+DIGEST_KEY = "sha256"
+
+
+def _digest(obj: dict) -> str:
+    """SHA-256 of ``obj``'s canonical JSON (sorted keys, no spaces)."""
+    import hashlib
+
+    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def check_digest(path, obj: dict) -> None:
+    """Refuse (:class:`ModelFileError` naming ``path``) a JSON object read back whose
+    ``sha256`` entry does not match its content: a flipped digit, a damaged or hand-edited
+    file. An object without the entry (a file of an earlier lavalab) is accepted."""
+    if DIGEST_KEY not in obj:
+        return
+    want = obj[DIGEST_KEY]
+    if want != _digest({k: v for k, v in obj.items() if k != DIGEST_KEY}):
+        raise ModelFileError(f"{path}: damaged or edited by hand (its {DIGEST_KEY} does not "
+                             f"match its content); delete the '{DIGEST_KEY}' entry to accept "
+                             "edits made on purpose, or use another --out")
+
+
+def write_report(path, fmt: str, obj: dict) -> Path:
+    """A run's JSON record (``train.json``, ``eval.json``, ...): ``obj`` headed by its
+    ``format`` name and ``version``, written atomically."""
+    return write_json(path, {"format": fmt, "version": VERSION,
+                             **{k: v for k, v in obj.items() if k not in ("format", "version")}})
+
+
+def write_json(path, obj, digest: bool = False) -> Path:
+    """Write ``obj`` as indented JSON, atomically; ``digest``: with a ``sha256`` entry of
+    its content (:func:`check_digest` verifies it on read)."""
     path = Path(path)
+    if digest:
+        obj = {**{k: v for k, v in obj.items() if k != DIGEST_KEY},
+               DIGEST_KEY: _digest({k: v for k, v in obj.items() if k != DIGEST_KEY})}
     text = json.dumps(obj, indent=2, sort_keys=False).encode()
     _atomic_write(path, lambda f: f.write(text))
     return path

@@ -59,6 +59,14 @@ def _is_num(v) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
+def _file_error(msg: str) -> ValueError:
+    """:class:`lavalab.model_io.ModelFileError` (imported when needed: rendering a page
+    imports no numpy)."""
+    from lavalab.model_io import ModelFileError
+
+    return ModelFileError(msg)
+
+
 def _number(v):
     """A CSV cell as int / float when it reads as one, else the string."""
     if not isinstance(v, str):
@@ -188,7 +196,11 @@ def _kv_table(d: dict, units: dict | None = None) -> str:
 
 def _json_sections(path: Path) -> list[str]:
     """Markdown sections for one JSON record: setup, summary, rows."""
-    data = json.loads(path.read_text())
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        raise _file_error(f"{path}: unreadable or damaged JSON "
+                             f"({' '.join(str(err).split())[:200]})") from None
     if isinstance(data, list):
         return [_table(data)] if data and isinstance(data[0], dict) else []
     if not isinstance(data, dict):
@@ -241,9 +253,13 @@ def _decisions(summary) -> str:
 
 
 def _csv_table(path: Path) -> str:
-    with path.open(newline="") as fh:
-        rows = [{k: _number(v) for k, v in r.items() if k is not None}
-                for r in csv.DictReader(fh)]
+    try:
+        with path.open(newline="") as fh:
+            rows = [{k: _number(v) for k, v in r.items() if k is not None}
+                    for r in csv.DictReader(fh)]
+    except (OSError, UnicodeDecodeError, csv.Error) as err:
+        raise _file_error(f"{path}: unreadable or damaged CSV "
+                             f"({' '.join(str(err).split())[:200]})") from None
     return _table(rows)
 
 
@@ -468,7 +484,9 @@ def render_index(results_root, fmt: str = "md") -> str:
 def _write_if_changed(path: Path, text: str) -> None:
     # unchanged pages keep their mtime, so a watching `mkdocs serve` does not rebuild forever
     if not path.is_file() or path.read_text() != text:
-        path.write_text(text)
+        from lavalab.model_io import write_bytes
+
+        write_bytes(path, text.encode())  # atomic
 
 
 def write_pages(results_root, out_dir, rewrite=None) -> list[Path]:

@@ -21,8 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["integer", "real", "flag", "images", "weights", "theta", "assignments", "proportions",
-           "seed", "step", "out_dir", "unique", "ENGINE_SEED_MAX", "PIXEL_MAX"]
+__all__ = ["integer", "real", "flag", "images", "finite_array", "weights", "theta",
+           "assignments", "proportions", "seed", "step", "out_dir", "unique",
+           "ENGINE_SEED_MAX", "PIXEL_MAX"]
 
 #: Largest seed of a run: the engine and the Lava backend use ``seed .. seed + 3`` as keys
 #: of 32-bit random streams.
@@ -85,6 +86,11 @@ def _real_array(name: str, value, shape: tuple[int, ...] | None = None) -> np.nd
         raise ValueError(f"{name} holds {int(np.sum(~np.isfinite(a)))} NaN or infinite "
                          "value(s)")
     return a
+
+
+def finite_array(name: str, value, shape: tuple[int, ...] | None = None) -> np.ndarray:
+    """A real array (integers or finite floats, not bools) of ``shape`` (when given)."""
+    return _real_array(name, value, shape)
 
 
 def _int_valued(name: str, a: np.ndarray, lo: int, hi: int) -> np.ndarray:

@@ -127,7 +127,7 @@ def run_demo(out="runs/demo", network: str = "tinysnn", neurons: int = 100,
              "events_per_sample_lava": dict(zip(EVENT_NAMES, events_l.mean(0).tolist(),
                                                 strict=True)),
              "engine_s": engine_s, "lava_s": lava_s}
-    model_io.write_json(out / "lava_check.json", check)
+    model_io.write_report(out / "lava_check.json", "lavalab-lava-check", check)
     return {"summary": summary, "rows": rows, "lava_check": check, "out": str(out)}
 
 

@@ -217,7 +217,8 @@ def _cmd_evaluate(args) -> int:
     if args.json:
         from lavalab import model_io
 
-        model_io.write_json(args.json, json.loads(json.dumps(doc, default=float)))
+        model_io.write_report(args.json, "lavalab-dl-eval-report",
+                              json.loads(json.dumps(doc, default=float)))
     clock.finish()
     return 0
 

@@ -56,7 +56,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
     if out is None:
         sys.stdout.write(page)
     else:
-        out.write_text(page)
+        from lavalab.model_io import write_bytes
+
+        write_bytes(out, page.encode())  # atomic
         print(f"wrote {out}")
     return 0
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lavalab import model_io
 from lavalab.data._types import SPLITS, DataError, check_split
 
 __all__ = ["EventSet", "load_nmnist", "NMNIST_SENSOR_SIZE", "write_nmnist_bin"]
@@ -134,6 +135,4 @@ def write_nmnist_bin(path: str | Path, x, y, t, p) -> Path:
     raw[:, 2] = (p << 7) | ((t >> 16) & 127)
     raw[:, 3] = (t >> 8) & 255
     raw[:, 4] = t & 255
-    path = Path(path)
-    path.write_bytes(raw.tobytes())
-    return path
+    return model_io.write_bytes(Path(path), raw.tobytes())  # atomic

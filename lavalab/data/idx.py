@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lavalab import model_io
 from lavalab.data._types import DataError, ImageSet, check_split
 
 __all__ = ["read_idx", "write_idx", "load_idx_dataset", "IDX_FILES"]
@@ -92,11 +93,8 @@ def write_idx(path: str | Path, array: np.ndarray) -> Path:
     header = bytes([0, 0, codes[key], array.ndim]) + np.asarray(array.shape, ">u4").tobytes()
     data = header + array.astype(array.dtype.newbyteorder(">")).tobytes()
     if path.suffix == ".gz":
-        with gzip.open(path, "wb") as f:
-            f.write(data)
-    else:
-        path.write_bytes(data)
-    return path
+        data = gzip.compress(data)
+    return model_io.write_bytes(path, data)  # atomic
 
 
 def _find(root: Path, stem: str, name: str) -> Path:

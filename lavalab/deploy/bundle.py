@@ -29,14 +29,15 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
+import io
 import json
 import platform
-import shutil
 from pathlib import Path
 
 import numpy as np
 
 from lavalab import loihi_spec as spec
+from lavalab import model_io
 
 __all__ = ["BUNDLE_FORMAT", "BUNDLE_VERSION", "NETWORK_FORMAT", "NETWORK_VERSION",
            "TEMPLATES", "WITHOUT_LAVALAB", "write_bundle", "network_files", "partition_of",
@@ -156,6 +157,18 @@ def _version(dist: str) -> str:
         return "not installed"
 
 
+def _write_json(path: Path, obj) -> None:
+    """``obj`` as indented JSON, atomically (temporary file + rename)."""
+    model_io.write_bytes(path, (json.dumps(obj, indent=1) + "\n").encode())
+
+
+def _write_npz(path: Path, arrays: dict) -> None:
+    """``arrays`` as a compressed ``.npz`` (no pickle), atomically."""
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    model_io.write_bytes(path, buf.getvalue())
+
+
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -206,16 +219,16 @@ def write_bundle(model_dir, out, samples: int = 100, data_root: str | None = Non
     if learning:
         net_meta["connections"]["dense_in"]["learning"] = _learning_rule(model)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "network.json").write_text(json.dumps(net_meta, indent=1) + "\n")
-    np.savez_compressed(out / "network.npz", **net_arrays)
-    np.savez_compressed(out / "input.npz", raster_bits=np.packbits(raster, axis=1),
-                        labels=labels)
+    _write_json(out / "network.json", net_meta)
+    _write_npz(out / "network.npz", net_arrays)
+    _write_npz(out / "input.npz", {"raster_bits": np.packbits(raster, axis=1),
+                                   "labels": labels})
     expected_arrays = {"engine_exc_counts": e_counts, "engine_predictions": e_pred,
                        "stock_exc_counts": ref["counts"], "stock_predictions": s_pred,
                        "assignments": np.asarray(model.assignments, np.int64)}
     if ref["inh_counts"] is not None:
         expected_arrays["stock_inh_counts"] = ref["inh_counts"]
-    np.savez_compressed(out / "expected.npz", **expected_arrays)
+    _write_npz(out / "expected.npz", expected_arrays)
     ev = event_summary(e_events, s)
     agreement = float(np.mean(s_pred == e_pred))
     expected = {
@@ -233,11 +246,11 @@ def write_bundle(model_dir, out, samples: int = 100, data_root: str | None = Non
                                      for k, v in ev.items() if isinstance(v, dict)},
         "exact_lowering": low.exact, "approximations": list(low.approximations),
     }
-    (out / "expected.json").write_text(json.dumps(expected, indent=1) + "\n")
+    _write_json(out / "expected.json", expected)
     part = partition_of(s, neurons_per_core)
-    (out / "partition.json").write_text(json.dumps(part, indent=1) + "\n")
+    _write_json(out / "partition.json", part)
     for name in TEMPLATES:
-        shutil.copyfile(_TEMPLATE_DIR / name, out / name)
+        model_io.write_bytes(out / name, (_TEMPLATE_DIR / name).read_bytes())
     versions = {"lavalab": _version("lavalab"), "python": platform.python_version(),
                 "lava-nc": _version("lava-nc"), "numpy": np.__version__}
     manifest = {"format": BUNDLE_FORMAT, "version": BUNDLE_VERSION,
@@ -247,12 +260,13 @@ def write_bundle(model_dir, out, samples: int = 100, data_root: str | None = Non
     from lavalab.deploy.readme import bundle_readme
 
     def finish(simulated):
-        (out / "README.md").write_text(bundle_readme(manifest, expected, part, net_meta,
-                                                     simulated))
+        model_io.write_bytes(out / "README.md", bundle_readme(
+            manifest, expected, part, net_meta, simulated).encode())
         manifest["files"] = {p.name: _sha256(p) for p in sorted(out.iterdir())
                              if p.is_file() and p.name != "bundle.json"
                              and not p.name.startswith("results_")}
-        (out / "bundle.json").write_text(json.dumps(manifest, indent=1) + "\n")
+        # last: it vouches for the others (and its own sha256 for itself)
+        model_io.write_json(out / "bundle.json", manifest, digest=True)
 
     finish(None)
     if verify:

@@ -97,10 +97,7 @@ def evaluate_stock(model_dir, samples: int = 500, backend: str = "lava-stock", o
     if partial.exists():
         meta, arr = model_io.load_npz(partial, PARTIAL_FORMAT)
         if meta.get("key") == key:
-            done = _partial_done(partial, meta, arr, counts, inh_counts, events)
-            done = min(done, samples)
-            counts[:done], events[:done] = arr["counts"][:done], arr["events"][:done]
-            inh_counts[:done] = arr["inh_counts"][:done]
+            done = _checked_partial(partial, meta, arr, samples, counts, inh_counts, events)
     from lavalab.progress import progress_bar
 
     bar = progress_bar(total=samples, initial=done, unit="digit", disable=not progress,
@@ -148,7 +145,8 @@ def evaluate_stock(model_dir, samples: int = 500, backend: str = "lava-stock", o
     }
     if n_inh:
         report["spikes_per_sample"]["inh"] = float(inh_counts.sum(1).mean())
-    model_io.write_json(out / f"eval_{backend}.json", report)
+    model_io.write_report(out / f"eval_{backend}.json", "lavalab-stock-eval-report",
+                            report)
     partial.unlink(missing_ok=True)  # finished: nothing left to resume
     clock.finish()
     return report
@@ -163,16 +161,24 @@ def _digest(model_dir) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _partial_done(path, meta: dict, arr: dict, counts, inh_counts, events) -> int:
-    """The digits a partial file of this evaluation holds, checked against the arrays it
-    fills (ModelFileError naming the file otherwise)."""
-    done = meta.get("done")
-    ok = isinstance(done, int) and not isinstance(done, bool) and done >= 1
-    for name, ref in (("counts", counts), ("inh_counts", inh_counts), ("events", events)):
-        a = arr.get(name)
-        ok = ok and a is not None and a.shape == (done, *ref.shape[1:]) \
-            and a.dtype.kind in "iu" and (a.size == 0 or a.min() >= 0)
-    if not ok:
-        raise model_io.ModelFileError(f"{path}: invalid partial evaluation (digits done "
-                                      f"{done!r}, its arrays do not match); delete it")
+def _checked_partial(path, meta: dict, arr: dict, samples: int, counts, inh_counts,
+                     events) -> int:
+    """Copy the finished digits of a partial stock run into ``counts``, ``inh_counts`` and
+    ``events`` (in place) after checking them: a count of digits, arrays of those rows and
+    the run's columns, integers >= 0. Returns the digits done; ModelFileError naming
+    ``path`` otherwise."""
+    from lavalab import validate
+
+    try:
+        done = min(validate.integer("done", meta.get("done"), 0, 2**40), samples)
+        for name, dst in (("counts", counts), ("inh_counts", inh_counts), ("events", events)):
+            a = validate.finite_array(name, arr[name])
+            if a.dtype.kind not in "iu" or a.ndim != dst.ndim or len(a) < done \
+                    or a.shape[1:] != dst.shape[1:] or (a.size and a.min() < 0):
+                raise ValueError(f"{name} of shape {a.shape} is not {done} rows of "
+                                 f"{dst.shape[1:]} counts >= 0")
+            dst[:done] = a[:done]
+    except (KeyError, ValueError) as err:
+        raise model_io.ModelFileError(f"{path}: damaged partial run ({err}); delete it to "
+                                      "run every digit again") from None
     return done

@@ -32,17 +32,19 @@ from __future__ import annotations
 
 import json
 import platform
-import shutil
 from pathlib import Path
 
 import numpy as np
 
+from lavalab import model_io
 from lavalab.deploy.bundle import (
     _TEMPLATE_DIR,
     BUNDLE_FORMAT,
     BUNDLE_VERSION,
     _sha256,
     _version,
+    _write_json,
+    _write_npz,
     run_bundle_sim,
 )
 
@@ -137,30 +139,31 @@ def write_supervised_bundle(model_path, out, samples: int = 100, data_root: str 
         raise ValueError("the encoded input is not integer (internal)")
     ref = evaluate_torch(net, test.images, labels, seed=seed, batch_size=len(labels))
     scores = np.rint(ref.scores * 2.0 ** 12).astype(np.int64)  # Lava's integer units
-    np.savez_compressed(out / "input.npz", x=x.astype(np.int32), labels=labels)
-    np.savez_compressed(out / "expected.npz", predictions=ref.predictions.astype(np.int64),
-                        layer_counts=ref.events[:, 1:-1].astype(np.int64), scores=scores)
+    _write_npz(out / "input.npz", {"x": x.astype(np.int32), "labels": labels})
+    _write_npz(out / "expected.npz", {"predictions": ref.predictions.astype(np.int64),
+                                      "layer_counts": ref.events[:, 1:-1].astype(np.int64),
+                                      "scores": scores})
     hidden = [f"h{i}" for i in range(len(s.hidden))]
     net_meta = {"format": NETX_NETWORK_FORMAT, "version": NETX_NETWORK_VERSION,
                 "n_input": s.n_input, "layers": list(s.sizes[1:]), "timesteps": s.timesteps,
                 "input_message_bits": s.input_message_bits,
                 "sample_steps": steps_per_sample(s), "encoding": s.encoding}
-    (out / "network.json").write_text(json.dumps(net_meta, indent=1) + "\n")
+    _write_json(out / "network.json", net_meta)
     expected = {"samples": samples, "seed": seed, "dataset": name, "hidden_layers": hidden,
                 "reference": "lavalab's SLAYER forward pass of the exported integers",
                 "reference_accuracy": float(np.mean(ref.predictions == labels)),
                 "reference_spikes_per_sample": dict(zip(
                     hidden, map(float, ref.events[:, 1:-1].mean(0)), strict=True)),
                 "exact_lowering": True, "approximations": []}
-    (out / "expected.json").write_text(json.dumps(expected, indent=1) + "\n")
+    _write_json(out / "expected.json", expected)
     part = {"target": "loihi2", "source": "lavalab.compile.mapping.map_to_cores",
             "design_rules": rules, "cores": cmap.cores_used,
             "populations": {p.name: len(cmap.cores_of(p.name))
                             for p in fixed.graph.populations if p.on_chip},
             "note": "information only: netx names its own Processes and lava-loihi maps them"}
-    (out / "partition.json").write_text(json.dumps(part, indent=1) + "\n")
+    _write_json(out / "partition.json", part)
     for src, dst in _TEMPLATES.items():
-        shutil.copyfile(_TEMPLATE_DIR / src, out / dst)
+        model_io.write_bytes(out / dst, (_TEMPLATE_DIR / src).read_bytes())
     versions = {"lavalab": _version("lavalab"), "python": platform.python_version(),
                 "lava-nc": _version("lava-nc"), "lava-dl": _version("lava-dl"),
                 "numpy": np.__version__}
@@ -170,11 +173,13 @@ def write_supervised_bundle(model_path, out, samples: int = 100, data_root: str 
                 "sample_steps": net_meta["sample_steps"], "built_with": versions}
 
     def finish(simulated):
-        (out / "README.md").write_text(_readme(manifest, expected, part, simulated))
+        model_io.write_bytes(out / "README.md",
+                             _readme(manifest, expected, part, simulated).encode())
         manifest["files"] = {p.name: _sha256(p) for p in sorted(out.iterdir())
                              if p.is_file() and p.name != "bundle.json"
                              and not p.name.startswith("results_")}
-        (out / "bundle.json").write_text(json.dumps(manifest, indent=1) + "\n")
+        # last: it vouches for the others (and its own sha256 for itself)
+        model_io.write_json(out / "bundle.json", manifest, digest=True)
 
     finish(None)
     if verify:

@@ -245,7 +245,7 @@ def compare_cli(model_path, dt, samples, lava_samples, weight_bits, dataset, dat
     res["model_meta"] = {k: meta.get(k) for k in ("dt_s", "seed", "epochs", "train_samples")}
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    model_io.write_json(out / "bridge.json", res)
+    model_io.write_report(out / "bridge.json", "lavalab-bridge-report", res)
     lines = [f"dt={dt:g} s ({res['steps']} steps), {samples} test digits; trained at "
              f"dt={meta.get('dt_s')}",
              f"  event-driven: {res['event_driven']['accuracy']:.2f} %"]

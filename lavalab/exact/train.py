@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from lavalab import fixed, model_io
+from lavalab import fixed, model_io, validate
 from lavalab.compile.spike_grid import SpikeTimeBudget
 from lavalab.exact import model
 from lavalab.exact.spec import ExactSpec
@@ -163,14 +163,61 @@ def save_network(path, spec: ExactSpec, weights, meta: dict) -> Path:
 
 
 def load_network(path) -> tuple[ExactSpec, list[np.ndarray], dict]:
+    """``(spec, weights, meta)`` of :func:`save_network`'s file, checked: the spec, one
+    finite float matrix ``(sizes[i + 1], sizes[i])`` per layer, the grid step it was trained
+    at (ModelFileError naming ``path`` otherwise)."""
     meta, arrays = model_io.load_npz(path, NETWORK_FORMAT)
-    spec = ExactSpec.from_dict(meta["spec"])
-    weights = [arrays[f"W{i}"].astype(np.float64) for i in range(spec.n_layers)]
-    for i, W in enumerate(weights):
-        if W.shape != (spec.sizes[i + 1], spec.sizes[i]):
-            raise model_io.ModelFileError(f"{path}: W{i} has shape {W.shape}, spec says "
-                                          f"{(spec.sizes[i + 1], spec.sizes[i])}")
+    try:
+        spec = ExactSpec.from_dict(meta["spec"])
+        weights = _checked_weights(spec, arrays, "W")
+        dt = meta.get("dt_s")
+        if dt is not None:
+            validate.real("dt_s", dt, 0.0, 1.0)
+    except (KeyError, TypeError, ValueError) as err:
+        what = f"missing entry {err}" if isinstance(err, KeyError) else str(err)
+        raise model_io.ModelFileError(f"{path}: invalid exact network: {what}") from None
     return spec, weights, meta
+
+
+def _checked_weights(spec: ExactSpec, arrays: dict, prefix: str) -> list[np.ndarray]:
+    """``arrays[prefix + i]`` for every layer: finite floats of the spec's shapes."""
+    out = []
+    for i in range(spec.n_layers):
+        name = f"{prefix}{i}"
+        a = validate.finite_array(name, arrays[name], (spec.sizes[i + 1], spec.sizes[i]))
+        out.append(a.astype(np.float64))
+    return out
+
+
+def _checked_ckpt(spec: ExactSpec, cfg: TrainConfig, n: int, nb: int, meta: dict,
+                  arr: dict) -> dict:
+    """A checkpoint's state (weights, Adam moments and step, epoch, batch, order,
+    history) checked against each other and the run (ValueError / KeyError / TypeError)."""
+    st = {"W": _checked_weights(spec, arr, "W"), "m": _checked_weights(spec, arr, "m"),
+          "v": _checked_weights(spec, arr, "v")}
+    if any(np.any(v < 0) for v in st["v"]):
+        raise ValueError("Adam's second moments v must be >= 0")
+    st["epoch"] = validate.integer("epoch", meta["epoch"], 0, cfg.epochs)
+    st["batch"] = validate.integer("batch", meta["batch"], 0, nb - 1)
+    st["adam_t"] = validate.integer("adam_t", meta["adam_t"], 0, 2**62)
+    if st["adam_t"] != st["epoch"] * nb + st["batch"]:
+        raise ValueError(f"adam_t={st['adam_t']} does not match epoch {st['epoch']} x "
+                         f"{nb} batches + batch {st['batch']}")
+    order = np.asarray(arr["order"])
+    if st["batch"] and not (order.dtype.kind in "iu" and order.shape == (n,)
+                            and np.array_equal(np.sort(order), np.arange(n))):
+        raise ValueError(f"order is not a permutation of the {n} training samples")
+    st["order"] = order.astype(np.int64)
+    hist = meta["history"]
+    want = st["epoch"] + (1 if st["batch"] else 0)  # a partial epoch's sums come last
+    if not (isinstance(hist, list) and len(hist) == want
+            and all(isinstance(h, dict) for h in hist)
+            and all(h.get("epoch") == i + 1 for i, h in enumerate(hist[:st["epoch"]]))
+            and (not st["batch"] or hist[-1].get("partial") is True)):
+        raise ValueError(f"history does not list epochs 1..{st['epoch']}"
+                         + (" and the partial epoch" if st["batch"] else ""))
+    st["history"] = hist
+    return st
 
 
 def _save_ckpt(path, spec, cfg, weights, opt, epoch, batch, order, history):
@@ -211,12 +258,13 @@ def train(spec: ExactSpec, cfg: TrainConfig, images, labels, checkpoint=None,
         diff = {k: (meta.get(k), v) for k, v in want.items() if meta.get(k) != v}
         if diff:
             raise ValueError(f"checkpoint {ck} belongs to another run (stored vs now: {diff})")
-        weights = [arr[f"W{i}"] for i in range(spec.n_layers)]
-        opt.m = [arr[f"m{i}"] for i in range(spec.n_layers)]
-        opt.v = [arr[f"v{i}"] for i in range(spec.n_layers)]
-        opt.t, epoch, batch, history = meta["adam_t"], meta["epoch"], meta["batch"], \
-            meta["history"]
-        order = arr["order"]
+        try:
+            st = _checked_ckpt(spec, cfg, n, nb, meta, arr)
+        except (KeyError, TypeError, ValueError) as err:
+            what = f"missing entry {err}" if isinstance(err, KeyError) else str(err)
+            raise model_io.ModelFileError(f"{ck}: damaged checkpoint: {what}") from None
+        weights, opt.m, opt.v, opt.t = st["W"], st["m"], st["v"], st["adam_t"]
+        epoch, batch, history, order = st["epoch"], st["batch"], st["history"], st["order"]
     if epoch < cfg.epochs:  # warm-up on one sample (set-up): nothing of the run changes
         _grads(spec, weights, images[:1], labels[:1], cfg.budget)
     bar = _bar(total=cfg.epochs * nb, initial=epoch * nb + batch, desc=desc,

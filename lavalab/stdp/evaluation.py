@@ -115,7 +115,7 @@ def assign(model_dir, out, inference_dt_ms: float | None = None,
               "neurons_per_class": np.bincount(assignments[assignments >= 0],
                                                minlength=n_classes).tolist(),
               "warnings": assignment_warnings(assignments, n_classes, n)}
-    model_io.write_json(out / "assign.json", report)
+    model_io.write_report(out / "assign.json", "lavalab-assign-report", report)
     clock.finish()
     return report
 
@@ -164,6 +164,6 @@ def evaluate(model_dir, samples: int | None = None, backend: str = "engine", out
         "events": event_summary(events, model.spec),
     }
     out.mkdir(parents=True, exist_ok=True)
-    model_io.write_json(out / "eval.json", report)
+    model_io.write_report(out / "eval.json", "lavalab-eval-report", report)
     clock.finish()
     return report

@@ -158,7 +158,7 @@ def train(cfg: TrainConfig, out, progress: bool = True, restart: bool = False,
         "theta_mean": float(np.mean(net.theta)), "events": event_summary(events, spec),
         "platform": {"python": platform.python_version(), "machine": platform.machine()},
     }
-    model_io.write_json(out / "train.json", report)
+    model_io.write_report(out / "train.json", "lavalab-train-report", report)
     ckpt.unlink(missing_ok=True)
     clock.finish()
     return report

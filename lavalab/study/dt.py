@@ -64,7 +64,18 @@ def train_run(spec: ExactSpec, tr, te, out: Path, dt: float, seed: int, epochs: 
     out = Path(out)
     store = ResultStore(out, "exact-train", _setup(
         spec, dt=dt, seed=seed, train_samples=train_samples, test_samples=test_samples,
-        batch_size=batch_size, lr=lr, dataset=tr.name), TRAIN_COLUMNS)
+        batch_size=batch_size, lr=lr, dataset=tr.name), TRAIN_COLUMNS,
+        {"epochs": epochs, "test_dts": list(test_dts)})
+    # this run's rows; rows of other epochs / test steps are kept apart
+    store.select(f"epoch={e},test_dt={tdt:g}" for e in range(1, epochs + 1)
+                 for tdt in test_dts)
+    tested = {r["epoch"] for r in store.rows.values()}  # epochs a former run tested
+    for e in sorted(tested):
+        lacking = [tdt for tdt in test_dts if not store.done(f"epoch={e},test_dt={tdt:g}")]
+        if lacking and e <= epochs:  # the weights of a finished epoch are not kept
+            raise ValueError(f"--test-dts {','.join(f'{t:g}' for t in lacking)}: {out} holds "
+                             f"a run whose epoch {e} was tested at other steps (test steps "
+                             "are fixed when a run starts); use another --out")
     cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr,
                       train_samples=train_samples, seed=seed,
                       budget=SpikeTimeBudget(dt_s=dt))
@@ -97,8 +108,9 @@ def train_run(spec: ExactSpec, tr, te, out: Path, dt: float, seed: int, epochs: 
 
     train(spec, cfg, tr.images, tr.labels, checkpoint=out / "checkpoint.npz",
           progress=progress, desc=f"train dt={dt:g}", on_epoch=on_epoch, clock=clock)
+    store.write()  # this run's rows only, also when training had nothing left to do
     clock.finish()
-    return sorted(store.rows.values(), key=lambda r: (r["epoch"], r["test_dt"]))
+    return sorted(store.grid_rows(), key=lambda r: (r["epoch"], r["test_dt"]))
 
 
 def dt_study(spec: ExactSpec, tr, te, out: Path, dts, seeds, epochs: int,
@@ -108,7 +120,10 @@ def dt_study(spec: ExactSpec, tr, te, out: Path, dts, seeds, epochs: int,
     out = Path(out)
     store = ResultStore(out, "exact-dt", _setup(
         spec, epochs=epochs, train_samples=train_samples, test_samples=test_samples,
-        batch_size=batch_size, lr=lr, dataset=tr.name), DT_COLUMNS)
+        batch_size=batch_size, lr=lr, dataset=tr.name), DT_COLUMNS,
+        {"dts": list(dts), "seeds": list(seeds)})
+    # this grid's rows; rows of other grids are kept apart (never in its summary)
+    store.select(f"dt={dt:g},seed={seed}" for seed in seeds for dt in dts)
     for dt in dts:
         SpikeTimeBudget(dt_s=dt)  # validate every dt before the first long run
     for seed in seeds:  # seed-major: an interrupted study has every dt for the first seeds
@@ -150,11 +165,11 @@ def dt_study(spec: ExactSpec, tr, te, out: Path, dts, seeds, epochs: int,
                        "history": history,
                        "train_seconds": float(sum(h["seconds"] for h in history)),
                        "test_seconds": r["seconds"]})
-            summary = summarise(list(store.rows.values()))
+            summary = summarise(store.grid_rows())
             store.write(summary)
-    summary = summarise(list(store.rows.values()))
+    summary = summarise(store.grid_rows())
     store.write(summary)
-    plot_dt_study(list(store.rows.values()), summary, out)
+    plot_dt_study(store.grid_rows(), summary, out)
     return summary
 
 

@@ -112,7 +112,10 @@ def latency_study(setup: LatencySetup, out, timesteps=(1, 2, 4, 8),
     for s in seeds:
         check_int_range("seed", s, 0, 2**31 - 2)
     out = Path(out)
-    store = ResultStore(out, "latency", _setup_dict(setup), LATENCY_COLUMNS)
+    grid = {"timesteps": list(timesteps), "methods": list(methods), "seeds": list(seeds)}
+    store = ResultStore(out, "latency", _setup_dict(setup), LATENCY_COLUMNS, grid)
+    # this grid's rows; rows of other grids are kept apart (never in its summary)
+    store.select(f"{m}-T{t}-s{s}" for s in seeds for t in timesteps for m in methods)
     tr = load_dataset("mnist", "train")
     te = load_dataset("mnist", "test")
     xte, yte = te.images[:setup.test_samples], te.labels[:setup.test_samples]
@@ -151,8 +154,8 @@ def latency_study(setup: LatencySetup, out, timesteps=(1, 2, 4, 8),
                 f"{row['energy_infer_uJ']:.3f} uJ, {row['latency_infer_us']:.1f} us")
     summary = _summary(store)
     store.write(summary)
-    if store.rows:
-        plot_latency(list(store.rows.values()), out / "latency.png")
+    if store.grid_rows():
+        plot_latency(store.grid_rows(), out / "latency.png")
     return summary
 
 
@@ -160,7 +163,7 @@ def _summary(store: ResultStore) -> dict:
     """Mean and std (over seeds, ``ddof=0``) per method and T of accuracy, deployable
     accuracy, spikes, energy and latency."""
     groups: dict = {}
-    for r in store.rows.values():
+    for r in store.grid_rows():
         groups.setdefault((r["method"], r["timesteps"]), []).append(r)
     out = []
     for (m, t), rows in sorted(groups.items()):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import warnings
 from dataclasses import replace
 
@@ -120,6 +121,7 @@ def _precision_study(ex, setup: StudySetup, out, bits, schemes, roundings, param
     grid = {"bits": bits, "schemes": schemes, "roundings": roundings, "params": params}
     store = SeededResultStore(out, "precision", setup_d, PRECISION_COLUMNS, grid, seeds)
     keys = ["fp32"] + [b.label for b in budgets]
+    store.select(keys)  # rows of other grids are kept apart, never merged
     fp32: dict[int, bytes] = {}  # per seed: the FP32 model's w, theta and training events
 
     # the FP32 model of a seed is needed by PTQ and for the calibration of neuron ranges:
@@ -178,12 +180,30 @@ def _finished_fp32(store: SeededResultStore, seed: int) -> bytes | None:
         return None
     try:
         model = load_model(model_path)
-        ev = _arrays_from_bytes(events_path.read_bytes())["train_events"]
-    except (OSError, ValueError, KeyError, model_io.ModelFileError):
+        arrays = _arrays_from_bytes(events_path.read_bytes())
+        ev = arrays["train_events"]
+        if "meta" in arrays:  # files of earlier versions have none
+            meta = json.loads(str(arrays["meta"]))
+            if (meta.get("format"), meta.get("version")) != (EVENTS_FORMAT, 1):
+                return None
+    except (OSError, ValueError, KeyError, AttributeError, model_io.ModelFileError):
         return None
-    if ev.ndim != 2 or ev.shape[1] != len(EVENT_NAMES) or model.precision != "float":
-        return None
+    rows = store.setup.get("train_samples", len(ev))
+    if (ev.ndim != 2 or ev.shape != (rows, len(EVENT_NAMES)) or ev.dtype.kind not in "iu"
+            or (ev.size and ev.min() < 0) or model.precision != "float"):
+        return None  # damaged or foreign: the FP32 run is trained again
     return _arrays_bytes(w=model.w, theta=model.theta, train_events=ev)
+
+
+#: The FP32 run's per-sample training events (``models/seed<s>/fp32-train-events.npz``).
+EVENTS_FORMAT = "lavalab-train-events"
+
+
+def _events_file(ev: np.ndarray) -> bytes:
+    """The bytes of the training-events file: the events and a ``meta`` entry naming the
+    format and version (read back by :func:`_finished_fp32`)."""
+    meta = np.asarray(json.dumps({"format": EVENTS_FORMAT, "version": 1}))
+    return _arrays_bytes(train_events=ev, meta=meta)
 
 
 def _precision_compiled(setup: StudySetup, timesteps: int, b: PrecisionBudget,
@@ -210,7 +230,7 @@ def _fp32_task(setup: StudySetup, timesteps: int, bar=None) -> dict:
     path = _model_relpath("fp32", s)
     model = model_bytes(ci.spec, "float", s, res, dataset=data.dataset,
                          input_shape=data.shape, train_spec=base)
-    events = _arrays_bytes(train_events=res["train_events"])
+    events = _events_file(res["train_events"])
     return {"row": {"key": "fp32", "seed": s, "model": path, "scheme": "float",
                     "weight_bits": 32, "neuron_bits": 32, "rounding": "", "params": "w",
                     "notes": "", "warnings": _run_warnings(base, res, setup.assign_samples),

@@ -56,11 +56,11 @@ def _redraw(study: str, folder: Path, store, summary: dict, keys: list[str]) -> 
     elif study == "latency":
         from lavalab.study.latency import plot_latency
 
-        plot_latency(list(store.rows.values()), folder / "latency.png")
+        plot_latency(store.grid_rows(), folder / "latency.png")
     elif study == "exact-dt":
         from lavalab.study.dt import plot_dt_study
 
-        plot_dt_study(list(store.rows.values()), summary, folder)
+        plot_dt_study(store.grid_rows(), summary, folder)
 
 
 def refresh_summary(results_dir, figures: bool = False) -> dict:
@@ -119,14 +119,17 @@ def refresh_summary(results_dir, figures: bool = False) -> dict:
         from lavalab.study.latency import LATENCY_COLUMNS, _summary
         from lavalab.study.store import ResultStore
 
-        store = ResultStore(folder, study, doc["setup"], LATENCY_COLUMNS)
+        store = ResultStore(folder, study, doc["setup"], LATENCY_COLUMNS, doc.get("grid"))
+        store.select(keys)  # the last run's grid: other rows stay apart
         summary = _summary(store)
     else:  # exact-dt
         from lavalab.study.dt import DT_COLUMNS, summarise
         from lavalab.study.store import ResultStore
 
-        store = ResultStore(folder, study, doc["setup"], DT_COLUMNS)
-        summary = summarise(list(store.rows.values()))
+        store = ResultStore(folder, study, doc["setup"], DT_COLUMNS, doc.get("grid"))
+        store.select(keys)  # the last run's grid: other rows stay apart
+        summary = summarise(store.grid_rows())
+    store.select(keys)  # the last run's grid: rows of other grids stay apart
     store.write(summary)
     if figures:
         _redraw(study, folder, store, summary, keys)

@@ -114,6 +114,8 @@ def search_enhancement(setup: StudySetup, out, timesteps=(175, 88), baseline: in
                               {"timesteps": timesteps, "factors": factors, "params": params,
                                "min_effect": min_effect}, seeds)
 
+    store.select([])  # this run's rows: the candidates it evaluates (others kept apart)
+
     def key(T: int, policy: str) -> str:
         return f"T{T}-{policy}"
 
@@ -161,6 +163,7 @@ def search_enhancement(setup: StudySetup, out, timesteps=(175, 88), baseline: in
         return not infeasible[k]
 
     def evaluate(cands: list[tuple[int, str, str]], with_test: bool = False) -> None:
+        store.select([*store.keys, *(key(T, p) for T, p, _ in cands if feasible(T, p))])
         tasks = [Task(_task_key(key(T, p), s), job_for(T, p, st, s, with_test), (),
                       setup.train_samples)
                  for T, p, st in cands if feasible(T, p) for s in seeds
@@ -209,11 +212,11 @@ def search_enhancement(setup: StudySetup, out, timesteps=(175, 88), baseline: in
             "selected_val_accuracy_std": sel_row.get("val_accuracy_std", 0.0),
             "selected_test_accuracy": sel_row["accuracy"],
             "selected_test_accuracy_std": sel_row.get("accuracy_std", 0.0),
-            "candidates_tried": sum(1 for k in store.rows if k.startswith(f"T{T}-"))}
+            "candidates_tried": sum(1 for k in store.keys if k.startswith(f"T{T}-"))}
     paired_per_t(store.rows, out)
     out["baseline_test_accuracy"] = store.rows[key(t0, "none")]["accuracy"]
     out["infeasible"] = {k: why for k, why in infeasible.items() if why}
-    out["warnings"] = [f"{r['key']}, {w}" for r in store.rows.values()
+    out["warnings"] = [f"{r['key']}, {w}" for r in store.grid_rows()
                        for w in r.get("warnings", [])]
     store.write(out)
     return out

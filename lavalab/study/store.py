@@ -5,6 +5,7 @@ one run per (configuration, seed) and its aggregates over seeds (:class:`SeededR
 from __future__ import annotations
 
 import csv
+import io
 import numbers
 import threading
 from pathlib import Path
@@ -46,10 +47,13 @@ class ResultStore:
     checked when read: its format and version, and every row (fields, types, ranges, a key
     that matches its fields); a damaged or hand-edited file is refused naming it.
 
-    The grid of configurations (``grid``: timesteps, enhancements, bits, ...) is not part of
-    the setup: a rerun with another grid computes only its missing rows and reports only
-    its own rows (``summary["rows"]``); rows of other grids stay in the file but never
-    drive a summary. ``grid`` in the file is the grid of the last run.
+    The grid of configurations (``grid``: timesteps, enhancements, bits, seeds, ...) is
+    not part of the setup: a rerun with another grid computes only its missing rows, and
+    its outputs are kept apart from those of other grids, never merged: once the study
+    names its grid's keys (:meth:`select`), ``rows`` of ``results.json``, ``results.csv``,
+    the summary and the figures hold exactly those rows; rows of other grids move to
+    ``other_rows`` (never read by a summary; a later grid that contains them reuses them
+    instead of computing them again). ``grid`` in the file is the grid of the last run.
     """
 
     def __init__(self, out, study: str, setup: dict, columns: tuple[str, ...],
@@ -60,13 +64,17 @@ class ResultStore:
         self.grid = grid or {}
         self._lock = threading.Lock()
         self.rows: dict[str, dict] = {}
+        self.keys: list[str] | None = None  # the current grid's rows (None: every row)
         if self.path.exists():
             self.rows = self._read(study, setup)
         self.out.mkdir(parents=True, exist_ok=True)
         model_io.remove_stale_temp(self.out)
 
     def _read(self, study: str, setup: dict) -> dict[str, dict]:
-        return self._rows_of(model_io.load_json(self.path), study, setup)
+        doc = model_io.load_json(self.path)
+        rows = self._rows_of(doc, study, setup)
+        model_io.check_digest(self.path, doc)  # after the checks: those name what is off
+        return rows
 
     def _rows_of(self, old: dict, study: str, setup: dict) -> dict[str, dict]:
         """The checked rows of the loaded document ``old`` of ``self.path``."""
@@ -87,9 +95,11 @@ class ResultStore:
             diff = {k: (stored.get(k), v) for k, v in setup.items() if stored.get(k) != v}
             raise ValueError(f"{self.path} holds results of another setup (stored vs now: "
                              f"{diff}); use another --out")
-        rows = old.get("rows", [])
-        if not isinstance(rows, list):
-            raise model_io.ModelFileError(f"{self.path}: damaged: 'rows' is not a list")
+        rows, other = old.get("rows", []), old.get("other_rows", [])
+        if not isinstance(rows, list) or not isinstance(other, list):
+            raise model_io.ModelFileError(f"{self.path}: damaged: 'rows' or 'other_rows' "
+                                          "is not a list")
+        rows = rows + other
         out: dict[str, dict] = {}
         for i, r in enumerate(rows):
             try:
@@ -104,6 +114,18 @@ class ResultStore:
             out[r["key"]] = r
         return out
 
+    def select(self, keys) -> None:
+        """Name the current grid's rows (in their order): what ``rows``, ``results.csv``,
+        :meth:`grid_rows` and so the summary hold from now on; other rows are kept apart
+        (``other_rows``)."""
+        self.keys = validate.unique(keys)
+
+    def grid_rows(self) -> list[dict]:
+        """The rows of the current grid that exist (every row before :meth:`select`)."""
+        if self.keys is None:
+            return list(self.rows.values())
+        return [self.rows[k] for k in self.keys if k in self.rows]
+
     def done(self, key: str, model: Path | None = None) -> bool:
         """Whether ``key`` has a row (and, when given, its trained ``model`` file exists:
         a row whose model is gone is recomputed)."""
@@ -115,20 +137,28 @@ class ResultStore:
             self.write(summary)
 
     def write(self, summary: dict | None = None) -> None:
+        rows = self.grid_rows()
         doc = {"format": RESULTS_FORMAT, "version": RESULTS_VERSION, "study": self.study,
-               "setup": self.setup, "grid": self.grid, "units": UNITS,
-               "rows": list(self.rows.values())}
+               "setup": self.setup, "grid": self.grid, "units": UNITS, "rows": rows}
+        other = self._other_rows()
+        if other:
+            doc["other_rows"] = other
         doc.update(getattr(self, "extra", {}))
         if summary is not None:
             doc["summary"] = summary
-        model_io.write_json(self.path, doc)
-        tmp = self.out / "results.csv.tmp"
-        with open(tmp, "w", newline="") as fh:
-            wr = csv.DictWriter(fh, fieldnames=list(self.columns), extrasaction="ignore")
-            wr.writeheader()
-            for r in self.rows.values():
-                wr.writerow({k: _fmt(r.get(k)) for k in self.columns})
-        tmp.replace(self.out / "results.csv")
+        buf = io.StringIO()
+        wr = csv.DictWriter(buf, fieldnames=list(self.columns), extrasaction="ignore")
+        wr.writeheader()
+        for r in rows:
+            wr.writerow({k: _fmt(r.get(k)) for k in self.columns})
+        # the CSV first: results.json (what a rerun trusts) is written last
+        model_io.write_bytes(self.out / "results.csv", buf.getvalue().encode())
+        model_io.write_json(self.path, doc, digest=True)
+
+    def _other_rows(self) -> list[dict]:
+        """Rows outside the current grid (kept apart in ``other_rows``)."""
+        keys = set(self.keys or self.rows)
+        return [r for k, r in self.rows.items() if k not in keys]
 
 
 #: Columns of a seeded study whose rows carry ``<col>_std`` and ``<col>_seeds``.
@@ -202,7 +232,7 @@ class SeededResultStore(ResultStore):
                 raise model_io.ModelFileError(f"{self.path}: damaged: version {version} "
                                               "'setup' must be an object without 'seed'")
             # format, study, setup checked; rows are derived from the runs (not read)
-            self._rows_of({**old, "rows": []}, study, setup)
+            self._rows_of({**old, "rows": [], "other_rows": []}, study, setup)
             runs = old.get("runs")
             if not isinstance(runs, list):
                 raise model_io.ModelFileError(f"{self.path}: damaged: 'runs' is not a list")
@@ -236,6 +266,8 @@ class SeededResultStore(ResultStore):
                 raise model_io.ModelFileError(f"{self.path}: run {k} appears twice; delete "
                                               "one or use another --out")
             self.runs[k] = r
+        if isinstance(old, dict):
+            model_io.check_digest(self.path, old)  # after the checks: those name what is off
         return self._aggregate_all()
 
     def _aggregate_all(self) -> dict[str, dict]:
@@ -275,6 +307,9 @@ class SeededResultStore(ResultStore):
     def write(self, summary: dict | None = None) -> None:
         self.extra = {"runs": list(self.runs.values())}
         super().write(summary)
+
+    def _other_rows(self) -> list[dict]:
+        return []  # rows are derived from the runs, which are all kept
 
 
 def _model_relpath(key: str, seed: int) -> str:

@@ -124,6 +124,7 @@ def _timestep_study(ex, setup: StudySetup, out, timesteps, enhancements, configs
     store = SeededResultStore(out, "timesteps", setup_d, TIMESTEP_COLUMNS, grid, seeds)
     keys = [f"T{T}-{e}" for T, e in configs] + [f"T{t0}-none@{Ti}-{infer_enhancement}"
                                                    for Ti in infer_timesteps]
+    store.select(keys)  # rows of other grids are kept apart, never merged
     todo = [(T, e, s) for s in seeds for T, e in configs
             if not store.done_run(f"T{T}-{e}", s)]
     tasks = [Task(_task_key(f"T{T}-{e}", s), _timestep_task,

@@ -346,7 +346,13 @@ def import_nir(path, cfg: ImportConfig):
     from lavalab.supervised.model import SupervisedNet
 
     graph = read_graph(path)
-    n_in, layers, dt = graph_layers(graph, cfg.dt)
+    try:  # a message about the graph names the file it came from
+        n_in, layers, dt = graph_layers(graph, cfg.dt)
+    except NIRImportError as err:
+        raise NIRImportError(f"{path}: {err}") from None
+    except (TypeError, AttributeError, KeyError, IndexError, ValueError) as err:
+        raise NIRImportError(f"{path}: damaged NIR graph ({type(err).__name__}: "
+                             f"{' '.join(str(err).split())[:200]})") from None
     if len(layers) - 1 > 4 or any(lay.weight.shape[0] > 4096 for lay in layers):
         raise NIRImportError("the supervised model has 1..4 hidden layers of <= 4096 neurons")
     th = _choose_threshold(layers, cfg)

@@ -10,7 +10,7 @@ spikes.
 
 from __future__ import annotations
 
-import io
+import json
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lavalab import fixed, model_io
+from lavalab import fixed, model_io, validate
 from lavalab.model_io import ModelFileError
 from lavalab.networks.supervised import SupervisedSpec, spec_from_dict, spec_to_dict
 from lavalab.progress import bar_options
@@ -54,28 +54,85 @@ class TrainConfig:
         fixed.check_int_range("threads", self.threads, 1, 64)
 
 
-def _torch_bytes(obj) -> bytes:
-    buf = io.BytesIO()
-    torch.save(obj, buf)
-    return buf.getvalue()
+#: 2: a pickle-free ``.npz`` (:func:`lavalab.model_io.save_npz`); version-1 checkpoints were
+#: torch pickles (``torch.save``), refused with a one-line hint (never unpickled).
+CHECKPOINT_VERSION = 2
+
+
+def _split(obj, name: str, arrays: dict):
+    """``obj`` (a state dict tree) as JSON with every tensor moved into ``arrays`` (by a
+    name) and dicts with non-text keys (the optimizer's per-parameter state) as item
+    lists."""
+    if isinstance(obj, torch.Tensor):
+        arrays[name] = obj.detach().cpu().numpy()
+        return {"__array__": name}
+    if isinstance(obj, dict):
+        if all(isinstance(k, str) for k in obj):
+            return {k: _split(v, f"{name}/{k}", arrays) for k, v in obj.items()}
+        return {"__items__": [[k, _split(v, f"{name}/{k}", arrays)] for k, v in obj.items()]}
+    if isinstance(obj, (list, tuple)):
+        return [_split(v, f"{name}/{i}", arrays) for i, v in enumerate(obj)]
+    return obj
+
+
+def _join(obj, arrays: dict):
+    """Inverse of :func:`_split` (KeyError / TypeError / ValueError on a damaged tree)."""
+    if isinstance(obj, dict):
+        if set(obj) == {"__array__"}:
+            a = arrays[obj["__array__"]]
+            if a.dtype.kind == "f" and not np.all(np.isfinite(a)):
+                raise ValueError(f"{obj['__array__']} holds NaN or infinite values")
+            return torch.from_numpy(np.array(a))
+        if set(obj) == {"__items__"}:
+            return {k: _join(v, arrays) for k, v in obj["__items__"]}
+        return {k: _join(v, arrays) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_join(v, arrays) for v in obj]
+    return obj
 
 
 def _save_checkpoint(path: Path, state: dict) -> None:
-    data = _torch_bytes(state)
-    model_io._atomic_write(path, lambda f: f.write(data))
+    arrays: dict = {}
+    tree = {k: _split(state[k], k, arrays) for k in ("model", "optimizer", "scheduler")}
+    meta = {k: v for k, v in state.items() if k not in tree}
+    model_io.save_npz(path, CHECKPOINT_FORMAT, {**meta, "state": tree}, arrays)
 
 
 def _load_checkpoint(path: Path, spec: SupervisedSpec, cfg: TrainConfig) -> dict:
-    try:
-        st = torch.load(path, map_location="cpu", weights_only=False)
-    except (OSError, RuntimeError, EOFError) as err:
-        raise ModelFileError(f"{path}: not a readable checkpoint ({err})") from err
-    if not isinstance(st, dict) or st.get("format") != CHECKPOINT_FORMAT:
-        raise ModelFileError(f"{path}: not a {CHECKPOINT_FORMAT} file")
-    if st["spec"] != spec_to_dict(spec) or st["config"] != asdict(cfg):
+    """The checkpoint's contents, checked (format, version, spec and config, epoch and
+    history, finite tensors); ModelFileError naming ``path`` for a damaged or foreign
+    file, ValueError for one of another run."""
+    import zipfile
+
+    try:  # a torch pickle of an earlier lavalab: named, never unpickled
+        with zipfile.ZipFile(path) as z:
+            legacy = any(n.endswith("data.pkl") for n in z.namelist())
+    except (OSError, zipfile.BadZipFile, ValueError):
+        legacy = False
+    if legacy:
+        raise ModelFileError(f"{path}: a checkpoint of an earlier lavalab (a torch pickle, "
+                             f"version 1; this lavalab reads version {CHECKPOINT_VERSION}); "
+                             "delete it to train from the start")
+    meta, arrays = model_io.load_npz(path, CHECKPOINT_FORMAT)
+    want = json.loads(json.dumps({"spec": spec_to_dict(spec), "config": asdict(cfg)}))
+    if meta.get("spec") != want["spec"] or meta.get("config") != want["config"]:
         raise ValueError(f"checkpoint {path} belongs to another spec or training config; "
                          "delete it or use another --checkpoint")
-    return st
+    try:
+        if meta.get("checkpoint_version") != CHECKPOINT_VERSION:
+            raise ValueError(f"checkpoint_version={meta.get('checkpoint_version')!r}, "
+                             f"expected {CHECKPOINT_VERSION}")
+        epoch = validate.integer("epoch", meta.get("epoch"), 1, cfg.epochs)
+        history = meta.get("history")
+        if not (isinstance(history, list) and len(history) == epoch
+                and all(isinstance(h, dict) and h.get("epoch") == i + 1
+                        for i, h in enumerate(history))):
+            raise ValueError(f"history does not list epochs 1..{epoch}")
+        tree = meta["state"]
+        st = {k: _join(tree[k], arrays) for k in ("model", "optimizer", "scheduler")}
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
+        raise ModelFileError(f"{path}: damaged checkpoint ({err})") from None
+    return {**st, "epoch": epoch, "history": history}
 
 
 def train(spec: SupervisedSpec, cfg: TrainConfig, images: np.ndarray, labels: np.ndarray,
@@ -104,9 +161,13 @@ def train(spec: SupervisedSpec, cfg: TrainConfig, images: np.ndarray, labels: np
         st = _load_checkpoint(ck, spec, cfg)
         with torch.no_grad():  # shapes of SLAYER's lazily sized neuron states
             net(encode(images[:1], spec, 0))
-        net.load_state_dict(st["model"])
-        opt.load_state_dict(st["optimizer"])
-        sched.load_state_dict(st["scheduler"])
+        try:
+            net.load_state_dict(st["model"])
+            opt.load_state_dict(st["optimizer"])
+            sched.load_state_dict(st["scheduler"])
+        except (RuntimeError, ValueError, KeyError, TypeError, IndexError) as err:
+            raise ModelFileError(f"{ck}: damaged checkpoint: its state does not fit the "
+                                 f"network ({' '.join(str(err).split())[:200]})") from None
         history, start = st["history"], st["epoch"]
     y_all = torch.tensor(labels, dtype=torch.long)
     direct = encode(images, spec) if spec.encoding == "direct" else None
@@ -117,7 +178,8 @@ def train(spec: SupervisedSpec, cfg: TrainConfig, images: np.ndarray, labels: np
         if log is not None:
             log(history[-1])
         if ck is not None:
-            _save_checkpoint(ck, {"format": CHECKPOINT_FORMAT, "spec": spec_to_dict(spec),
+            _save_checkpoint(ck, {"checkpoint_version": CHECKPOINT_VERSION,
+                                  "spec": spec_to_dict(spec),
                                   "config": asdict(cfg), "epoch": epoch + 1,
                                   "model": net.state_dict(), "optimizer": opt.state_dict(),
                                   "scheduler": sched.state_dict(), "history": history})

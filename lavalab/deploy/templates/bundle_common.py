@@ -14,6 +14,9 @@ from pathlib import Path
 
 BUNDLE_FORMAT = "lavalab-loihi2-bundle"
 BUNDLE_VERSION = 1
+#: files every bundle's manifest must vouch for (bundle.json: SHA-256 of each)
+BUNDLE_FILES = ("run.py", "bundle_common.py", "network.json", "input.npz", "expected.npz",
+                "expected.json", "partition.json", "README.md")
 TARGETS = ("sim", "loihi2")
 CHIP_GENERATIONS = ("N2A2", "N3B2", "N3B3", "N3C1", "N3D1")
 
@@ -77,13 +80,24 @@ def check_bundle(folder: Path) -> dict:
         manifest = json.loads((folder / "bundle.json").read_text())
     except (OSError, ValueError) as err:
         raise BundleError(f"{folder}/bundle.json unreadable: {err}") from None
+    if not isinstance(manifest, dict):
+        raise BundleError(f"{folder}/bundle.json: damaged (not a JSON object)")
     if manifest.get("format") != BUNDLE_FORMAT or manifest.get("version") != BUNDLE_VERSION:
         raise BundleError(f"bundle.json: format {manifest.get('format')!r} version "
                           f"{manifest.get('version')!r}; this run.py reads {BUNDLE_FORMAT!r} "
                           f"version {BUNDLE_VERSION}")
+    digest = manifest.pop("sha256", None)  # of its canonical JSON (lavalab.model_io)
+    text = json.dumps(manifest, sort_keys=True, separators=(",", ":"))
+    if digest != hashlib.sha256(text.encode()).hexdigest():
+        raise BundleError(f"{folder}/bundle.json: damaged or edited (its sha256 does not "
+                          "match its content): rebuild with lavalab deploy")
     files = manifest.get("files")
     if not isinstance(files, dict) or not isinstance(manifest.get("sample_steps"), int):
         raise BundleError("bundle.json: no file list or sample_steps (damaged)")
+    missing = sorted(set(BUNDLE_FILES) - set(files))
+    if missing or not all(isinstance(d, str) and Path(n).name == n for n, d in files.items()):
+        raise BundleError(f"bundle.json: damaged file list (missing {missing} or a name "
+                          "that is not a plain file name)")
     for name, digest in files.items():
         path = folder / name
         if not path.is_file():

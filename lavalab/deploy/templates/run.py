@@ -281,7 +281,10 @@ def main(argv=None) -> int:
     out = Path(args.out) if args.out else HERE / f"results_{args.target}.json"
     if learned:  # on-chip learning: the weights changed during the run
         wfile = out.with_name(f"results_{args.target}_learned_weights.npz")
-        np.savez_compressed(wfile, **learned)
+        wtmp = wfile.with_name(wfile.name + ".tmp")
+        with open(wtmp, "wb") as f:
+            np.savez_compressed(f, **learned)
+        wtmp.replace(wfile)  # atomic, as the results file below
         with np.load(HERE / "network.npz", allow_pickle=False) as z:
             rep["learning"] = {
                 "learned_weights": wfile.name,
@@ -289,6 +292,7 @@ def main(argv=None) -> int:
                                     for k, w in learned.items()},
                 "note": "the weights learned during the run, so the agreement with the "
                         "engine's frozen-weight results measures the learning's effect"}
+    rep = {"format": "lavalab-bundle-results", "version": 1, **rep}
     tmp = out.with_name(out.name + ".tmp")
     tmp.write_text(json.dumps(rep, indent=1) + "\n")
     tmp.replace(out)  # atomic: a killed run leaves no half-written results file

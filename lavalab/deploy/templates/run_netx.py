@@ -224,6 +224,7 @@ def main(argv=None) -> int:
     counts, scores = readout(graph, spikes, np.rint(v).astype(np.int64))
     rep = results(graph, counts, scores, wall, args.target)
     out = Path(args.out) if args.out else HERE / f"results_{args.target}.json"
+    rep = {"format": "lavalab-bundle-results", "version": 1, **rep}
     tmp = out.with_name(out.name + ".tmp")
     tmp.write_text(json.dumps(rep, indent=1) + "\n")
     tmp.replace(out)  # atomic: a killed run leaves no half-written results file
