@@ -23,12 +23,12 @@ def cmd_evaluate_stock(args: argparse.Namespace) -> int:
                          backend=args.backend, out=out,
                          data_root=args.data_root, progress=True)
     ev, ee = rep["events"], rep["engine_events"]
-    print(f"{rep['backend']} ({rep['run_config']}): accuracy {rep['accuracy'] * 100:.2f} % "
+    print(f"{rep['backend']} ({rep['run_config']}): accuracy {rep['accuracy_pct']:.2f} % "
           f"(all activity) on {rep['samples']} test samples; engine on the same digits "
-          f"{rep['engine_accuracy'] * 100:.2f} %; difference "
-          f"{rep['accuracy_difference'] * 100:+.2f} points; predictions agree on "
-          f"{rep['prediction_agreement'] * 100:.2f} % of digits; identical spike counts on "
-          f"{rep['identical_spike_counts'] * 100:.2f} %")
+          f"{rep['engine_accuracy_pct']:.2f} %; difference "
+          f"{rep['accuracy_difference_points']:+.2f} points; predictions agree on "
+          f"{rep['prediction_agreement_pct']:.2f} % of digits; identical spike counts on "
+          f"{rep['identical_spike_counts_pct']:.2f} %")
     for layer in ("exc", "inh"):
         if layer in ev:
             print(f"  {layer} spikes per sample: stock {ev[layer]['spikes']['per_sample']:.2f}, "

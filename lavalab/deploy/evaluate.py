@@ -124,18 +124,23 @@ def evaluate_stock(model_dir, samples: int = 500, backend: str = "lava-stock", o
 
     sa, sp = classify(counts)
     ea, ep = classify(e_counts)
-    acc = lambda p: classification_report(p, test.labels)["accuracy"]  # noqa: E731
+    def acc(p) -> float:  # percent, as every result file
+        return 100.0 * classification_report(p, test.labels)["accuracy"]
+
+    def pct(mask) -> float:
+        return float(100.0 * np.mean(mask))
+
     report = {
         "model": str(model_dir), "backend": backend, "samples": samples,
         "run_config": "lava.magma.core.run_configs.Loihi2SimCfg(select_tag='fixed_pt')",
         "seed": seed, "theta_fold": theta_fold,
         "exact_lowering": low.exact, "approximations": list(low.approximations),
-        "accuracy": acc(sa), "accuracy_proportion_weighting": acc(sp),
-        "engine_accuracy": acc(ea), "engine_accuracy_proportion_weighting": acc(ep),
-        "accuracy_difference": acc(sa) - acc(ea),
-        "prediction_agreement": float(np.mean(sa == ea)),
-        "prediction_agreement_proportion_weighting": float(np.mean(sp == ep)),
-        "identical_spike_counts": float(np.mean((counts == e_counts).all(axis=1))),
+        "accuracy_pct": acc(sa), "accuracy_proportion_weighting_pct": acc(sp),
+        "engine_accuracy_pct": acc(ea), "engine_accuracy_proportion_weighting_pct": acc(ep),
+        "accuracy_difference_points": acc(sa) - acc(ea),
+        "prediction_agreement_pct": pct(sa == ea),
+        "prediction_agreement_proportion_weighting_pct": pct(sp == ep),
+        "identical_spike_counts_pct": pct((counts == e_counts).all(axis=1)),
         "spikes_per_sample": {"exc": float(counts.sum(1).mean()),
                               "exc_engine": float(e_counts.sum(1).mean())},
         "events": event_summary(events, s), "engine_events": event_summary(e_events, s),

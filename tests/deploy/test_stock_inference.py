@@ -92,3 +92,22 @@ def test_stock_refusals(trained, capsys):
                  "--out", str(root / "x")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--stock" in err and "--one-spike-infer" in err
+
+
+def test_stock_evaluation_report_is_in_percent(trained, capsys):
+    """``evaluate --backend lava-stock`` writes percent like every other result file
+    (``*_pct``, differences in points), consistent with the printed line."""
+    root, models = trained
+    out = root / "eval-stock"
+    assert main(["evaluate", str(models["tinysnn"]), "--backend", "lava-stock", "--samples",
+                 "12", "--out", str(out)]) == 0
+    said = capsys.readouterr().out
+    rep = json.loads((out / "eval_lava-stock.json").read_text())
+    assert not any(k in rep for k in ("accuracy", "engine_accuracy", "prediction_agreement"))
+    for k in ("accuracy_pct", "engine_accuracy_pct", "prediction_agreement_pct",
+              "identical_spike_counts_pct"):
+        assert 0 <= rep[k] <= 100 and (rep[k] * 12 / 100) == pytest.approx(
+            round(rep[k] * 12 / 100)), k  # a whole number of the 12 digits
+    assert rep["accuracy_difference_points"] == pytest.approx(
+        rep["accuracy_pct"] - rep["engine_accuracy_pct"])
+    assert f"accuracy {rep['accuracy_pct']:.2f} %" in said

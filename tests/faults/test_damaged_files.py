@@ -82,8 +82,16 @@ def made(tmp_path_factory):
     f["stdp_checkpoint"] = root / "ck" / "checkpoint.npz"
     assert _cli([*STUDY, "--out", root / "study"])[0] == 0
     f["study_results"] = root / "study" / "results.json"
+    import lavalab.supervised.train as sup_train
+
+    def killed(*a, **k):  # after the last epoch's checkpoint, before the model
+        raise KeyboardInterrupt
+
+    with pytest.MonkeyPatch.context() as mp:  # a finished run removes its checkpoint
+        mp.setattr(sup_train, "save_model", killed)
+        assert _cli([*DL, "--out", root / "dl-ck.npz"])[0] == 130
     assert _cli([*DL, "--out", root / "dl.npz"])[0] == 0
-    f["dl_model"], f["dl_checkpoint"] = root / "dl.npz", root / "dl.npz.ckpt"
+    f["dl_model"], f["dl_checkpoint"] = root / "dl.npz", root / "dl-ck.npz.ckpt"
     assert _cli(["export", root / "dl.npz", "--format", "nir", "--out", root / "dl.nir"])[0] \
         == 0
     f["nir"] = root / "dl.nir"

@@ -387,17 +387,17 @@ def test_stock_partial_file_is_checked_and_tied_to_the_model(tmp_path):
     """The partial file of ``evaluate --backend lava-stock``: one whose arrays do not match
     its digit count is refused naming it; its key changes with the model file's bytes."""
     from lavalab import model_io
-    from lavalab.deploy.evaluate import _digest, _partial_done
+    from lavalab.deploy.evaluate import _checked_partial, _digest
 
     counts, inh, events = (np.zeros((30, n), np.int64) for n in (5, 5, 7))
     good = {"counts": counts[:10], "inh_counts": inh[:10], "events": events[:10]}
-    assert _partial_done("p.npz", {"done": 10}, good, counts, inh, events) == 10
+    assert _checked_partial("p.npz", {"done": 10}, good, 30, counts, inh, events) == 10
     for meta, arrays in (({"done": 11}, good), ({"done": True}, good),
                          ({"done": 10}, {**good, "events": events[:10, :3]}),
                          ({"done": 10}, {**good, "counts": counts[:10] - 1}),
                          ({"done": 10}, {"counts": counts[:10], "events": events[:10]})):
-        with pytest.raises(model_io.ModelFileError, match="p.npz: invalid partial"):
-            _partial_done("p.npz", meta, arrays, counts, inh, events)
+        with pytest.raises(model_io.ModelFileError, match="p.npz: damaged partial"):
+            _checked_partial("p.npz", meta, arrays, 30, counts, inh, events)
     m = tmp_path / "m"
     m.mkdir()
     (m / "model.npz").write_bytes(b"one model")
