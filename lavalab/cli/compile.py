@@ -19,22 +19,28 @@ def add_parser(sub) -> None:
     """Register ``lavalab compile``."""
     co = sub.add_parser("compile", help="compile for Loihi: design rules, core mapping, "
                         "memory, per-layer energy")
-    co.add_argument("--network", choices=a.KINDS, default="diehl-cook")
-    co.add_argument("--neurons", type=a.positive("--neurons", 3600), default=100)
-    co.add_argument("--rule", choices=a.RULES, default=None)
+    co.add_argument("--network", action=a.Given, choices=a.KINDS, default="diehl-cook")
+    co.add_argument("--neurons", action=a.Given, type=a.positive("--neurons", 3600), default=100)
+    co.add_argument("--rule", action=a.Given, choices=a.RULES, default=None)
     a.add_one_spike(co)
     a.add_init(co)
-    co.add_argument("--weight-bits", type=a.positive("--weight-bits", 32), default=8,
+    co.add_argument("--weight-bits", action=a.Given,
+                    type=a.positive("--weight-bits", 32), default=8,
                     help="2..16, or 32 = float (default 8)")
-    co.add_argument("--neuron-bits", type=a.positive("--neuron-bits", 24), default=None,
+    co.add_argument("--neuron-bits", action=a.Given,
+                    type=a.positive("--neuron-bits", 24), default=None,
                     help="quantize v, v_th, theta to this many bits (default: Loihi's 24-bit v)")
-    co.add_argument("--rounding", choices=a.ROUNDING_MODES, default="stochastic")
-    co.add_argument("--timesteps", type=a.positive("--timesteps", 100000), default=None)
-    co.add_argument("--baseline", type=a.positive("--baseline", 100000), default=None,
+    co.add_argument("--rounding", action=a.Given, choices=a.ROUNDING_MODES, default="stochastic")
+    co.add_argument("--timesteps", action=a.Given,
+                    type=a.positive("--timesteps", 100000), default=None)
+    co.add_argument("--baseline", action=a.Given,
+                    type=a.positive("--baseline", 100000), default=None,
                     help="T0 for --enhancement (default: the network's 350)")
-    co.add_argument("--enhancement", choices=a.LazyChoices("lavalab.compile.enhance",
-                                                           "POLICIES"), default="none")
-    co.add_argument("--dt", type=float, default=1.0, help="step size in ms (default 1)")
+    co.add_argument("--enhancement", action=a.Given,
+                    choices=a.LazyChoices("lavalab.compile.enhance", "POLICIES"),
+                    default="none")
+    co.add_argument("--dt", action=a.Given, type=float, default=1.0,
+                    help="step size in ms (default 1)")
     co.add_argument("--target", choices=tuple(TARGETS), default="loihi1")
     co.add_argument("--neurons-per-core", type=a.positive("--neurons-per-core", 10**6),
                     default=None, help="force this partition size (default: as few cores "
@@ -115,10 +121,20 @@ def _cmd_compile(args: argparse.Namespace) -> int:
     if args.model:  # a trained model: its network, schedule, precision, weights and theta
         from lavalab.stdp import load_model
 
+        ignored = [*a.given(args, "network", "neurons", "rule", "weight_bits", "neuron_bits",
+                            "rounding", "timesteps", "baseline", "enhancement", "dt"),
+                   *(d for d in ("init", "one_spike") if getattr(args, d) is not None)]
+        if ignored:
+            flags = ", ".join("--" + d.replace("_", "-") for d in ignored)
+            raise ValueError(f"{flags} with --model: the model's own network, precision and "
+                             "timesteps are compiled (drop them, or drop --model)")
         model = load_model(args.model)
         # the model's own dataset (its input size); digits is built in (no --data-root)
         dataset = model.meta["dataset"]
-        test = load_dataset(dataset, "test", None if dataset == "digits" else args.data_root)
+        test = load_dataset(dataset, "test", args.data_root)
+        if args.samples > len(test):
+            raise ValueError(f"--samples={args.samples} exceeds the {len(test)} test samples "
+                             f"of {dataset} (the model's dataset)")
         spec = model.spec
         budget = model.budget
         time = TimeBudget(spec.present_steps, spec.dt_ms, spec.rest_steps)

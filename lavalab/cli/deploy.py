@@ -15,8 +15,10 @@ DEFAULT_SAMPLES = 100
 
 def cmd_deploy(args: argparse.Namespace) -> int:
     """Write the bundle and say how to run it."""
+    from lavalab import validate
     from lavalab.deploy.bundle import write_bundle
 
+    validate.out_dir(args.out)
     info = write_bundle(args.model, args.out, samples=args.samples, data_root=args.data_root,
                         theta_fold=args.theta_fold, neurons_per_core=args.neurons_per_core,
                         force=args.force, verify=args.verify, learning=args.learning)

@@ -16,9 +16,14 @@ STOCK_DEFAULT_SAMPLES = 500
 
 def cmd_evaluate_stock(args: argparse.Namespace) -> int:
     """``evaluate --backend lava-stock|loihi``: stock network vs the engine, same digits."""
+    from pathlib import Path
+
+    from lavalab import validate
     from lavalab.deploy import evaluate_stock
 
-    out = args.out or args.model
+    out = args.out or (str(Path(args.model).parent) if str(args.model).endswith(".npz")
+                       else args.model)
+    validate.out_dir(out)  # before the (slow) Lava run
     rep = evaluate_stock(args.model, samples=args.samples or STOCK_DEFAULT_SAMPLES,
                          backend=args.backend, out=out,
                          data_root=args.data_root, progress=True)
@@ -52,7 +57,14 @@ def cmd_export(args: argparse.Namespace) -> int:
         print(f"lavalab export: error: --for {args.nir_for} applies to --format nir only",
               file=sys.stderr)
         return 2
+    from lavalab import validate
+    from lavalab.cli.args import given
     from lavalab.model_io import ModelFileError
+
+    if given(args, "netx_inhibition") and args.format != "netx":
+        raise ValueError(f"--netx-inhibition {args.netx_inhibition} applies to --format netx "
+                         "only (NIR holds the inhibition as graph edges)")
+    validate.out_file(args.out)
 
     try:
         model = load_model(args.model)
@@ -106,7 +118,10 @@ def add_parser(sub) -> None:
                     "which Norse runs too): snntorch (dt 1e-4 s, the step its importer "
                     "assumes), norse (seconds), sinabs (time in steps), generic (per-neuron "
                     "thresholds, seconds; snnTorch refuses it)")
+    from lavalab.cli.args import Given
+
     ex.add_argument("--netx-inhibition", choices=("refuse", "drop"), default="refuse",
+                    action=Given,
                     help="netx cannot hold recurrent inhibition: refuse (exit 2, default) or "
                     "drop it (a named feed-forward inference approximation)")
     ex.set_defaults(func=cmd_export)

@@ -36,11 +36,16 @@ def add_parser(sub) -> None:
 
 
 def _cmd_import(args) -> int:
+    from lavalab import validate
+
     out = Path(args.out)
+    if out.is_dir():
+        raise ValueError(f"--out {out} is a folder: give a model file name (.npz)")
     if out.exists() and not args.force:
         raise ValueError(f"--out {out} exists; give --force to replace it")
     if out.exists() and not out.is_file():
         raise ValueError(f"--out {out} is not a file")
+    validate.out_file(out)
     from lavalab.supervised.nir_import import ImportConfig, import_nir
     from lavalab.supervised.train import save_model
 

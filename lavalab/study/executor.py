@@ -251,6 +251,12 @@ class DaskExecutor:
             raise ValueError(f"--scheduler {address}: no Dask scheduler answered within "
                              f"{spec.connect_timeout_s:g} s ({' '.join(str(err).split())})"
                              ) from None
+        except Exception as err:  # noqa: BLE001 (whatever a non-Dask reply makes Dask raise)
+            # Dask reads its reply as a message header (MemoryError, decoding errors)
+            self._close_cluster()
+            raise ValueError(f"--scheduler {address}: what answers there is not a Dask "
+                             f"scheduler ({type(err).__name__}: "
+                             f"{' '.join(str(err).split())[:200]})") from None
         except BaseException:
             self._close_cluster()
             raise
