@@ -39,7 +39,7 @@ def add_parser(sub) -> None:
     co.add_argument("--enhancement", action=a.Given,
                     choices=a.LazyChoices("lavalab.compile.enhance", "POLICIES"),
                     default="none")
-    co.add_argument("--dt", action=a.Given, type=float, default=1.0,
+    co.add_argument("--dt", action=a.Given, type=a.real("--dt", 1e-6, 1e3), default=1.0,
                     help="step size in ms (default 1)")
     co.add_argument("--target", choices=tuple(TARGETS), default="loihi1")
     co.add_argument("--neurons-per-core", type=a.positive("--neurons-per-core", 10**6),
@@ -47,14 +47,14 @@ def add_parser(sub) -> None:
                     "as the limits allow)")
     co.add_argument("--learning", action="store_true", help="check on-chip learning too")
     # the parameters that decide whether on-chip learning passes
-    co.add_argument("--tau-theta", type=float, default=None,
+    co.add_argument("--tau-theta", type=a.real("--tau-theta", 1e-9, math.inf, True), default=None,
                     help="adaptive-threshold decay time constant in ms (inf = no decay); "
                     "Diehl & Cook's 1e7 ms is not a 12-bit Loihi decay")
-    co.add_argument("--t-ref", type=float, default=None,
+    co.add_argument("--t-ref", type=a.real("--t-ref", 0.0, 1e6), default=None,
                     help="refractory period of the excitatory neurons in ms")
-    co.add_argument("--eta-pre", type=float, default=None,
+    co.add_argument("--eta-pre", type=a.real("--eta-pre", 1e-12, math.inf), default=None,
                     help="STDP depression rate (weight units per trace unit)")
-    co.add_argument("--eta-post", type=float, default=None,
+    co.add_argument("--eta-post", type=a.real("--eta-post", 1e-12, math.inf), default=None,
                     help="STDP potentiation rate (weight units per trace unit)")
     co.add_argument("--energy-table", choices=tuple(ENERGY_TABLES), default="davies2018")
     co.add_argument("--samples", type=a.positive("--samples", 10000), default=20,

@@ -126,6 +126,15 @@ def _check_method_options(args, methods) -> None:
                              f"{which} is {','.join(methods)}")
 
 
+def _model_file(path: str) -> None:
+    """Refuse a folder where a model file (.npz of dl train / import) is expected."""
+    from pathlib import Path
+
+    if Path(path).is_dir():
+        raise ValueError(f"MODEL {path} is a folder: give the model file (.npz) that "
+                         "lavalab dl train or lavalab import wrote")
+
+
 def _spec(args, method: str):
     from lavalab.networks.supervised import CubaParams, MRFSpec, SupervisedSpec
 
@@ -191,6 +200,7 @@ def _cmd_evaluate(args) -> int:
         from lavalab import validate
 
         validate.out_file(args.json, "--json")
+    _model_file(args.model)
     net, _ = load_model(args.model)
     if args.no_omega and net.spec.omega_theta is None:
         raise ValueError(f"--no-omega: {args.model} has no Omega to drop (method "
@@ -253,6 +263,7 @@ def _cmd_export(args) -> int:
     from lavalab.supervised.train import load_model
 
     validate.out_file(args.out)
+    _model_file(args.model)
     net, _ = load_model(args.model)
     path = export_netx(net, args.out)
     print(f"wrote {path} (netx HDF5; load with lava.lib.dl.netx.hdf5.Network(..., "

@@ -164,6 +164,9 @@ def _cmd_lava(args) -> int:
         raise ValueError(f"--lava-samples={args.lava_samples} exceeds --samples={args.samples} "
                          "(the Lava run is the first of the compared samples)")
     validate.out_dir(args.out)
+    if Path(args.model).is_dir():
+        raise ValueError(f"--model {args.model} is a folder: give the network.npz that "
+                         "lavalab exact train wrote")
     rep = bridge.compare_cli(args.model, args.dt, args.samples, args.lava_samples,
                              args.weight_bits, args.dataset, args.data_root, Path(args.out),
                              progress=not args.quiet)

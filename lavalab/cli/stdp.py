@@ -28,7 +28,7 @@ def add_parsers(sub) -> None:
     a.add_init(tr)
     tr.add_argument("--timesteps", type=a.positive("--timesteps", 100000), default=350,
                     help="presentation steps per sample (default 350)")
-    tr.add_argument("--rest", type=a.positive("--rest", 100000), default=150,
+    tr.add_argument("--rest", type=a.integer("--rest", 2, 100000), default=150,
                     help="rest steps after each sample (>= 2; default 150)")
     tr.add_argument("--samples", type=a.positive("--samples", 10**7), default=1000,
                     help="training samples (default 1000); more than the training set "
@@ -46,7 +46,7 @@ def add_parsers(sub) -> None:
                     help="last training samples used to assign labels (default 10000)")
     tr.add_argument("--checkpoint-every", type=a.positive("--checkpoint-every", 10**7),
                     default=1000)
-    tr.add_argument("--input-gain", type=float, default=None,
+    tr.add_argument("--input-gain", type=a.real("--input-gain", 1e-6, 1e3), default=None,
                     help="mV of membrane input per unit input weight (default: the "
                     "network's 0.5, measured on MNIST); small images need more: digits "
                     "(64 inputs) fires nothing at 0.5, trains at 4")

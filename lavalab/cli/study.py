@@ -5,6 +5,7 @@ study shares (:func:`add_study_args`, :func:`study_setup`)."""
 from __future__ import annotations
 
 import argparse
+import math
 
 from lavalab.cli import args as a
 from lavalab.cli.output import print_rows, report_study
@@ -89,8 +90,10 @@ def add_timesteps_parser(stsub) -> None:
     ts.add_argument("--infer-enhancement", type=a.policy("--infer-enhancement"),
                     default=None, help="policy for the inference-only reduction "
                     "(default linear; any --enhancement value)")
-    ts.add_argument("--tau", type=float, default=5.0, help="latency weight of S (default 5)")
-    ts.add_argument("--eps", type=float, default=5.0, help="energy weight of S (default 5)")
+    ts.add_argument("--tau", type=a.real("--tau", 0.0, math.inf), default=5.0,
+                    help="latency weight of S (default 5)")
+    ts.add_argument("--eps", type=a.real("--eps", 0.0, math.inf), default=5.0,
+                    help="energy weight of S (default 5)")
     ts.set_defaults(func=_cmd_study_timesteps)
 
 
@@ -109,7 +112,8 @@ def add_precision_parser(stsub) -> None:
                     default=["w", "wn"], help="quantize weights (w) or weights and neuron "
                     "parameters (wn)")
     pr.add_argument("--timesteps", type=a.positive("--timesteps", 100000), default=350)
-    pr.add_argument("--mu", type=float, default=10.0, help="memory weight of R (default 10)")
+    pr.add_argument("--mu", type=a.real("--mu", 0.0, math.inf), default=10.0,
+                    help="memory weight of R (default 10)")
     pr.set_defaults(func=_cmd_study_precision)
 
 
