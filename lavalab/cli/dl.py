@@ -131,7 +131,7 @@ def _model_file(path: str) -> None:
     from pathlib import Path
 
     if Path(path).is_dir():
-        raise ValueError(f"MODEL {path} is a folder: give the model file (.npz) that "
+        raise ValueError(f"{path} is a folder: give the model file (.npz) that "
                          "lavalab dl train or lavalab import wrote")
 
 
