@@ -96,7 +96,8 @@ def add_parsers(sub) -> None:
     ev.add_argument("model", help="folder with model.npz")
     ev.add_argument("--samples", type=a.positive("--samples", 10**7), default=None,
                     help="first test samples to classify (default: the whole test set of "
-                    "the model's dataset; 500 for lava-stock / loihi, which simulate slowly)")
+                    "the model's dataset; for lava-stock, which simulates slowly, 500 or the "
+                    "whole test set if smaller)")
     ev.add_argument("--backend", choices=(*BACKENDS, "lava-stock"), default="engine",
                     help="lava-stock: the model lowered to Lava's stock Processes (Lava CPU); "
                     "a Loihi chip is reached through `lavalab deploy`")

@@ -529,6 +529,19 @@ def test_refused_in_one_line(i, ctx, tmp_path):
         assert time.monotonic() - t0 < 15
 
 
+def test_stock_default_samples_fit_a_small_test_set(ctx, monkeypatch, capsys):
+    """Without --samples, evaluate --backend lava-stock runs 500 digits or the whole test
+    set if smaller (digits: 297), not an error about a flag the user did not give."""
+    import lavalab.engine
+
+    def stop(net, images, *a, **k):
+        raise ValueError(f"stopped before Lava with {len(images)} digits")
+
+    monkeypatch.setattr(lavalab.engine, "infer", stop)
+    rc, err = _run(["evaluate", ctx["{stdp}"], "--backend", "lava-stock"], ctx)
+    assert rc == 2 and "stopped before Lava with 297 digits" in err, err
+
+
 def test_docs_table_is_current():
     """docs/errors.md is what the rows print (when every row ran in this session)."""
     page = DOCS_PAGE.read_text()
