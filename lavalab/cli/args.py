@@ -105,8 +105,13 @@ def real(flag: str, lo: float, hi: float, allow_inf: bool = False):
     return parse
 
 
-def _split(text: str) -> list[str]:
-    return [x.strip() for x in text.split(",") if x.strip()]
+def _split(text: str, flag: str | None = None) -> list[str]:
+    """The comma-separated items of ``text``; with ``flag``, none is refused in one line."""
+    vals = [x.strip() for x in text.split(",") if x.strip()]
+    if flag is not None and not vals:
+        raise argparse.ArgumentTypeError(f"{flag} is empty: give at least one value "
+                                         "(comma-separated)")
+    return vals
 
 
 def _no_repeats(flag: str, vals: list) -> list:
@@ -125,7 +130,7 @@ def int_list(flag: str, lo: int, hi: int, extra: tuple[int, ...] = (), repeats: 
     value twice unless ``repeats`` (layer widths may repeat, grid values may not)."""
     def parse(text: str) -> list[int]:
         try:
-            vals = [int(x) for x in _split(text)]
+            vals = [int(x) for x in _split(text, flag)]
         except ValueError:
             raise argparse.ArgumentTypeError(
                 f"{flag} must be comma-separated integers, got {text!r}") from None
@@ -143,7 +148,7 @@ def float_list(flag: str, lo: float = -math.inf, hi: float = math.inf, repeats: 
     unless ``repeats``."""
     def parse(text: str) -> list[float]:
         try:
-            vals = [float(x) for x in _split(text)]
+            vals = [float(x) for x in _split(text, flag)]
         except ValueError:
             raise argparse.ArgumentTypeError(
                 f"{flag} must be comma-separated numbers, got {text!r}") from None
@@ -158,7 +163,7 @@ def float_list(flag: str, lo: float = -math.inf, hi: float = math.inf, repeats: 
 def choice_list(flag: str, allowed: Sequence[str]):
     """Comma-separated names, each one of ``allowed``; at least one; none twice."""
     def parse(text: str) -> list[str]:
-        vals = _split(text)
+        vals = _split(text, flag)
         bad = [v for v in vals if v not in allowed]
         if not vals or bad:
             raise argparse.ArgumentTypeError(f"{flag} values {bad or text!r} are not in "

@@ -141,6 +141,12 @@ def _cmd_compile(args: argparse.Namespace) -> int:
         v_range = model.meta.get("v_range_mv")
         what = f"model {args.model} ({spec.kind}-{spec.n_exc})"
     else:
+        if args.baseline is not None and args.enhancement == "none":
+            raise ValueError(f"--baseline {args.baseline} is the T0 an --enhancement "
+                             "compensates: give --enhancement (and a reduced --timesteps)")
+        if args.enhancement != "none" and args.timesteps is None:
+            raise ValueError(f"--enhancement {args.enhancement} compensates a reduced T: give "
+                             "--timesteps below the baseline (default 350)")
         test = load_dataset("mnist", "test", args.data_root)
         spec = build(args.network, args.neurons, int(np.prod(test.shape)), rule=args.rule,
                      one_spike=args.one_spike,

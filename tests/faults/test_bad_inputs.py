@@ -123,6 +123,8 @@ ROWS = [
     ("compile", "compile --t-ref nan", ["--t-ref", "nan"]),
     ("compile", "compile --eta-pre inf", ["--eta-pre", "inf"]),
     ("compile", "compile --weight-bits 1 --samples 2", ["weight_bits=1", "2..16"]),
+    ("compile", "compile --enhancement linear", ["--enhancement linear", "--timesteps"]),
+    ("compile", "compile --baseline 350 --timesteps 100", ["--baseline 350", "--enhancement"]),
     ("compile", "compile --baseline 100 --timesteps 200 --enhancement linear --samples 2",
      ["T=200", "T0=100"]),
     # -- deploy
@@ -222,18 +224,22 @@ ROWS = [
     # -- study dt
     ("study dt", DT + " --dts 0.001,0.001 --out {out}", ["--dts", "0.001 twice"]),
     ("study dt", DT + " --seeds 0,0 --out {out}", ["--seeds", "0 twice"]),
-    ("study dt", DT + ' --dts "" --out {out}', ["--dts"]),
+    ("study dt", DT + ' --dts "" --out {out}', ["--dts", "empty"]),
     ("study dt", DT + " --dts inf --out {out}", ["--dts", "inf"]),
     # -- study latency
     ("study latency", LATENCY + " --timesteps 1,1 --out {out}", ["--timesteps", "1 twice"]),
     ("study latency", LATENCY + " --methods cuba,cuba --out {out}",
      ["--methods", "'cuba' twice"]),
     ("study latency", LATENCY + " --seeds 0,0 --out {out}", ["--seeds", "0 twice"]),
+    ("study latency", LATENCY + ' --methods "," --out {out}', ["--methods", "empty"]),
     ("study latency", LATENCY + " --methods cuba,omega --mrf-window 5 --out {out}",
      ["--mrf-window", "cuba,omega"]),
     ("study latency", LATENCY + " --methods cuba --out {stdp_npz}", ["--out", "existing file"]),
     # -- study timesteps
     ("study timesteps", TS + " --timesteps 350,350 --out {out}", ["--timesteps", "350 twice"]),
+    ("study timesteps", TS + " --timesteps 350,abc --out {out}", ["--timesteps", "'350,abc'"]),
+    ("study timesteps", TS + " --timesteps 20 --enhancement cubic --out {out}",
+     ["--enhancement", "'cubic'"]),
     ("study timesteps", TS + " --timesteps 20,10 --enhancement linear,linear --out {out}",
      ["--enhancement", "'linear' twice"]),
     ("study timesteps", TS + " --timesteps 20,10 --infer-timesteps 5,5 --out {out}",
