@@ -30,6 +30,7 @@ def add_parser(sub) -> None:
                    default="direct", help="input encoding: direct (graded pixel / 255 on "
                    "the 2**-input-bits grid) or rate (Bernoulli spikes)")
     p.add_argument("--input-bits", type=a.integer("--input-bits", 1, 6), default=4,
+                   action=a.Given,
                    help="fraction bits of a direct-encoded input (default 4)")
     p.add_argument("--seed", type=a.seed, default=0, help="seed of the check inputs")
     p.set_defaults(func=_cmd_import)
@@ -38,6 +39,9 @@ def add_parser(sub) -> None:
 def _cmd_import(args) -> int:
     from lavalab import validate
 
+    if a.given(args, "input_bits") and args.encoding != "direct":
+        raise ValueError(f"--input-bits {args.input_bits} applies to --encoding direct only "
+                         "(rate spikes carry no payload)")
     out = Path(args.out)
     if out.is_dir():
         raise ValueError(f"--out {out} is a folder: give a model file name (.npz)")

@@ -174,6 +174,8 @@ ROWS = [
     ("import", 'import "" --out {out}', ["FILE.nir", "empty"]),
     ("import", "import {nir64} --dt nan --out {out}", ["--dt", "nan"]),
     ("import", "import {nir64} --input-bits 9 --out {out}", ["--input-bits=9", "1..6"]),
+    ("import", "import {nir64} --encoding rate --input-bits 4 --out {out}",
+     ["--input-bits 4", "--encoding direct"]),
     # -- dl train / evaluate / export
     ("dl train", DL_TRAIN + " --out {dir}", ["--out", "folder"]),
     ("dl train", DL_TRAIN + ' --out ""', ["--out", "empty"]),
@@ -302,6 +304,8 @@ ROWS = [
     ("report", "report {stdp} --out {ro}/r.md", ["--out", "not writable"]),
     ("report", 'report {stdp} --out ""', ["--out", "empty"]),
     ("report", "report {stdp} --format pdf", ["--format", "pdf"]),
+    # -- info
+    ("info", "info --verbose", ["unrecognized arguments", "--verbose"]),
     # -- demo
     ("demo", "demo --timesteps 20,20 --out {out}", ["--timesteps", "20 twice"]),
     ("demo", 'demo --out "" --quiet', ["--out", "empty"]),
