@@ -219,6 +219,10 @@ def _cmd_evaluate(args) -> int:
         raise ValueError(f"{args.model}: the network has {net.spec.n_input} inputs, MNIST "
                          f"test images have {te.images[0].size} pixels (dl evaluate tests on "
                          "MNIST)")
+    n_classes = int(te.labels.max()) + 1
+    if net.spec.n_output != n_classes:
+        raise ValueError(f"{args.model}: the network has {net.spec.n_output} outputs, MNIST "
+                         f"has {n_classes} classes (its accuracy there would mean nothing)")
     x, y = te.images[:args.samples], te.labels[:args.samples]
     doc, res = {"model": args.model, "spec_method": net.spec.method}, {}
     if args.backend in ("torch", "both"):

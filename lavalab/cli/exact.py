@@ -68,8 +68,8 @@ def add_parser(sub) -> None:
                     "require bit-exact agreement with the numpy simulation (default 5)")
     lv.add_argument("--weight-bits", type=a.integer("--weight-bits", 2, 8), default=8,
                     help="weight bits of the Loihi lowering (Lava Dense: 8)")
-    lv.add_argument("--dataset", choices=DATASETS,
-                    default="mnist")
+    lv.add_argument("--dataset", choices=DATASETS, default=None,
+                    help="test images (default: the dataset the network was trained on)")
     lv.add_argument("--data-root", default=None)
     lv.add_argument("--quiet", action="store_true",
                     help="no progress bar")

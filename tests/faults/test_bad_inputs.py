@@ -38,6 +38,7 @@ LEGEND = {
                         "64 inputs)"),
     "{dl64}": ("DL64.npz", "a `lavalab dl` model of 64 inputs (8x8 digits)"),
     "{dl784}": ("DL.npz", "a `lavalab dl train` model of 784 inputs (MNIST), method cuba"),
+    "{dl3}": ("DL3.npz", "a `lavalab dl` model of 784 inputs and 3 outputs (classes)"),
     "{exact}": ("EXACT.npz", "a `lavalab exact train` network.npz of 64 inputs (digits)"),
     "{nir64}": ("NET64.nir", "a NIR graph of 64 inputs (`lavalab export DL64.npz --format "
                              "nir`)"),
@@ -192,6 +193,7 @@ ROWS = [
     ("dl train", DL_TRAIN + " --checkpoint {dir} --out {out}", ["{dir}", "checkpoint"]),
     ("dl evaluate", "dl evaluate {dl64} --samples 2",
      ["{dl64}", "64 inputs", "784 pixels"]),
+    ("dl evaluate", "dl evaluate {dl3} --samples 2", ["{dl3}", "3 outputs", "10 classes"]),
     ("dl evaluate", "dl evaluate {dl784} --samples 2 --lava-samples 1",
      ["--lava-samples", "--backend both"]),
     ("dl evaluate", "dl evaluate {dl784} --samples 2 --lava-samples 5 --backend both",
@@ -215,7 +217,7 @@ ROWS = [
     ("exact lava", EXACT_LAVA + " --lava-samples 5 --out {out}",
      ["--lava-samples=5", "--samples=2"]),
     ("exact lava", "exact lava --model {exact} --dt 0.005 --dataset mnist --samples 2 "
-     "--lava-samples 0 --quiet --out {out}", ["{exact}", "64 inputs", "784 pixels"]),
+     "--lava-samples 0 --quiet --out {out}", ["--dataset mnist", "{exact}", "digits"]),
     ("exact lava", "exact lava --model {stdp_npz} --dt 0.005 --dataset digits --out {out}",
      ["{stdp_npz}", "'lavalab-exact-network'"]),
     ("exact lava", "exact lava --model {stdp} --dt 0.005 --dataset digits --out {out}",
@@ -367,10 +369,10 @@ def build_context(root: Path) -> dict:
         from lavalab.supervised.train import save_model
 
         torch.manual_seed(0)
-        for n, key in ((64, "{dl64}"), (784, "{dl784}")):
-            net = SupervisedNet(SupervisedSpec(n_input=n, hidden=(8,), n_output=10))
+        for n, c, key in ((64, 10, "{dl64}"), (784, 10, "{dl784}"), (784, 3, "{dl3}")):
+            net = SupervisedNet(SupervisedSpec(n_input=n, hidden=(8,), n_output=c))
             net.eval()
-            ctx[key] = str(save_model(root / f"dl{n}.npz", net, {"dataset": None}))
+            ctx[key] = str(save_model(root / f"dl{n}-{c}.npz", net, {"dataset": None}))
         assert main(["exact", "train", "--dataset", "digits", "--hidden", "6", "--thresholds",
                      "0.05,0.3", "--train-samples", "20", "--test-samples", "10",
                      "--batch-size", "20", "--quiet", "--out", str(root / "exact")]) == 0
