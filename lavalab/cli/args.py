@@ -111,6 +111,9 @@ def _split(text: str, flag: str | None = None) -> list[str]:
     if flag is not None and not vals:
         raise argparse.ArgumentTypeError(f"{flag} is empty: give at least one value "
                                          "(comma-separated)")
+    if flag is not None and len(vals) < len(text.split(",")):
+        raise argparse.ArgumentTypeError(f"{flag} {text!r} has an empty value between "
+                                         "commas")
     return vals
 
 

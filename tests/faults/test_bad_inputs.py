@@ -189,6 +189,7 @@ ROWS = [
     ("dl train", DL_TRAIN + " --method mrf --mrf-dilations 1,2,3,4,5,6,7,8 --out {out}",
      ["hidden width 4", "8 MRF groups"]),
     ("dl train", DL_TRAIN + " --threshold inf --out {out}", ["--threshold", "inf"]),
+    ("dl train", "dl train --hidden 4,,4 --out {out}", ["--hidden", "'4,,4'", "empty"]),
     ("dl train", DL_TRAIN + " --timesteps 0 --out {out}", ["--timesteps=0", "1..64"]),
     ("dl train", DL_TRAIN + " --checkpoint {dir} --out {out}", ["{dir}", "checkpoint"]),
     ("dl evaluate", "dl evaluate {dl64} --samples 2",
