@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["integer", "real", "flag", "images", "finite_array", "weights", "theta",
-           "assignments", "proportions", "seed", "step", "out_dir", "unique",
+           "assignments", "proportions", "seed", "step", "out_dir", "out_file", "unique",
            "ENGINE_SEED_MAX", "PIXEL_MAX"]
 
 #: Largest seed of a run: the engine and the Lava backend use ``seed .. seed + 3`` as keys
@@ -178,19 +178,44 @@ def out_dir(path, flag: str = "--out") -> Path:
     """Check, without creating anything, that results can be written to folder ``path``:
     it is a folder (or can be created: its nearest existing parent is a writable folder).
     Raises ``ValueError`` naming ``flag`` and the path."""
+    if not str(path).strip():
+        raise ValueError(f"{flag} is empty: give a folder name")
     p = Path(path)
     if p.exists() and not p.is_dir():
         raise ValueError(f"{flag} {p} is an existing file, not a folder")
+    problem = _folder_problem(p)
+    if problem:
+        raise ValueError(f"{flag} {p}: {problem}")
+    return p
+
+
+def out_file(path, flag: str = "--out") -> Path:
+    """Check, without creating anything, that a file can be written at ``path``: it is not
+    an existing folder and its folder is (or can be created as) a writable folder. Raises
+    ``ValueError`` naming ``flag`` and the path."""
+    if not str(path).strip():
+        raise ValueError(f"{flag} is empty: give a file name")
+    p = Path(path)
+    if p.is_dir():
+        raise ValueError(f"{flag} {p} is a folder: give a file name")
+    problem = _folder_problem(p.parent)
+    if problem:
+        raise ValueError(f"{flag} {p}: {problem}")
+    return p
+
+
+def _folder_problem(p: Path) -> str | None:
+    """Why folder ``p`` cannot be written to or created (None if it can)."""
     probe = p
     while not probe.exists():
         if probe.parent == probe:
             break
         probe = probe.parent
     if not probe.is_dir():
-        raise ValueError(f"{flag} {p}: {probe} is a file, not a folder")
+        return f"{probe} is a file, not a folder"
     if not (os.access(probe, os.W_OK | os.X_OK) and _can_create(probe)):
-        raise ValueError(f"{flag} {p}: folder {probe} is not writable")
-    return p
+        return f"folder {probe} is not writable"
+    return None
 
 
 def _can_create(folder: Path) -> bool:

@@ -118,7 +118,7 @@ def test_cli_train_evaluate_plot(tmp_path, capsys):
 
 @pytest.mark.parametrize("argv,msg", [
     (["train", "--samples", "0", "--out", "x"], "--samples=0 is outside"),
-    (["train", "--rest", "1", "--samples", "2", "--out", "x"], "rest=1 is outside the allowed"),
+    (["train", "--rest", "1", "--samples", "2", "--out", "x"], "--rest=1 is outside 2..100000"),
     (["train", "--backend", "loihi", "--samples", "2", "--out", "x"], "lava-loihi"),
     (["evaluate", "/nonexistent/model"], "no such file"),
     (["train", "--init", "bogus", "--out", "x"], "argument --init: invalid choice: 'bogus'"),

@@ -20,7 +20,8 @@ from collections.abc import Iterator, Sequence
 
 __all__ = ["Parser", "LazyChoices", "integer", "positive", "seed", "real", "int_list", "float_list",
            "choice_list", "policy", "policy_list", "inference_dt", "add_one_spike",
-           "add_one_spike_infer", "add_init", "HelpFormatter", "finish"]
+           "add_one_spike_infer", "add_init", "HelpFormatter", "finish", "Given", "given",
+           "path", "PATH_OPTIONS"]
 
 #: Largest seed: seeds are offset (training / test streams) and must stay below 2**31 - 1.
 SEED_MAX = 2**31 - 2
@@ -104,15 +105,35 @@ def real(flag: str, lo: float, hi: float, allow_inf: bool = False):
     return parse
 
 
-def _split(text: str) -> list[str]:
-    return [x.strip() for x in text.split(",") if x.strip()]
+def _split(text: str, flag: str | None = None) -> list[str]:
+    """The comma-separated items of ``text``; with ``flag``, none is refused in one line."""
+    vals = [x.strip() for x in text.split(",") if x.strip()]
+    if flag is not None and not vals:
+        raise argparse.ArgumentTypeError(f"{flag} is empty: give at least one value "
+                                         "(comma-separated)")
+    if flag is not None and len(vals) < len(text.split(",")):
+        raise argparse.ArgumentTypeError(f"{flag} {text!r} has an empty value between "
+                                         "commas")
+    return vals
 
 
-def int_list(flag: str, lo: int, hi: int, extra: tuple[int, ...] = ()):
-    """Comma-separated integers, each in ``lo..hi`` or one of ``extra``; at least one."""
+def _no_repeats(flag: str, vals: list) -> list:
+    """``vals`` unless a value repeats: a grid lists each value once (a repeated one would
+    run twice, or be merged silently)."""
+    seen = []
+    for v in vals:
+        if v in seen:
+            raise argparse.ArgumentTypeError(f"{flag} lists {v!r} twice (each value once)")
+        seen.append(v)
+    return vals
+
+
+def int_list(flag: str, lo: int, hi: int, extra: tuple[int, ...] = (), repeats: bool = False):
+    """Comma-separated integers, each in ``lo..hi`` or one of ``extra``; at least one; no
+    value twice unless ``repeats`` (layer widths may repeat, grid values may not)."""
     def parse(text: str) -> list[int]:
         try:
-            vals = [int(x) for x in _split(text)]
+            vals = [int(x) for x in _split(text, flag)]
         except ValueError:
             raise argparse.ArgumentTypeError(
                 f"{flag} must be comma-separated integers, got {text!r}") from None
@@ -121,15 +142,16 @@ def int_list(flag: str, lo: int, hi: int, extra: tuple[int, ...] = ()):
             more = f" or {', '.join(map(str, extra))}" if extra else ""
             raise argparse.ArgumentTypeError(f"{flag} values {bad or text!r} are outside "
                                              f"{lo}..{hi}{more}")
-        return vals
+        return vals if repeats else _no_repeats(flag, vals)
     return parse
 
 
-def float_list(flag: str, lo: float = -math.inf, hi: float = math.inf):
-    """Comma-separated finite numbers, each in ``[lo, hi]``; at least one."""
+def float_list(flag: str, lo: float = -math.inf, hi: float = math.inf, repeats: bool = False):
+    """Comma-separated finite numbers, each in ``[lo, hi]``; at least one; no value twice
+    unless ``repeats``."""
     def parse(text: str) -> list[float]:
         try:
-            vals = [float(x) for x in _split(text)]
+            vals = [float(x) for x in _split(text, flag)]
         except ValueError:
             raise argparse.ArgumentTypeError(
                 f"{flag} must be comma-separated numbers, got {text!r}") from None
@@ -137,19 +159,19 @@ def float_list(flag: str, lo: float = -math.inf, hi: float = math.inf):
         if not vals or bad:
             raise argparse.ArgumentTypeError(f"{flag} values {bad or text!r} are outside "
                                              f"[{lo}, {hi}]")
-        return vals
+        return vals if repeats else _no_repeats(flag, vals)
     return parse
 
 
 def choice_list(flag: str, allowed: Sequence[str]):
-    """Comma-separated names, each one of ``allowed``; at least one."""
+    """Comma-separated names, each one of ``allowed``; at least one; none twice."""
     def parse(text: str) -> list[str]:
-        vals = _split(text)
+        vals = _split(text, flag)
         bad = [v for v in vals if v not in allowed]
         if not vals or bad:
             raise argparse.ArgumentTypeError(f"{flag} values {bad or text!r} are not in "
                                              f"{tuple(allowed)}")
-        return vals
+        return _no_repeats(flag, vals)
     return parse
 
 
@@ -169,7 +191,8 @@ def policy(flag: str):
 
 
 def policy_list(flag: str):
-    """Comma-separated policy names (commas inside ``tuned(...)`` do not split)."""
+    """Comma-separated policy names (commas inside ``tuned(...)`` do not split); none
+    twice (compared in canonical form)."""
     one = policy(flag)
 
     def parse(text: str) -> list[str]:
@@ -185,8 +208,40 @@ def policy_list(flag: str):
         if not vals or depth:
             raise argparse.ArgumentTypeError(f"{flag} {text!r} is not a comma-separated "
                                              "list of policies")
-        return [one(v) for v in vals]
+        return _no_repeats(flag, [one(v) for v in vals])
     return parse
+
+
+def path(flag: str):
+    """A file or folder name: not empty (``--out ""`` would mean the current folder)."""
+    def parse(text: str) -> str:
+        if not text.strip():
+            raise argparse.ArgumentTypeError(f"{flag} is empty: give a file or folder name")
+        return text
+    return parse
+
+
+#: Options and arguments that name a file or folder (by argparse ``dest``): :func:`finish`
+#: gives them the :func:`path` check.
+PATH_OPTIONS = ("out", "json", "checkpoint", "data_root", "init_from", "model", "nir_file",
+                "results_dir", "results_dirs")
+
+
+class Given(argparse._StoreAction):
+    """A store action that also records that the option was given (:func:`given`), so a
+    command can refuse an option that has no effect in the combination given, even when
+    its value equals the default."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        super().__call__(parser, namespace, values, option_string)
+        namespace._given = frozenset((*getattr(namespace, "_given", ()), self.dest))
+
+
+def given(args: argparse.Namespace, *dests: str) -> list[str]:
+    """Which of ``dests`` (options declared with ``action=Given``) were on the command
+    line."""
+    have = getattr(args, "_given", frozenset())
+    return [d for d in dests if d in have]
 
 
 def inference_dt(text: str) -> float:
@@ -300,11 +355,17 @@ class Parser(argparse.ArgumentParser):
 
 
 def finish(parser: argparse.ArgumentParser) -> None:
-    """Every option of every (sub)command gets a help text and shows its default."""
+    """Every option of every (sub)command gets a help text and shows its default; every
+    path option (:data:`PATH_OPTIONS`) refuses an empty name."""
     parser.formatter_class = HelpFormatter
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             for sub in action.choices.values():
                 finish(sub)
-        elif action.help is None:
+            continue
+        if action.help is None:
             action.help = HELP.get(action.dest)
+        if action.dest in PATH_OPTIONS and action.type is None and action.nargs != 0:
+            name = (max(action.option_strings, key=len) if action.option_strings
+                    else action.metavar or action.dest.upper())
+            action.type = path(name)

@@ -19,36 +19,42 @@ def add_parser(sub) -> None:
     """Register ``lavalab compile``."""
     co = sub.add_parser("compile", help="compile for Loihi: design rules, core mapping, "
                         "memory, per-layer energy")
-    co.add_argument("--network", choices=a.KINDS, default="diehl-cook")
-    co.add_argument("--neurons", type=a.positive("--neurons", 3600), default=100)
-    co.add_argument("--rule", choices=a.RULES, default=None)
+    co.add_argument("--network", action=a.Given, choices=a.KINDS, default="diehl-cook")
+    co.add_argument("--neurons", action=a.Given, type=a.positive("--neurons", 3600), default=100)
+    co.add_argument("--rule", action=a.Given, choices=a.RULES, default=None)
     a.add_one_spike(co)
     a.add_init(co)
-    co.add_argument("--weight-bits", type=a.positive("--weight-bits", 32), default=8,
+    co.add_argument("--weight-bits", action=a.Given,
+                    type=a.positive("--weight-bits", 32), default=8,
                     help="2..16, or 32 = float (default 8)")
-    co.add_argument("--neuron-bits", type=a.positive("--neuron-bits", 24), default=None,
+    co.add_argument("--neuron-bits", action=a.Given,
+                    type=a.positive("--neuron-bits", 24), default=None,
                     help="quantize v, v_th, theta to this many bits (default: Loihi's 24-bit v)")
-    co.add_argument("--rounding", choices=a.ROUNDING_MODES, default="stochastic")
-    co.add_argument("--timesteps", type=a.positive("--timesteps", 100000), default=None)
-    co.add_argument("--baseline", type=a.positive("--baseline", 100000), default=None,
+    co.add_argument("--rounding", action=a.Given, choices=a.ROUNDING_MODES, default="stochastic")
+    co.add_argument("--timesteps", action=a.Given,
+                    type=a.positive("--timesteps", 100000), default=None)
+    co.add_argument("--baseline", action=a.Given,
+                    type=a.positive("--baseline", 100000), default=None,
                     help="T0 for --enhancement (default: the network's 350)")
-    co.add_argument("--enhancement", choices=a.LazyChoices("lavalab.compile.enhance",
-                                                           "POLICIES"), default="none")
-    co.add_argument("--dt", type=float, default=1.0, help="step size in ms (default 1)")
+    co.add_argument("--enhancement", action=a.Given,
+                    choices=a.LazyChoices("lavalab.compile.enhance", "POLICIES"),
+                    default="none")
+    co.add_argument("--dt", action=a.Given, type=a.real("--dt", 1e-6, 1e3), default=1.0,
+                    help="step size in ms (default 1)")
     co.add_argument("--target", choices=tuple(TARGETS), default="loihi1")
     co.add_argument("--neurons-per-core", type=a.positive("--neurons-per-core", 10**6),
                     default=None, help="force this partition size (default: as few cores "
                     "as the limits allow)")
     co.add_argument("--learning", action="store_true", help="check on-chip learning too")
     # the parameters that decide whether on-chip learning passes
-    co.add_argument("--tau-theta", type=float, default=None,
+    co.add_argument("--tau-theta", type=a.real("--tau-theta", 1e-9, math.inf, True), default=None,
                     help="adaptive-threshold decay time constant in ms (inf = no decay); "
                     "Diehl & Cook's 1e7 ms is not a 12-bit Loihi decay")
-    co.add_argument("--t-ref", type=float, default=None,
+    co.add_argument("--t-ref", type=a.real("--t-ref", 0.0, 1e6), default=None,
                     help="refractory period of the excitatory neurons in ms")
-    co.add_argument("--eta-pre", type=float, default=None,
+    co.add_argument("--eta-pre", type=a.real("--eta-pre", 1e-12, math.inf), default=None,
                     help="STDP depression rate (weight units per trace unit)")
-    co.add_argument("--eta-post", type=float, default=None,
+    co.add_argument("--eta-post", type=a.real("--eta-post", 1e-12, math.inf), default=None,
                     help="STDP potentiation rate (weight units per trace unit)")
     co.add_argument("--energy-table", choices=tuple(ENERGY_TABLES), default="davies2018")
     co.add_argument("--samples", type=a.positive("--samples", 10000), default=20,
@@ -115,16 +121,32 @@ def _cmd_compile(args: argparse.Namespace) -> int:
     if args.model:  # a trained model: its network, schedule, precision, weights and theta
         from lavalab.stdp import load_model
 
+        ignored = [*a.given(args, "network", "neurons", "rule", "weight_bits", "neuron_bits",
+                            "rounding", "timesteps", "baseline", "enhancement", "dt"),
+                   *(d for d in ("init", "one_spike") if getattr(args, d) is not None)]
+        if ignored:
+            flags = ", ".join("--" + d.replace("_", "-") for d in ignored)
+            raise ValueError(f"{flags} with --model: the model's own network, precision and "
+                             "timesteps are compiled (drop them, or drop --model)")
         model = load_model(args.model)
         # the model's own dataset (its input size); digits is built in (no --data-root)
         dataset = model.meta["dataset"]
-        test = load_dataset(dataset, "test", None if dataset == "digits" else args.data_root)
+        test = load_dataset(dataset, "test", args.data_root)
+        if args.samples > len(test):
+            raise ValueError(f"--samples={args.samples} exceeds the {len(test)} test samples "
+                             f"of {dataset} (the model's dataset)")
         spec = model.spec
         budget = model.budget
         time = TimeBudget(spec.present_steps, spec.dt_ms, spec.rest_steps)
         v_range = model.meta.get("v_range_mv")
         what = f"model {args.model} ({spec.kind}-{spec.n_exc})"
     else:
+        if args.baseline is not None and args.enhancement == "none":
+            raise ValueError(f"--baseline {args.baseline} is the T0 an --enhancement "
+                             "compensates: give --enhancement (and a reduced --timesteps)")
+        if args.enhancement != "none" and args.timesteps is None:
+            raise ValueError(f"--enhancement {args.enhancement} compensates a reduced T: give "
+                             "--timesteps below the baseline (default 350)")
         test = load_dataset("mnist", "test", args.data_root)
         spec = build(args.network, args.neurons, int(np.prod(test.shape)), rule=args.rule,
                      one_spike=args.one_spike,

@@ -17,6 +17,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     """Write the bundle and say how to run it."""
     # beside the bundle (BUNDLE.lock): the bundle holds its own files only
     args.hold_out(args.out, folder=False)  # held until the end (lavalab.runlock)
+    from lavalab import validate
     from lavalab.deploy.bundle import write_bundle
     from lavalab.deploy.supervised_bundle import is_supervised_model
 
@@ -26,6 +27,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
         raise ValueError("--dataset applies to supervised models (lavalab dl train, lavalab "
                          "import); an STDP model carries its dataset")
 
+    validate.out_dir(args.out)
     info = write_bundle(args.model, args.out, samples=args.samples, data_root=args.data_root,
                         theta_fold=args.theta_fold, neurons_per_core=args.neurons_per_core,
                         force=args.force, verify=args.verify, learning=args.learning)

@@ -21,7 +21,7 @@ _METHODS = a.LazyChoices("lavalab.networks.supervised", "METHODS")
 
 
 def _add_network_args(p: argparse.ArgumentParser, study: bool = False) -> None:
-    p.add_argument("--hidden", type=a.int_list("--hidden", 1, 4096),
+    p.add_argument("--hidden", type=a.int_list("--hidden", 1, 4096, repeats=True),
                    default=(256,) if study else (512, 512),
                    help="hidden layer widths, e.g. 512,512")
     p.add_argument("--encoding", choices=a.LazyChoices("lavalab.networks.supervised", "ENCODINGS"),
@@ -35,14 +35,16 @@ def _add_network_args(p: argparse.ArgumentParser, study: bool = False) -> None:
                    help="spike threshold of the CUBA neurons")
     p.add_argument("--dt-ms", type=a.real("--dt-ms", 1e-3, 1e3), default=1.0,
                    help="step size (ms)")
-    p.add_argument("--theta", type=a.real("--theta", 1e-3, 3.0), default=0.5,
+    p.add_argument("--theta", type=a.real("--theta", 1e-3, 3.0), default=0.5, action=a.Given,
                    help="radian factor of Omega, Yao et al. 2024's projection "
                    "(methods seed002 and omega)")
     p.add_argument("--mrf-window", type=a.integer("--mrf-window", 1, 15), default=3,
+                   action=a.Given,
                    help="window of neighbouring neurons of Yao et al. 2024's "
                    "multi-receptive-field (MRF) membrane potential")
-    p.add_argument("--mrf-dilations", type=a.int_list("--mrf-dilations", 1, 64),
-                   default=(1, 2), help="one dilation per MRF group (default 1,2)")
+    p.add_argument("--mrf-dilations", type=a.int_list("--mrf-dilations", 1, 64, repeats=True),
+                   default=(1, 2), action=a.Given,
+                   help="one dilation per MRF group (default 1,2)")
     p.add_argument("--epochs", type=a.integer("--epochs", 1, 1000), default=2 if study else 10,
                    help="training epochs")
     p.add_argument("--batch-size", type=a.integer("--batch-size", 1, 4096), default=128,
@@ -115,6 +117,27 @@ def add_study_parser(stsub) -> None:
     la.set_defaults(func=_cmd_study_latency)
 
 
+def _check_method_options(args, methods) -> None:
+    """Refuse Omega / MRF options that none of ``methods`` uses (they would be ignored)."""
+    uses = {"theta": ("seed002", "omega"), "mrf_window": ("seed002", "mrf"),
+            "mrf_dilations": ("seed002", "mrf")}
+    for dest in a.given(args, *uses):
+        if not set(methods) & set(uses[dest]):
+            flag = "--" + dest.replace("_", "-")
+            which = "--method" if len(methods) == 1 else "--methods"
+            raise ValueError(f"{flag} applies to the methods {', '.join(uses[dest])} only; "
+                             f"{which} is {','.join(methods)}")
+
+
+def _model_file(path: str) -> None:
+    """Refuse a folder where a model file (.npz of dl train / import) is expected."""
+    from pathlib import Path
+
+    if Path(path).is_dir():
+        raise ValueError(f"{path} is a folder: give the model file (.npz) that "
+                         "lavalab dl train or lavalab import wrote")
+
+
 def _spec(args, method: str):
     from lavalab.networks.supervised import CubaParams, MRFSpec, SupervisedSpec
 
@@ -137,9 +160,12 @@ def _cmd_train(args) -> int:
     from lavalab.timing import JobClock
 
     clock = JobClock()
+    from lavalab import validate
     from lavalab.data import load_dataset
     from lavalab.supervised.train import TrainConfig, save_model, train
 
+    _check_method_options(args, [args.method])
+    validate.out_file(args.out)
     spec = _spec(args, args.method)
     cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                       seed=args.seed, train_samples=args.train_samples, threads=args.threads)
@@ -173,7 +199,21 @@ def _cmd_evaluate(args) -> int:
     from lavalab.supervised.evaluate import agreement, evaluate_lava, evaluate_torch
     from lavalab.supervised.train import load_model
 
+    if args.lava_samples is not None and args.backend != "both":
+        raise ValueError(f"--lava-samples applies to --backend both only (backend is "
+                         f"{args.backend}: --samples sets how many digits it runs)")
+    if args.lava_samples is not None and args.lava_samples > args.samples:
+        raise ValueError(f"--lava-samples={args.lava_samples} exceeds --samples="
+                         f"{args.samples} (the Lava run is the first digits of the torch run)")
+    if args.json is not None:
+        from lavalab import validate
+
+        validate.out_file(args.json, "--json")
+    _model_file(args.model)
     net, _ = load_model(args.model)
+    if args.no_omega and net.spec.omega_theta is None:
+        raise ValueError(f"--no-omega: {args.model} has no Omega to drop (method "
+                         f"{net.spec.method}; only seed002 and omega models have one)")
     if args.no_omega and net.spec.omega_theta is not None:
         from dataclasses import replace
 
@@ -184,6 +224,14 @@ def _cmd_evaluate(args) -> int:
         net.load_state_dict(state)
         net.eval()
     te = load_dataset("mnist", "test")
+    if net.spec.n_input != te.images[0].size:
+        raise ValueError(f"{args.model}: the network has {net.spec.n_input} inputs, MNIST "
+                         f"test images have {te.images[0].size} pixels (dl evaluate tests on "
+                         "MNIST)")
+    n_classes = int(te.labels.max()) + 1
+    if net.spec.n_output != n_classes:
+        raise ValueError(f"{args.model}: the network has {net.spec.n_output} outputs, MNIST "
+                         f"has {n_classes} classes (its accuracy there would mean nothing)")
     x, y = te.images[:args.samples], te.labels[:args.samples]
     doc, res = {"model": args.model, "spec_method": net.spec.method}, {}
     if args.backend in ("torch", "both"):
@@ -225,9 +273,12 @@ def _cmd_evaluate(args) -> int:
 
 def _cmd_export(args) -> int:
     args.hold_out(args.out, folder=False)  # held until the end (lavalab.runlock)
+    from lavalab import validate
     from lavalab.supervised.evaluate import export_netx
     from lavalab.supervised.train import load_model
 
+    validate.out_file(args.out)
+    _model_file(args.model)
     net, _ = load_model(args.model)
     path = export_netx(net, args.out)
     print(f"wrote {path} (netx HDF5; load with lava.lib.dl.netx.hdf5.Network(..., "
@@ -238,9 +289,12 @@ def _cmd_export(args) -> int:
 
 def _cmd_study_latency(args) -> int:
     args.hold_out(args.out)  # held until the command ends (lavalab.runlock)
+    from lavalab import validate
     from lavalab.networks.supervised import CubaParams
     from lavalab.study.latency import LatencySetup, latency_study
 
+    _check_method_options(args, args.methods)
+    validate.out_dir(args.out)
     setup = LatencySetup(hidden=tuple(args.hidden), encoding=args.encoding,
                          neuron=CubaParams(args.tau_u_ms, args.tau_v_ms, args.threshold,
                                            args.dt_ms),

@@ -19,9 +19,10 @@ def _add_net_args(sp) -> None:
     sp.add_argument("--dataset", choices=DATASETS,
                     default="mnist")
     sp.add_argument("--data-root", default=None)
-    sp.add_argument("--hidden", type=a.int_list("--hidden", 1, 100000), default=[800],
+    sp.add_argument("--hidden", type=a.int_list("--hidden", 1, 100000, repeats=True),
+                    default=[800],
                     help="hidden layer sizes (default 800)")
-    sp.add_argument("--thresholds", type=a.float_list("--thresholds", 1e-9, 1e6),
+    sp.add_argument("--thresholds", type=a.float_list("--thresholds", 1e-9, 1e6, repeats=True),
                     default=None, help="theta per layer (default 0.2 per hidden, 1.3 output)")
     sp.add_argument("--tau-s", type=a.real("--tau-s", 1e-6, 100.0), default=0.13,
                     help="synaptic time constant tau_s in seconds (tau = 2 tau_s)")
@@ -67,8 +68,8 @@ def add_parser(sub) -> None:
                     "require bit-exact agreement with the numpy simulation (default 5)")
     lv.add_argument("--weight-bits", type=a.integer("--weight-bits", 2, 8), default=8,
                     help="weight bits of the Loihi lowering (Lava Dense: 8)")
-    lv.add_argument("--dataset", choices=DATASETS,
-                    default="mnist")
+    lv.add_argument("--dataset", choices=DATASETS, default=None,
+                    help="test images (default: the dataset the network was trained on)")
     lv.add_argument("--data-root", default=None)
     lv.add_argument("--quiet", action="store_true",
                     help="no progress bar")
@@ -159,8 +160,16 @@ def _cmd_study_dt(args) -> int:
 
 def _cmd_lava(args) -> int:
     args.hold_out(args.out)  # held until the command ends (lavalab.runlock)
+    from lavalab import validate
     from lavalab.exact import bridge
 
+    if args.lava_samples > args.samples:
+        raise ValueError(f"--lava-samples={args.lava_samples} exceeds --samples={args.samples} "
+                         "(the Lava run is the first of the compared samples)")
+    validate.out_dir(args.out)
+    if Path(args.model).is_dir():
+        raise ValueError(f"--model {args.model} is a folder: give the network.npz that "
+                         "lavalab exact train wrote")
     rep = bridge.compare_cli(args.model, args.dt, args.samples, args.lava_samples,
                              args.weight_bits, args.dataset, args.data_root, Path(args.out),
                              progress=not args.quiet)

@@ -9,17 +9,18 @@ import sys
 __all__ = ["add_parser", "cmd_evaluate_stock", "cmd_export"]
 
 
-#: Test digits ``evaluate --backend lava-stock / loihi`` runs when ``--samples`` is not given
-#: (Lava's CPU simulation of the stock network takes about a second per digit).
-STOCK_DEFAULT_SAMPLES = 500
-
-
 def cmd_evaluate_stock(args: argparse.Namespace) -> int:
     """``evaluate --backend lava-stock|loihi``: stock network vs the engine, same digits."""
+    from pathlib import Path
+
+    from lavalab import validate
     from lavalab.deploy import evaluate_stock
 
-    out = args.out or args.model
-    rep = evaluate_stock(args.model, samples=args.samples or STOCK_DEFAULT_SAMPLES,
+    out = args.out or (str(Path(args.model).parent) if str(args.model).endswith(".npz")
+                       else args.model)
+    validate.out_dir(out)  # before the (slow) Lava run
+    # without --samples: 500 digits, or the whole test set if smaller (digits: 297)
+    rep = evaluate_stock(args.model, samples=args.samples,
                          backend=args.backend, out=out,
                          data_root=args.data_root, progress=True)
     ev, ee = rep["events"], rep["engine_events"]
@@ -53,7 +54,14 @@ def cmd_export(args: argparse.Namespace) -> int:
         print(f"lavalab export: error: --for {args.nir_for} applies to --format nir only",
               file=sys.stderr)
         return 2
+    from lavalab import validate
+    from lavalab.cli.args import given
     from lavalab.model_io import ModelFileError
+
+    if given(args, "netx_inhibition") and args.format != "netx":
+        raise ValueError(f"--netx-inhibition {args.netx_inhibition} applies to --format netx "
+                         "only (NIR holds the inhibition as graph edges)")
+    validate.out_file(args.out)
 
     try:
         model = load_model(args.model)
@@ -107,7 +115,10 @@ def add_parser(sub) -> None:
                     "which Norse runs too): snntorch (dt 1e-4 s, the step its importer "
                     "assumes), norse (seconds), sinabs (time in steps), generic (per-neuron "
                     "thresholds, seconds; snnTorch refuses it)")
+    from lavalab.cli.args import Given
+
     ex.add_argument("--netx-inhibition", choices=("refuse", "drop"), default="refuse",
+                    action=Given,
                     help="netx cannot hold recurrent inhibition: refuse (exit 2, default) or "
                     "drop it (a named feed-forward inference approximation)")
     ex.set_defaults(func=cmd_export)

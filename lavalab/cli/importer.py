@@ -30,6 +30,7 @@ def add_parser(sub) -> None:
                    default="direct", help="input encoding: direct (graded pixel / 255 on "
                    "the 2**-input-bits grid) or rate (Bernoulli spikes)")
     p.add_argument("--input-bits", type=a.integer("--input-bits", 1, 6), default=4,
+                   action=a.Given,
                    help="fraction bits of a direct-encoded input (default 4)")
     p.add_argument("--seed", type=a.seed, default=0, help="seed of the check inputs")
     p.set_defaults(func=_cmd_import)
@@ -37,11 +38,19 @@ def add_parser(sub) -> None:
 
 def _cmd_import(args) -> int:
     args.hold_out(args.out, folder=False)  # held until the end (lavalab.runlock)
+    from lavalab import validate
+
+    if a.given(args, "input_bits") and args.encoding != "direct":
+        raise ValueError(f"--input-bits {args.input_bits} applies to --encoding direct only "
+                         "(rate spikes carry no payload)")
     out = Path(args.out)
+    if out.is_dir():
+        raise ValueError(f"--out {out} is a folder: give a model file name (.npz)")
     if out.exists() and not args.force:
         raise ValueError(f"--out {out} exists; give --force to replace it")
     if out.exists() and not out.is_file():
         raise ValueError(f"--out {out} is not a file")
+    validate.out_file(out)
     from lavalab.supervised.nir_import import ImportConfig, import_nir
     from lavalab.supervised.train import save_model
 

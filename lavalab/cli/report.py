@@ -43,8 +43,13 @@ def _cmd_report(args: argparse.Namespace) -> int:
     src = Path(args.results_dir)
     if not src.is_dir() and not (src.is_file() and src.suffix == ".json"):
         raise ValueError(f"RESULTS_DIR {str(src)!r} is not a study folder")
+    if src.is_dir() and not any(src.glob("*.json")) and not any(src.glob("*.csv")):
+        raise ValueError(f"RESULTS_DIR {str(src)!r} holds no results (no .json or .csv "
+                         "file): give a study folder")
     if args.out:
-        out = Path(args.out)
+        from lavalab import validate
+
+        out = validate.out_file(args.out)
         prefix = os.path.relpath(src if src.is_dir() else src.parent,
                                  out.parent.resolve() if out.parent != Path() else Path())
     else:

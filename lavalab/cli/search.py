@@ -31,7 +31,7 @@ def add_study_parser(stsub) -> None:
     sp.add_argument("--val-samples", type=a.positive("--val-samples", 10**6),
                     default=1000, help="held-out training images used to select "
                     "(after --train-samples; default 1000)")
-    sp.add_argument("--min-effect", type=float, default=1.0,
+    sp.add_argument("--min-effect", type=a.real("--min-effect", 0.0, 100.0), default=1.0,
                     help="percentage points a parameter must move the mean validation "
                     "accuracy by to count as significant (default 1)")
     sp.set_defaults(func=_cmd)

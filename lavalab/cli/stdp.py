@@ -28,7 +28,7 @@ def add_parsers(sub) -> None:
     a.add_init(tr)
     tr.add_argument("--timesteps", type=a.positive("--timesteps", 100000), default=350,
                     help="presentation steps per sample (default 350)")
-    tr.add_argument("--rest", type=a.positive("--rest", 100000), default=150,
+    tr.add_argument("--rest", type=a.integer("--rest", 2, 100000), default=150,
                     help="rest steps after each sample (>= 2; default 150)")
     tr.add_argument("--samples", type=a.positive("--samples", 10**7), default=1000,
                     help="training samples (default 1000); more than the training set "
@@ -46,7 +46,7 @@ def add_parsers(sub) -> None:
                     help="last training samples used to assign labels (default 10000)")
     tr.add_argument("--checkpoint-every", type=a.positive("--checkpoint-every", 10**7),
                     default=1000)
-    tr.add_argument("--input-gain", type=float, default=None,
+    tr.add_argument("--input-gain", type=a.real("--input-gain", 1e-6, 1e3), default=None,
                     help="mV of membrane input per unit input weight (default: the "
                     "network's 0.5, measured on MNIST); small images need more: digits "
                     "(64 inputs) fires nothing at 0.5, trains at 4")
@@ -96,7 +96,8 @@ def add_parsers(sub) -> None:
     ev.add_argument("model", help="folder with model.npz")
     ev.add_argument("--samples", type=a.positive("--samples", 10**7), default=None,
                     help="first test samples to classify (default: the whole test set of "
-                    "the model's dataset; 500 for lava-stock / loihi, which simulate slowly)")
+                    "the model's dataset; for lava-stock, which simulates slowly, 500 or the "
+                    "whole test set if smaller)")
     ev.add_argument("--backend", choices=(*BACKENDS, "lava-stock"), default="engine",
                     help="lava-stock: the model lowered to Lava's stock Processes (Lava CPU); "
                     "a Loihi chip is reached through `lavalab deploy`")

@@ -5,6 +5,7 @@ study shares (:func:`add_study_args`, :func:`study_setup`)."""
 from __future__ import annotations
 
 import argparse
+import math
 
 from lavalab.cli import args as a
 from lavalab.cli.output import print_rows, report_study
@@ -25,7 +26,8 @@ def add_study_args(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--assign-samples", type=a.positive("--assign-samples", 10**7),
                     default=2000, help="last training samples used to assign labels "
                     "(default 2000, at most --train-samples)")
-    sp.add_argument("--seed", type=a.seed, default=0, help="seed of weights, encoder, rounding")
+    sp.add_argument("--seed", type=a.seed, default=0, action=a.Given,
+                    help="seed of weights, encoder, rounding (one seed; not with --seeds)")
     sp.add_argument("--seeds", type=a.int_list("--seeds", 0, a.SEED_MAX), default=None,
                     help="train and test every configuration once per seed, e.g. 0,1,2: "
                     "rows give mean, std and per-seed values (default: --seed)")
@@ -56,6 +58,9 @@ def study_setup(args: argparse.Namespace):
     """The :class:`lavalab.study.StudySetup` of the options :func:`add_study_args` adds."""
     from lavalab.study import StudySetup
 
+    if args.seeds is not None and a.given(args, "seed"):
+        raise ValueError(f"--seed {args.seed} and --seeds {','.join(map(str, args.seeds))}: "
+                         "give one of them (--seeds runs every seed listed)")
     return StudySetup(network=args.network, neurons=args.neurons, rule=args.rule,
                       train_samples=args.train_samples, test_samples=args.test_samples,
                       assign_samples=min(args.assign_samples, args.train_samples),
@@ -85,8 +90,10 @@ def add_timesteps_parser(stsub) -> None:
     ts.add_argument("--infer-enhancement", type=a.policy("--infer-enhancement"),
                     default=None, help="policy for the inference-only reduction "
                     "(default linear; any --enhancement value)")
-    ts.add_argument("--tau", type=float, default=5.0, help="latency weight of S (default 5)")
-    ts.add_argument("--eps", type=float, default=5.0, help="energy weight of S (default 5)")
+    ts.add_argument("--tau", type=a.real("--tau", 0.0, math.inf), default=5.0,
+                    help="latency weight of S (default 5)")
+    ts.add_argument("--eps", type=a.real("--eps", 0.0, math.inf), default=5.0,
+                    help="energy weight of S (default 5)")
     ts.set_defaults(func=_cmd_study_timesteps)
 
 
@@ -105,7 +112,8 @@ def add_precision_parser(stsub) -> None:
                     default=["w", "wn"], help="quantize weights (w) or weights and neuron "
                     "parameters (wn)")
     pr.add_argument("--timesteps", type=a.positive("--timesteps", 100000), default=350)
-    pr.add_argument("--mu", type=float, default=10.0, help="memory weight of R (default 10)")
+    pr.add_argument("--mu", type=a.real("--mu", 0.0, math.inf), default=10.0,
+                    help="memory weight of R (default 10)")
     pr.set_defaults(func=_cmd_study_precision)
 
 
@@ -129,6 +137,9 @@ def _cmd_study_timesteps(args: argparse.Namespace) -> int:
     from lavalab.study import timestep_study
     from lavalab.study.executor import spec_from_args
 
+    if args.infer_enhancement is not None and not args.infer_timesteps:
+        raise ValueError(f"--infer-enhancement {args.infer_enhancement} applies to the "
+                         "inference-only reduction: give --infer-timesteps too")
     summary = timestep_study(study_setup(args), args.out, timesteps=args.timesteps,
                              enhancements=args.enhancement, baseline=args.baseline,
                              tau=args.tau, eps=args.eps, executor=spec_from_args(args),

@@ -105,7 +105,8 @@ def load_nmnist(split: str = "train", root: str | Path | None = None) -> EventSe
                         "bundled or downloaded")
     root = Path(root)
     if not root.is_dir():
-        raise DataError(f"nmnist: data folder {root} does not exist")
+        raise DataError(f"nmnist: data folder {root} "
+                        + ("is a file, not a folder" if root.exists() else "does not exist"))
     candidates = [root / _FOLDERS[split], root / "NMNIST" / _FOLDERS[split]]
     base = next((c for c in candidates if c.is_dir()), None)
     if base is None:

@@ -117,7 +117,8 @@ def load_idx_dataset(root: str | Path, split: str = "train", name: str = "mnist"
     check_split(split)
     root = Path(root)
     if not root.is_dir():
-        raise DataError(f"{name}: data folder {root} does not exist")
+        raise DataError(f"{name}: data folder {root} "
+                        + ("is a file, not a folder" if root.exists() else "does not exist"))
     img_path = _find(root, IDX_FILES[split][0], name)
     lbl_path = _find(root, IDX_FILES[split][1], name)
     images = read_idx(img_path)

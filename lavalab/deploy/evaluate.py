@@ -30,6 +30,9 @@ from lavalab.timing import JobClock
 __all__ = ["STOCK_BACKENDS", "evaluate_stock", "LOIHI_VIA_BUNDLE"]
 
 STOCK_BACKENDS = ("lava-stock",)
+#: Test digits evaluated when ``samples`` is None (at most the test set): Lava's CPU
+#: simulation of the stock network takes about a second per digit.
+DEFAULT_SAMPLES = 500
 PARTIAL_FORMAT = "lavalab-stock-partial"
 
 
@@ -41,10 +44,12 @@ LOIHI_VIA_BUNDLE = (
     "same stock network on Lava's CPU simulation here")
 
 
-def evaluate_stock(model_dir, samples: int = 500, backend: str = "lava-stock", out=None,
-                   theta_fold: str = "scale", data_root: str | None = None,
-                   progress: bool = True, copies: int = 10, save_every: int | None = None) -> dict:
-    """Evaluate a model's stock network on the first ``samples`` test digits (module doc).
+def evaluate_stock(model_dir, samples: int | None = DEFAULT_SAMPLES,
+                   backend: str = "lava-stock", out=None, theta_fold: str = "scale",
+                   data_root: str | None = None, progress: bool = True, copies: int = 10,
+                   save_every: int | None = None) -> dict:
+    """Evaluate a model's stock network on the first ``samples`` test digits (module doc;
+    None: :data:`DEFAULT_SAMPLES`, or the whole test set if smaller).
 
     ``copies`` digits run at once in as many copies of the network (block-diagonal
     weights, identical per copy); ``save_every`` digits (default ``copies``) per Lava run
@@ -74,6 +79,8 @@ def evaluate_stock(model_dir, samples: int = 500, backend: str = "lava-stock", o
     low = lower_model(model, theta_fold=theta_fold)
     out = Path(out) if out is not None else Path(model_dir)
     test = load_dataset(model.meta.get("dataset", "mnist"), "test", data_root)
+    if samples is None:  # the default: DEFAULT_SAMPLES, or the whole test set if smaller
+        samples = min(DEFAULT_SAMPLES, len(test))
     if not 1 <= samples <= len(test):
         raise ValueError(f"samples={samples} is outside the allowed range 1..{len(test)}")
     test = test.subset(samples)

@@ -233,6 +233,13 @@ def compare_cli(model_path, dt, samples, lava_samples, weight_bits, dataset, dat
     from lavalab.data import load_dataset
 
     spec, weights, meta = load_network(model_path)
+    trained_on = meta.get("dataset")
+    if dataset is None:  # the network's own dataset (older files: mnist)
+        dataset = trained_on or "mnist"
+    elif trained_on is not None and dataset != trained_on:
+        raise ValueError(f"--dataset {dataset}: {model_path} was trained on {trained_on} "
+                         "(its accuracy on another dataset would mean nothing; leave "
+                         "--dataset out to use the network's)")
     te = load_dataset(dataset, "test", data_root)
     if samples > len(te.labels):
         raise ValueError(f"--samples={samples} exceeds the {len(te.labels)} test images")

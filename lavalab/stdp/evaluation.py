@@ -77,8 +77,9 @@ def assign(model_dir, out, inference_dt_ms: float | None = None,
     cfg = model.meta.get("config") or {}
     data = load_dataset(model.meta["dataset"], "train", data_root)
     trained = stream_end(model, src) or len(data)  # the end of the training stream
-    n = assign_samples if assign_samples is not None else int(
-        cfg.get("assign_samples", len(data)))
+    # default: as many as train used (it assigns on at most the samples it trained)
+    n = assign_samples if assign_samples is not None else min(int(
+        cfg.get("assign_samples", len(data))), trained)
     n = validate.integer("assign_samples", n, 1, trained)
     images = cycled(data.images, trained - n, trained)
     labels = cycled(data.labels, trained - n, trained)

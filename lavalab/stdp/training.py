@@ -39,7 +39,8 @@ def train(cfg: TrainConfig, out, progress: bool = True, restart: bool = False,
     new model is written); a model beside the last checkpoint of this configuration is
     the output of a run killed while finishing, which this call completes. A killed run
     resumes from ``checkpoint.npz`` bit for bit. ``out`` is checked for writability before
-    any work and created only after the data loaded. ``train.json``'s timing:
+    any work and created only after the data and the ``init_from`` model loaded.
+    ``train.json``'s timing:
     :mod:`lavalab.timing`."""
     clock = JobClock()
     from lavalab import validate
@@ -54,18 +55,18 @@ def train(cfg: TrainConfig, out, progress: bool = True, restart: bool = False,
                          "(force=True) to replace it, or another --out")
     data = load_dataset(cfg.dataset, "train", cfg.data_root)
     spec = cfg.spec(int(np.prod(data.shape)))
-    out.mkdir(parents=True, exist_ok=True)
-    model_io.remove_stale_temp(out)
     fixed = lower_network(spec, Q, EXP_IN) if cfg.precision == "fixed" else None
     if cfg.init_from is None:
         prev = 0  # samples of the stream trained before this run
         w0 = init_weights(spec, cfg.seed, data.images)
         w0 = np.rint(w0 * Q).astype(np.int64) if fixed is not None else w0
         net = make_net(spec, cfg.precision, w0, seed=cfg.seed, fixed=fixed)
-    else:
+    else:  # --init-from checked before ``out`` is created
         prev, w0, theta0 = _continued(cfg, spec)
         net = make_net(spec, cfg.precision, w0, theta0, seed=cfg.seed, fixed=fixed,
                        t=prev * spec.sample_steps)
+    out.mkdir(parents=True, exist_ok=True)
+    model_io.remove_stale_temp(out)
     done = 0
     events = np.zeros((cfg.samples, len(EVENT_NAMES)), np.int64)  # one row per sample
     ckpt = out / "checkpoint.npz"

@@ -100,6 +100,21 @@ class ExecutorSpec:
         return DEFAULT_WORKERS if self.workers is None else self.workers
 
 
+def _probe_scheduler(address: str, timeout_s: float) -> None:
+    """Connect to ``address`` and read Dask's handshake within ``timeout_s``: Dask's own
+    ``connect`` waits for the handshake without a deadline, so a port that accepts the
+    connection and never answers would hang the Client. TimeoutError / OSError otherwise."""
+    import asyncio
+
+    from distributed.comm import connect
+
+    async def probe():
+        comm = await asyncio.wait_for(connect(address, timeout=timeout_s), timeout_s)
+        await comm.close()
+
+    asyncio.run(probe())
+
+
 def scheduler_address(text: str) -> str:
     """``text`` as a Dask address ``scheme://host:port`` (a bare ``host:port`` is tcp);
     ValueError naming it otherwise."""
@@ -244,13 +259,22 @@ class DaskExecutor:
         else:
             address = spec.scheduler
         try:
+            if self.cluster is None:
+                _probe_scheduler(address, spec.connect_timeout_s)
             self.client = Client(address, timeout=f"{spec.connect_timeout_s}s",
                                  set_as_default=False)
         except (OSError, TimeoutError) as err:
             self._close_cluster()
+            why = " ".join(str(err).split())
             raise ValueError(f"--scheduler {address}: no Dask scheduler answered within "
-                             f"{spec.connect_timeout_s:g} s ({' '.join(str(err).split())})"
+                             f"{spec.connect_timeout_s:g} s" + (f" ({why})" if why else "")
                              ) from None
+        except Exception as err:  # noqa: BLE001 (whatever a non-Dask reply makes Dask raise)
+            # Dask reads its reply as a message header (MemoryError, decoding errors)
+            self._close_cluster()
+            raise ValueError(f"--scheduler {address}: what answers there is not a Dask "
+                             f"scheduler ({type(err).__name__}: "
+                             f"{' '.join(str(err).split())[:200]})") from None
         except BaseException:
             self._close_cluster()
             raise

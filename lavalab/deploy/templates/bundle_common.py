@@ -115,9 +115,10 @@ def select_host(args) -> None:
     if not loihi.is_installed():
         raise BundleError("--target loihi2 needs Intel's lava-loihi (lava.utils.loihi reports "
                           "it is not installed); it is available to INRC members")
-    gen = loihi.ChipGeneration[args.loihi_gen]
+    gen = loihi.ChipGeneration[args.loihi_gen or "N3B3"]
     if args.ethernet_host:
-        loihi.use_ethernet_host(args.ethernet_host, host_binary_path=args.ethernet_binary,
+        loihi.use_ethernet_host(args.ethernet_host, host_binary_path=args.ethernet_binary
+                                or "nxcore/bin/nx_driver_server",
                                 loihi_gen=gen)
     else:
         loihi.use_slurm_host(partition=args.partition, board=args.board, loihi_gen=gen)

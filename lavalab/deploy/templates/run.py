@@ -197,6 +197,17 @@ def results(graph: dict, counts: dict, wall_s: float, target: str, profile) -> d
     return rep
 
 
+def _writable(folder: Path) -> bool:
+    """Whether a file can be created in ``folder`` (tried: permissions, read-only mounts)."""
+    import tempfile
+
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            return True
+    except OSError:
+        return False
+
+
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -208,8 +219,10 @@ def parse_args(argv):
     p.add_argument("--board", default=None, help="SLURM board (instead of --partition)")
     p.add_argument("--ethernet-host", default=None,
                    help="address of a directly attached Loihi 2 host (no SLURM)")
-    p.add_argument("--ethernet-binary", default="nxcore/bin/nx_driver_server")
-    p.add_argument("--loihi-gen", choices=CHIP_GENERATIONS, default="N3B3")
+    p.add_argument("--ethernet-binary", default=None,
+                   help="driver on the Ethernet host (default nxcore/bin/nx_driver_server)")
+    p.add_argument("--loihi-gen", choices=CHIP_GENERATIONS, default=None,
+                   help="chip generation (default N3B3)")
     p.add_argument("--no-partition", action="store_true",
                    help="let lava-loihi partition the network itself")
     p.add_argument("--no-profile", action="store_true", help="do not attach Lava's profiler")
@@ -224,6 +237,21 @@ def parse_args(argv):
         p.error("give --partition or --board, not both (lava.utils.loihi.use_slurm_host)")
     if args.input_lag < 0 or args.output_lag < 0:
         p.error("--input-lag / --output-lag must be >= 0")
+    chip_only = [f"--{d.replace('_', '-')}" for d in ("partition", "board", "ethernet_host",
+                                                      "ethernet_binary", "loihi_gen")
+                 if getattr(args, d) is not None] + (["--no-partition"] if args.no_partition
+                                                     else [])
+    if chip_only and args.target != "loihi2":
+        p.error(f"{', '.join(chip_only)} applies to --target loihi2 only (target is "
+                f"{args.target})")
+    if args.ethernet_host and (args.partition or args.board):
+        p.error("give --ethernet-host or --partition / --board, not both")
+    if args.out is not None:
+        out = Path(args.out)
+        if not args.out.strip() or out.is_dir():
+            p.error(f"--out {args.out!r} is not a file name")
+        if not _writable(out.parent):
+            p.error(f"--out {args.out}: folder {out.parent} is not a writable folder")
     return args
 
 
