@@ -96,6 +96,7 @@ def add_parser(sub) -> None:
     ex = dsub.add_parser("export", help="write the netx HDF5 of a trained model")
     ex.add_argument("model")
     ex.add_argument("--out", required=True, help="netx file to write (.net / .h5)")
+    ex.add_argument("--force", action="store_true", help="replace an existing --out")
     ex.set_defaults(func=_cmd_export)
 
 
@@ -166,6 +167,8 @@ def _cmd_train(args) -> int:
 
     _check_method_options(args, [args.method])
     validate.out_file(args.out)
+    if args.checkpoint is not None:
+        validate.out_file(args.checkpoint, flag="--checkpoint")
     spec = _spec(args, args.method)
     cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                       seed=args.seed, train_samples=args.train_samples, threads=args.threads)
@@ -278,6 +281,8 @@ def _cmd_export(args) -> int:
     from lavalab.supervised.train import load_model
 
     validate.out_file(args.out)
+    if Path(args.out).exists() and not args.force:
+        raise ValueError(f"--out {args.out} exists; give --force to replace it")
     _model_file(args.model)
     net, _ = load_model(args.model)
     path = export_netx(net, args.out)

@@ -54,6 +54,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         print(f"lavalab export: error: --for {args.nir_for} applies to --format nir only",
               file=sys.stderr)
         return 2
+    from pathlib import Path
+
     from lavalab import validate
     from lavalab.cli.args import given
     from lavalab.model_io import ModelFileError
@@ -62,6 +64,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise ValueError(f"--netx-inhibition {args.netx_inhibition} applies to --format netx "
                          "only (NIR holds the inhibition as graph edges)")
     validate.out_file(args.out)
+    if Path(args.out).exists() and not args.force:
+        raise ValueError(f"--out {args.out} exists; give --force to replace it")
 
     try:
         model = load_model(args.model)
@@ -107,6 +111,7 @@ def add_parser(sub) -> None:
     ex.add_argument("--format", choices=("nir", "netx"), required=True,
                     help="nir: NIR graph (nir package); netx: lava-dl netx HDF5")
     ex.add_argument("--out", required=True, help="output file (.nir / .h5)")
+    ex.add_argument("--force", action="store_true", help="replace an existing --out")
     from lavalab.export.nir_graph import TARGETS
 
     ex.add_argument("--for", dest="nir_for", choices=TARGETS,

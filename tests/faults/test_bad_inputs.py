@@ -135,7 +135,9 @@ ROWS = [
     ("deploy", "deploy {stdp} --out {dir}", ["--out", "not empty"]),
     ("deploy", "deploy {stdp} --samples 1000 --out {out}", ["samples=1000", "1..297"]),
     ("deploy", "deploy {stdp} --samples 0 --out {out}", ["--samples=0"]),
-    ("deploy", "deploy {dl64} --out {out}", ["{dl64}", "'lavalab-model'"]),
+    ("deploy", "deploy {dl64} --out {out}", ["--dataset", "digits has 64 pixels"]),
+    ("deploy", "deploy {dl64} --dataset mnist --out {out}", ["--dataset mnist", "784 pixels",
+                                                             "64 inputs"]),
     ("deploy", "deploy {exact} --out {out}", ["{exact}", "'lavalab-model'"]),
     ("deploy", "deploy {missing} --out {out}", ["{missing}", "no such file"]),
     # -- the bundle's run.py (no lavalab needed)
@@ -165,6 +167,7 @@ ROWS = [
      ["{exact}", "neither an STDP model", "nor a lavalab dl model"]),
     ("export", "export {dl64} --format netx --out {out}", ["{dl64}", "'lavalab-model'"]),
     ("export", "export {stdp} --format onnx --out {out}", ["--format", "onnx"]),
+    ("export", "export {stdp} --format nir --out {nir_stdp}", ["--out", "exists", "--force"]),
     # -- import
     ("import", "import {missing} --out {out}", ["{missing}", "no such NIR file"]),
     ("import", "import {dl64} --out {out}", ["{dl64}", "not a readable NIR file"]),
@@ -191,7 +194,8 @@ ROWS = [
     ("dl train", DL_TRAIN + " --threshold inf --out {out}", ["--threshold", "inf"]),
     ("dl train", "dl train --hidden 4,,4 --out {out}", ["--hidden", "'4,,4'", "empty"]),
     ("dl train", DL_TRAIN + " --timesteps 0 --out {out}", ["--timesteps=0", "1..64"]),
-    ("dl train", DL_TRAIN + " --checkpoint {dir} --out {out}", ["{dir}", "checkpoint"]),
+    ("dl train", DL_TRAIN + " --checkpoint {dir} --out {out}", ["{dir}", "--checkpoint",
+                                                                 "folder"]),
     ("dl evaluate", "dl evaluate {dl64} --samples 2",
      ["{dl64}", "64 inputs", "784 pixels"]),
     ("dl evaluate", "dl evaluate {dl3} --samples 2", ["{dl3}", "3 outputs", "10 classes"]),
@@ -207,6 +211,7 @@ ROWS = [
     ("dl evaluate", "dl evaluate {stdp}", ["{stdp}", "folder"]),
     ("dl evaluate", "dl evaluate {dl784} --backend loihi", ["--backend", "loihi"]),
     ("dl export", "dl export {dl784} --out {dir}", ["--out", "folder"]),
+    ("dl export", "dl export {dl784} --out {file}", ["--out", "exists", "--force"]),
     ("dl export", "dl export {exact} --out {out}", ["{exact}", "'lavalab-supervised-model'"]),
     # -- exact train / lava
     ("exact train", EXACT_TRAIN + " --test-dts 0.001,0.001 --out {out}",
