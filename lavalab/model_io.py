@@ -65,8 +65,19 @@ def save_npz(path, fmt: str, meta: dict, arrays: dict) -> Path:
     if "meta" in payload:
         raise ValueError("'meta' is reserved")
     payload["meta"] = np.asarray(json.dumps(meta))
-    _atomic_write(path, lambda f: np.savez_compressed(f, **payload))
+    _atomic_write(path, lambda f: _savez_fast(f, payload))
     return path
+
+
+def _savez_fast(f, payload: dict) -> None:
+    """What ``np.savez_compressed`` writes (a zip of ``.npy`` entries, read by ``np.load``),
+    at deflate level 1: a D&C-400 model in a fifth of the time for 20 % more bytes (written
+    with every checkpoint, so it counts in a run's time)."""
+    with zipfile.ZipFile(f, mode="w", compression=zipfile.ZIP_DEFLATED, compresslevel=1,
+                         allowZip64=True) as zf:
+        for name, arr in payload.items():
+            with zf.open(name + ".npy", "w", force_zip64=True) as fh:
+                np.lib.format.write_array(fh, arr, allow_pickle=False)
 
 
 def load_npz(path, fmt: str) -> tuple[dict, dict]:
