@@ -93,8 +93,8 @@ def test_committed_json_formats_are_their_writers():
         elif not isinstance(doc, dict) or doc.get("format") != kinds[0]:
             got = doc.get("format") if isinstance(doc, dict) else type(doc).__name__
             bad.append(f"{p.relative_to(ROOT)}: format {got!r} (its writer: {kinds[0]!r})")
-        elif doc["version"] not in versions.get(kinds[0], (1,)):
-            bad.append(f"{p.relative_to(ROOT)}: version {doc['version']!r}")
+        elif doc.get("version") not in versions.get(kinds[0], (1,)):
+            bad.append(f"{p.relative_to(ROOT)}: version {doc.get('version')!r}")
     assert not bad, "\n".join(bad)
 
 
@@ -133,8 +133,12 @@ def test_readers_take_the_committed_files_and_refuse_foreign_ones(tmp_path):
     assert len(agree.read_rows(RESULTS / "deploy-agreement.json")) == 6
     old = tmp_path / "old.json"
     old.write_text(json.dumps([{"model": "runs/dc100"}]))  # the layout before the header
-    with pytest.raises(ValueError, match="old.json.*lavalab-deploy-agreement"):
+    with pytest.raises(ValueError, match="old.json"):
         agree.read_rows(old)
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps({"format": "lavalab-eval-report", "version": 1, "rows": []}))
+    with pytest.raises(ValueError, match="other.json.*expected 'lavalab-deploy-agreement'"):
+        agree.read_rows(other)
     # lavalab deploy --verify reads the bundle's results_sim.json
     sims = sorted((RESULTS / "deploy-bundle-sim").glob("*_results_sim.json"))
     assert sims and all(bundle.read_results(p)["target"] == "sim" for p in sims)
