@@ -31,6 +31,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/profile_engine.py
 from profile_engine import format_breakdown  # noqa: E402
 
+FORMAT, VERSION = "lavalab-bench-backends", 1  # of the --out file
+
 
 def _peak_mb() -> float:
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -175,11 +177,13 @@ def main() -> int:
               f"{check['steps']} steps, {check['exc_spikes']} spikes): spikes "
               f"{check['spikes_equal']}, weights {check['weights_equal']}, theta "
               f"{check['theta_equal']}")
-    result = {"rows": rows, "ratios": ratios, "breakdown": profiles, "bit_exact_check": check,
+    result = {"format": FORMAT, "version": VERSION, "rows": rows, "ratios": ratios,
+              "breakdown": profiles, "bit_exact_check": check,
               "platform": {"python": platform.python_version(), "machine": platform.machine(),
                            "processor": platform.processor()}}
-    with open(a.out, "w") as f:
-        json.dump(result, f, indent=2)
+    tmp = Path(a.out).with_name(Path(a.out).name + ".tmp")
+    tmp.write_text(json.dumps(result, indent=2))
+    tmp.replace(a.out)  # atomic: an interrupted run leaves the old file
     print(f"wrote {a.out}")
     return 0 if (check is None or all(check[k] for k in ("spikes_equal", "weights_equal",
                                                           "theta_equal"))) else 1

@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
+FORMAT, VERSION = "lavalab-bench-engine-ab", 1  # of the --json file
 
 #: The worker: reads one line per round from stdin and answers one JSON line.
 WORKER = r"""
@@ -166,7 +167,8 @@ def main(argv=None) -> int:
               f"(quartiles {m['ratio_q25']:.3f}-{m['ratio_q75']:.3f})")
     if args.json:
         tmp = args.json.with_suffix(args.json.suffix + ".tmp")
-        tmp.write_text(json.dumps(out, indent=1) + "\n")
+        tmp.write_text(json.dumps({"format": FORMAT, "version": VERSION, **out}, indent=1)
+                       + "\n")
         tmp.replace(args.json)
     return 0
 

@@ -28,6 +28,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 SEED = 11
+FORMAT, VERSION = "lavalab-bench-nir-interop", 1  # of the --out file
 
 
 def nir_representable(m):
@@ -143,7 +144,8 @@ def main(argv=None) -> int:
                             s.rest_steps, SEED)
     mn = nir_representable(m)
     ref_full, ref_nir = float_counts(m, imgs), float_counts(mn, imgs)
-    res = {"model": str(a.model), "network": s.kind, "n_exc": s.n_exc, "dataset": a.dataset,
+    res = {"format": FORMAT, "version": VERSION, "model": str(a.model), "network": s.kind,
+           "n_exc": s.n_exc, "dataset": a.dataset,
            "digits": a.digits, "steps_per_digit": s.sample_steps, "seed": SEED,
            "float_trained": {f"{k}_spikes_per_digit": float(v.sum() / len(v))
                              for k, v in ref_full.items()},

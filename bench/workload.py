@@ -41,6 +41,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+FORMAT, VERSION = "lavalab-bench-workload", 1  # of the --out file
 sys.path.insert(0, str(HERE))  # bench/bindsnet_venv.py
 
 
@@ -90,6 +91,9 @@ def train(args, work: Path, tag: str, neurons: int, samples: int,
     proc = run_child(cmd, log, child_env(args.cache))
     proc["compiled_kernels"] = "compiling the engine's kernels" in log.read_text()
     tj = json.loads((out / "train.json").read_text())
+    if (tj.get("format"), tj.get("version")) != ("lavalab-train-report", 1):
+        raise SystemExit(f"{out}/train.json: format {tj.get('format')!r} version "
+                         f"{tj.get('version')!r}, expected 'lavalab-train-report' version 1")
     cfg = tj["config"]
     steps = int(cfg["timesteps"]) + int(cfg["rest"])
     assign = tj.get("assignment", {})
@@ -218,7 +222,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--out", type=Path, default=HERE / "workload.json")
     args = ap.parse_args(argv)
 
-    res: dict = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
+    res: dict = {"format": FORMAT, "version": VERSION,
+                 "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
                              "loadavg_start": os.getloadavg()},
                  "args": dict(vars(args), out=str(args.out))}
     with tempfile.TemporaryDirectory(prefix="workload-") as tmp:

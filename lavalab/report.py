@@ -224,8 +224,9 @@ def _json_sections(path: Path) -> list[str]:
                 out.append(f"### Summary: {k}\n\n" + _table(v, units))
     if isinstance(data.get("rows"), list):
         out.append("### Rows\n\n" + _table(data["rows"], units))
-    if not out:
-        kv = _kv_table(data, units)
+    if not out:  # a flat record: its fields, without the format header
+        kv = _kv_table({k: v for k, v in data.items() if k not in ("format", "version")},
+                       units)
         if kv:
             out.append(kv)
     return [s for s in out if s.strip()]

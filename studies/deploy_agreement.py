@@ -6,8 +6,9 @@ classifies the first ``--samples`` MNIST test digits with the fast stock simulat
 against Lava's own Loihi2SimCfg run in tests/backends/test_lava_stock.py and, with
 ``--lava``, on the first digits here), and the engine classifies the same digits with the
 same Poisson input. One JSON row per (model, fold) is written at once (atomic; a rerun
-skips finished rows). Accuracies and agreement in percent (``*_pct``; files written before
-hold fractions under the names without ``_pct``).
+skips finished rows; the file is ``{"format": "lavalab-deploy-agreement", "version": 1,
+"rows": [...]}``, and a file of another kind is refused). Accuracies and agreement in
+percent (``*_pct``; files written before hold fractions under the names without ``_pct``).
 
     python studies/deploy_agreement.py runs/dc100 runs/ts100 --samples 2000 --lava 20 \
         --out studies/results/deploy-agreement.json
@@ -17,12 +18,30 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
 import lavalab  # noqa: F401  (before Lava)
+
+FORMAT = "lavalab-deploy-agreement"
+VERSION = 1
+
+
+def read_rows(path: Path) -> list[dict]:
+    """The rows of a file this script wrote; a file of another kind or version (or a
+    damaged one) raises ``ValueError`` naming it."""
+    from lavalab import model_io
+
+    doc = model_io.load_json(path)
+    if (doc.get("format"), doc.get("version")) != (FORMAT, VERSION) or not isinstance(
+            doc.get("rows"), list):
+        raise ValueError(f"{path}: format {doc.get('format')!r} version "
+                         f"{doc.get('version')!r}, expected {FORMAT!r} version {VERSION} "
+                         "with a list of rows")
+    return doc["rows"]
 
 
 def main(argv=None) -> int:
@@ -46,7 +65,11 @@ def main(argv=None) -> int:
     ap.add_argument("--out", required=True)
     a = ap.parse_args(argv)
     out = Path(a.out)
-    rows = json.loads(out.read_text()) if out.exists() else []
+    try:
+        rows = read_rows(out) if out.exists() else []
+    except ValueError as err:
+        print(f"deploy_agreement.py: error: {' '.join(str(err).split())}", file=sys.stderr)
+        return 2
     test = load_dataset("mnist", "test").subset(a.samples)
     for path in a.models:
         m = load_model(path)
@@ -88,7 +111,8 @@ def main(argv=None) -> int:
                 row["lava_equals_simulator"] = bool(np.array_equal(
                     lv["counts"], r["counts"][:a.lava]))
             rows.append(row)
-            model_io.write_json(out, rows)
+            model_io.write_json(out, {"format": FORMAT, "version": VERSION,
+                                      "rows": rows})
             print(json.dumps(row), flush=True)
     return 0
 

@@ -4,7 +4,8 @@ Usage: python studies/dl_lava_check.py MODEL_OR_CKPT OUT.json [TORCH_SAMPLES] [L
 
 Evaluates the first TORCH_SAMPLES MNIST test digits in torch (default 10000), the first
 LAVA_SAMPLES (default 1000) on Lava fixed_pt through the netx export, their agreement,
-and the energy / latency analysis of the torch counts (davies2018, loihi2).
+and the energy / latency analysis of the torch counts (davies2018, loihi2). OUT.json is a
+``lavalab-dl-lava-check`` record, version 1.
 """
 
 import json
@@ -21,6 +22,8 @@ from lavalab.networks.supervised import spec_from_dict
 from lavalab.supervised.evaluate import agreement, evaluate_lava, evaluate_torch
 from lavalab.supervised.model import SupervisedNet, encode
 from lavalab.supervised.train import load_model
+
+FORMAT = "lavalab-dl-lava-check"  # version: lavalab.model_io.VERSION (write_report)
 
 
 def _load(path):
@@ -59,7 +62,7 @@ def main():
     doc["agreement"] = agreement(a_sub, b)
     doc["lava_wall_s"] = time.time() - t0
     print("lava", doc["lava"], doc["agreement"], flush=True)
-    model_io.write_json(out, json.loads(json.dumps(doc, default=float)))
+    model_io.write_report(out, FORMAT, json.loads(json.dumps(doc, default=float)))
 
 
 if __name__ == "__main__":

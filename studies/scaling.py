@@ -56,13 +56,28 @@ from pathlib import Path
 
 import numpy as np
 
+from lavalab.model_io import VERSION as MODEL_IO_VERSION
 from lavalab.model_io import load_json, write_json
 from lavalab.networks.snn import INITS, default_inference, default_mechanisms
 from lavalab.stdp import TrainConfig, assign, evaluate, load_model, train
 from lavalab.study import executor as xq
 
-FORMAT = "lavalab.scaling/1"
+FORMAT = "lavalab.scaling/1"  # of scaling.json / curve.json, with VERSION
+VERSION = 1
+#: what lavalab train / evaluate write into a run folder (read back here)
+TRAIN_FORMAT, EVAL_FORMAT = "lavalab-train-report", "lavalab-eval-report"
 MNIST_TRAIN = 60000
+
+
+def _record(path: Path, fmt: str) -> dict:
+    """A run folder's ``train.json`` / ``eval.json``; one of another kind or version raises
+    ``ValueError`` naming it."""
+    rec = load_json(path)
+    if (rec.get("format"), rec.get("version")) != (fmt, MODEL_IO_VERSION):
+        raise ValueError(f"{path}: format {rec.get('format')!r} version "
+                         f"{rec.get('version')!r}, expected {fmt!r} version "
+                         f"{MODEL_IO_VERSION}")
+    return rec
 
 
 def _mech(text: str) -> tuple[str | None, bool | None, str | None, float | None,
@@ -157,7 +172,7 @@ def collect(out: Path) -> list[dict]:
     for d in sorted((out / "runs").glob("*")):
         if not (d / "eval.json").exists():
             continue
-        tr = load_json(d / "train.json")
+        tr = _record(d / "train.json", TRAIN_FORMAT)
         c = tr["config"]
         total = tr.get("samples_total", c["samples"])  # a continued run: the whole stream
         head, tail = f"{c['network']}-{c['neurons']}-", f"-s{c['seed']}-{total}"
@@ -176,7 +191,7 @@ def run_one(out: Path, network: str, n: int, seed: int, samples: int, mech: str,
     ev_path = d / "eval.json"
     if not ev_path.exists():
         train_eval(str(d), network, n, seed, samples, mech, test_samples, progress)
-    tr, ev = load_json(d / "train.json"), load_json(ev_path)
+    tr, ev = _record(d / "train.json", TRAIN_FORMAT), _record(ev_path, EVAL_FORMAT)
     if "accuracy_pct" not in ev:
         raise SystemExit(f"scaling.py: error: {ev_path} has no accuracy_pct (written by an "
                          "older lavalab): evaluate that model again")
@@ -194,7 +209,7 @@ def run_one(out: Path, network: str, n: int, seed: int, samples: int, mech: str,
 
 def _train_wall(d: Path) -> float:
     """Training wall time of run folder ``d``, with that of the runs it continued."""
-    tr = load_json(d / "train.json")
+    tr = _record(d / "train.json", TRAIN_FORMAT)
     if tr.get("inference_variant_of"):  # re-assigned, not trained: its training run's
         return _train_wall(d.parent / tr["inference_variant_of"])
     src = (tr.get("init_from") or {}).get("model")
@@ -235,7 +250,7 @@ def train_eval(folder: str, network: str, n: int, seed: int, samples: int, mech:
             return
         rep = assign(src, folder, inference_dt_ms=dt, one_spike_infer=osi,
                      assign_samples=n_assign, force=True, stock=stock)
-        tr = load_json(src / "train.json")
+        tr = _record(src / "train.json", TRAIN_FORMAT)
         used = tr.get("mechanisms") or _used_before(network, n, base)
         tr["mechanisms"] = {**used, "inference_dt_ms": rep["inference_dt_ms"],
                             "one_spike_infer": rep["one_spike_infer"],
@@ -496,23 +511,23 @@ def main() -> None:
     jobs = [(net, n, s, c, m) for net in nets for m in mechs for n in sizes for c in counts
             for s in seeds]
     var_jobs = [(net, n, s, c, f"{m}@{v}") for net, n, s, c, m in jobs for v in variants]
-    if a.collect:
-        rows = _unique(collect(out))
-    else:
-        try:
+    try:
+        if a.collect:
+            rows = _unique(collect(out))
+        else:
             run_all(out, jobs, a.test_samples, spec, not a.quiet)
             # inference variants: re-assigned and evaluated here, after their training
             rows = _unique([run_one(out, net, n, s, c, m, a.test_samples, False)
                             for net, n, s, c, m in jobs + var_jobs])
-        except (ValueError, xq.StudyIncomplete, OSError) as err:
-            print(f"scaling.py: error: {' '.join(str(err).split())}", file=sys.stderr)
-            raise SystemExit(2) from None
+    except (ValueError, xq.StudyIncomplete, OSError) as err:
+        print(f"scaling.py: error: {' '.join(str(err).split())}", file=sys.stderr)
+        raise SystemExit(2) from None
     xkey = "samples" if curve else "neurons"
     summary = summarise(rows, ("network", "mechanism", "epochs", xkey) if not curve
                         else ("network", "mechanism", xkey))
     name = "curve" if curve else "scaling"
-    write_json(out / f"{name}.json", {"format": FORMAT, "command": vars(a), "rows": rows,
-                                      "summary": summary})
+    write_json(out / f"{name}.json", {"format": FORMAT, "version": VERSION, "command": vars(a),
+                                      "rows": rows, "summary": summary})
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=["network", "mechanism", xkey, "epochs", "seeds",
                                         "accuracy_mean", "accuracy_std", "accuracy_per_seed",

@@ -40,8 +40,15 @@ def main() -> None:
                         workers=a.workers, seeds=[int(v) for v in a.seeds.split(",") if v],
                         deployable_only=a.deployable_only)
     from lavalab.model_io import load_json
+    from lavalab.study.store import RESULTS_FORMAT, RESULTS_VERSION
 
-    rows = [r for r in load_json(f"{a.out}/results.json")["rows"] if r["key"] in s["rows"]]
+    doc = load_json(f"{a.out}/results.json")
+    if (doc.get("format"), doc.get("version")) != (RESULTS_FORMAT, RESULTS_VERSION):
+        print(f"tinysnn_precision.py: error: {a.out}/results.json: format "
+              f"{doc.get('format')!r} version {doc.get('version')!r}, expected "
+              f"{RESULTS_FORMAT!r} version {RESULTS_VERSION}", file=sys.stderr)
+        raise SystemExit(2)
+    rows = [r for r in doc["rows"] if r["key"] in s["rows"]]
     fp = next(r for r in rows if r["key"] == "fp32")
     print(f"\n{a.network}-{a.neurons}, {a.dataset}, {a.train_samples} training samples, "
           f"{a.test_samples} test samples, seeds {a.seeds} (mean ± std); FP32 "

@@ -45,8 +45,15 @@ def main() -> None:
                        infer_timesteps=[int(t) for t in a.infer_timesteps.split(",") if t],
                        seeds=seeds)
     from lavalab.model_io import load_json
+    from lavalab.study.store import RESULTS_FORMAT, RESULTS_VERSION
 
-    rows = [r for r in load_json(f"{a.out}/results.json")["rows"] if r["key"] in s["rows"]]
+    doc = load_json(f"{a.out}/results.json")
+    if (doc.get("format"), doc.get("version")) != (RESULTS_FORMAT, RESULTS_VERSION):
+        print(f"topspark.py: error: {a.out}/results.json: format "
+              f"{doc.get('format')!r} version {doc.get('version')!r}, expected "
+              f"{RESULTS_FORMAT!r} version {RESULTS_VERSION}", file=sys.stderr)
+        raise SystemExit(2)
+    rows = [r for r in doc["rows"] if r["key"] in s["rows"]]
     base = next(r for r in rows if r["key"] == s["baseline"])
     print(f"\n{a.network}-{a.neurons}, {a.dataset}, {a.train_samples} training samples, "
           f"{a.test_samples} test samples, seeds {a.seeds} (mean ± std); T0 = "

@@ -40,6 +40,8 @@ from lavalab import loihi_spec as spec
 from lavalab import model_io
 
 __all__ = ["BUNDLE_FORMAT", "BUNDLE_VERSION", "NETWORK_FORMAT", "NETWORK_VERSION",
+           "EXPECTED_FORMAT", "EXPECTED_VERSION", "RESULTS_FORMAT", "RESULTS_VERSION",
+           "read_results",
            "TEMPLATES", "WITHOUT_LAVALAB", "write_bundle", "network_files", "partition_of",
            "run_bundle_sim"]
 
@@ -47,6 +49,12 @@ BUNDLE_FORMAT = "lavalab-loihi2-bundle"
 BUNDLE_VERSION = 1
 NETWORK_FORMAT = "lavalab-stock-network"
 NETWORK_VERSION = 1
+#: ``expected.json`` and ``run.py``'s ``results_<target>.json`` (the same names as in
+#: templates/bundle_common.py, which the bundle's run.py reads)
+EXPECTED_FORMAT = "lavalab-bundle-expected"
+EXPECTED_VERSION = 1
+RESULTS_FORMAT = "lavalab-bundle-results"
+RESULTS_VERSION = 1
 TEMPLATES = ("run.py", "bundle_common.py", "stock_network.py", "host_io.py")
 _TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 
@@ -162,6 +170,17 @@ def _write_json(path: Path, obj) -> None:
     model_io.write_bytes(path, (json.dumps(obj, indent=1) + "\n").encode())
 
 
+def read_results(path) -> dict:
+    """A ``results_<target>.json`` that a bundle's ``run.py`` wrote, after checking its format
+    and version (:class:`lavalab.model_io.ModelFileError` naming the file otherwise)."""
+    res = model_io.load_json(path)
+    if (res.get("format"), res.get("version")) != (RESULTS_FORMAT, RESULTS_VERSION):
+        raise model_io.ModelFileError(f"{path}: format {res.get('format')!r} version "
+                                      f"{res.get('version')!r}, expected {RESULTS_FORMAT!r} "
+                                      f"version {RESULTS_VERSION}")
+    return res
+
+
 def _write_npz(path: Path, arrays: dict) -> None:
     """``arrays`` as a compressed ``.npz`` (no pickle), atomically."""
     buf = io.BytesIO()
@@ -232,6 +251,7 @@ def write_bundle(model_dir, out, samples: int = 100, data_root: str | None = Non
     ev = event_summary(e_events, s)
     agreement = float(np.mean(s_pred == e_pred))
     expected = {
+        "format": EXPECTED_FORMAT, "version": EXPECTED_VERSION,
         "n_classes": N_CLASSES, "samples": samples, "seed": seed,
         "dataset": model.meta.get("dataset", "mnist"),
         "engine_accuracy": float(np.mean(e_pred == labels)),
@@ -274,7 +294,7 @@ def write_bundle(model_dir, out, samples: int = 100, data_root: str | None = Non
         if r.returncode != 0:
             raise RuntimeError(f"{out}/run.py --target sim failed: "
                                f"{(r.stderr or r.stdout).strip().splitlines()[-1:]}")
-        res = json.loads((out / "results_sim.json").read_text())
+        res = read_results(out / "results_sim.json")
         manifest["simulated"] = {k: res[k] for k in (
             "samples", "lava_runs", "steps", "wall_s", "accuracy",
             "prediction_agreement_with_engine", "prediction_agreement_with_stock_reference",

@@ -30,7 +30,6 @@ README.md      versions, the commands, what to send back
 
 from __future__ import annotations
 
-import json
 import platform
 from pathlib import Path
 
@@ -41,10 +40,13 @@ from lavalab.deploy.bundle import (
     _TEMPLATE_DIR,
     BUNDLE_FORMAT,
     BUNDLE_VERSION,
+    EXPECTED_FORMAT,
+    EXPECTED_VERSION,
     _sha256,
     _version,
     _write_json,
     _write_npz,
+    read_results,
     run_bundle_sim,
 )
 
@@ -149,7 +151,8 @@ def write_supervised_bundle(model_path, out, samples: int = 100, data_root: str 
                 "input_message_bits": s.input_message_bits,
                 "sample_steps": steps_per_sample(s), "encoding": s.encoding}
     _write_json(out / "network.json", net_meta)
-    expected = {"samples": samples, "seed": seed, "dataset": name, "hidden_layers": hidden,
+    expected = {"format": EXPECTED_FORMAT, "version": EXPECTED_VERSION,
+                "samples": samples, "seed": seed, "dataset": name, "hidden_layers": hidden,
                 "reference": "lavalab's SLAYER forward pass of the exported integers",
                 "reference_accuracy": float(np.mean(ref.predictions == labels)),
                 "reference_spikes_per_sample": dict(zip(
@@ -187,7 +190,7 @@ def write_supervised_bundle(model_path, out, samples: int = 100, data_root: str 
         if r.returncode != 0:
             raise RuntimeError(f"{out}/run.py --target sim failed: "
                                f"{(r.stderr or r.stdout).strip().splitlines()[-1:]}")
-        res = json.loads((out / "results_sim.json").read_text())
+        res = read_results(out / "results_sim.json")
         manifest["simulated"] = {k: res[k] for k in (
             "samples", "lava_runs", "steps", "wall_s", "accuracy",
             "prediction_agreement_with_reference", "identical_layer_counts_with_reference",

@@ -21,6 +21,7 @@ def test_bundle_runs_on_lava_sim_without_lavalab(built, network):
     rep = json.loads((bundle / "results_sim.json").read_text())
     exp = json.loads((bundle / "expected.json").read_text())
     assert rep["lava_runs"] == 1 and rep["samples"] == SAMPLES
+    assert (rep["format"], rep["version"]) == ("lavalab-bundle-results", 1)
     assert rep["steps"] == SAMPLES * json.loads((bundle / "network.json").read_text())[
         "sample_steps"]
     # Lava computes exactly what the bundle's stock reference says, digit by digit ...
@@ -44,6 +45,8 @@ def test_bundle_files_are_plain_and_versioned(built):
     assert (manifest["format"], manifest["version"]) == ("lavalab-loihi2-bundle", 1)
     assert {"run.py", "network.npz", "network.json", "input.npz", "expected.npz",
             "partition.json", "README.md"} <= set(manifest["files"])
+    exp = json.loads((bundle / "expected.json").read_text())
+    assert (exp["format"], exp["version"]) == ("lavalab-bundle-expected", 1)
     for name in ("network.npz", "input.npz", "expected.npz"):
         with np.load(bundle / name, allow_pickle=False) as z:  # no object arrays
             assert all(z[k].dtype != object for k in z.files)

@@ -14,6 +14,12 @@ from pathlib import Path
 
 BUNDLE_FORMAT = "lavalab-loihi2-bundle"
 BUNDLE_VERSION = 1
+#: ``expected.json`` (written by ``lavalab deploy``) and ``results_<target>.json`` (this
+#: run.py's record): their format names and versions
+EXPECTED_FORMAT = "lavalab-bundle-expected"
+EXPECTED_VERSION = 1
+RESULTS_FORMAT = "lavalab-bundle-results"
+RESULTS_VERSION = 1
 #: files every bundle's manifest must vouch for (bundle.json: SHA-256 of each)
 BUNDLE_FILES = ("run.py", "bundle_common.py", "network.json", "input.npz", "expected.npz",
                 "expected.json", "partition.json", "README.md")
@@ -106,6 +112,22 @@ def check_bundle(folder: Path) -> dict:
             raise BundleError(f"{name} does not match bundle.json (damaged, edited or from "
                               "another bundle): rebuild with lavalab deploy")
     return manifest
+
+
+def read_expected(folder: Path) -> dict:
+    """``expected.json`` of the bundle, after checking its format and version (a file of
+    another kind or version raises :class:`BundleError`)."""
+    try:
+        expected = json.loads((folder / "expected.json").read_text())
+    except (OSError, ValueError) as err:
+        raise BundleError(f"{folder}/expected.json unreadable: {err}") from None
+    if (not isinstance(expected, dict) or expected.get("format") != EXPECTED_FORMAT
+            or expected.get("version") != EXPECTED_VERSION):
+        got = expected if not isinstance(expected, dict) else expected.get("format")
+        raise BundleError(f"{folder}/expected.json: format {got!r}, this run.py reads "
+                          f"{EXPECTED_FORMAT!r} version {EXPECTED_VERSION}: rebuild with "
+                          "lavalab deploy")
+    return expected
 
 
 def select_host(args) -> None:

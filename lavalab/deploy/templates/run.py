@@ -26,10 +26,13 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from bundle_common import (  # noqa: E402  (the bundle's own folder, above)
     CHIP_GENERATIONS,
+    RESULTS_FORMAT,
+    RESULTS_VERSION,
     TARGETS,
     BundleError,
     check_bundle,
     install_py311_fix,
+    read_expected,
     select_host,
 )
 
@@ -167,7 +170,7 @@ def predict(counts: np.ndarray, assignments: np.ndarray, n_classes: int) -> np.n
 
 def results(graph: dict, counts: dict, wall_s: float, target: str, profile) -> dict:
     folder_exp = np.load(HERE / "expected.npz", allow_pickle=False)
-    expected = json.loads((HERE / "expected.json").read_text())
+    expected = read_expected(HERE)
     n = graph["samples"]
     labels = graph["data"]["labels"][:n]
     assign = folder_exp["assignments"]
@@ -259,6 +262,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     try:
         manifest = check_bundle(HERE)
+        read_expected(HERE)  # checked before the run, read again after it
         install_py311_fix()
         if args.target == "loihi2":
             select_host(args)
@@ -320,7 +324,7 @@ def main(argv=None) -> int:
                                     for k, w in learned.items()},
                 "note": "the weights learned during the run, so the agreement with the "
                         "engine's frozen-weight results measures the learning's effect"}
-    rep = {"format": "lavalab-bundle-results", "version": 1, **rep}
+    rep = {"format": RESULTS_FORMAT, "version": RESULTS_VERSION, **rep}
     tmp = out.with_name(out.name + ".tmp")
     tmp.write_text(json.dumps(rep, indent=1) + "\n")
     tmp.replace(out)  # atomic: a killed run leaves no half-written results file

@@ -32,10 +32,13 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from bundle_common import (  # noqa: E402  (the bundle's own folder, above)
     CHIP_GENERATIONS,
+    RESULTS_FORMAT,
+    RESULTS_VERSION,
     TARGETS,
     BundleError,
     check_bundle,
     install_py311_fix,
+    read_expected,
     select_host,
 )
 
@@ -149,7 +152,7 @@ def results(graph: dict, counts: np.ndarray, scores: np.ndarray, wall_s: float,
             target: str) -> dict:
     with np.load(HERE / "expected.npz", allow_pickle=False) as z:
         exp = {k: z[k] for k in z.files}
-    expected = json.loads((HERE / "expected.json").read_text())
+    expected = read_expected(HERE)
     n = graph["samples"]
     labels = graph["data"]["labels"][:n]
     pred = scores.argmax(1)
@@ -194,6 +197,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     try:
         check_bundle(HERE)
+        read_expected(HERE)  # checked before the run, read again after it
         install_py311_fix()
         if args.target == "loihi2":
             select_host(args)
@@ -224,7 +228,7 @@ def main(argv=None) -> int:
     counts, scores = readout(graph, spikes, np.rint(v).astype(np.int64))
     rep = results(graph, counts, scores, wall, args.target)
     out = Path(args.out) if args.out else HERE / f"results_{args.target}.json"
-    rep = {"format": "lavalab-bundle-results", "version": 1, **rep}
+    rep = {"format": RESULTS_FORMAT, "version": RESULTS_VERSION, **rep}
     tmp = out.with_name(out.name + ".tmp")
     tmp.write_text(json.dumps(rep, indent=1) + "\n")
     tmp.replace(out)  # atomic: a killed run leaves no half-written results file
