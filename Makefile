@@ -12,7 +12,9 @@ STAMP  := $(VENV)/.lavalab-installed
 # --ignore-requires-python; the second step resolves everything else normally
 # (a global --ignore-requires-python would pick releases too new for this Python).
 LAVA   := lava-nc==0.10.0 lava-dl==0.6.0
-PYTEST_ARGS ?=
+# one pytest worker per core (pytest-xdist); a test file's tests stay on one worker, so its
+# module fixtures are built once
+PYTEST_ARGS ?= -n auto --dist loadfile
 # mkdocs 1.6 prints a banner about mkdocs 2 on every build; the manual pins 1.6
 export NO_MKDOCS_2_WARNING := 1
 
