@@ -41,7 +41,7 @@ from lavalab import model_io
 
 __all__ = ["BUNDLE_FORMAT", "BUNDLE_VERSION", "NETWORK_FORMAT", "NETWORK_VERSION",
            "EXPECTED_FORMAT", "EXPECTED_VERSION", "RESULTS_FORMAT", "RESULTS_VERSION",
-           "read_results",
+           "read_results", "seal_bundle",
            "TEMPLATES", "WITHOUT_LAVALAB", "write_bundle", "network_files", "partition_of",
            "run_bundle_sim"]
 
@@ -279,16 +279,27 @@ def write_bundle(model_dir, out, samples: int = 100, data_root: str | None = Non
                 "sample_steps": low.sample_steps, "built_with": versions}
     from lavalab.deploy.readme import bundle_readme
 
-    def finish(simulated):
-        model_io.write_bytes(out / "README.md", bundle_readme(
-            manifest, expected, part, net_meta, simulated).encode())
+    seal_bundle(out, manifest, lambda sim: bundle_readme(manifest, expected, part, net_meta,
+                                                         sim), verify,
+                ("prediction_agreement_with_engine", "prediction_agreement_with_stock_reference",
+                 "identical_exc_counts_with_stock_reference", "spikes_per_sample"))
+    return {**manifest, "expected": expected, "partition": part}
+
+
+def seal_bundle(out: Path, manifest: dict, readme, verify: bool, keys: tuple) -> None:
+    """Write the bundle's README (``readme(simulated)``) and, last, ``bundle.json`` with the
+    SHA-256 of every other file (it vouches for them, and its own digest for itself). With
+    ``verify``, run ``run.py --target sim`` without lavalab, record the run's figures
+    (``samples``, ``steps``, ``wall_s``, ``accuracy`` and ``keys``) under ``simulated`` and
+    write both again (``RuntimeError`` if the run fails)."""
+    def seal(simulated):
+        model_io.write_bytes(out / "README.md", readme(simulated).encode())
         manifest["files"] = {p.name: _sha256(p) for p in sorted(out.iterdir())
                              if p.is_file() and p.name != "bundle.json"
                              and not p.name.startswith("results_")}
-        # last: it vouches for the others (and its own sha256 for itself)
         model_io.write_json(out / "bundle.json", manifest, digest=True)
 
-    finish(None)
+    seal(None)
     if verify:
         r = run_bundle_sim(out)
         if r.returncode != 0:
@@ -296,8 +307,5 @@ def write_bundle(model_dir, out, samples: int = 100, data_root: str | None = Non
                                f"{(r.stderr or r.stdout).strip().splitlines()[-1:]}")
         res = read_results(out / "results_sim.json")
         manifest["simulated"] = {k: res[k] for k in (
-            "samples", "lava_runs", "steps", "wall_s", "accuracy",
-            "prediction_agreement_with_engine", "prediction_agreement_with_stock_reference",
-            "identical_exc_counts_with_stock_reference", "spikes_per_sample")}
-        finish(manifest["simulated"])
-    return {**manifest, "expected": expected, "partition": part}
+            "samples", "lava_runs", "steps", "wall_s", "accuracy", *keys)}
+        seal(manifest["simulated"])

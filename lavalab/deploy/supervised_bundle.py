@@ -42,12 +42,10 @@ from lavalab.deploy.bundle import (
     BUNDLE_VERSION,
     EXPECTED_FORMAT,
     EXPECTED_VERSION,
-    _sha256,
     _version,
     _write_json,
     _write_npz,
-    read_results,
-    run_bundle_sim,
+    seal_bundle,
 )
 
 __all__ = ["NETX_NETWORK_FORMAT", "NETX_NETWORK_VERSION", "is_supervised_model",
@@ -175,27 +173,9 @@ def write_supervised_bundle(model_path, out, samples: int = 100, data_root: str 
                 "layers": net_meta["layers"], "samples": samples,
                 "sample_steps": net_meta["sample_steps"], "built_with": versions}
 
-    def finish(simulated):
-        model_io.write_bytes(out / "README.md",
-                             _readme(manifest, expected, part, simulated).encode())
-        manifest["files"] = {p.name: _sha256(p) for p in sorted(out.iterdir())
-                             if p.is_file() and p.name != "bundle.json"
-                             and not p.name.startswith("results_")}
-        # last: it vouches for the others (and its own sha256 for itself)
-        model_io.write_json(out / "bundle.json", manifest, digest=True)
-
-    finish(None)
-    if verify:
-        r = run_bundle_sim(out)
-        if r.returncode != 0:
-            raise RuntimeError(f"{out}/run.py --target sim failed: "
-                               f"{(r.stderr or r.stdout).strip().splitlines()[-1:]}")
-        res = read_results(out / "results_sim.json")
-        manifest["simulated"] = {k: res[k] for k in (
-            "samples", "lava_runs", "steps", "wall_s", "accuracy",
-            "prediction_agreement_with_reference", "identical_layer_counts_with_reference",
-            "identical_scores_with_reference")}
-        finish(manifest["simulated"])
+    seal_bundle(out, manifest, lambda sim: _readme(manifest, expected, part, sim), verify,
+                ("prediction_agreement_with_reference", "identical_layer_counts_with_reference",
+                 "identical_scores_with_reference"))
     return {**manifest, "expected": expected, "partition": part}
 
 
