@@ -42,7 +42,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 #: Seeds of the kill points (one per case; a case draws its delay from its own).
 KILL_SEEDS = {"train": 11, "evaluate": 12, "stock": 13, "timesteps": 14, "precision": 15,
-              "search": 16, "latency": 17, "dt": 18, "dl": 19, "exact": 20}
+              "search": 16, "latency": 17, "dt": 18, "dl": 19, "exact": 20, "lava": 24}
 #: More kill points for the commands whose runs are short (slow tests).
 MORE_SEEDS = (21, 22, 23)
 #: Result keys that measure the run rather than its result (module docstring).
@@ -260,6 +260,17 @@ def test_train_killed_resumes_bit_identical(tmp_path):
 @pytest.mark.parametrize("seed", MORE_SEEDS)
 def test_train_killed_at_more_points(tmp_path, seed):
     _train_case(tmp_path, seed)
+
+
+@pytest.mark.slow
+def test_train_on_lava_killed_resumes_bit_identical(tmp_path):
+    """``lavalab train --backend lava`` (Lava's CPU simulation of lavalab's Processes): a
+    checkpoint every 4 samples; killed after the first, the rerun gives the same model."""
+    argv = ["train", *TINY, "--backend", "lava", "--samples", "16", "--checkpoint-every",
+            "4", "--assign-samples", "6", "--out", "{OUT}/m"]
+    _, killed = kill_and_resume(tmp_path, argv, "lava", trigger="m/checkpoint.npz",
+                                final="m/train.json")
+    assert json.loads((killed / "m" / "train.json").read_text())["resumed_from_sample"] >= 4
 
 
 @pytest.fixture(scope="module")
