@@ -5,6 +5,8 @@ mapping by hand and the command's one-line errors."""
 
 from __future__ import annotations
 
+import json
+
 import nir
 import numpy as np
 import pytest
@@ -157,6 +159,17 @@ def test_trained_network_agrees_on_lava(tmp_path, digits, library):
     assert (tq.predictions == lava.predictions).mean() >= 0.99 and same >= 0.98
     row, _ = analyse_supervised(lower_supervised(net), lava.events, "davies2018", "loihi2")
     assert row["energy_infer_uJ"] > 0
+    # and it deploys: a Loihi 2 bundle that Lava runs, without lavalab, as lavalab computes
+    from lavalab.deploy.bundle import run_bundle_sim
+
+    bundle = tmp_path / "bundle"
+    assert main(["deploy", str(out), "--dataset", "digits", "--samples", "30", "--out",
+                 str(bundle)]) == 0
+    r = run_bundle_sim(bundle, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    res = json.loads((bundle / "results_sim.json").read_text())
+    assert res["prediction_agreement_with_reference"] == 1.0
+    assert res["identical_scores_with_reference"] == 1.0
 
 
 def _graph(w1, lif, w2=None, out=None):
