@@ -7,6 +7,7 @@ library and, in :func:`select_host`, Lava.
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import sys
@@ -146,3 +147,56 @@ def select_host(args) -> None:
         loihi.use_slurm_host(partition=args.partition, board=args.board, loihi_gen=gen)
 
 
+def runner_parser(doc: str) -> argparse.ArgumentParser:
+    """The options every bundle's ``run.py`` takes: the target, the digits, a dry run, the
+    Loihi 2 host and the results file (a runner adds its own, then calls
+    :func:`check_runner_args`)."""
+    p = argparse.ArgumentParser(description=doc.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--target", choices=TARGETS, default="sim")
+    p.add_argument("--samples", type=int, default=None, help="first N digits (default all)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="build the Processes and the run configuration, run nothing")
+    p.add_argument("--partition", default=None, help="SLURM partition (e.g. oheogulch)")
+    p.add_argument("--board", default=None, help="SLURM board (instead of --partition)")
+    p.add_argument("--ethernet-host", default=None,
+                   help="address of a directly attached Loihi 2 host (no SLURM)")
+    p.add_argument("--ethernet-binary", default=None,
+                   help="driver on the Ethernet host (default nxcore/bin/nx_driver_server)")
+    p.add_argument("--loihi-gen", choices=CHIP_GENERATIONS, default=None,
+                   help="chip generation (default N3B3)")
+    p.add_argument("--out", default=None, help="results file (default results_<target>.json)")
+    return p
+
+
+def check_runner_args(p: argparse.ArgumentParser, args, chip_only: list[str] = ()) -> None:
+    """Refuse (``p.error``: one line, exit 2) options that contradict each other, chip
+    options (those of :func:`runner_parser` and the runner's ``chip_only`` flags given) with
+    ``--target sim``, and an ``--out`` that cannot be written."""
+    if args.partition and args.board:
+        p.error("give --partition or --board, not both (lava.utils.loihi.use_slurm_host)")
+    given = [f"--{d.replace('_', '-')}" for d in ("partition", "board", "ethernet_host",
+                                                  "ethernet_binary", "loihi_gen")
+             if getattr(args, d) is not None] + list(chip_only)
+    if given and args.target != "loihi2":
+        p.error(f"{', '.join(given)} applies to --target loihi2 only (target is "
+                f"{args.target})")
+    if args.ethernet_host and (args.partition or args.board):
+        p.error("give --ethernet-host or --partition / --board, not both")
+    if args.out is not None:
+        out = Path(args.out)
+        if not args.out.strip() or out.is_dir():
+            p.error(f"--out {args.out!r} is not a file name")
+        if not _writable(out.parent):
+            p.error(f"--out {args.out}: folder {out.parent} is not a writable folder")
+
+
+def _writable(folder: Path) -> bool:
+    """Whether a file can be created in ``folder`` (tried: permissions, read-only mounts)."""
+    import tempfile
+
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            return True
+    except OSError:
+        return False

@@ -14,7 +14,6 @@ one line on stderr for a damaged or mismatched bundle or a bad option.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -25,14 +24,14 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from bundle_common import (  # noqa: E402  (the bundle's own folder, above)
-    CHIP_GENERATIONS,
     RESULTS_FORMAT,
     RESULTS_VERSION,
-    TARGETS,
     BundleError,
     check_bundle,
+    check_runner_args,
     install_py311_fix,
     read_expected,
+    runner_parser,
     select_host,
 )
 
@@ -200,32 +199,8 @@ def results(graph: dict, counts: dict, wall_s: float, target: str, profile) -> d
     return rep
 
 
-def _writable(folder: Path) -> bool:
-    """Whether a file can be created in ``folder`` (tried: permissions, read-only mounts)."""
-    import tempfile
-
-    try:
-        with tempfile.TemporaryFile(dir=folder):
-            return True
-    except OSError:
-        return False
-
-
 def parse_args(argv):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--target", choices=TARGETS, default="sim")
-    p.add_argument("--samples", type=int, default=None, help="first N digits (default all)")
-    p.add_argument("--dry-run", action="store_true",
-                   help="build the Processes and the run configuration, run nothing")
-    p.add_argument("--partition", default=None, help="SLURM partition (e.g. oheogulch)")
-    p.add_argument("--board", default=None, help="SLURM board (instead of --partition)")
-    p.add_argument("--ethernet-host", default=None,
-                   help="address of a directly attached Loihi 2 host (no SLURM)")
-    p.add_argument("--ethernet-binary", default=None,
-                   help="driver on the Ethernet host (default nxcore/bin/nx_driver_server)")
-    p.add_argument("--loihi-gen", choices=CHIP_GENERATIONS, default=None,
-                   help="chip generation (default N3B3)")
+    p = runner_parser(__doc__)
     p.add_argument("--no-partition", action="store_true",
                    help="let lava-loihi partition the network itself")
     p.add_argument("--no-profile", action="store_true", help="do not attach Lava's profiler")
@@ -233,28 +208,11 @@ def parse_args(argv):
                    help="steps the host->chip path adds (moves the on-chip reset)")
     p.add_argument("--output-lag", type=int, default=0,
                    help="steps the chip->host path adds (moves the counting windows)")
-    p.add_argument("--out", default=None, help="results file (default results_<target>.json)")
     p.add_argument("--quiet", action="store_true", help="no progress lines during the run")
     args = p.parse_args(argv)
-    if args.partition and args.board:
-        p.error("give --partition or --board, not both (lava.utils.loihi.use_slurm_host)")
     if args.input_lag < 0 or args.output_lag < 0:
         p.error("--input-lag / --output-lag must be >= 0")
-    chip_only = [f"--{d.replace('_', '-')}" for d in ("partition", "board", "ethernet_host",
-                                                      "ethernet_binary", "loihi_gen")
-                 if getattr(args, d) is not None] + (["--no-partition"] if args.no_partition
-                                                     else [])
-    if chip_only and args.target != "loihi2":
-        p.error(f"{', '.join(chip_only)} applies to --target loihi2 only (target is "
-                f"{args.target})")
-    if args.ethernet_host and (args.partition or args.board):
-        p.error("give --ethernet-host or --partition / --board, not both")
-    if args.out is not None:
-        out = Path(args.out)
-        if not args.out.strip() or out.is_dir():
-            p.error(f"--out {args.out!r} is not a file name")
-        if not _writable(out.parent):
-            p.error(f"--out {args.out}: folder {out.parent} is not a writable folder")
+    check_runner_args(p, args, ["--no-partition"] if args.no_partition else [])
     return args
 
 

@@ -20,7 +20,6 @@ option.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -31,14 +30,14 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from bundle_common import (  # noqa: E402  (the bundle's own folder, above)
-    CHIP_GENERATIONS,
     RESULTS_FORMAT,
     RESULTS_VERSION,
-    TARGETS,
     BundleError,
     check_bundle,
+    check_runner_args,
     install_py311_fix,
     read_expected,
+    runner_parser,
     select_host,
 )
 
@@ -174,22 +173,9 @@ def results(graph: dict, counts: np.ndarray, scores: np.ndarray, wall_s: float,
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--target", choices=TARGETS, default="sim")
-    p.add_argument("--samples", type=int, default=None, help="first N digits (default all)")
-    p.add_argument("--dry-run", action="store_true",
-                   help="build the Processes and the run configuration, run nothing")
-    p.add_argument("--partition", default=None, help="SLURM partition (e.g. oheogulch)")
-    p.add_argument("--board", default=None, help="SLURM board (instead of --partition)")
-    p.add_argument("--ethernet-host", default=None,
-                   help="address of a directly attached Loihi 2 host (no SLURM)")
-    p.add_argument("--ethernet-binary", default="nxcore/bin/nx_driver_server")
-    p.add_argument("--loihi-gen", choices=CHIP_GENERATIONS, default="N3B3")
-    p.add_argument("--out", default=None, help="results file (default results_<target>.json)")
+    p = runner_parser(__doc__)
     args = p.parse_args(argv)
-    if args.partition and args.board:
-        p.error("give --partition or --board, not both (lava.utils.loihi.use_slurm_host)")
+    check_runner_args(p, args)
     return args
 
 
