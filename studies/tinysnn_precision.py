@@ -39,15 +39,13 @@ def main() -> None:
     s = precision_study(setup, a.out, bits=[int(b) for b in a.bits.split(",")], mu=a.mu,
                         workers=a.workers, seeds=[int(v) for v in a.seeds.split(",") if v],
                         deployable_only=a.deployable_only)
-    from lavalab.model_io import load_json
-    from lavalab.study.store import RESULTS_FORMAT, RESULTS_VERSION
+    from lavalab.study.store import read_document
 
-    doc = load_json(f"{a.out}/results.json")
-    if (doc.get("format"), doc.get("version")) != (RESULTS_FORMAT, RESULTS_VERSION):
-        print(f"tinysnn_precision.py: error: {a.out}/results.json: format "
-              f"{doc.get('format')!r} version {doc.get('version')!r}, expected "
-              f"{RESULTS_FORMAT!r} version {RESULTS_VERSION}", file=sys.stderr)
-        raise SystemExit(2)
+    try:
+        doc = read_document(f"{a.out}/results.json")
+    except ValueError as err:
+        print(f"tinysnn_precision.py: error: {err}", file=sys.stderr)
+        raise SystemExit(2) from None
     rows = [r for r in doc["rows"] if r["key"] in s["rows"]]
     fp = next(r for r in rows if r["key"] == "fp32")
     print(f"\n{a.network}-{a.neurons}, {a.dataset}, {a.train_samples} training samples, "

@@ -44,15 +44,13 @@ def main() -> None:
                        enhancements=a.enhancement.split(","), workers=a.workers,
                        infer_timesteps=[int(t) for t in a.infer_timesteps.split(",") if t],
                        seeds=seeds)
-    from lavalab.model_io import load_json
-    from lavalab.study.store import RESULTS_FORMAT, RESULTS_VERSION
+    from lavalab.study.store import read_document
 
-    doc = load_json(f"{a.out}/results.json")
-    if (doc.get("format"), doc.get("version")) != (RESULTS_FORMAT, RESULTS_VERSION):
-        print(f"topspark.py: error: {a.out}/results.json: format "
-              f"{doc.get('format')!r} version {doc.get('version')!r}, expected "
-              f"{RESULTS_FORMAT!r} version {RESULTS_VERSION}", file=sys.stderr)
-        raise SystemExit(2)
+    try:
+        doc = read_document(f"{a.out}/results.json")
+    except ValueError as err:
+        print(f"topspark.py: error: {err}", file=sys.stderr)
+        raise SystemExit(2) from None
     rows = [r for r in doc["rows"] if r["key"] in s["rows"]]
     base = next(r for r in rows if r["key"] == s["baseline"])
     print(f"\n{a.network}-{a.neurons}, {a.dataset}, {a.train_samples} training samples, "

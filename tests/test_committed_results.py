@@ -158,3 +158,17 @@ def test_readers_take_the_committed_files_and_refuse_foreign_ones(tmp_path):
     (tmp_path / "expected.json").write_text(json.dumps({**doc, "version": 2}))
     with pytest.raises(common.BundleError, match="expected.json"):
         common.read_expected(tmp_path)
+
+
+def test_study_scripts_read_the_committed_study_results(tmp_path):
+    """``read_document`` (what studies/topspark.py and tinysnn_precision.py print from)
+    takes every committed study result and refuses another kind of record."""
+    from lavalab.model_io import ModelFileError
+    from lavalab.study.store import read_document
+
+    files = sorted(RESULTS.glob("*/results.json"))
+    assert files and all(read_document(f)["rows"] for f in files)
+    foreign = tmp_path / "results.json"
+    foreign.write_text(json.dumps({"format": "lavalab.scaling/1", "version": 1, "rows": []}))
+    with pytest.raises(ModelFileError, match="expected 'lavalab-study'"):
+        read_document(foreign)

@@ -169,6 +169,19 @@ SPREAD_COLUMNS = ("accuracy", "val_accuracy", "accuracy_proportion", "energy_tra
 _RUN_ONLY = ("seed", "model", "warnings")
 
 
+def read_document(path) -> dict:
+    """A study's ``results.json`` for a reader outside the study (a script printing its
+    table): a JSON object of this format and a readable version whose digest matches;
+    ``ModelFileError`` (a ValueError) naming the file otherwise."""
+    doc = model_io.load_json(path)
+    if doc.get("format") != RESULTS_FORMAT or doc.get("version") not in READABLE_VERSIONS:
+        raise model_io.ModelFileError(
+            f"{path}: format {doc.get('format')!r} version {doc.get('version')!r}, expected "
+            f"{RESULTS_FORMAT!r} version {READABLE_VERSIONS}")
+    model_io.check_digest(path, doc)
+    return doc
+
+
 def aggregate_runs(runs: list[dict]) -> dict:
     """One row from the runs (one per seed) of a configuration: fields equal in every run
     as they are; other numbers as their mean; for :data:`SPREAD_COLUMNS` also
